@@ -1,0 +1,97 @@
+// The config file's shape: a superset of Devgraph's docker molecule config (reference/devgraph.md
+// §6). Defaults match Devgraph's so a file that works there means the same thing here.
+import { z } from 'zod';
+
+export const REGISTRY_TYPES = [
+  'docker-hub',
+  'ecr',
+  'gcr',
+  'acr',
+  'ghcr',
+  'private',
+  'harbor',
+  'quay',
+  'nexus',
+  'artifactory',
+] as const;
+export type RegistryType = (typeof REGISTRY_TYPES)[number];
+
+export const PROVIDER_TYPES = ['docker', 'docker.molecules.devgraph.ai'] as const;
+
+const pattern = z.string().min(1, 'must not be empty; use ".*" to match everything');
+
+export const SelectorSchema = z.strictObject({
+  namespace_pattern: pattern.default('.*'),
+  repository_pattern: pattern.default('.*'),
+  include_tags: z.array(z.string().min(1)).optional(),
+  exclude_tags: z.array(pattern).optional(),
+  max_tags: z.number().int().min(0, 'must be 0 (all tags) or a positive whole number').default(10),
+});
+
+export const DockerConfigSchema = z.strictObject({
+  namespace: z
+    .string()
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      'must be a Devgraph namespace: lowercase letters, digits and "-"',
+    )
+    .default('default'),
+  registry_type: z.enum(REGISTRY_TYPES).default('docker-hub'),
+  api_url: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
+    .default('https://registry-1.docker.io'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  token: z.string().optional(),
+  timeout: z.number().positive('must be a number of seconds greater than 0').default(30),
+  discover_vulnerabilities: z.boolean().default(false),
+  selectors: z
+    .array(SelectorSchema)
+    .min(1, 'needs at least one selector; use [{}] to select everything')
+    .default([{}] as never),
+  /** Requests in flight at once per registry host. */
+  concurrency: z.number().int().min(1).max(256).optional(),
+  /** Upper bound on pages followed for one listing; a listing cut here gets an incomplete receipt. */
+  max_pages: z.number().int().min(1).default(1000),
+});
+
+export const ProviderSchema = z.strictObject({
+  name: z.string().min(1, 'must name the provider; it becomes status.discovery_source of every entity'),
+  type: z.enum(PROVIDER_TYPES),
+  every: z.number().positive().optional(),
+  config: DockerConfigSchema.default({} as never),
+});
+
+export const ProvidersSchema = z.array(ProviderSchema).min(1, 'needs at least one provider');
+
+export const ConfigFileSchema = z.strictObject({
+  providers: ProvidersSchema.optional(),
+  discovery: z
+    .strictObject({
+      api_base_url: z.string().optional(),
+      environment: z.string().optional(),
+      opaque_token: z.string().optional(),
+      providers: ProvidersSchema.optional(),
+      molecules: ProvidersSchema.optional(),
+    })
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+export type ProviderConfig = z.infer<typeof ProviderSchema>;
+export type DockerConfig = z.infer<typeof DockerConfigSchema>;
+export type SelectorConfig = z.infer<typeof SelectorSchema>;
+
+/** Keys each level of the file accepts, for "did you mean" suggestions. */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  if (path.length === 0) return Object.keys(ConfigFileSchema.shape);
+  if (path.length === 1 && last === 'discovery')
+    return ['api_base_url', 'environment', 'opaque_token', 'providers', 'molecules'];
+  if (last === 'config') return Object.keys(DockerConfigSchema.shape);
+  if (typeof last === 'number' && parent === 'selectors') return Object.keys(SelectorSchema.shape);
+  if (typeof last === 'number' && (parent === 'providers' || parent === 'molecules'))
+    return Object.keys(ProviderSchema.shape);
+  return [];
+}

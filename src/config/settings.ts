@@ -1,0 +1,42 @@
+import type { RegistryType } from './schema.js';
+
+/** A user pattern compiled the way Devgraph's `re.match(p, s, re.IGNORECASE)` reads it. */
+export interface Pattern {
+  source: string;
+  test(value: string): boolean;
+}
+
+export interface Selector {
+  namespacePattern: Pattern;
+  repositoryPattern: Pattern;
+  /** Exact tag names; when set, only these tags are candidates. */
+  includeTags?: ReadonlySet<string>;
+  excludeTags: Pattern[];
+  /** 0 keeps every tag. */
+  maxTags: number;
+}
+
+export interface Credentials {
+  username?: string;
+  password?: string;
+  token?: string;
+}
+
+export interface ProviderSettings {
+  name: string;
+  namespace: string;
+  registryType: RegistryType;
+  /** Normalised registry base URL, no trailing slash, e.g. https://registry-1.docker.io */
+  apiUrl: string;
+  credentials: Credentials;
+  timeoutMs: number;
+  discoverVulnerabilities: boolean;
+  selectors: Selector[];
+  concurrency?: number;
+  maxPages: number;
+}
+
+export interface Settings {
+  providers: ProviderSettings[];
+  devgraph?: { apiBaseUrl?: string; environment?: string; token?: string };
+}

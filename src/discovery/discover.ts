@@ -1,0 +1,172 @@
+// Discovery, provider by provider: reach the registry, list repositories, pick them with the
+// selectors, and per repository list every tag, resolve digests, load manifests and configs,
+// keep the newest max_tags. A failure marks a receipt incomplete and the run goes on.
+import { RegistryAuth } from '../auth/registry-auth.js';
+import type { ProviderSettings, Selector, Settings } from '../config/settings.js';
+import { errorMessage } from '../errors.js';
+import type { HttpClient, Tally } from '../http/http-client.js';
+import { mapLimit } from '../http/semaphore.js';
+import type { Log } from '../log.js';
+import { RegistryClient } from '../oci/registry-client.js';
+import type { Secrets } from '../secrets.js';
+import type { StateStore, TagMap } from '../state/state-store.js';
+import { ManifestFetcher } from './manifest-fetcher.js';
+import type { DiscoveryResult, ManifestRecord, ProviderResult, Receipt, RepositoryResult } from './model.js';
+import { newest } from './order-tags.js';
+import { accessoryOf, candidateTags, selectorFor } from './select.js';
+
+export interface DiscoverDeps {
+  http: HttpClient;
+  state: StateStore;
+  secrets: Secrets;
+  log: Log;
+  /** Overrides every provider's per-host concurrency (CLI --concurrency). */
+  concurrency?: number;
+}
+
+/** Repositories processed at once per provider; requests are bounded separately, per host. */
+const REPOSITORIES_IN_FLIGHT = 4;
+/** Tags resolved at once per repository (the per-host bound still applies). */
+const TAGS_IN_FLIGHT = 32;
+
+export async function discover(settings: Settings, deps: DiscoverDeps): Promise<DiscoveryResult> {
+  const providers: ProviderResult[] = [];
+  for (const p of settings.providers) providers.push(await discoverProvider(p, deps));
+  return { providers, requests: Object.fromEntries([...deps.http.counts.entries()].sort()) };
+}
+
+function emptyReceipt(provider: string, repository: string): Receipt {
+  return {
+    provider,
+    repository,
+    complete: true,
+    tags_listed: 0,
+    tags_selected: 0,
+    pages: 0,
+    requests: 0,
+    errors: [],
+  };
+}
+
+async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promise<ProviderResult> {
+  const { http, log } = deps;
+  const url = new URL(p.apiUrl);
+  const concurrency = deps.concurrency ?? p.concurrency;
+  if (concurrency) http.setHostLimit(url.origin, concurrency);
+  const auth = new RegistryAuth(http, url.host, p.credentials, deps.secrets, p.timeoutMs);
+  const client = new RegistryClient(http, auth, {
+    apiUrl: p.apiUrl,
+    timeoutMs: p.timeoutMs,
+    maxPages: p.maxPages,
+  });
+  const registryReceipt = emptyReceipt(p.name, '*');
+  const failRegistry = (message: string): ProviderResult => {
+    log.warn(`${p.name}: ${message}`);
+    registryReceipt.complete = false;
+    registryReceipt.errors.push(message);
+    return { settings: p, repositories: [], receipt: registryReceipt };
+  };
+
+  log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${auth.describeCredential()})`);
+  let repositories: string[];
+  try {
+    await client.ping();
+    const listing = await client.listRepositories();
+    registryReceipt.pages = listing.pages;
+    if (!listing.complete) {
+      registryReceipt.complete = false;
+      registryReceipt.errors.push(`repository listing: ${listing.problem}`);
+    }
+    repositories = listing.items.sort();
+  } catch (err) {
+    return failRegistry(`cannot list repositories: ${errorMessage(err)}`);
+  }
+
+  const selected = repositories.flatMap((name) => {
+    const selector = selectorFor(name, p.selectors);
+    return selector ? [{ name, selector }] : [];
+  });
+  log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
+
+  const previous = await deps.state.loadTags(p.apiUrl);
+  const fetcher = new ManifestFetcher(client, deps.state);
+  const seen: TagMap = { ...previous };
+  const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
+    const result = await discoverRepository(p, client, fetcher, name, selector, previous[name] ?? {}, seen);
+    const r = result.receipt;
+    log.info(
+      `${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`,
+    );
+    return result;
+  });
+  await deps.state.saveTags(p.apiUrl, seen);
+  return {
+    settings: p,
+    repositories: results,
+    ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
+  };
+}
+
+async function discoverRepository(
+  p: ProviderSettings,
+  client: RegistryClient,
+  fetcher: ManifestFetcher,
+  name: string,
+  selector: Selector,
+  previous: Record<string, string>,
+  seen: TagMap,
+): Promise<RepositoryResult> {
+  const receipt = emptyReceipt(p.name, name);
+  const tally: Tally = { requests: 0 };
+  const result: RepositoryResult = { name, images: [], manifests: new Map(), signed: new Set(), receipt };
+  const fail = (message: string) => {
+    receipt.complete = false;
+    receipt.errors.push(message);
+  };
+
+  let tags: string[];
+  try {
+    const listing = await client.listTags(name, tally);
+    receipt.pages = listing.pages;
+    if (!listing.complete) fail(`tag listing: ${listing.problem}`);
+    tags = listing.items.sort();
+  } catch (err) {
+    fail(`cannot list tags: ${errorMessage(err)}`);
+    receipt.requests = tally.requests;
+    return result;
+  }
+  receipt.tags_listed = tags.length;
+  for (const tag of tags) {
+    const accessory = accessoryOf(tag);
+    if (accessory?.kind === 'sig') result.signed.add(accessory.subject);
+  }
+
+  const resolvedTags: Record<string, string> = {};
+  const resolved = await mapLimit(candidateTags(tags, selector), TAGS_IN_FLIGHT, async (tag) => {
+    try {
+      const digest = await fetcher.resolveTag(name, tag, previous[tag], tally);
+      resolvedTags[tag] = digest;
+      const tree = await fetcher.tree(name, digest, tally);
+      return { tag, digest, tree, ...(tree[0]!.created ? { created: tree[0]!.created } : {}) };
+    } catch (err) {
+      fail(`${tag}: ${errorMessage(err)}`);
+      return undefined;
+    }
+  });
+  seen[name] = resolvedTags;
+
+  const chosen = newest(
+    resolved.filter((r) => r !== undefined),
+    selector.maxTags,
+  );
+  const manifests = new Map<string, ManifestRecord>();
+  for (const c of chosen) for (const m of c.tree) manifests.set(m.digest, m);
+  result.images = chosen
+    .map((c) => ({ tag: c.tag, digest: c.digest }))
+    .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  result.manifests = manifests;
+  receipt.tags_selected = chosen.length;
+  receipt.errors.sort();
+  receipt.requests = tally.requests;
+  return result;
+}

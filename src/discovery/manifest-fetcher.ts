@@ -1,0 +1,165 @@
+// Manifests and configs are content-addressed, so each is fetched at most once per digest: first
+// from this run's memory, then from the state directory, then from the registry (and stored).
+import type { Tally } from '../http/http-client.js';
+import {
+  type ImageConfig,
+  inferManifestMediaType,
+  isImageConfigType,
+  type ParsedManifest,
+  parseImageConfig,
+  parseManifest,
+} from '../oci/manifest.js';
+import type { RegistryClient } from '../oci/registry-client.js';
+import type { StateStore } from '../state/state-store.js';
+import type { ManifestRecord, Platform } from './model.js';
+
+export class ManifestFetcher {
+  private readonly records = new Map<string, Promise<ManifestRecord>>();
+  private readonly configs = new Map<string, Promise<ImageConfig>>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly state: StateStore,
+  ) {}
+
+  /**
+   * A tag's digest. A tag seen before costs one HEAD (free on registries that count pulls); a
+   * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again.
+   */
+  async resolveTag(
+    repo: string,
+    tag: string,
+    previousDigest: string | undefined,
+    tally: Tally,
+  ): Promise<string> {
+    if (previousDigest) {
+      const head = await this.client.headManifest(repo, tag, tally);
+      if ('bytes' in head) this.adopt(repo, head.digest, head.bytes, head.mediaType, tally);
+      return head.digest;
+    }
+    const fetched = await this.client.getManifest(repo, tag, tally);
+    this.adopt(repo, fetched.digest, fetched.bytes, fetched.mediaType, tally);
+    return fetched.digest;
+  }
+
+  /** The record for a manifest and, for an index, for each of its platform manifests. */
+  async tree(repo: string, digest: string, tally: Tally): Promise<ManifestRecord[]> {
+    const root = await this.load(repo, digest, tally);
+    const children = await Promise.all((root.children ?? []).map((d) => this.load(repo, d, tally)));
+    return [root, ...children];
+  }
+
+  private adopt(repo: string, digest: string, bytes: Buffer, mediaType: string, tally: Tally): void {
+    if (this.records.has(digest)) return;
+    const record = (async () => {
+      await this.state.putContent(digest, bytes);
+      return this.build(repo, digest, bytes, mediaType, tally);
+    })();
+    this.records.set(digest, record);
+    record.catch(() => this.records.delete(digest));
+  }
+
+  private load(repo: string, digest: string, tally: Tally, platformHint?: Platform): Promise<ManifestRecord> {
+    let record = this.records.get(digest);
+    if (!record) {
+      record = (async () => {
+        const stored = await this.state.getContent(digest);
+        const mediaType = stored ? inferManifestMediaType(stored) : undefined;
+        if (stored && mediaType) return this.build(repo, digest, stored, mediaType, tally, platformHint);
+        const fetched = await this.client.getManifest(repo, digest, tally);
+        await this.state.putContent(digest, fetched.bytes);
+        return this.build(repo, digest, fetched.bytes, fetched.mediaType, tally, platformHint);
+      })();
+      this.records.set(digest, record);
+      // A failure is not cached: another tag may try again (e.g. after a token refresh).
+      record.catch(() => this.records.delete(digest));
+    }
+    return record;
+  }
+
+  private async config(repo: string, digest: string, tally: Tally): Promise<ImageConfig> {
+    let config = this.configs.get(digest);
+    if (!config) {
+      config = (async () => {
+        const where = `${this.client.host}/${repo}@${digest}`;
+        const stored = await this.state.getContent(digest);
+        if (stored) return parseImageConfig(stored, where);
+        const bytes = await this.client.getBlob(repo, digest, tally);
+        await this.state.putContent(digest, bytes);
+        return parseImageConfig(bytes, where);
+      })();
+      this.configs.set(digest, config);
+      config.catch(() => this.configs.delete(digest));
+    }
+    return config;
+  }
+
+  private async build(
+    repo: string,
+    digest: string,
+    bytes: Buffer,
+    mediaType: string,
+    tally: Tally,
+    platformHint?: Platform,
+  ): Promise<ManifestRecord> {
+    const parsed: ParsedManifest = parseManifest(bytes, mediaType, `${this.client.host}/${repo}@${digest}`);
+    const base = { digest, mediaType, schemaVersion: parsed.schemaVersion, documentSize: bytes.length };
+    if (parsed.kind === 'schema1') {
+      return {
+        ...base,
+        layerDigests: parsed.layers,
+        labels: {},
+        ...(parsed.architecture ? { platform: { architecture: parsed.architecture, os: 'linux' } } : {}),
+        ...(parsed.created ? { created: parsed.created } : {}),
+      };
+    }
+    if (parsed.kind === 'image') {
+      const size = parsed.config.size + parsed.layers.reduce((sum, l) => sum + l.size, 0);
+      const record: ManifestRecord = {
+        ...base,
+        configDigest: parsed.config.digest,
+        layerDigests: parsed.layers.map((l) => l.digest),
+        size,
+        labels: {},
+      };
+      if (!isImageConfigType(parsed.config.mediaType))
+        return { ...record, artifact: true, ...(platformHint ? { platform: platformHint } : {}) };
+      const config = await this.config(repo, parsed.config.digest, tally);
+      const platform = config.architecture && config.os ? platformOf(config) : platformHint;
+      return {
+        ...record,
+        labels: config.labels,
+        ...(config.created ? { created: config.created } : {}),
+        ...(platform ? { platform } : {}),
+      };
+    }
+    const platforms = parsed.children.filter((c) => !c.attestation);
+    const children = await Promise.all(
+      platforms.map((c) => this.load(repo, c.digest, tally, c.platform ? platformOf(c.platform) : undefined)),
+    );
+    const primary =
+      children.find((c) => c.platform?.os === 'linux' && c.platform.architecture === 'amd64') ?? children[0];
+    const created = children
+      .map((c) => c.created)
+      .filter((c): c is string => !!c)
+      .sort()
+      .pop();
+    return {
+      ...base,
+      layerDigests: [],
+      size: children.reduce((sum, c) => sum + (c.size ?? 0), 0),
+      labels: primary?.labels ?? {},
+      children: children.map((c) => c.digest),
+      attestations: parsed.children.length - platforms.length,
+      ...(created ? { created } : {}),
+    };
+  }
+}
+
+function platformOf(p: { architecture?: string; os?: string; variant?: string }): Platform {
+  return {
+    architecture: p.architecture ?? 'unknown',
+    os: p.os ?? 'unknown',
+    ...(p.variant ? { variant: p.variant } : {}),
+  };
+}

@@ -1,0 +1,68 @@
+// What discovery found, as plain values: the graph builder and the summary read only this.
+import type { ProviderSettings } from '../config/settings.js';
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+}
+
+/** One manifest document: an image manifest or an index (manifest list). */
+export interface ManifestRecord {
+  digest: string;
+  mediaType: string;
+  schemaVersion: number;
+  /** Bytes of the manifest document itself. */
+  documentSize: number;
+  configDigest?: string;
+  layerDigests: string[];
+  /** Compressed layers + config, for an image manifest; for an index, the sum over its platforms. */
+  size?: number;
+  platform?: Platform;
+  created?: string;
+  labels: Record<string, string>;
+  /** For an index: its platform manifests (attestations excluded). */
+  children?: string[];
+  /** For an index: how many attestation manifests it carries. */
+  attestations?: number;
+  /** True when the config is not a container image config (a signature, an SBOM, a chart). */
+  artifact?: boolean;
+}
+
+export interface ImageRecord {
+  tag: string;
+  digest: string;
+}
+
+export interface Receipt {
+  provider: string;
+  repository: string;
+  complete: boolean;
+  tags_listed: number;
+  tags_selected: number;
+  pages: number;
+  requests: number;
+  errors: string[];
+}
+
+export interface RepositoryResult {
+  name: string;
+  images: ImageRecord[];
+  /** Every manifest the selected images use, by digest. */
+  manifests: Map<string, ManifestRecord>;
+  /** Digests that have a cosign signature tag (sha256-<hex>.sig) in this repository. */
+  signed: Set<string>;
+  receipt: Receipt;
+}
+
+export interface ProviderResult {
+  settings: ProviderSettings;
+  repositories: RepositoryResult[];
+  /** Problems that concern the registry as a whole (unreachable, catalog denied). */
+  receipt?: Receipt;
+}
+
+export interface DiscoveryResult {
+  providers: ProviderResult[];
+  requests: Record<string, number>;
+}

@@ -1,0 +1,243 @@
+// Discovery result → Devgraph entities and relations (reference/devgraph.md §3). Pure: the same
+// discovery gives the same graph, sorted, so identical registries give identical files.
+import type { ProviderSettings } from '../config/settings.js';
+import type { DiscoveryResult, ManifestRecord, Platform, Receipt } from '../discovery/model.js';
+import { uniqueNames } from './names.js';
+import {
+  API_VERSION,
+  type DockerKind,
+  type Entity,
+  type EntityRef,
+  GRAPH_FORMAT,
+  type Graph,
+  type Relation,
+} from './types.js';
+
+export function registryEntityName(p: ProviderSettings): string {
+  return p.registryType === 'docker-hub' ? 'docker-hub' : new URL(p.apiUrl).hostname;
+}
+
+export function platformString(p: Platform | undefined): string | undefined {
+  if (!p) return undefined;
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** The GitHub repository an image says it was built from, per the OCI annotation conventions. */
+export function sourceRepository(labels: Record<string, string>): string | undefined {
+  const source = labels['org.opencontainers.image.source'];
+  if (source) return source;
+  for (const key of ['org.opencontainers.image.url', 'org.label-schema.vcs-url']) {
+    const v = labels[key];
+    if (v && /^https?:\/\/github\.com\//.test(v)) return v;
+  }
+  return undefined;
+}
+
+function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
+  const entities: Entity[] = [];
+  const relations: Relation[] = [];
+  const receipts: Receipt[] = [];
+
+  // Names are made unique per (kind, namespace) across all providers.
+  const registryKeys = result.providers.map((pr) => ({
+    key: pr.settings.name,
+    raw: registryEntityName(pr.settings),
+    ns: pr.settings.namespace,
+  }));
+  const repoKeys: Array<{ key: string; raw: string; ns: string }> = [];
+  const imageKeys: Array<{ key: string; raw: string; ns: string }> = [];
+  const manifestKeys: Array<{ key: string; raw: string; ns: string }> = [];
+  for (const pr of result.providers) {
+    const ns = pr.settings.namespace;
+    for (const repo of pr.repositories) {
+      const rk = `${pr.settings.name}\u0000${repo.name}`;
+      repoKeys.push({ key: rk, raw: repo.name, ns });
+      for (const img of repo.images)
+        imageKeys.push({ key: `${rk}\u0000${img.tag}`, raw: `${repo.name}-${img.tag}`, ns });
+      for (const m of repo.manifests.values()) {
+        manifestKeys.push({
+          key: `${rk}\u0000${m.digest}`,
+          raw: `${repo.name}-manifest-${m.digest.split(':')[1]!.slice(0, 12)}`,
+          ns,
+        });
+      }
+    }
+  }
+  const names = {
+    DockerRegistry: namesPerNamespace(registryKeys),
+    DockerRepository: namesPerNamespace(repoKeys),
+    DockerImage: namesPerNamespace(imageKeys),
+    DockerManifest: namesPerNamespace(manifestKeys),
+  };
+  const ref = (kind: DockerKind, key: string, namespace: string): EntityRef => ({
+    apiVersion: API_VERSION,
+    kind,
+    name: names[kind].get(`${namespace}\u0000${key}`)!,
+    namespace,
+  });
+  const relate = (namespace: string, relation: Relation['relation'], source: EntityRef, target: EntityRef) =>
+    relations.push({ namespace, relation, source, target });
+
+  for (const pr of result.providers) {
+    const p = pr.settings;
+    const ns = p.namespace;
+    const baseLabels = { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType };
+    const registryRef = ref('DockerRegistry', p.name, ns);
+    entities.push({
+      apiVersion: API_VERSION,
+      kind: 'DockerRegistry',
+      metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels } },
+      spec: {
+        name: registryRef.name,
+        registry_type: p.registryType,
+        url: p.apiUrl,
+        description: `${p.registryType} Docker registry`,
+        public: p.registryType === 'docker-hub',
+      },
+    });
+    if (pr.receipt) receipts.push(pr.receipt);
+
+    for (const repo of pr.repositories) {
+      receipts.push(repo.receipt);
+      const rk = `${p.name}\u0000${repo.name}`;
+      const repoRef = ref('DockerRepository', rk, ns);
+      const slash = repo.name.indexOf('/');
+      const repoLabels = { ...baseLabels, 'devgraph.ai/repository-name': repo.name };
+      // The newest selected image speaks for the repository's source.
+      const newestRoot = [...repo.images]
+        .map((i) => repo.manifests.get(i.digest))
+        .filter((m): m is ManifestRecord => !!m)
+        .sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : -1))[0];
+      entities.push({
+        apiVersion: API_VERSION,
+        kind: 'DockerRepository',
+        metadata: { name: repoRef.name, namespace: ns, labels: repoLabels },
+        spec: compact({
+          name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
+          full_name: repo.name,
+          namespace: slash < 0 ? undefined : repo.name.slice(0, slash),
+          official: false,
+          automated: false,
+          registry_url: p.apiUrl,
+          source_repository: newestRoot ? sourceRepository(newestRoot.labels) : undefined,
+        }),
+      });
+      relate(ns, 'BELONGS_TO', repoRef, registryRef);
+
+      for (const m of repo.manifests.values()) {
+        const mRef = ref('DockerManifest', `${rk}\u0000${m.digest}`, ns);
+        entities.push({
+          apiVersion: API_VERSION,
+          kind: 'DockerManifest',
+          metadata: {
+            name: mRef.name,
+            namespace: ns,
+            labels: { ...repoLabels, 'devgraph.ai/manifest-digest': m.digest },
+          },
+          spec: compact({
+            repository: repo.name,
+            digest: m.digest,
+            media_type: m.mediaType,
+            schema_version: m.schemaVersion,
+            architecture: m.platform?.architecture,
+            os: m.platform?.os,
+            variant: m.platform?.variant,
+            size: m.size,
+            config_digest: m.configDigest,
+            layer_digests: m.layerDigests,
+            created: m.created,
+            platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
+            registry_url: p.apiUrl,
+          }),
+        });
+        relate(ns, 'BELONGS_TO', mRef, repoRef);
+      }
+
+      for (const img of repo.images) {
+        const root = repo.manifests.get(img.digest);
+        const imgRef = ref('DockerImage', `${rk}\u0000${img.tag}`, ns);
+        const isIndex = !!root?.children;
+        entities.push({
+          apiVersion: API_VERSION,
+          kind: 'DockerImage',
+          metadata: {
+            name: imgRef.name,
+            namespace: ns,
+            labels: { ...repoLabels, 'devgraph.ai/image-tag': img.tag },
+          },
+          spec: compact({
+            repository: repo.name,
+            tag: img.tag,
+            digest: img.digest,
+            media_type: root?.mediaType,
+            size: root?.size,
+            architecture: isIndex ? undefined : root?.platform?.architecture,
+            os: isIndex ? undefined : root?.platform?.os,
+            platforms: root
+              ? isIndex
+                ? platformsOf(root, repo.manifests)
+                : [platformString(root.platform)].filter(Boolean)
+              : undefined,
+            created: root?.created,
+            labels: root?.labels ?? {},
+            layers: isIndex ? undefined : root?.layerDigests.length,
+            signed: repo.signed.has(img.digest) ? true : undefined,
+            artifact: root?.artifact ? true : undefined,
+            registry_url: p.apiUrl,
+          }),
+        });
+        relate(ns, 'BELONGS_TO', imgRef, repoRef);
+        if (root) {
+          relate(ns, 'USES', imgRef, ref('DockerManifest', `${rk}\u0000${root.digest}`, ns));
+          for (const child of root.children ?? [])
+            relate(ns, 'USES', imgRef, ref('DockerManifest', `${rk}\u0000${child}`, ns));
+        }
+      }
+    }
+  }
+
+  entities.sort(
+    (a, b) =>
+      cmp(a.kind, b.kind) ||
+      cmp(a.metadata.namespace, b.metadata.namespace) ||
+      cmp(a.metadata.name, b.metadata.name),
+  );
+  relations.sort(
+    (a, b) =>
+      cmp(a.relation, b.relation) ||
+      cmp(a.source.kind, b.source.kind) ||
+      cmp(a.source.namespace, b.source.namespace) ||
+      cmp(a.source.name, b.source.name) ||
+      cmp(a.target.kind, b.target.kind) ||
+      cmp(a.target.name, b.target.name),
+  );
+  receipts.sort((a, b) => cmp(a.provider, b.provider) || cmp(a.repository, b.repository));
+  return { format: GRAPH_FORMAT, generated_at: generatedAt, entities, relations, receipts };
+}
+
+function platformsOf(index: ManifestRecord, manifests: Map<string, ManifestRecord>): string[] {
+  return (index.children ?? [])
+    .map((d) => platformString(manifests.get(d)?.platform))
+    .filter((p): p is string => !!p);
+}
+
+function namesPerNamespace(entries: Array<{ key: string; raw: string; ns: string }>): Map<string, string> {
+  const byNs = new Map<string, Array<{ key: string; raw: string }>>();
+  for (const e of entries) {
+    let list = byNs.get(e.ns);
+    if (!list) byNs.set(e.ns, (list = []));
+    list.push({ key: e.key, raw: e.raw });
+  }
+  const out = new Map<string, string>();
+  for (const [ns, list] of byNs)
+    for (const [key, name] of uniqueNames(list)) out.set(`${ns}\u0000${key}`, name);
+  return out;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,275 @@
+// The one place that talks HTTP. Keep-alive pools per origin (undici Agent), bounded concurrency
+// per host, per-request timeouts, retries that honour Retry-After, a cap on body size, and
+// redirects followed by hand so credentials never leave the origin they were meant for.
+import { Agent, type Dispatcher } from 'undici';
+import { RegistryError } from '../errors.js';
+import { parseRetryAfter } from './retry-after.js';
+import { Semaphore } from './semaphore.js';
+
+export type RequestKind =
+  | 'ping'
+  | 'catalog'
+  | 'tags'
+  | 'manifest-head'
+  | 'manifest'
+  | 'blob'
+  | 'token'
+  | 'vendor-api'
+  | 'other';
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST';
+  url: string;
+  kind: RequestKind;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Counts every attempt of this request (retries included) for a per-repository receipt. */
+  tally?: Tally;
+}
+
+export interface Tally {
+  requests: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The URL that finally answered (after redirects). */
+  url: string;
+}
+
+export interface HttpOptions {
+  timeoutMs?: number;
+  concurrencyPerHost?: number;
+  /** Total tries for a retryable failure, the first one included. */
+  maxAttempts?: number;
+  maxBodyBytes?: number;
+  /** A server asking us to wait longer than this is reported, not waited on. */
+  maxRetryAfterMs?: number;
+  baseBackoffMs?: number;
+  dispatcher?: Dispatcher;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ETIMEDOUT',
+  'TimeoutError',
+]);
+const MAX_REDIRECTS = 5;
+
+export class HttpClient {
+  readonly counts = new Map<RequestKind, number>();
+  retries = 0;
+  private readonly hosts = new Map<string, Semaphore>();
+  private readonly hostLimits = new Map<string, number>();
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly opts: Required<Omit<HttpOptions, 'dispatcher'>>;
+
+  constructor(options: HttpOptions = {}) {
+    this.opts = {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      concurrencyPerHost: options.concurrencyPerHost ?? 16,
+      maxAttempts: options.maxAttempts ?? 4,
+      maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      baseBackoffMs: options.baseBackoffMs ?? 250,
+      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      random: options.random ?? Math.random,
+    };
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+  }
+
+  /** Sets the concurrency bound for one origin (e.g. a provider's configured `concurrency`). */
+  setHostLimit(origin: string, limit: number): void {
+    this.hostLimits.set(origin, limit);
+    this.hosts.get(origin)?.setLimit(limit);
+  }
+
+  get totalRequests(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /**
+   * Sends a request, following redirects and retrying transient failures. Any HTTP status is
+   * returned to the caller; only network failures and exhausted retries throw.
+   */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    let url = req.url;
+    let headers = { ...(req.headers ?? {}) };
+    const origin = new URL(req.url).origin;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const res = await this.withRetries({ ...req, url, headers });
+      if (![301, 302, 303, 307, 308].includes(res.status) || !res.headers.location) return res;
+      const target = new URL(res.headers.location, url);
+      if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+        throw new RegistryError(
+          `${describeUrl(url)} redirected to an unsupported URL scheme ${target.protocol}`,
+        );
+      }
+      // Presigned storage URLs (S3, CDNs) reject or leak a registry token: credentials stay home.
+      if (target.origin !== origin) {
+        const { authorization: _drop, Authorization: _drop2, ...rest } = headers;
+        headers = rest;
+      }
+      url = target.toString();
+    }
+    throw new RegistryError(`${describeUrl(req.url)}: more than ${MAX_REDIRECTS} redirects`);
+  }
+
+  private semaphoreFor(origin: string): Semaphore {
+    let s = this.hosts.get(origin);
+    if (!s) {
+      s = new Semaphore(this.hostLimits.get(origin) ?? this.opts.concurrencyPerHost);
+      this.hosts.set(origin, s);
+    }
+    return s;
+  }
+
+  private async withRetries(req: HttpRequest): Promise<HttpResponse> {
+    const sem = this.semaphoreFor(new URL(req.url).origin);
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse | undefined;
+      let failure: unknown;
+      try {
+        res = await sem.run(() => this.once(req));
+      } catch (err) {
+        failure = err;
+      }
+      const last = attempt >= this.opts.maxAttempts;
+      if (res && !RETRYABLE_STATUS.has(res.status)) return res;
+      if (failure && (!isRetryableError(failure) || last)) throw toRegistryError(failure, req);
+      let wait = this.backoff(attempt);
+      if (res) {
+        const asked = parseRetryAfter(res.headers['retry-after']);
+        if (asked !== undefined && asked > this.opts.maxRetryAfterMs) return res;
+        if (last) return res;
+        if (asked !== undefined) wait = Math.max(wait, asked);
+      }
+      this.retries++;
+      await this.opts.sleep(wait);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.opts.baseBackoffMs * 2 ** (attempt - 1);
+    return Math.round(base / 2 + this.opts.random() * base);
+  }
+
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    this.counts.set(req.kind, (this.counts.get(req.kind) ?? 0) + 1);
+    if (req.tally) req.tally.requests++;
+    const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    const maxBytes = req.maxBytes ?? this.opts.maxBodyBytes;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const res = await this.dispatcher.request({
+      origin: new URL(req.url).origin,
+      path: new URL(req.url).pathname + new URL(req.url).search,
+      method: req.method,
+      headers: { 'user-agent': 'devgraph-docker-action', ...(req.headers ?? {}) },
+      body: req.body,
+      signal,
+    });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const declared = Number(headers['content-length']);
+    if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) {
+      res.body.destroy();
+      throw new RegistryError(
+        `${describeUrl(req.url)}: response of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        res.body.destroy();
+        throw new RegistryError(`${describeUrl(req.url)}: response exceeds the ${maxBytes}-byte limit`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: string; name?: string; cause?: unknown };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'TimeoutError';
+  return e.code ?? errorCode(e.cause);
+}
+
+function isRetryableError(err: unknown): boolean {
+  if (err instanceof RegistryError) return false;
+  const code = errorCode(err);
+  return code !== undefined && RETRYABLE_CODES.has(code);
+}
+
+/** Host and path of a URL, never its query (pagination cursors, tokens) or userinfo. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function toRegistryError(err: unknown, req: HttpRequest): RegistryError {
+  if (err instanceof RegistryError) return err;
+  const code = errorCode(err);
+  const host = new URL(req.url).host;
+  const what = describeUrl(req.url);
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new RegistryError(`cannot resolve host ${host} (DNS lookup failed); check the registry URL`, {
+        code,
+      });
+    case 'ECONNREFUSED':
+      return new RegistryError(
+        `cannot connect to ${host}: connection refused; is the registry running and the URL right?`,
+        { code },
+      );
+    case 'TimeoutError':
+      return new RegistryError(
+        `${what}: no complete answer within ${(req.timeoutMs ?? 0) / 1000 || 'the configured'} s (timeout)`,
+        {
+          code,
+          retryable: true,
+        },
+      );
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+    case 'EPIPE':
+      return new RegistryError(`${what}: the connection was reset before the answer was complete`, {
+        code,
+        retryable: true,
+      });
+    default: {
+      const message = err instanceof Error ? err.message : String(err);
+      return new RegistryError(`${what}: request failed: ${message}`, { code });
+    }
+  }
+}

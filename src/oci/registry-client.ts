@@ -1,0 +1,324 @@
+// The OCI Distribution API as one registry speaks it: ping, catalog and tag listings paginated to
+// the end, manifests and blobs verified against their digests. Authentication is delegated to
+// RegistryAuth; every request carries the scope it needs.
+import { createHash } from 'node:crypto';
+import { type RegistryAuth, registryErrorText } from '../auth/registry-auth.js';
+import { RegistryError } from '../errors.js';
+import {
+  describeUrl,
+  type HttpClient,
+  type HttpResponse,
+  type RequestKind,
+  type Tally,
+} from '../http/http-client.js';
+import { nextLink } from '../http/link-header.js';
+import { inferManifestMediaType } from './manifest.js';
+import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
+
+export interface Listing {
+  items: string[];
+  pages: number;
+  /** False when the listing stopped early; `problem` says why. */
+  complete: boolean;
+  problem?: string;
+}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+export interface ClientOptions {
+  apiUrl: string;
+  timeoutMs: number;
+  maxPages: number;
+  /** Page size asked of tags/list and _catalog; servers may cap it lower. */
+  pageSize?: number;
+}
+
+const CATALOG_SCOPE = 'registry:catalog:*';
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export function repositoryScope(repo: string): string {
+  return `repository:${repo}:pull`;
+}
+
+export function digestOf(bytes: Buffer, algorithm = 'sha256'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+export function isDigest(ref: string): boolean {
+  return /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(ref);
+}
+
+export class RegistryClient {
+  readonly origin: string;
+  readonly host: string;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly auth: RegistryAuth,
+    private readonly opts: ClientOptions,
+  ) {
+    const u = new URL(opts.apiUrl);
+    this.origin = u.origin;
+    this.host = u.host;
+  }
+
+  /** Checks that the URL is a v2 registry and learns its auth challenge. */
+  async ping(): Promise<void> {
+    const res = await this.send('GET', '/v2/', 'ping', undefined, {}, { allow404: true });
+    if (res.status === 404) {
+      throw new RegistryError(
+        `${this.host} has no /v2/ API (HTTP 404): api_url must point at an OCI/Docker registry`,
+        { status: 404 },
+      );
+    }
+  }
+
+  listRepositories(): Promise<Listing> {
+    return this.paginate('/v2/_catalog', 'repositories', 'catalog', CATALOG_SCOPE);
+  }
+
+  listTags(repo: string, tally?: Tally): Promise<Listing> {
+    return this.paginate(`/v2/${repo}/tags/list`, 'tags', 'tags', repositoryScope(repo), tally);
+  }
+
+  /** A tag's current digest, from a HEAD (free of pull quota where registries count pulls). */
+  async headManifest(
+    repo: string,
+    ref: string,
+    tally?: Tally,
+  ): Promise<{ digest: string; mediaType?: string } | FetchedManifest> {
+    const res = await this.send(
+      'HEAD',
+      `/v2/${repo}/manifests/${ref}`,
+      'manifest-head',
+      repositoryScope(repo),
+      {
+        accept: MANIFEST_ACCEPT,
+      },
+      { tally },
+    );
+    const digest = res.headers['docker-content-digest'];
+    // Old registries omit the header on HEAD; the body is then the only trustworthy source.
+    if (!digest || !isDigest(digest)) return this.getManifest(repo, ref, tally);
+    return { digest, mediaType: contentType(res) };
+  }
+
+  /** A manifest by tag or digest; its bytes are verified against the digest we record. */
+  async getManifest(repo: string, ref: string, tally?: Tally): Promise<FetchedManifest> {
+    const res = await this.send(
+      'GET',
+      `/v2/${repo}/manifests/${ref}`,
+      'manifest',
+      repositoryScope(repo),
+      { accept: MANIFEST_ACCEPT },
+      {
+        maxBytes: MAX_MANIFEST_BYTES,
+        tally,
+      },
+    );
+    const bytes = res.body;
+    const header = res.headers['docker-content-digest'];
+    const algorithm = isDigest(ref) ? ref.split(':')[0]! : 'sha256';
+    const computed = digestOf(bytes, algorithm);
+    const mediaType = inferManifestMediaType(bytes, contentType(res));
+    if (!mediaType)
+      throw new RegistryError(
+        `${this.host}/${repo}:${ref}: the manifest names no media type and the registry sent no Content-Type`,
+      );
+    // Signed schema1 manifests are digested without their signatures, so only the header can say.
+    const digest = mediaType === MediaType.DockerSchema1Signed && header ? header : computed;
+    if (isDigest(ref) && digest !== ref) {
+      throw new RegistryError(
+        `${this.host}/${repo}@${ref}: the registry sent a manifest whose sha256 is ${computed}; refusing it`,
+        {
+          code: 'DIGEST_INVALID',
+        },
+      );
+    }
+    if (header && isDigest(header) && header !== digest && header.startsWith('sha256:')) {
+      throw new RegistryError(
+        `${this.host}/${repo}:${ref}: Docker-Content-Digest says ${header} but the body hashes to ${computed}; refusing it`,
+        {
+          code: 'DIGEST_INVALID',
+        },
+      );
+    }
+    return { digest, mediaType, bytes };
+  }
+
+  /** A (small) blob such as an image config, verified against its digest. */
+  async getBlob(repo: string, digest: string, tally?: Tally): Promise<Buffer> {
+    const res = await this.send(
+      'GET',
+      `/v2/${repo}/blobs/${digest}`,
+      'blob',
+      repositoryScope(repo),
+      {},
+      { maxBytes: MAX_CONFIG_BYTES, tally },
+    );
+    const computed = digestOf(res.body, digest.split(':')[0]);
+    if (computed !== digest) {
+      throw new RegistryError(
+        `${this.host}/${repo}: blob ${digest} arrived with sha256 ${computed}; refusing it`,
+        { code: 'DIGEST_INVALID' },
+      );
+    }
+    return res.body;
+  }
+
+  private async paginate(
+    path: string,
+    key: 'repositories' | 'tags',
+    kind: RequestKind,
+    scope: string,
+    tally?: Tally,
+  ): Promise<Listing> {
+    const seen = new Set<string>();
+    const visited = new Set<string>();
+    let pageSize = this.opts.pageSize ?? 1000;
+    let url: string | undefined = `${this.origin}${path}?n=${pageSize}`;
+    let pages = 0;
+    while (url) {
+      if (pages >= this.opts.maxPages) {
+        return {
+          items: [...seen],
+          pages,
+          complete: false,
+          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+        };
+      }
+      visited.add(url);
+      const res = await this.send(
+        'GET',
+        url,
+        kind,
+        scope,
+        { accept: 'application/json' },
+        { allow400: pages === 0, tally },
+      );
+      if (res.status === 400 && pages === 0 && pageSize > 100) {
+        // Distribution rejects n above catalog.maxentries (default 1000) with PAGINATION_NUMBER_INVALID.
+        pageSize = 100;
+        url = `${this.origin}${path}?n=${pageSize}`;
+        continue;
+      }
+      if (res.status === 400) throw this.statusError(res, url);
+      pages++;
+      const list = parseListPage(res, key, url);
+      for (const item of list) seen.add(item);
+      const next = nextLink(res.headers.link, url);
+      if (!next) break;
+      if (new URL(next).origin !== this.origin) {
+        return {
+          items: [...seen],
+          pages,
+          complete: false,
+          problem: `the registry's next-page link points to another origin (${new URL(next).host}); not followed`,
+        };
+      }
+      if (visited.has(next)) {
+        return {
+          items: [...seen],
+          pages,
+          complete: false,
+          problem: `the registry's next-page link repeats a page already read; stopped`,
+        };
+      }
+      url = next;
+    }
+    return { items: [...seen], pages, complete: true };
+  }
+
+  /**
+   * One request with authentication: the header we already have, and on a 401 one more try after
+   * learning the challenge or replacing an expired token. Non-2xx answers other than those the
+   * caller allows become RegistryErrors naming the registry and the resource.
+   */
+  private async send(
+    method: 'GET' | 'HEAD',
+    pathOrUrl: string,
+    kind: RequestKind,
+    scope: string | undefined,
+    headers: Record<string, string>,
+    opts: { allow404?: boolean; allow400?: boolean; maxBytes?: number; tally?: Tally | undefined } = {},
+  ): Promise<HttpResponse> {
+    const url = pathOrUrl.startsWith('/') ? `${this.origin}${pathOrUrl}` : pathOrUrl;
+    let res: HttpResponse | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const authorization = await this.auth.header(scope);
+      res = await this.http.request({
+        method,
+        url,
+        kind,
+        timeoutMs: this.opts.timeoutMs,
+        headers: { ...headers, ...(authorization ? { authorization } : {}) },
+        ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
+        ...(opts.tally ? { tally: opts.tally } : {}),
+      });
+      if (res.status !== 401) break;
+      if (kind === 'ping') {
+        this.auth.onUnauthorized(res, scope, authorization);
+        return res;
+      }
+      if (!this.auth.onUnauthorized(res, scope, authorization)) break;
+    }
+    res = res!;
+    if (res.status >= 200 && res.status < 300) return res;
+    if (res.status === 401 || res.status === 403) throw this.auth.denied(res.status, scope, res);
+    if (res.status === 404 && opts.allow404) return res;
+    if (res.status === 400 && opts.allow400) return res;
+    throw this.statusError(res, url);
+  }
+
+  private statusError(res: HttpResponse, url: string): RegistryError {
+    const detail = registryErrorText(res);
+    const retry = res.headers['retry-after'];
+    const what = describeUrl(url);
+    if (res.status === 429) {
+      return new RegistryError(
+        `${what}: rate-limited (HTTP 429${detail ? `: ${detail}` : ''})${retry ? `; the registry asks to wait ${retry}` : ''}; retried and gave up`,
+        { status: 429, retryable: true },
+      );
+    }
+    const code = detail?.split(' ')[0];
+    return new RegistryError(`${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, {
+      status: res.status,
+      ...(code ? { code } : {}),
+      retryable: res.status >= 500,
+    });
+  }
+}
+
+function contentType(res: HttpResponse): string | undefined {
+  const ct = res.headers['content-type'];
+  return ct ? ct.split(';')[0]!.trim() : undefined;
+}
+
+function parseListPage(res: HttpResponse, key: 'repositories' | 'tags', url: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    const ct = res.headers['content-type'] ?? 'no content type';
+    throw new RegistryError(
+      `${describeUrl(url)}: expected a JSON listing but got something else (${ct}, ${res.body.length} bytes)`,
+      {
+        code: 'INVALID_JSON',
+      },
+    );
+  }
+  if (!doc || typeof doc !== 'object')
+    throw new RegistryError(`${describeUrl(url)}: the listing is not a JSON object`);
+  const value = (doc as Record<string, unknown>)[key];
+  // Distribution answers `"tags": null` for a repository whose tags were all deleted.
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new RegistryError(`${describeUrl(url)}: "${key}" in the listing is not a list of names`);
+  }
+  return value as string[];
+}

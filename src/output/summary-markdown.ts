@@ -1,0 +1,107 @@
+// The human view of a graph: a table per provider, a row per repository, then every failure.
+// Pure: the CLI writes it to summary.md, the action to the job summary.
+import { compareNewestFirst } from '../discovery/order-tags.js';
+import type { Entity, Graph, GraphReceipt } from '../graph/types.js';
+
+/**
+ * Registry-supplied text (names, tags, errors) is untrusted: escape everything Markdown or HTML
+ * would interpret, and drop control characters, so a hostile tag cannot break the table or
+ * inject markup.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1');
+}
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+function shortDigest(d: unknown): string {
+  return typeof d === 'string' ? d.replace(/^sha256:/, '').slice(0, 12) : '';
+}
+
+export interface SummaryOptions {
+  /** Extra lines placed under the title (request counts, rate-limit quota). */
+  notes?: string[];
+}
+
+export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
+  const count = (kind: Entity['kind']) => graph.entities.filter((e) => e.kind === kind).length;
+  const complete = graph.receipts.every((r) => r.complete);
+  const lines: string[] = ['# Registry inventory', ''];
+  lines.push(
+    `${count('DockerRegistry')} registries, ${count('DockerRepository')} repositories, ${count('DockerImage')} images, ${count('DockerManifest')} manifests. ` +
+      (complete ? 'Discovery was complete.' : '**Discovery was incomplete**: see Failures below.'),
+  );
+  for (const note of opts.notes ?? []) lines.push('', note);
+
+  const images = new Map<string, Entity[]>();
+  for (const e of graph.entities) {
+    if (e.kind !== 'DockerImage') continue;
+    const key = `${e.metadata.namespace}\u0000${e.spec.registry_url}\u0000${e.spec.repository}`;
+    images.set(key, [...(images.get(key) ?? []), e]);
+  }
+  const repoEntities = new Map<string, Entity>();
+  for (const e of graph.entities) {
+    if (e.kind === 'DockerRepository') repoEntities.set(`${e.spec.registry_url}\u0000${e.spec.full_name}`, e);
+  }
+
+  const byProvider = new Map<string, GraphReceipt[]>();
+  for (const r of graph.receipts) byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r]);
+  for (const [provider, receipts] of byProvider) {
+    lines.push('', `## ${escapeMarkdown(provider)}`, '');
+    const repoReceipts = receipts.filter((r) => r.repository !== '*');
+    if (repoReceipts.length === 0) {
+      lines.push('No repositories were discovered.');
+      continue;
+    }
+    lines.push(
+      '| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created | Complete |',
+    );
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const r of repoReceipts) {
+      const repo = [...repoEntities.values()].find((e) => e.spec.full_name === r.repository);
+      const list = repo
+        ? (images.get(`${repo.metadata.namespace}\u0000${repo.spec.registry_url}\u0000${r.repository}`) ?? [])
+        : [];
+      const newest = [...list].sort((a, b) =>
+        compareNewestFirst(
+          { tag: String(a.spec.tag), created: a.spec.created as string | undefined },
+          { tag: String(b.spec.tag), created: b.spec.created as string | undefined },
+        ),
+      )[0];
+      const platforms = (newest?.spec.platforms as string[] | undefined) ?? [];
+      lines.push(
+        `| ${escapeMarkdown(r.repository)} | ${r.tags_selected} / ${r.tags_listed} | ${newest ? escapeMarkdown(String(newest.spec.tag)) : ''} | ${
+          newest ? `\`${shortDigest(newest.spec.digest)}\`` : ''
+        } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.spec.size as number | undefined)} | ${
+          typeof newest?.spec.created === 'string' ? escapeMarkdown(newest.spec.created.slice(0, 10)) : ''
+        } | ${r.complete ? 'yes' : '**no**'} |`,
+      );
+    }
+  }
+
+  const failures = graph.receipts.filter((r) => r.errors.length > 0 || !r.complete);
+  if (failures.length > 0) {
+    lines.push('', '## Failures', '');
+    for (const r of failures) {
+      const where = r.repository === '*' ? `${r.provider} (registry)` : `${r.provider} / ${r.repository}`;
+      for (const e of r.errors.length > 0 ? r.errors : ['incomplete'])
+        lines.push(`- ${escapeMarkdown(where)}: ${escapeMarkdown(e)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
