@@ -228,9 +228,9 @@ function platformsOf(index: ManifestRecord, manifests: Map<string, ManifestRecor
 function namesPerNamespace(entries: Array<{ key: string; raw: string; ns: string }>): Map<string, string> {
   const byNs = new Map<string, Array<{ key: string; raw: string }>>();
   for (const e of entries) {
-    let list = byNs.get(e.ns);
-    if (!list) byNs.set(e.ns, (list = []));
-    list.push({ key: e.key, raw: e.raw });
+    const list = byNs.get(e.ns);
+    if (list) list.push({ key: e.key, raw: e.raw });
+    else byNs.set(e.ns, [{ key: e.key, raw: e.raw }]);
   }
   const out = new Map<string, string>();
   for (const [ns, list] of byNs)

@@ -1,0 +1,3 @@
+import { run } from './shell/action-main.js';
+
+void run();
