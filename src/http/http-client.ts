@@ -193,7 +193,7 @@ export class HttpClient {
     }
     const declared = Number(headers['content-length']);
     if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryError(
         `${describeUrl(req.url)}: response of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
       );
@@ -203,13 +203,19 @@ export class HttpClient {
     for await (const chunk of res.body) {
       size += chunk.length;
       if (size > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         throw new RegistryError(`${describeUrl(req.url)}: response exceeds the ${maxBytes}-byte limit`);
       }
       chunks.push(chunk as Buffer);
     }
     return { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
   }
+}
+
+/** Abandons a body we will not read; the abort it causes is expected, not an error. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function errorCode(err: unknown): string | undefined {
