@@ -88901,7 +88901,7 @@ const DockerConfigSchema = strictObject({
     discover_vulnerabilities: schemas_boolean().default(false),
     selectors: array(SelectorSchema)
         .min(1, 'needs at least one selector; use [{}] to select everything')
-        .default([{}]),
+        .prefault([{}]),
     /** Requests in flight at once per registry host. */
     concurrency: schemas_number().int().min(1).max(256).optional(),
     /** Upper bound on pages followed for one listing; a listing cut here gets an incomplete receipt. */
@@ -88911,7 +88911,7 @@ const ProviderSchema = strictObject({
     name: schemas_string().min(1, 'must name the provider; it becomes status.discovery_source of every entity'),
     type: schemas_enum(PROVIDER_TYPES),
     every: schemas_number().positive().optional(),
-    config: DockerConfigSchema.default({}),
+    config: DockerConfigSchema.prefault({}),
 });
 const ProvidersSchema = array(ProviderSchema).min(1, 'needs at least one provider');
 const ConfigFileSchema = strictObject({
@@ -89597,7 +89597,7 @@ class http_client_HttpClient {
         }
         const declared = Number(headers['content-length']);
         if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) {
-            res.body.destroy();
+            discard(res.body);
             throw new RegistryError(`${describeUrl(req.url)}: response of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
         }
         const chunks = [];
@@ -89605,13 +89605,18 @@ class http_client_HttpClient {
         for await (const chunk of res.body) {
             size += chunk.length;
             if (size > maxBytes) {
-                res.body.destroy();
+                discard(res.body);
                 throw new RegistryError(`${describeUrl(req.url)}: response exceeds the ${maxBytes}-byte limit`);
             }
             chunks.push(chunk);
         }
         return { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
     }
+}
+/** Abandons a body we will not read; the abort it causes is expected, not an error. */
+function discard(body) {
+    body.on('error', () => { });
+    body.destroy();
 }
 function errorCode(err) {
     if (!err || typeof err !== 'object')

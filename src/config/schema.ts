@@ -48,7 +48,7 @@ export const DockerConfigSchema = z.strictObject({
   selectors: z
     .array(SelectorSchema)
     .min(1, 'needs at least one selector; use [{}] to select everything')
-    .default([{}] as never),
+    .prefault([{}]),
   /** Requests in flight at once per registry host. */
   concurrency: z.number().int().min(1).max(256).optional(),
   /** Upper bound on pages followed for one listing; a listing cut here gets an incomplete receipt. */
@@ -59,7 +59,7 @@ export const ProviderSchema = z.strictObject({
   name: z.string().min(1, 'must name the provider; it becomes status.discovery_source of every entity'),
   type: z.enum(PROVIDER_TYPES),
   every: z.number().positive().optional(),
-  config: DockerConfigSchema.default({} as never),
+  config: DockerConfigSchema.prefault({}),
 });
 
 export const ProvidersSchema = z.array(ProviderSchema).min(1, 'needs at least one provider');

@@ -14,12 +14,23 @@ import { runDiscovery, serializeGraph } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { pushRepositories } from '../support/push-content.js';
 import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
-import { ACME_API, ACME_EPOCH, MANY_TAGS_COUNT, manyTagName, manyTags, NGINX, ORG_TEAM_APP, seededRepositories } from '../support/seed-data.js';
+import {
+  ACME_API,
+  ACME_EPOCH,
+  MANY_TAGS_COUNT,
+  manyTagName,
+  manyTags,
+  NGINX,
+  ORG_TEAM_APP,
+  seededRepositories,
+} from '../support/seed-data.js';
 
 const GENERATED_AT = '2026-01-01T00:00:00Z';
 
 if (!registryAvailable()) {
-  throw new Error('/usr/bin/docker-registry is missing: install the Debian package docker-registry (.ci/run does)');
+  throw new Error(
+    '/usr/bin/docker-registry is missing: install the Debian package docker-registry (.ci/run does)',
+  );
 }
 
 function configFor(registry: RunningRegistry, creds: { username?: string; password?: string } = {}): string {
@@ -36,7 +47,10 @@ ${creds.username ? `      username: ${creds.username}\n` : ''}${creds.password ?
 `;
 }
 
-async function discoverOnce(registry: RunningRegistry, opts: { username?: string; password?: string; stateDir?: string } = {}) {
+async function discoverOnce(
+  registry: RunningRegistry,
+  opts: { username?: string; password?: string; stateDir?: string } = {},
+) {
   const secrets = new Secrets();
   const settings = loadConfig(configFor(registry, opts), {
     env: { REGISTRY_PASSWORD: opts.password },
@@ -52,7 +66,11 @@ async function discoverOnce(registry: RunningRegistry, opts: { username?: string
       http,
       ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     });
-    return { ...result, counts: Object.fromEntries(http.counts), text: serializeGraph(result.graph, secrets) };
+    return {
+      ...result,
+      counts: Object.fromEntries(http.counts),
+      text: serializeGraph(result.graph, secrets),
+    };
   } finally {
     await http.close();
   }
@@ -61,10 +79,16 @@ async function discoverOnce(registry: RunningRegistry, opts: { username?: string
 const byKind = (g: Graph, kind: Entity['kind']) => g.entities.filter((e) => e.kind === kind);
 const entity = (g: Graph, kind: Entity['kind'], name: string) => {
   const e = g.entities.find((x) => x.kind === kind && x.metadata.name === name);
-  if (!e) throw new Error(`no ${kind} named ${name}; have ${byKind(g, kind).map((x) => x.metadata.name).join(', ')}`);
+  if (!e)
+    throw new Error(
+      `no ${kind} named ${name}; have ${byKind(g, kind)
+        .map((x) => x.metadata.name)
+        .join(', ')}`,
+    );
   return e;
 };
-const imageSize = (img: BuiltImage) => img.config.bytes.length + img.layers.reduce((s, l) => s + l.bytes.length, 0);
+const imageSize = (img: BuiltImage) =>
+  img.config.bytes.length + img.layers.reduce((s, l) => s + l.bytes.length, 0);
 const hex12 = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.length + 12);
 
 /** The graph with the registry's random port replaced, so it can be compared across runs. */
@@ -89,7 +113,9 @@ describe('discovery against a real registry (open)', () => {
   it('discovers every repository completely', async () => {
     cold = await discoverOnce(registry, { stateDir });
     expect(cold.complete).toBe(true);
-    expect(cold.graph.receipts.map((r) => [r.repository, r.complete, r.tags_listed, r.tags_selected])).toEqual([
+    expect(
+      cold.graph.receipts.map((r) => [r.repository, r.complete, r.tags_listed, r.tags_selected]),
+    ).toEqual([
       ['acme/api', true, 4, 4],
       ['acme/epoch', true, 2, 2],
       ['library/nginx', true, 4, 4],
@@ -116,7 +142,11 @@ describe('discovery against a real registry (open)', () => {
       expect(img.metadata.labels['devgraph.ai/image-tag']).toBe(tag);
     }
     const indexEntity = entity(g, 'DockerManifest', `library-nginx-manifest-${hex12(index.manifest.digest)}`);
-    expect(indexEntity.spec).toMatchObject({ schema_version: 2, layer_digests: [], platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    expect(indexEntity.spec).toMatchObject({
+      schema_version: 2,
+      layer_digests: [],
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
     const arm = index.children[1]!;
     expect(entity(g, 'DockerManifest', `library-nginx-manifest-${hex12(arm.manifest.digest)}`).spec).toEqual({
       repository: 'library/nginx',
@@ -138,9 +168,13 @@ describe('discovery against a real registry (open)', () => {
     }
     const nginxManifests = byKind(g, 'DockerManifest').filter((m) => m.spec.repository === 'library/nginx');
     expect(nginxManifests).toHaveLength(6); // two indexes, two platforms each
-    const uses = g.relations.filter((r) => r.relation === 'USES' && r.source.name === 'library-nginx-latest').map((r) => r.target.name);
+    const uses = g.relations
+      .filter((r) => r.relation === 'USES' && r.source.name === 'library-nginx-latest')
+      .map((r) => r.target.name);
     expect(uses.sort()).toEqual(
-      [index.manifest, ...index.children.map((c) => c.manifest)].map((m) => `library-nginx-manifest-${hex12(m.digest)}`).sort(),
+      [index.manifest, ...index.children.map((c) => c.manifest)]
+        .map((m) => `library-nginx-manifest-${hex12(m.digest)}`)
+        .sort(),
     );
   });
 
@@ -157,7 +191,9 @@ describe('discovery against a real registry (open)', () => {
       size: imageSize(ACME_API.v1_1_0),
       created: '2024-02-20T09:00:00Z',
     });
-    expect((v110.spec.labels as Record<string, string>)['org.opencontainers.image.revision']).toBe('rev-1.1.0');
+    expect((v110.spec.labels as Record<string, string>)['org.opencontainers.image.revision']).toBe(
+      'rev-1.1.0',
+    );
     expect(entity(g, 'DockerImage', 'acme-api-multi').spec).toMatchObject({
       digest: ACME_API.multi.manifest.digest,
       media_type: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -195,7 +231,9 @@ describe('discovery against a real registry (open)', () => {
       .map((e) => e.spec.tag);
     expect(tags).toEqual(Array.from({ length: 10 }, (_, i) => manyTagName(MANY_TAGS_COUNT - 9 + i)));
     const newestDigest = manyTags().images[MANY_TAGS_COUNT - 1]!.manifest.digest;
-    expect(entity(cold.graph, 'DockerImage', `many-tags-${manyTagName(MANY_TAGS_COUNT)}`).spec.digest).toBe(newestDigest);
+    expect(entity(cold.graph, 'DockerImage', `many-tags-${manyTagName(MANY_TAGS_COUNT)}`).spec.digest).toBe(
+      newestDigest,
+    );
   });
 
   it('keeps epoch-dated images but ranks them as undated', () => {
@@ -212,14 +250,17 @@ describe('discovery against a real registry (open)', () => {
       expect(names.has(`${r.target.kind}/${r.target.name}`)).toBe(true);
     }
     expect(byKind(g, 'DockerRegistry')).toHaveLength(1);
-    const belongs = (kind: Entity['kind']) => g.relations.filter((r) => r.relation === 'BELONGS_TO' && r.source.kind === kind).length;
+    const belongs = (kind: Entity['kind']) =>
+      g.relations.filter((r) => r.relation === 'BELONGS_TO' && r.source.kind === kind).length;
     expect(belongs('DockerRepository')).toBe(byKind(g, 'DockerRepository').length);
     expect(belongs('DockerImage')).toBe(byKind(g, 'DockerImage').length);
     expect(belongs('DockerManifest')).toBe(byKind(g, 'DockerManifest').length);
   });
 
   it('matches the reviewed snapshot of the whole graph', async () => {
-    await expect(normalised(cold.text, registry)).toMatchFileSnapshot('__snapshots__/seeded-registry.graph.json');
+    await expect(normalised(cold.text, registry)).toMatchFileSnapshot(
+      '__snapshots__/seeded-registry.graph.json',
+    );
   });
 
   it('a warm run fetches no manifest and no blob, and gives the same graph', async () => {
@@ -228,7 +269,8 @@ describe('discovery against a real registry (open)', () => {
     expect(warm.counts.blob ?? 0).toBe(0);
     const candidates = cold.graph.receipts.reduce((s, r) => s + r.tags_listed, 0) - 1; // less the signature tag
     expect(warm.counts['manifest-head']).toBe(candidates);
-    const strip = (g: Graph) => JSON.stringify({ ...g, receipts: g.receipts.map((r) => ({ ...r, requests: 0 })) });
+    const strip = (g: Graph) =>
+      JSON.stringify({ ...g, receipts: g.receipts.map((r) => ({ ...r, requests: 0 })) });
     expect(strip(warm.graph)).toBe(strip(cold.graph));
   });
 
@@ -268,7 +310,9 @@ describe('discovery against a real registry (htpasswd Basic)', () => {
 
   it('no credentials says the registry needs them', async () => {
     const r = await discoverOnce(registry);
-    expect(r.graph.receipts[0]!.errors[0]).toContain('this registry needs credentials: set username/password or token');
+    expect(r.graph.receipts[0]!.errors[0]).toContain(
+      'this registry needs credentials: set username/password or token',
+    );
   });
 });
 
@@ -302,7 +346,11 @@ describe('discovery against a real registry (Bearer tokens)', () => {
     try {
       const r = await discoverOnce(registry, { username: 'bob', password: registry.users.bob });
       expect(r.complete).toBe(true);
-      expect(registry.tokenServer!.requests.some((q) => q.method === 'POST' && q.grantType === 'password' && q.status === 200)).toBe(true);
+      expect(
+        registry.tokenServer!.requests.some(
+          (q) => q.method === 'POST' && q.grantType === 'password' && q.status === 200,
+        ),
+      ).toBe(true);
     } finally {
       registry.tokenServer!.options.postOnly = false;
     }

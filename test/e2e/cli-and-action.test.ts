@@ -1,0 +1,211 @@
+// The two shells end to end against the in-process demo registry: the CLI's files and exit
+// codes, and the action's outputs and job summary through the real @actions/core.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
+import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { run } from '../../src/shell/action-main.js';
+import { main } from '../../src/shell/cli-main.js';
+
+let registry: DemoRegistry;
+let dir: string;
+beforeAll(async () => {
+  registry = await startDemoRegistry(sampleRepositories(), {
+    basicAuth: { username: 'ci', password: 'demo-password-42' },
+  });
+  dir = await mkdtemp(join(tmpdir(), 'dg-e2e-'));
+});
+afterAll(async () => {
+  await registry.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+function config(url: string, password = '${DEMO_PASSWORD}') {
+  return `providers:
+  - name: demo
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${url}
+      username: ci
+      password: ${password}
+      timeout: 2
+`;
+}
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const code = await main(args, env);
+  vi.restoreAllMocks();
+  return { code, stdout, stderr };
+}
+
+describe('CLI', () => {
+  it('discovers, writes graph.json and summary.md, exits 0', async () => {
+    const file = join(dir, 'ok.yml');
+    await writeFile(file, config(registry.url));
+    const out = join(dir, 'out-ok');
+    const r = await cli(['discover', '--config', file, '--out', out], {
+      DEMO_PASSWORD: 'demo-password-42',
+      SOURCE_DATE_EPOCH: '1767225600',
+    });
+    expect(r.code).toBe(0);
+    const graph = JSON.parse(await readFile(join(out, 'graph.json'), 'utf8'));
+    expect(graph.generated_at).toBe('2026-01-01T00:00:00Z');
+    expect(graph.receipts.every((x: { complete: boolean }) => x.complete)).toBe(true);
+    expect(await readFile(join(out, 'summary.md'), 'utf8')).toBe(r.stdout);
+    expect(r.stdout).toContain('| library/nginx |');
+    expect(r.stderr + r.stdout).not.toContain('demo-password-42');
+  });
+
+  it('a bad config exits 1 with one clear message naming the field', async () => {
+    const file = join(dir, 'bad.yml');
+    await writeFile(file, `providers:\n  - name: x\n    type: docker\n    config:\n      selector: []\n`);
+    const r = await cli(['discover', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'devgraph-docker: providers[0].config.selector: unknown key; did you mean selectors?\n',
+    );
+  });
+
+  it('an unset variable, a missing file and a bad flag exit 1', async () => {
+    const file = join(dir, 'unset.yml');
+    await writeFile(file, config(registry.url));
+    expect((await cli(['discover', '--config', file])).stderr).toContain(
+      'providers[0].config.password: environment variable DEMO_PASSWORD is not set',
+    );
+    const missing = await cli(['discover', '--config', join(dir, 'nope.yml')]);
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.stderr).toContain('cannot read --config');
+    expect((await cli(['discover', '--config', file, '--concurrency', 'lots'])).code).toBe(1);
+    expect((await cli(['frobnicate'])).code).toBe(1);
+  });
+
+  it('a wrong password exits 2 with one message and no secret', async () => {
+    const file = join(dir, 'wrong.yml');
+    await writeFile(file, config(registry.url, 'wrong-password-77'));
+    const out = join(dir, 'out-wrong');
+    const r = await cli(['discover', '--config', file, '--out', out, '--quiet']);
+    expect(r.code).toBe(2);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toEqual([
+      `warning: demo: cannot list repositories: registry ${registry.host} denied access to registry:catalog:* (HTTP 401: UNAUTHORIZED authentication required); credential used: username "ci" with a password; check the credentials and their permissions`,
+    ]);
+    expect(r.stdout).toContain('## Failures');
+    expect(r.stderr + r.stdout + (await readFile(join(out, 'graph.json'), 'utf8'))).not.toContain(
+      'wrong-password-77',
+    );
+  });
+
+  it('an unreachable registry exits 2 with one message', async () => {
+    const closed = await startDemoRegistry([]);
+    const url = closed.url;
+    await closed.close();
+    const file = join(dir, 'down.yml');
+    await writeFile(file, config(url));
+    const r = await cli(['discover', '--config', file, '--out', join(dir, 'out-down'), '--quiet'], {
+      DEMO_PASSWORD: 'x-password',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^warning: demo: cannot list repositories: cannot connect to 127\.0\.0\.1:\d+: connection refused; is the registry running and the URL right\?\n$/,
+    );
+  });
+
+  it('the committed bundle runs the demo with no network and no credentials', async () => {
+    const out = join(dir, 'demo');
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      'dist/cli/index.js',
+      'demo',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(stdout).toContain('Discovery was complete.');
+    expect(JSON.parse(await readFile(join(out, 'graph.json'), 'utf8')).format).toBe(
+      'devgraph-docker/graph@1',
+    );
+  });
+});
+
+describe('action', () => {
+  async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
+    const outputFile = join(dir, `output-${Math.random().toString(36).slice(2)}`);
+    const summaryFile = join(dir, `summary-${Math.random().toString(36).slice(2)}`);
+    await writeFile(outputFile, '');
+    await writeFile(summaryFile, '');
+    const all: Record<string, string> = {
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      RUNNER_TEMP: dir,
+      ...env,
+    };
+    for (const [k, v] of Object.entries(inputs)) all[`INPUT_${k.toUpperCase()}`] = v;
+    for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
+    let log = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      log += String(chunk);
+      return true;
+    });
+    process.exitCode = undefined;
+    await run({ ...process.env });
+    vi.restoreAllMocks();
+    const exitCode = process.exitCode;
+    process.exitCode = undefined;
+    const outputs: Record<string, string> = {};
+    const text = await readFile(outputFile, 'utf8');
+    for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
+    return { outputs, summary: await readFile(summaryFile, 'utf8'), log, exitCode };
+  }
+
+  it('sets outputs, writes the graph and the job summary, masks the password', async () => {
+    const r = await runAction(
+      { config: config(registry.url), 'output-dir': join(dir, 'action-out') },
+      { DEMO_PASSWORD: 'demo-password-42' },
+    );
+    expect(r.exitCode).toBeUndefined();
+    expect(r.outputs).toMatchObject({
+      complete: 'true',
+      registries: '1',
+      repositories: '6',
+      'graph-path': join(dir, 'action-out', 'graph.json'),
+    });
+    expect(Number(r.outputs.images)).toBeGreaterThan(20);
+    expect(r.summary).toContain('# Registry inventory');
+    expect(r.log).toContain('::add-mask::demo-password-42');
+    expect(r.log.replace('::add-mask::demo-password-42', '')).not.toContain('demo-password-42');
+  });
+
+  it('an incomplete discovery warns, or fails with fail-on-incomplete', async () => {
+    const inputs = { config: config(registry.url, 'wrong-password-99') };
+    const warn = await runAction(inputs);
+    expect(warn.exitCode).toBeUndefined();
+    expect(warn.outputs.complete).toBe('false');
+    expect(warn.log).toContain('::warning::discovery was incomplete for 1 receipt(s): demo');
+    const fail = await runAction({ ...inputs, 'fail-on-incomplete': 'true' });
+    expect(fail.exitCode).toBe(1);
+  });
+
+  it('a bad config fails the step with the message', async () => {
+    const r = await runAction({ config: 'providers: []' });
+    expect(r.exitCode).toBe(1);
+    expect(r.log).toContain('::error::providers: needs at least one provider');
+  });
+});
