@@ -88894,6 +88894,8 @@ const DockerConfigSchema = strictObject({
     registry_type: schemas_enum(REGISTRY_TYPES).default('docker-hub'),
     api_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
         .default('https://registry-1.docker.io'),
+    /** Docker Hub's API (repository listing); override for mirrors and tests. */
+    hub_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://hub.docker.com'),
     username: schemas_string().optional(),
     password: schemas_string().optional(),
     token: schemas_string().optional(),
@@ -89044,6 +89046,7 @@ function buildProvider(p, path, errors) {
         namespace: c.namespace,
         registryType: c.registry_type,
         apiUrl: c.api_url.replace(/\/+$/, ''),
+        hubUrl: c.hub_url.replace(/\/+$/, ''),
         credentials: {
             ...(c.username !== undefined ? { username: c.username } : {}),
             ...(c.password !== undefined ? { password: c.password } : {}),
@@ -90151,23 +90154,114 @@ function parseListPage(res, key, url) {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/registries/docker-hub.ts
+
+
+const PAGE_SIZE = 100;
+const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
+/** The namespace a selector names, or undefined when its pattern is a real regex. */
+function literalNamespace(pattern) {
+    const m = LITERAL_NAMESPACE.exec(pattern);
+    return m ? m[1].toLowerCase() : undefined;
+}
+async function dockerHubRepositories(p, http) {
+    const namespaces = new Set();
+    for (const s of p.selectors) {
+        const ns = literalNamespace(s.namespacePattern.source);
+        if (!ns) {
+            throw new RegistryError(`Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (e.g. "library" for official images)`);
+        }
+        namespaces.add(ns);
+    }
+    const base = new URL(p.hubUrl);
+    const items = new Set();
+    let pages = 0;
+    for (const ns of [...namespaces].sort()) {
+        let url = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`, base).toString();
+        while (url) {
+            if (pages >= p.maxPages) {
+                return {
+                    items: [...items],
+                    pages,
+                    complete: false,
+                    problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+                };
+            }
+            const res = await http.request({
+                method: 'GET',
+                url,
+                kind: 'vendor-api',
+                timeoutMs: p.timeoutMs,
+                headers: { accept: 'application/json' },
+            });
+            pages++;
+            if (res.status === 404)
+                throw new RegistryError(`Docker Hub has no namespace ${JSON.stringify(ns)} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
+            if (res.status !== 200)
+                throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing namespace ${ns}`, {
+                    status: res.status,
+                });
+            let doc;
+            try {
+                doc = JSON.parse(res.body.toString('utf8'));
+            }
+            catch {
+                throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+            }
+            if (!Array.isArray(doc.results))
+                throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
+            for (const r of doc.results) {
+                if (typeof r.name === 'string')
+                    items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
+            }
+            const next = typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
+            if (next && next.origin !== base.origin) {
+                return {
+                    items: [...items],
+                    pages,
+                    complete: false,
+                    problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+                };
+            }
+            url = next?.toString();
+        }
+    }
+    return { items: [...items], pages, complete: true };
+}
+
+;// CONCATENATED MODULE: ./src/registries/repository-lister.ts
+
+function repositoryLister(p, client, http) {
+    switch (p.registryType) {
+        case 'docker-hub':
+            return () => dockerHubRepositories(p, http);
+        default:
+            return () => client.listRepositories();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/discovery/manifest-fetcher.ts
 
 class ManifestFetcher {
     client;
     state;
+    headFirst;
     records = new Map();
     configs = new Map();
-    constructor(client, state) {
+    constructor(client, state, 
+    /** Resolve every tag with a HEAD, even an unknown one: where GETs count as pulls (Docker Hub). */
+    headFirst = false) {
         this.client = client;
         this.state = state;
+        this.headFirst = headFirst;
     }
     /**
      * A tag's digest. A tag seen before costs one HEAD (free on registries that count pulls); a
-     * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again.
+     * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again (a GET
+     * costs the same one request as the HEAD it replaces).
      */
     async resolveTag(repo, tag, previousDigest, tally) {
-        if (previousDigest) {
+        if (previousDigest || this.headFirst) {
             const head = await this.client.headManifest(repo, tag, tally);
             if ('bytes' in head)
                 this.adopt(repo, head.digest, head.bytes, head.mediaType, tally);
@@ -90421,6 +90515,7 @@ function candidateTags(tags, selector) {
 
 
 
+
 /** Repositories processed at once per provider; requests are bounded separately, per host. */
 const REPOSITORIES_IN_FLIGHT = 4;
 /** Tags resolved at once per repository (the per-host bound still applies). */
@@ -90466,7 +90561,7 @@ async function discoverProvider(p, deps) {
     let repositories;
     try {
         await client.ping();
-        const listing = await client.listRepositories();
+        const listing = await repositoryLister(p, client, http)();
         registryReceipt.pages = listing.pages;
         if (!listing.complete) {
             registryReceipt.complete = false;
@@ -90483,7 +90578,7 @@ async function discoverProvider(p, deps) {
     });
     log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
     const previous = await deps.state.loadTags(p.apiUrl);
-    const fetcher = new ManifestFetcher(client, deps.state);
+    const fetcher = new ManifestFetcher(client, deps.state, p.registryType === 'docker-hub');
     const seen = { ...previous };
     const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
         const result = await discoverRepository(p, client, fetcher, name, selector, previous[name] ?? {}, seen);

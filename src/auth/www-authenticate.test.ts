@@ -43,7 +43,12 @@ describe('parseWwwAuthenticate', () => {
       [
         {
           scheme: 'bearer',
-          params: { realm: 'https://r/token', service: 'r', scope: 'repository:a/b:push', error: 'insufficient_scope' },
+          params: {
+            realm: 'https://r/token',
+            service: 'r',
+            scope: 'repository:a/b:push',
+            error: 'insufficient_scope',
+          },
         },
       ],
     ],
@@ -102,7 +107,11 @@ describe('parseWwwAuthenticate', () => {
       'Bearer realm=https://r/token,service=r',
       [{ scheme: 'bearer', params: { realm: 'https://r/token', service: 'r' } }],
     ],
-    ['empty quoted value', 'Bearer realm="",service="r"', [{ scheme: 'bearer', params: { realm: '', service: 'r' } }]],
+    [
+      'empty quoted value',
+      'Bearer realm="",service="r"',
+      [{ scheme: 'bearer', params: { realm: '', service: 'r' } }],
+    ],
     ['a bare scheme', 'Basic', [{ scheme: 'basic', params: {} }]],
     [
       'leading and trailing whitespace and commas',
@@ -124,7 +133,15 @@ describe('parseWwwAuthenticate', () => {
   });
 
   it('does not hang or throw on garbage', () => {
-    for (const header of ['"""', '===', '@@@ ###', 'Bearer ="x"', 'Bearer realm=', '\u0000\u0001', 'realm="x", Basic realm="y"']) {
+    for (const header of [
+      '"""',
+      '===',
+      '@@@ ###',
+      'Bearer ="x"',
+      'Bearer realm=',
+      '\u0000\u0001',
+      'realm="x", Basic realm="y"',
+    ]) {
       expect(Array.isArray(parseWwwAuthenticate(header))).toBe(true);
     }
   });

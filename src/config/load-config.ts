@@ -113,6 +113,7 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     namespace: c.namespace,
     registryType: c.registry_type,
     apiUrl: c.api_url.replace(/\/+$/, ''),
+    hubUrl: c.hub_url.replace(/\/+$/, ''),
     credentials: {
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),

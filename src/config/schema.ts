@@ -40,6 +40,8 @@ export const DockerConfigSchema = z.strictObject({
   api_url: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
     .default('https://registry-1.docker.io'),
+  /** Docker Hub's API (repository listing); override for mirrors and tests. */
+  hub_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://hub.docker.com'),
   username: z.string().optional(),
   password: z.string().optional(),
   token: z.string().optional(),

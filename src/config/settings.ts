@@ -28,6 +28,8 @@ export interface ProviderSettings {
   registryType: RegistryType;
   /** Normalised registry base URL, no trailing slash, e.g. https://registry-1.docker.io */
   apiUrl: string;
+  /** Docker Hub API base, for repository listing on docker-hub. */
+  hubUrl: string;
   credentials: Credentials;
   timeoutMs: number;
   discoverVulnerabilities: boolean;

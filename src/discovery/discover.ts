@@ -8,6 +8,7 @@ import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
 import { RegistryClient } from '../oci/registry-client.js';
+import { repositoryLister } from '../registries/repository-lister.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
@@ -71,7 +72,7 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   let repositories: string[];
   try {
     await client.ping();
-    const listing = await client.listRepositories();
+    const listing = await repositoryLister(p, client, http)();
     registryReceipt.pages = listing.pages;
     if (!listing.complete) {
       registryReceipt.complete = false;
@@ -89,7 +90,7 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
 
   const previous = await deps.state.loadTags(p.apiUrl);
-  const fetcher = new ManifestFetcher(client, deps.state);
+  const fetcher = new ManifestFetcher(client, deps.state, p.registryType === 'docker-hub');
   const seen: TagMap = { ...previous };
   const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
     const result = await discoverRepository(p, client, fetcher, name, selector, previous[name] ?? {}, seen);

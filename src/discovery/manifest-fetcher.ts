@@ -20,11 +20,14 @@ export class ManifestFetcher {
   constructor(
     private readonly client: RegistryClient,
     private readonly state: StateStore,
+    /** Resolve every tag with a HEAD, even an unknown one: where GETs count as pulls (Docker Hub). */
+    private readonly headFirst = false,
   ) {}
 
   /**
    * A tag's digest. A tag seen before costs one HEAD (free on registries that count pulls); a
-   * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again.
+   * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again (a GET
+   * costs the same one request as the HEAD it replaces).
    */
   async resolveTag(
     repo: string,
@@ -32,7 +35,7 @@ export class ManifestFetcher {
     previousDigest: string | undefined,
     tally: Tally,
   ): Promise<string> {
-    if (previousDigest) {
+    if (previousDigest || this.headFirst) {
       const head = await this.client.headManifest(repo, tag, tally);
       if ('bytes' in head) this.adopt(repo, head.digest, head.bytes, head.mediaType, tally);
       return head.digest;

@@ -1,0 +1,316 @@
+import { describe, expect, it } from 'vitest';
+import { API_VERSION, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from '../graph/types.js';
+import { escapeMarkdown, formatBytes, renderSummary } from './summary-markdown.js';
+
+const HUB = 'https://registry-1.docker.io';
+
+function entity(
+  kind: Entity['kind'],
+  name: string,
+  spec: Record<string, unknown>,
+  namespace = 'default',
+): Entity {
+  return { apiVersion: API_VERSION, kind, metadata: { name, namespace, labels: {} }, spec };
+}
+
+function repository(fullName: string, registryUrl = HUB, namespace = 'default'): Entity {
+  return entity(
+    'DockerRepository',
+    fullName.replace(/\W/g, '-'),
+    { name: fullName.split('/').pop(), full_name: fullName, registry_url: registryUrl },
+    namespace,
+  );
+}
+
+function image(
+  repo: string,
+  tag: string,
+  spec: Record<string, unknown> = {},
+  registryUrl = HUB,
+  namespace = 'default',
+): Entity {
+  return entity(
+    'DockerImage',
+    `${repo}-${tag}`.replace(/\W/g, '-'),
+    { repository: repo, tag, registry_url: registryUrl, ...spec },
+    namespace,
+  );
+}
+
+function receipt(provider: string, repository: string, extra: Partial<GraphReceipt> = {}): GraphReceipt {
+  return {
+    provider,
+    repository,
+    complete: true,
+    tags_listed: 5,
+    tags_selected: 2,
+    pages: 1,
+    requests: 3,
+    errors: [],
+    ...extra,
+  };
+}
+
+function graph(entities: Entity[], receipts: GraphReceipt[]): Graph {
+  return { format: GRAPH_FORMAT, generated_at: '2026-11-22T10:00:00Z', entities, relations: [], receipts };
+}
+
+/** Count `|` not preceded by an odd number of backslashes. */
+function unescapedPipes(line: string): number {
+  let n = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] !== '|') continue;
+    let backslashes = 0;
+    for (let j = i - 1; j >= 0 && line[j] === '\\'; j--) backslashes++;
+    if (backslashes % 2 === 0) n++;
+  }
+  return n;
+}
+
+const tableLines = (md: string) => md.split('\n').filter((l) => l.startsWith('|'));
+
+describe('escapeMarkdown', () => {
+  it.each<[string, string]>([
+    ['plain-text 1.0', 'plain-text 1.0'],
+    ['a|b', 'a\\|b'],
+    ['`code`', '\\`code\\`'],
+    ['<script>alert(1)</script>', '&lt;script&gt;alert\\(1\\)&lt;/script&gt;'],
+    ['a & b', 'a &amp; b'],
+    ['&lt;', '&amp;lt;'],
+    ['*bold* _it_', '\\*bold\\* \\_it\\_'],
+    ['[link](http://x)', '\\[link\\]\\(http://x\\)'],
+    ['![img](x)', '\\!\\[img\\]\\(x\\)'],
+    ['# heading', '\\# heading'],
+    ['~~strike~~', '\\~\\~strike\\~\\~'],
+    ['a\\b', 'a\\\\b'],
+    ['\\|', '\\\\\\|'],
+    ['{x}', '\\{x\\}'],
+    ['1+1', '1\\+1'],
+    ['line1\nline2', 'line1 line2'],
+    ['cr\r\nlf', 'cr  lf'],
+    ['tab\there', 'tab here'],
+    ['nul\u0000bell\u0007esc\u001b', 'nul bell esc '],
+    ['del\u007fc1\u0085\u009f', 'del c1  '],
+    ['', ''],
+    ['ünïcödé ✓', 'ünïcödé ✓'],
+  ])('%j → %j', (text, expected) => {
+    expect(escapeMarkdown(text)).toBe(expected);
+  });
+
+  it('leaves no raw < > or unescaped | and no line breaks', () => {
+    const hostile = '<img src=x onerror=alert(1)>|\n|`|\\|\r<!-- -->';
+    const out = escapeMarkdown(hostile);
+    expect(out).not.toMatch(/[<>\n\r]/);
+    expect(unescapedPipes(out)).toBe(0);
+  });
+});
+
+describe('formatBytes', () => {
+  it.each<[number | undefined, string]>([
+    [undefined, ''],
+    [0, '0 B'],
+    [1, '1 B'],
+    [999, '999 B'],
+    [1000, '1.0 KB'],
+    [1536, '1.5 KB'],
+    [999_949, '999.9 KB'],
+    [1_000_000, '1.0 MB'],
+    [1_500_000, '1.5 MB'],
+    [52_428_800, '52.4 MB'],
+    [1_000_000_000, '1.0 GB'],
+    [2.5e12, '2.5 TB'],
+    [5e15, '5000.0 TB'],
+  ])('%s → %j', (n, expected) => {
+    expect(formatBytes(n)).toBe(expected);
+  });
+
+  it.each<[number, string]>([
+    [999_999, '1.0 MB'],
+    [999_950, '1.0 MB'],
+    [999_999_999, '1.0 GB'],
+  ])('rounds up into the next unit: %s → %j', (n, expected) => {
+    expect(formatBytes(n)).toBe(expected);
+  });
+});
+
+describe('renderSummary', () => {
+  const base = () =>
+    graph(
+      [
+        entity('DockerRegistry', 'docker-hub', { name: 'docker-hub', url: HUB }),
+        repository('library/nginx'),
+        repository('library/redis'),
+        image('library/nginx', '1.25', {
+          digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+          created: '2024-05-01T12:00:00Z',
+          size: 52_428_800,
+          platforms: ['linux/amd64', 'linux/arm64/v8'],
+        }),
+        image('library/nginx', '1.24', {
+          digest: 'sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210',
+          created: '2024-01-01T12:00:00Z',
+          size: 40_000_000,
+          platforms: ['linux/amd64'],
+        }),
+        image('library/redis', '7.2', { digest: 'sha256:aaaaaaaaaaaabbbb', platforms: ['linux/amd64'] }),
+      ],
+      [
+        receipt('docker-hub', '*', { tags_listed: 0, tags_selected: 0 }),
+        receipt('docker-hub', 'library/nginx', { tags_listed: 812, tags_selected: 10 }),
+        receipt('docker-hub', 'library/redis', { tags_listed: 3, tags_selected: 1 }),
+      ],
+    );
+
+  it('renders a title, counts and a table row per repository receipt', () => {
+    const md = renderSummary(base());
+    expect(md.startsWith('# Registry inventory\n')).toBe(true);
+    expect(md).toContain('1 registries, 2 repositories, 3 images, 0 manifests.');
+    expect(md).toContain('Discovery was complete.');
+    expect(md).not.toContain('## Failures');
+    expect(md).toContain('## docker-hub');
+    const rows = tableLines(md);
+    // header, separator, two repositories (the registry receipt '*' has no row)
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toBe(
+      '| library/nginx | 10 / 812 | 1.25 | `0123456789ab` | linux/amd64, linux/arm64/v8 | 52.4 MB | 2024-05-01 | yes |',
+    );
+    expect(rows[3]).toBe('| library/redis | 1 / 3 | 7.2 | `aaaaaaaaaaaa` | linux/amd64 |  |  | yes |');
+    expect(md.endsWith('\n')).toBe(true);
+  });
+
+  it('shows the newest image by created, then by version', () => {
+    const g = base();
+    g.entities.push(image('library/redis', '7.10', { digest: 'sha256:cccccccccccc' }));
+    const row = tableLines(renderSummary(g)).find((l) => l.startsWith('| library/redis'))!;
+    expect(row).toContain('| 7.10 |');
+  });
+
+  it('renders a row with empty cells for a repository without images', () => {
+    const g = graph(
+      [repository('empty/repo')],
+      [receipt('hub', 'empty/repo', { tags_listed: 0, tags_selected: 0 })],
+    );
+    const rows = tableLines(renderSummary(g));
+    expect(rows[2]).toBe('| empty/repo | 0 / 0 |  |  |  |  |  | yes |');
+  });
+
+  it('says so when a provider discovered no repositories', () => {
+    const md = renderSummary(graph([], [receipt('ghcr', '*')]));
+    expect(md).toContain('## ghcr\n\nNo repositories were discovered.');
+    expect(tableLines(md)).toHaveLength(0);
+  });
+
+  it('adds notes under the title', () => {
+    const md = renderSummary(base(), { notes: ['123 requests', 'Docker Hub quota: 95/100'] });
+    expect(md).toContain('123 requests');
+    expect(md.indexOf('Docker Hub quota: 95/100')).toBeLessThan(md.indexOf('## docker-hub'));
+  });
+
+  it('renders one section per provider', () => {
+    const g = graph(
+      [repository('a/x'), repository('b/y', 'https://ghcr.io')],
+      [receipt('hub', 'a/x'), receipt('ghcr', 'b/y')],
+    );
+    const md = renderSummary(g);
+    expect(md.indexOf('## hub')).toBeGreaterThan(0);
+    expect(md.indexOf('## ghcr')).toBeGreaterThan(md.indexOf('## hub'));
+    expect(md.indexOf('| a/x |')).toBeLessThan(md.indexOf('## ghcr'));
+    expect(md.indexOf('| b/y |')).toBeGreaterThan(md.indexOf('## ghcr'));
+  });
+
+  it('shows each provider its own images when two registries hold the same repository name', () => {
+    const mirror = 'https://mirror.example.com';
+    const g = graph(
+      [
+        repository('library/nginx', HUB),
+        repository('library/nginx', mirror),
+        image('library/nginx', 'hub-tag', { digest: 'sha256:111111111111' }, HUB),
+        image('library/nginx', 'mirror-tag', { digest: 'sha256:222222222222' }, mirror),
+      ],
+      [receipt('hub', 'library/nginx'), receipt('mirror', 'library/nginx')],
+    );
+    const md = renderSummary(g);
+    const mirrorSection = md.slice(md.indexOf('## mirror'));
+    expect(mirrorSection).toContain('mirror-tag');
+    expect(mirrorSection).not.toContain('hub-tag');
+  });
+
+  it('lists every error of every failed receipt', () => {
+    const g = base();
+    g.receipts.push(
+      receipt('docker-hub', 'library/broken', {
+        complete: false,
+        errors: [
+          'GET /v2/library/broken/tags/list: 500 Internal Server Error',
+          'manifest sha256:abc: digest mismatch',
+        ],
+      }),
+      receipt('ghcr', '*', { complete: false, errors: ['401 Unauthorized: check the token'] }),
+      receipt('ghcr', 'org/cut', { complete: false }),
+    );
+    const md = renderSummary(g);
+    expect(md).toContain('**Discovery was incomplete**');
+    const failures = md.slice(md.indexOf('## Failures'));
+    expect(failures).toContain(
+      '- docker-hub / library/broken: GET /v2/library/broken/tags/list: 500 Internal Server Error',
+    );
+    expect(failures).toContain('- docker-hub / library/broken: manifest sha256:abc: digest mismatch');
+    expect(failures).toContain('- ghcr \\(registry\\): 401 Unauthorized: check the token');
+    expect(failures).toContain('- ghcr / org/cut: incomplete');
+    expect(failures.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(4);
+    expect(tableLines(md).find((l) => l.startsWith('| library/broken'))).toMatch(/\| \*\*no\*\* \|$/);
+  });
+
+  it('lists errors of a receipt that is complete but reported errors', () => {
+    const g = graph([], [receipt('hub', 'a/b', { errors: ['referrers API unsupported'] })]);
+    expect(renderSummary(g)).toContain('- hub / a/b: referrers API unsupported');
+  });
+
+  const hostile = [
+    'evil|name',
+    'back`tick`s',
+    '<script>alert(1)</script>',
+    'new\nline',
+    'carriage\rreturn',
+    'ctrl\u0000\u0007\u001b[31m',
+    'pipe\\|escaped',
+    '| leading pipe',
+    'trailing pipe |',
+  ];
+
+  it.each(hostile)('a hostile repository/tag/platform/provider %j does not break the table', (bad) => {
+    const g = graph(
+      [
+        repository(`org/${bad}`),
+        image(`org/${bad}`, bad, {
+          digest: 'sha256:0123456789ab',
+          platforms: [`linux/${bad}`],
+          created: `2024-01-01${bad}`,
+        }),
+      ],
+      [receipt(`prov${bad}`, `org/${bad}`, { complete: false, errors: [`error ${bad}`] })],
+    );
+    const md = renderSummary(g);
+    const rows = tableLines(md);
+    expect(rows.length).toBe(3);
+    const pipes = rows.map(unescapedPipes);
+    expect(new Set(pipes)).toEqual(new Set([9]));
+    expect(md).not.toContain('<script>');
+    // Only the lines we put there: no line inside the table came from a hostile newline.
+    expect(md.split('\n').filter((l) => l.includes('org/'))).toHaveLength(2);
+  });
+
+  it('a hostile digest does not break the table', () => {
+    const g = graph(
+      [repository('org/x'), image('org/x', 'v1', { digest: 'sha256:ab|c`d<e>\nf|' })],
+      [receipt('hub', 'org/x')],
+    );
+    const rows = tableLines(renderSummary(g));
+    expect(rows).toHaveLength(3);
+    expect(rows.map(unescapedPipes)).toEqual([9, 9, 9]);
+  });
+
+  it('is deterministic', () => {
+    expect(renderSummary(base())).toBe(renderSummary(base()));
+  });
+});

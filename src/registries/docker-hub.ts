@@ -1,0 +1,89 @@
+// Docker Hub has no /v2/_catalog. Its Hub API lists a namespace's repositories
+// (GET /v2/namespaces/{ns}/repositories, page_size ≤ 100, `next` links), so the namespaces to
+// list come from the selectors, which must name them.
+import type { ProviderSettings } from '../config/settings.js';
+import { RegistryError } from '../errors.js';
+import { describeUrl, type HttpClient } from '../http/http-client.js';
+import type { Listing } from '../oci/registry-client.js';
+
+const PAGE_SIZE = 100;
+const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
+
+/** The namespace a selector names, or undefined when its pattern is a real regex. */
+export function literalNamespace(pattern: string): string | undefined {
+  const m = LITERAL_NAMESPACE.exec(pattern);
+  return m ? m[1]!.toLowerCase() : undefined;
+}
+
+export async function dockerHubRepositories(p: ProviderSettings, http: HttpClient): Promise<Listing> {
+  const namespaces = new Set<string>();
+  for (const s of p.selectors) {
+    const ns = literalNamespace(s.namespacePattern.source);
+    if (!ns) {
+      throw new RegistryError(
+        `Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (e.g. "library" for official images)`,
+      );
+    }
+    namespaces.add(ns);
+  }
+  const base = new URL(p.hubUrl);
+  const items = new Set<string>();
+  let pages = 0;
+  for (const ns of [...namespaces].sort()) {
+    let url: string | undefined = new URL(
+      `/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`,
+      base,
+    ).toString();
+    while (url) {
+      if (pages >= p.maxPages) {
+        return {
+          items: [...items],
+          pages,
+          complete: false,
+          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+        };
+      }
+      const res = await http.request({
+        method: 'GET',
+        url,
+        kind: 'vendor-api',
+        timeoutMs: p.timeoutMs,
+        headers: { accept: 'application/json' },
+      });
+      pages++;
+      if (res.status === 404)
+        throw new RegistryError(
+          `Docker Hub has no namespace ${JSON.stringify(ns)} (HTTP 404 from ${describeUrl(url)})`,
+          { status: 404 },
+        );
+      if (res.status !== 200)
+        throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing namespace ${ns}`, {
+          status: res.status,
+        });
+      let doc: { next?: unknown; results?: unknown };
+      try {
+        doc = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+      }
+      if (!Array.isArray(doc.results))
+        throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
+      for (const r of doc.results as Array<{ name?: unknown; namespace?: unknown }>) {
+        if (typeof r.name === 'string')
+          items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
+      }
+      const next: URL | undefined =
+        typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
+      if (next && next.origin !== base.origin) {
+        return {
+          items: [...items],
+          pages,
+          complete: false,
+          problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+        };
+      }
+      url = next?.toString();
+    }
+  }
+  return { items: [...items], pages, complete: true };
+}

@@ -1,0 +1,102 @@
+// Docker Hub has no _catalog: repositories come from the Hub API, namespace by namespace. A fake
+// Hub API (paged like the real one: page_size ≤ 100, absolute `next` links) stands in for
+// hub.docker.com; the demo registry stands in for registry-1.docker.io.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
+import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { HttpClient } from '../../src/http/http-client.js';
+import { silentLog } from '../../src/log.js';
+import { runDiscovery } from '../../src/run-discovery.js';
+import { Secrets } from '../../src/secrets.js';
+import { type ScriptedServer, startScriptedServer } from '../support/scripted-server.js';
+
+let registry: DemoRegistry;
+let hub: ScriptedServer;
+beforeAll(async () => {
+  registry = await startDemoRegistry(sampleRepositories());
+  hub = await startScriptedServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    res.setHeader('content-type', 'application/json');
+    if (url.pathname !== '/v2/namespaces/library/repositories') {
+      res.statusCode = 404;
+      return res.end('{"message":"object not found","errinfo":{}}');
+    }
+    const page = Number(url.searchParams.get('page') ?? '1');
+    const all = ['nginx', 'redis'];
+    const results = [all[page - 1]!].map((name) => ({
+      name,
+      namespace: 'library',
+      star_count: 1,
+      pull_count: 2,
+    }));
+    const next =
+      page < all.length
+        ? `${hub.url}/v2/namespaces/library/repositories?page=${page + 1}&page_size=100`
+        : null;
+    res.end(JSON.stringify({ count: all.length, next, previous: null, results }));
+  });
+});
+afterAll(async () => {
+  await registry.close();
+  await hub.close();
+});
+
+async function discoverHub(namespacePattern: string) {
+  const secrets = new Secrets();
+  const settings = loadConfig(
+    `providers:
+  - name: hub
+    type: docker
+    config:
+      registry_type: docker-hub
+      api_url: ${registry.url}
+      hub_url: ${hub.url}
+      selectors:
+        - namespace_pattern: "${namespacePattern}"
+          repository_pattern: "^(nginx|redis)$"
+          max_tags: 2
+`,
+    { env: {}, secrets, origin: 'test' },
+  );
+  const http = new HttpClient();
+  try {
+    const r = await runDiscovery(settings, { secrets, log: silentLog, http });
+    return { ...r, counts: Object.fromEntries(http.counts) };
+  } finally {
+    await http.close();
+  }
+}
+
+describe('docker-hub repository listing', () => {
+  it('lists a named namespace through the Hub API, page by page, and discovers its images', async () => {
+    registry.requests.length = 0;
+    const r = await discoverHub('library');
+    expect(r.complete).toBe(true);
+    expect(r.graph.receipts.map((x) => [x.repository, x.tags_selected])).toEqual([
+      ['library/nginx', 2],
+      ['library/redis', 2],
+    ]);
+    expect(r.counts['vendor-api']).toBe(2);
+    expect(registry.requests.some((q) => q.kind === 'catalog')).toBe(false);
+    // Manifest GETs are pulls on Docker Hub: tags are resolved with HEADs.
+    const tagGets = registry.requests.filter(
+      (q) => q.kind === 'manifest' && q.method === 'GET' && !q.path.includes('sha256:'),
+    );
+    expect(tagGets).toEqual([]);
+    expect(r.graph.entities.find((e) => e.kind === 'DockerRegistry')?.metadata.name).toBe('docker-hub');
+  });
+
+  it('refuses a namespace pattern it cannot enumerate, with the fix', async () => {
+    const r = await discoverHub('.*');
+    expect(r.complete).toBe(false);
+    expect(r.graph.receipts[0]!.errors[0]).toBe(
+      'cannot list repositories: Docker Hub cannot list every namespace: selector namespace_pattern ".*" must name one (e.g. "library" for official images)',
+    );
+  });
+
+  it('says when a namespace does not exist', async () => {
+    const r = await discoverHub('nosuchorg');
+    expect(r.graph.receipts[0]!.errors[0]).toMatch(/Docker Hub has no namespace "nosuchorg" \(HTTP 404/);
+  });
+});
