@@ -47896,6 +47896,7 @@ function editDistance(a, b) {
 // default is an error rather than an empty credential.
 
 const EXPRESSION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
+const TYPED_KEYS = /(^|\.)(timeout|max_tags|max_pages|concurrency|every|discover_vulnerabilities)$/;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 function interpolate(doc, env) {
     const problems = [];
@@ -47921,15 +47922,19 @@ function interpolateString(text, path, env, problems) {
             return v;
         if (fallback !== undefined)
             return fallback;
-        problems.push(`${path || '(root)'}: environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
+        problems.push({
+            path: path || '(root)',
+            message: `${path || '(root)'}: environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`,
+        });
         return '';
     };
-    // A value that is only one expression takes the type the substituted text has in YAML, so
-    // `timeout: ${TIMEOUT:-30}` is the number 30. Credentials stay strings whatever they look like.
+    // In a numeric or boolean field, a value that is only one expression takes the type its text
+    // has in YAML, so `timeout: ${TIMEOUT:-30}` is the number 30. Everywhere else (tags such as
+    // "1.10", credentials) the text stays a string.
     const whole = WHOLE.exec(text);
     if (whole) {
         const raw = lookup(whole[1], whole[2]);
-        if (/(^|\.)(password|token|username|opaque_token)$/.test(path))
+        if (!TYPED_KEYS.test(path))
             return raw;
         try {
             const typed = (0,dist/* parse */.qg)(raw);
@@ -47949,7 +47954,8 @@ function interpolateString(text, path, env, problems) {
  */
 function compilePattern(source) {
     try {
-        const re = new RegExp(`^(?:${source})`, 'iu');
+        // No `u` flag: Python's re accepts identity escapes such as `\-` and `\_`, and so must we.
+        const re = new RegExp(`^(?:${source})`, 'i');
         return { pattern: { source, test: (value) => re.test(value) } };
     }
     catch (err) {
@@ -57499,6 +57505,7 @@ function preprocess(fn, schema) {
 // The config file's shape: a superset of Devgraph's docker molecule config (reference/devgraph.md
 // §6). Defaults match Devgraph's so a file that works there means the same thing here.
 
+
 const REGISTRY_TYPES = [
     'docker-hub',
     'ecr',
@@ -57512,7 +57519,13 @@ const REGISTRY_TYPES = [
     'artifactory',
 ];
 const PROVIDER_TYPES = ['docker', 'docker.molecules.devgraph.ai'];
-const pattern = schemas_string().min(1, 'must not be empty; use ".*" to match everything');
+const pattern = schemas_string()
+    .min(1, 'must not be empty; use ".*" to match everything')
+    .superRefine((source, ctx) => {
+    const compiled = compilePattern(source);
+    if ('error' in compiled)
+        ctx.addIssue({ code: 'custom', message: compiled.error });
+});
 const SelectorSchema = strictObject({
     namespace_pattern: pattern.default('.*'),
     repository_pattern: pattern.default('.*'),
@@ -57597,11 +57610,17 @@ function loadConfig(text, opts) {
         ]);
     }
     const { value, problems } = interpolate(raw, opts.env);
-    if (problems.length > 0)
-        throw new ConfigError(problems);
-    const parsed = ConfigFileSchema.safeParse(value);
-    if (!parsed.success)
-        throw new ConfigError(formatIssues(parsed.error.issues));
+    registerSecrets(value, opts.secrets);
+    // Every problem is reported at once: unset variables, schema issues and cross-field checks. A
+    // field whose variable is unset is reported once, not again as an empty value.
+    const parsed = ConfigFileSchema.safeParse(value, { reportInput: true });
+    const unset = new Set(problems.map((p) => p.path));
+    const schemaProblems = parsed.success
+        ? []
+        : formatIssues(parsed.error.issues.filter((i) => !unset.has(formatPath(i.path))));
+    const all = [...problems.map((p) => p.message), ...schemaProblems, ...crossFieldProblems(value)];
+    if (all.length > 0 || !parsed.success)
+        throw new ConfigError(all);
     const file = parsed.data;
     const lists = [
         ['providers', file.providers],
@@ -57621,20 +57640,12 @@ function loadConfig(text, opts) {
     }
     const [listPath, providers] = present[0];
     const errors = [];
-    const names = new Set();
     const settings = [];
     providers.forEach((p, i) => {
-        const path = `${listPath}[${i}]`;
-        if (names.has(p.name))
-            errors.push(`${path}.name: "${p.name}" is used by another provider; provider names must be unique`);
-        names.add(p.name);
-        const built = buildProvider(p, path, errors);
+        const built = buildProvider(p, `${listPath}[${i}]`, errors);
         if (built)
             settings.push(built);
-        opts.secrets.add(p.config.password);
-        opts.secrets.add(p.config.token);
     });
-    opts.secrets.add(file.discovery?.opaque_token);
     if (errors.length > 0)
         throw new ConfigError(errors);
     return {
@@ -57653,9 +57664,6 @@ function loadConfig(text, opts) {
 function buildProvider(p, path, errors) {
     const c = p.config;
     const cpath = `${path}.config`;
-    if (c.password !== undefined && c.username === undefined) {
-        errors.push(`${cpath}.password: given without username; add username (or use token for a bearer token)`);
-    }
     const compile = (source, at) => {
         const result = compilePattern(source);
         if ('error' in result) {
@@ -57692,6 +57700,52 @@ function buildProvider(p, path, errors) {
         maxPages: c.max_pages,
     };
 }
+const SECRET_KEYS = new Set(['password', 'token', 'opaque_token']);
+/** Credentials are registered as soon as they are read, before anything can print them. */
+function registerSecrets(node, secrets) {
+    if (Array.isArray(node))
+        for (const item of node)
+            registerSecrets(item, secrets);
+    else if (node && typeof node === 'object') {
+        for (const [k, v] of Object.entries(node)) {
+            if (SECRET_KEYS.has(k) && typeof v === 'string')
+                secrets.add(v);
+            else
+                registerSecrets(v, secrets);
+        }
+    }
+}
+/** Checks across fields, made on the raw document so they are reported with the schema's problems. */
+function crossFieldProblems(doc) {
+    const out = [];
+    const record = (v) => v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+    const top = record(doc);
+    const discovery = record(top?.discovery);
+    const lists = [
+        ['providers', top?.providers],
+        ['discovery.providers', discovery?.providers],
+        ['discovery.molecules', discovery?.molecules],
+    ];
+    for (const [listPath, list] of lists) {
+        if (!Array.isArray(list))
+            continue;
+        const names = new Set();
+        list.forEach((item, i) => {
+            const p = record(item);
+            const path = `${listPath}[${i}]`;
+            if (typeof p?.name === 'string') {
+                if (names.has(p.name))
+                    out.push(`${path}.name: "${p.name}" is used by another provider; provider names must be unique`);
+                names.add(p.name);
+            }
+            const c = record(p?.config);
+            if (c && c.password !== undefined && c.username === undefined) {
+                out.push(`${path}.config.password: given without username; add username (or use token for a bearer token)`);
+            }
+        });
+    }
+    return out;
+}
 function formatPath(path) {
     let out = '';
     for (const part of path) {
@@ -57702,7 +57756,10 @@ function formatPath(path) {
     }
     return out || '(root)';
 }
-function load_config_describe(value) {
+const SECRET_FIELD = /^(password|token|opaque_token)$/;
+function load_config_describe(value, path) {
+    if (SECRET_FIELD.test(String(path[path.length - 1])))
+        return `a ${value === null ? 'null' : typeof value} (value not shown)`;
     if (value === null)
         return 'null';
     if (Array.isArray(value))
@@ -57724,7 +57781,7 @@ function formatIssues(issues) {
                 })
                     .join('\n');
             case 'invalid_type':
-                return `${where}: expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${load_config_describe(issue.input)}`;
+                return `${where}: expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${load_config_describe(issue.input, issue.path)}`;
             case 'invalid_value':
                 return `${where}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
             default:
@@ -58768,7 +58825,13 @@ function parseRetryAfter(value, now = Date.now()) {
     const trimmed = value.trim();
     if (/^\d+$/.test(trimmed))
         return Number(trimmed) * 1000;
-    const date = Date.parse(trimmed);
+    // Date.parse is lenient ("-5" is a date in 2001); accept only the HTTP date forms.
+    const httpDate = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+    const rfc850 = /^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+    const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+    if (!httpDate.test(trimmed) && !rfc850.test(trimmed) && !asctime.test(trimmed))
+        return undefined;
+    const date = Date.parse(asctime.test(trimmed) ? `${trimmed} GMT` : trimmed);
     if (Number.isNaN(date))
         return undefined;
     return Math.max(0, date - now);
@@ -59006,45 +59069,99 @@ function toRegistryError(err, req) {
 function nextLink(header, requestUrl) {
     if (!header)
         return undefined;
-    for (const link of splitLinks(header)) {
-        const m = /^\s*<([^>]*)>(.*)$/s.exec(link);
-        if (!m)
+    for (const link of parseLinks(header)) {
+        const rels = (link.params.rel ?? '').toLowerCase().split(/\s+/);
+        if (!rels.includes('next'))
             continue;
-        const params = m[2];
-        const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params);
-        const rels = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-        if (rels.includes('next')) {
-            try {
-                return new URL(m[1], requestUrl).toString();
-            }
-            catch {
-                return undefined;
-            }
+        try {
+            return new URL(link.target, requestUrl).toString();
+        }
+        catch {
+            return undefined;
         }
     }
     return undefined;
 }
-/** Splits on commas that separate links, not those inside `<...>` or quoted parameter values. */
-function splitLinks(header) {
-    const parts = [];
-    let depth = 0;
-    let quoted = false;
-    let start = 0;
-    for (let i = 0; i < header.length; i++) {
-        const ch = header[i];
-        if (ch === '"' && depth === 0)
-            quoted = !quoted;
-        else if (!quoted && ch === '<')
-            depth++;
-        else if (!quoted && ch === '>')
-            depth = Math.max(0, depth - 1);
-        else if (!quoted && depth === 0 && ch === ',') {
-            parts.push(header.slice(start, i));
-            start = i + 1;
+/**
+ * A small scanner rather than regexes: commas and semicolons inside `<...>` or inside quoted
+ * parameter values (with `\"` escapes) must not split links or parameters.
+ */
+function parseLinks(header) {
+    const links = [];
+    let i = 0;
+    const n = header.length;
+    while (i < n) {
+        while (i < n && /[\s,]/.test(header[i]))
+            i++;
+        if (header[i] !== '<') {
+            // Not a link-value: skip to the next top-level comma.
+            i = skipToComma(header, i);
+            continue;
         }
+        const end = header.indexOf('>', i);
+        if (end < 0)
+            break;
+        const link = { target: header.slice(i + 1, end), params: {} };
+        i = end + 1;
+        while (i < n) {
+            while (i < n && /\s/.test(header[i]))
+                i++;
+            if (header[i] !== ';')
+                break;
+            i++;
+            while (i < n && /\s/.test(header[i]))
+                i++;
+            const keyStart = i;
+            while (i < n && /[^\s=;,]/.test(header[i]))
+                i++;
+            const key = header.slice(keyStart, i).toLowerCase();
+            while (i < n && /\s/.test(header[i]))
+                i++;
+            let value = '';
+            if (header[i] === '=') {
+                i++;
+                while (i < n && /\s/.test(header[i]))
+                    i++;
+                if (header[i] === '"') {
+                    i++;
+                    while (i < n && header[i] !== '"') {
+                        if (header[i] === '\\' && i + 1 < n)
+                            i++;
+                        value += header[i];
+                        i++;
+                    }
+                    i++;
+                }
+                else {
+                    const start = i;
+                    while (i < n && /[^\s;,]/.test(header[i]))
+                        i++;
+                    value = header.slice(start, i);
+                }
+            }
+            // RFC 8288 §3.3: only the first occurrence of a parameter counts.
+            if (key && !(key in link.params))
+                link.params[key] = value;
+        }
+        links.push(link);
+        i = skipToComma(header, i);
     }
-    parts.push(header.slice(start));
-    return parts;
+    return links;
+}
+function skipToComma(header, from) {
+    let i = from;
+    let quoted = false;
+    while (i < header.length) {
+        const ch = header[i];
+        if (quoted && ch === '\\')
+            i++;
+        else if (ch === '"')
+            quoted = !quoted;
+        else if (!quoted && ch === ',')
+            return i + 1;
+        i++;
+    }
+    return i;
 }
 
 ;// CONCATENATED MODULE: ./src/oci/manifest.ts
@@ -59973,7 +60090,6 @@ function hashed(raw, key) {
  */
 function uniqueNames(entries) {
     const out = new Map();
-    const byName = new Map();
     const list = [...entries];
     for (const { key, raw } of list) {
         if (out.has(key))
@@ -59984,17 +60100,35 @@ function uniqueNames(entries) {
             .replace(/^-+|-+$/g, '');
         const name = full.length > MAX || full === '' ? hashed(raw, key) : full;
         out.set(key, name);
-        const group = byName.get(name);
-        if (group)
-            group.push(key);
-        else
-            byName.set(name, [key]);
     }
     const rawOf = new Map(list.map((e) => [e.key, e.raw]));
-    for (const [, group] of byName) {
-        if (group.length > 1)
-            for (const key of group)
-                out.set(key, hashed(rawOf.get(key), key));
+    // Hash every member of a colliding group. A plain name can still equal another entry's hashed
+    // name, so repeat until no two keys share a name; each round only turns plain names into
+    // hashed ones, so this ends.
+    for (let round = 0; round < 4; round++) {
+        const groups = new Map();
+        for (const [key, name] of out) {
+            const g = groups.get(name);
+            if (g)
+                g.push(key);
+            else
+                groups.set(name, [key]);
+        }
+        let changed = false;
+        for (const [name, group] of groups) {
+            if (group.length < 2)
+                continue;
+            for (const key of group) {
+                const h = hashed(rawOf.get(key), key);
+                const next = h === name ? hashed(rawOf.get(key), `${key}\u0000${round}`) : h;
+                if (next !== out.get(key)) {
+                    out.set(key, next);
+                    changed = true;
+                }
+            }
+        }
+        if (!changed)
+            break;
     }
     return out;
 }
@@ -60002,6 +60136,8 @@ function uniqueNames(entries) {
 ;// CONCATENATED MODULE: ./src/graph/types.ts
 const API_VERSION = 'entities.devgraph.ai/v1';
 const GRAPH_FORMAT = 'devgraph-docker/graph@1';
+/** Annotation naming the provider (config `name`) that discovered an entity. */
+const DISCOVERY_SOURCE = 'devgraph.ai/discovery-source';
 
 ;// CONCATENATED MODULE: ./src/graph/build-graph.ts
 
@@ -60075,11 +60211,12 @@ function buildGraph(result, generatedAt) {
         const p = pr.settings;
         const ns = p.namespace;
         const baseLabels = { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType };
+        const annotations = { [DISCOVERY_SOURCE]: p.name };
         const registryRef = ref('DockerRegistry', p.name, ns);
         entities.push({
             apiVersion: API_VERSION,
             kind: 'DockerRegistry',
-            metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels } },
+            metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels }, annotations },
             spec: {
                 name: registryRef.name,
                 registry_type: p.registryType,
@@ -60104,7 +60241,7 @@ function buildGraph(result, generatedAt) {
             entities.push({
                 apiVersion: API_VERSION,
                 kind: 'DockerRepository',
-                metadata: { name: repoRef.name, namespace: ns, labels: repoLabels },
+                metadata: { name: repoRef.name, namespace: ns, labels: repoLabels, annotations },
                 spec: compact({
                     name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
                     full_name: repo.name,
@@ -60125,6 +60262,7 @@ function buildGraph(result, generatedAt) {
                         name: mRef.name,
                         namespace: ns,
                         labels: { ...repoLabels, 'devgraph.ai/manifest-digest': m.digest },
+                        annotations,
                     },
                     spec: compact({
                         repository: repo.name,
@@ -60155,6 +60293,7 @@ function buildGraph(result, generatedAt) {
                         name: imgRef.name,
                         namespace: ns,
                         labels: { ...repoLabels, 'devgraph.ai/image-tag': img.tag },
+                        annotations,
                     },
                     spec: compact({
                         repository: repo.name,
@@ -60226,6 +60365,7 @@ function cmp(a, b) {
 // The human view of a graph: a table per provider, a row per repository, then every failure.
 // Pure: the CLI writes it to summary.md, the action to the job summary.
 
+
 /**
  * Registry-supplied text (names, tags, errors) is untrusted: escape everything Markdown or HTML
  * would interpret, and drop control characters, so a hostile tag cannot break the table or
@@ -60245,14 +60385,20 @@ function formatBytes(n) {
     const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let v = n;
     let i = 0;
-    while (v >= 1000 && i < units.length - 1) {
+    // Round first, so 999,999 B reads 1.0 MB rather than 1000.0 KB.
+    while (Math.round(v * 10) / 10 >= 1000 && i < units.length - 1) {
         v /= 1000;
         i++;
     }
     return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 function shortDigest(d) {
-    return typeof d === 'string' ? d.replace(/^sha256:/, '').slice(0, 12) : '';
+    return typeof d === 'string'
+        ? d
+            .replace(/^sha256:/, '')
+            .replace(/[^a-f0-9]/g, '')
+            .slice(0, 12)
+        : '';
 }
 function renderSummary(graph, opts = {}) {
     const count = (kind) => graph.entities.filter((e) => e.kind === kind).length;
@@ -60262,21 +60408,9 @@ function renderSummary(graph, opts = {}) {
         (complete ? 'Discovery was complete.' : '**Discovery was incomplete**: see Failures below.'));
     for (const note of opts.notes ?? [])
         lines.push('', note);
-    const images = new Map();
-    for (const e of graph.entities) {
-        if (e.kind !== 'DockerImage')
-            continue;
-        const key = `${e.metadata.namespace}\u0000${e.spec.registry_url}\u0000${e.spec.repository}`;
-        images.set(key, [...(images.get(key) ?? []), e]);
-    }
-    const repoEntities = new Map();
-    for (const e of graph.entities) {
-        if (e.kind === 'DockerRepository')
-            repoEntities.set(`${e.spec.registry_url}\u0000${e.spec.full_name}`, e);
-    }
-    const byProvider = new Map();
-    for (const r of graph.receipts)
-        byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r]);
+    // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
+    const images = groupBy(graph.entities.filter((e) => e.kind === 'DockerImage'), (e) => `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`);
+    const byProvider = groupBy(graph.receipts, (r) => r.provider);
     for (const [provider, receipts] of byProvider) {
         lines.push('', `## ${escapeMarkdown(provider)}`, '');
         const repoReceipts = receipts.filter((r) => r.repository !== '*');
@@ -60287,10 +60421,7 @@ function renderSummary(graph, opts = {}) {
         lines.push('| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created | Complete |');
         lines.push('|---|---|---|---|---|---|---|---|');
         for (const r of repoReceipts) {
-            const repo = [...repoEntities.values()].find((e) => e.spec.full_name === r.repository);
-            const list = repo
-                ? (images.get(`${repo.metadata.namespace}\u0000${repo.spec.registry_url}\u0000${r.repository}`) ?? [])
-                : [];
+            const list = images.get(`${provider}\u0000${r.repository}`) ?? [];
             const newest = [...list].sort((a, b) => compareNewestFirst({ tag: String(a.spec.tag), created: a.spec.created }, { tag: String(b.spec.tag), created: b.spec.created }))[0];
             const platforms = newest?.spec.platforms ?? [];
             lines.push(`| ${escapeMarkdown(r.repository)} | ${r.tags_selected} / ${r.tags_listed} | ${newest ? escapeMarkdown(String(newest.spec.tag)) : ''} | ${newest ? `\`${shortDigest(newest.spec.digest)}\`` : ''} | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.spec.size)} | ${typeof newest?.spec.created === 'string' ? escapeMarkdown(newest.spec.created.slice(0, 10)) : ''} | ${r.complete ? 'yes' : '**no**'} |`);
@@ -60306,6 +60437,18 @@ function renderSummary(graph, opts = {}) {
         }
     }
     return `${lines.join('\n')}\n`;
+}
+function groupBy(items, key) {
+    const out = new Map();
+    for (const item of items) {
+        const k = key(item);
+        const list = out.get(k);
+        if (list)
+            list.push(item);
+        else
+            out.set(k, [item]);
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/state/state-store.ts

@@ -14,9 +14,20 @@ describe('interpolate', () => {
     ['escape next to a variable', '$${A}${A}', { A: 'v' }, '${A}v'],
     ['a lone $ is kept', 'a$b $ {A}', {}, 'a$b $ {A}'],
     ['$VAR without braces is kept', '$A', { A: 'x' }, '$A'],
-    ['whole value → number', '${N}', { N: '42' }, 42],
-    ['whole value → float', '${N}', { N: '1.5' }, 1.5],
-    ['whole value → boolean', '${B:-false}', {}, false],
+    ['whole value in a numeric field → number', { timeout: '${N}' }, { N: '42' }, { timeout: 42 }],
+    ['whole value in a numeric field → float', { timeout: '${N}' }, { N: '1.5' }, { timeout: 1.5 }],
+    [
+      'whole value in a boolean field → boolean',
+      { discover_vulnerabilities: '${B:-false}' },
+      {},
+      { discover_vulnerabilities: false },
+    ],
+    [
+      'whole value in a string field stays a string (tags like 1.10)',
+      { include_tags: ['${T}'] },
+      { T: '1.10' },
+      { include_tags: ['1.10'] },
+    ],
     ['whole value that is not a scalar stays a string', '${S}', { S: '[1, 2]' }, '[1, 2]'],
     ['whole value null stays a string', '${S}', { S: 'null' }, 'null'],
     ['whole value with a colon stays a string', '${S}', { S: 'a: b' }, 'a: b'],
@@ -43,12 +54,13 @@ describe('interpolate', () => {
       {},
     );
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^providers\[0\]\.config\.password: .*PW/);
-    expect(problems[1]).toMatch(/^providers\[0\]\.config\.selectors\[0\]\.x\[0\]: .*\bT\b/);
+    expect(problems[0]!.path).toBe('providers[0].config.password');
+    expect(problems[0]!.message).toMatch(/^providers\[0\]\.config\.password: .*PW/);
+    expect(problems[1]!.message).toMatch(/^providers\[0\]\.config\.selectors\[0\]\.x\[0\]: .*\bT\b/);
   });
 
   it('names the root for a top-level string', () => {
-    expect(interpolate('${NOPE}', {}).problems[0]).toMatch(/^\(root\): .*NOPE/);
+    expect(interpolate('${NOPE}', {}).problems[0]!.message).toMatch(/^\(root\): .*NOPE/);
   });
 
   it('does not mutate its input', () => {

@@ -4,15 +4,17 @@
 import { parse as parseYamlScalar } from 'yaml';
 
 const EXPRESSION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
+const TYPED_KEYS = /(^|\.)(timeout|max_tags|max_pages|concurrency|every|discover_vulnerabilities)$/;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 export interface InterpolationResult {
   value: unknown;
-  problems: string[];
+  /** `path` is written like the schema's messages (`providers[0].config.password`). */
+  problems: Array<{ path: string; message: string }>;
 }
 
 export function interpolate(doc: unknown, env: Record<string, string | undefined>): InterpolationResult {
-  const problems: string[] = [];
+  const problems: InterpolationResult['problems'] = [];
   const walk = (node: unknown, path: string): unknown => {
     if (typeof node === 'string') return interpolateString(node, path, env, problems);
     if (Array.isArray(node)) return node.map((item, i) => walk(item, `${path}[${i}]`));
@@ -30,23 +32,25 @@ function interpolateString(
   text: string,
   path: string,
   env: Record<string, string | undefined>,
-  problems: string[],
+  problems: InterpolationResult['problems'],
 ): unknown {
   const lookup = (name: string, fallback: string | undefined): string => {
     const v = env[name];
     if (v !== undefined && v !== '') return v;
     if (fallback !== undefined) return fallback;
-    problems.push(
-      `${path || '(root)'}: environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`,
-    );
+    problems.push({
+      path: path || '(root)',
+      message: `${path || '(root)'}: environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`,
+    });
     return '';
   };
-  // A value that is only one expression takes the type the substituted text has in YAML, so
-  // `timeout: ${TIMEOUT:-30}` is the number 30. Credentials stay strings whatever they look like.
+  // In a numeric or boolean field, a value that is only one expression takes the type its text
+  // has in YAML, so `timeout: ${TIMEOUT:-30}` is the number 30. Everywhere else (tags such as
+  // "1.10", credentials) the text stays a string.
   const whole = WHOLE.exec(text);
   if (whole) {
     const raw = lookup(whole[1]!, whole[2]);
-    if (/(^|\.)(password|token|username|opaque_token)$/.test(path)) return raw;
+    if (!TYPED_KEYS.test(path)) return raw;
     try {
       const typed: unknown = parseYamlScalar(raw);
       return typeof typed === 'number' || typeof typed === 'boolean' ? typed : raw;

@@ -30,10 +30,16 @@ export function loadConfig(text: string, opts: LoadOptions): Settings {
     ]);
   }
   const { value, problems } = interpolate(raw, opts.env);
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  const parsed = ConfigFileSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
+  registerSecrets(value, opts.secrets);
+  // Every problem is reported at once: unset variables, schema issues and cross-field checks. A
+  // field whose variable is unset is reported once, not again as an empty value.
+  const parsed = ConfigFileSchema.safeParse(value, { reportInput: true });
+  const unset = new Set(problems.map((p) => p.path));
+  const schemaProblems = parsed.success
+    ? []
+    : formatIssues(parsed.error.issues.filter((i) => !unset.has(formatPath(i.path))));
+  const all = [...problems.map((p) => p.message), ...schemaProblems, ...crossFieldProblems(value)];
+  if (all.length > 0 || !parsed.success) throw new ConfigError(all);
   const file = parsed.data;
 
   const lists = [
@@ -55,19 +61,11 @@ export function loadConfig(text: string, opts: LoadOptions): Settings {
   const [listPath, providers] = present[0]!;
 
   const errors: string[] = [];
-  const names = new Set<string>();
   const settings: ProviderSettings[] = [];
   providers!.forEach((p, i) => {
-    const path = `${listPath}[${i}]`;
-    if (names.has(p.name))
-      errors.push(`${path}.name: "${p.name}" is used by another provider; provider names must be unique`);
-    names.add(p.name);
-    const built = buildProvider(p, path, errors);
+    const built = buildProvider(p, `${listPath}[${i}]`, errors);
     if (built) settings.push(built);
-    opts.secrets.add(p.config.password);
-    opts.secrets.add(p.config.token);
   });
-  opts.secrets.add(file.discovery?.opaque_token);
   if (errors.length > 0) throw new ConfigError(errors);
 
   return {
@@ -87,9 +85,6 @@ export function loadConfig(text: string, opts: LoadOptions): Settings {
 function buildProvider(p: ProviderConfig, path: string, errors: string[]): ProviderSettings | undefined {
   const c: DockerConfig = p.config;
   const cpath = `${path}.config`;
-  if (c.password !== undefined && c.username === undefined) {
-    errors.push(`${cpath}.password: given without username; add username (or use token for a bearer token)`);
-  }
   const compile = (source: string, at: string) => {
     const result = compilePattern(source);
     if ('error' in result) {
@@ -127,6 +122,53 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
   };
 }
 
+const SECRET_KEYS = new Set(['password', 'token', 'opaque_token']);
+
+/** Credentials are registered as soon as they are read, before anything can print them. */
+function registerSecrets(node: unknown, secrets: Secrets): void {
+  if (Array.isArray(node)) for (const item of node) registerSecrets(item, secrets);
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (SECRET_KEYS.has(k) && typeof v === 'string') secrets.add(v);
+      else registerSecrets(v, secrets);
+    }
+  }
+}
+
+/** Checks across fields, made on the raw document so they are reported with the schema's problems. */
+function crossFieldProblems(doc: unknown): string[] {
+  const out: string[] = [];
+  const record = (v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const top = record(doc);
+  const discovery = record(top?.discovery);
+  const lists: Array<[string, unknown]> = [
+    ['providers', top?.providers],
+    ['discovery.providers', discovery?.providers],
+    ['discovery.molecules', discovery?.molecules],
+  ];
+  for (const [listPath, list] of lists) {
+    if (!Array.isArray(list)) continue;
+    const names = new Set<unknown>();
+    list.forEach((item, i) => {
+      const p = record(item);
+      const path = `${listPath}[${i}]`;
+      if (typeof p?.name === 'string') {
+        if (names.has(p.name))
+          out.push(`${path}.name: "${p.name}" is used by another provider; provider names must be unique`);
+        names.add(p.name);
+      }
+      const c = record(p?.config);
+      if (c && c.password !== undefined && c.username === undefined) {
+        out.push(
+          `${path}.config.password: given without username; add username (or use token for a bearer token)`,
+        );
+      }
+    });
+  }
+  return out;
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
@@ -136,7 +178,11 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function describe(value: unknown): string {
+const SECRET_FIELD = /^(password|token|opaque_token)$/;
+
+function describe(value: unknown, path: readonly PropertyKey[]): string {
+  if (SECRET_FIELD.test(String(path[path.length - 1])))
+    return `a ${value === null ? 'null' : typeof value} (value not shown)`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -156,7 +202,7 @@ function formatIssues(issues: z.core.$ZodIssue[]): string[] {
           })
           .join('\n');
       case 'invalid_type':
-        return `${where}: expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${describe(issue.input)}`;
+        return `${where}: expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${describe(issue.input, issue.path)}`;
       case 'invalid_value':
         return `${where}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
       default:

@@ -6,7 +6,8 @@ import type { Pattern } from './settings.js';
  */
 export function compilePattern(source: string): { pattern: Pattern } | { error: string } {
   try {
-    const re = new RegExp(`^(?:${source})`, 'iu');
+    // No `u` flag: Python's re accepts identity escapes such as `\-` and `\_`, and so must we.
+    const re = new RegExp(`^(?:${source})`, 'i');
     return { pattern: { source, test: (value) => re.test(value) } };
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);

@@ -1,6 +1,7 @@
 // The config file's shape: a superset of Devgraph's docker molecule config (reference/devgraph.md
 // §6). Defaults match Devgraph's so a file that works there means the same thing here.
 import { z } from 'zod';
+import { compilePattern } from './pattern.js';
 
 export const REGISTRY_TYPES = [
   'docker-hub',
@@ -18,7 +19,13 @@ export type RegistryType = (typeof REGISTRY_TYPES)[number];
 
 export const PROVIDER_TYPES = ['docker', 'docker.molecules.devgraph.ai'] as const;
 
-const pattern = z.string().min(1, 'must not be empty; use ".*" to match everything');
+const pattern = z
+  .string()
+  .min(1, 'must not be empty; use ".*" to match everything')
+  .superRefine((source, ctx) => {
+    const compiled = compilePattern(source);
+    if ('error' in compiled) ctx.addIssue({ code: 'custom', message: compiled.error });
+  });
 
 export const SelectorSchema = z.strictObject({
   namespace_pattern: pattern.default('.*'),

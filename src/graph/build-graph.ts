@@ -5,6 +5,7 @@ import type { DiscoveryResult, ManifestRecord, Platform, Receipt } from '../disc
 import { uniqueNames } from './names.js';
 import {
   API_VERSION,
+  DISCOVERY_SOURCE,
   type DockerKind,
   type Entity,
   type EntityRef,
@@ -86,11 +87,12 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
     const p = pr.settings;
     const ns = p.namespace;
     const baseLabels = { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType };
+    const annotations = { [DISCOVERY_SOURCE]: p.name };
     const registryRef = ref('DockerRegistry', p.name, ns);
     entities.push({
       apiVersion: API_VERSION,
       kind: 'DockerRegistry',
-      metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels } },
+      metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels }, annotations },
       spec: {
         name: registryRef.name,
         registry_type: p.registryType,
@@ -115,7 +117,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
       entities.push({
         apiVersion: API_VERSION,
         kind: 'DockerRepository',
-        metadata: { name: repoRef.name, namespace: ns, labels: repoLabels },
+        metadata: { name: repoRef.name, namespace: ns, labels: repoLabels, annotations },
         spec: compact({
           name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
           full_name: repo.name,
@@ -137,6 +139,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
             name: mRef.name,
             namespace: ns,
             labels: { ...repoLabels, 'devgraph.ai/manifest-digest': m.digest },
+            annotations,
           },
           spec: compact({
             repository: repo.name,
@@ -168,6 +171,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
             name: imgRef.name,
             namespace: ns,
             labels: { ...repoLabels, 'devgraph.ai/image-tag': img.tag },
+            annotations,
           },
           spec: compact({
             repository: repo.name,

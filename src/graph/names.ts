@@ -35,7 +35,6 @@ function hashed(raw: string, key: string): string {
  */
 export function uniqueNames(entries: Iterable<{ key: string; raw: string }>): Map<string, string> {
   const out = new Map<string, string>();
-  const byName = new Map<string, string[]>();
   const list = [...entries];
   for (const { key, raw } of list) {
     if (out.has(key)) continue;
@@ -45,13 +44,31 @@ export function uniqueNames(entries: Iterable<{ key: string; raw: string }>): Ma
       .replace(/^-+|-+$/g, '');
     const name = full.length > MAX || full === '' ? hashed(raw, key) : full;
     out.set(key, name);
-    const group = byName.get(name);
-    if (group) group.push(key);
-    else byName.set(name, [key]);
   }
   const rawOf = new Map(list.map((e) => [e.key, e.raw]));
-  for (const [, group] of byName) {
-    if (group.length > 1) for (const key of group) out.set(key, hashed(rawOf.get(key)!, key));
+  // Hash every member of a colliding group. A plain name can still equal another entry's hashed
+  // name, so repeat until no two keys share a name; each round only turns plain names into
+  // hashed ones, so this ends.
+  for (let round = 0; round < 4; round++) {
+    const groups = new Map<string, string[]>();
+    for (const [key, name] of out) {
+      const g = groups.get(name);
+      if (g) g.push(key);
+      else groups.set(name, [key]);
+    }
+    let changed = false;
+    for (const [name, group] of groups) {
+      if (group.length < 2) continue;
+      for (const key of group) {
+        const h = hashed(rawOf.get(key)!, key);
+        const next = h === name ? hashed(rawOf.get(key)!, `${key}\u0000${round}`) : h;
+        if (next !== out.get(key)) {
+          out.set(key, next);
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
   }
   return out;
 }

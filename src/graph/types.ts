@@ -1,5 +1,7 @@
 export const API_VERSION = 'entities.devgraph.ai/v1';
 export const GRAPH_FORMAT = 'devgraph-docker/graph@1';
+/** Annotation naming the provider (config `name`) that discovered an entity. */
+export const DISCOVERY_SOURCE = 'devgraph.ai/discovery-source';
 
 export type DockerKind = 'DockerRegistry' | 'DockerRepository' | 'DockerImage' | 'DockerManifest';
 

@@ -4,39 +4,87 @@
  */
 export function nextLink(header: string | undefined, requestUrl: string): string | undefined {
   if (!header) return undefined;
-  for (const link of splitLinks(header)) {
-    const m = /^\s*<([^>]*)>(.*)$/s.exec(link);
-    if (!m) continue;
-    const params = m[2]!;
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params);
-    const rels = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-    if (rels.includes('next')) {
-      try {
-        return new URL(m[1]!, requestUrl).toString();
-      } catch {
-        return undefined;
-      }
+  for (const link of parseLinks(header)) {
+    const rels = (link.params.rel ?? '').toLowerCase().split(/\s+/);
+    if (!rels.includes('next')) continue;
+    try {
+      return new URL(link.target, requestUrl).toString();
+    } catch {
+      return undefined;
     }
   }
   return undefined;
 }
 
-/** Splits on commas that separate links, not those inside `<...>` or quoted parameter values. */
-function splitLinks(header: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < header.length; i++) {
-    const ch = header[i];
-    if (ch === '"' && depth === 0) quoted = !quoted;
-    else if (!quoted && ch === '<') depth++;
-    else if (!quoted && ch === '>') depth = Math.max(0, depth - 1);
-    else if (!quoted && depth === 0 && ch === ',') {
-      parts.push(header.slice(start, i));
-      start = i + 1;
+interface Link {
+  target: string;
+  params: Record<string, string>;
+}
+
+/**
+ * A small scanner rather than regexes: commas and semicolons inside `<...>` or inside quoted
+ * parameter values (with `\"` escapes) must not split links or parameters.
+ */
+function parseLinks(header: string): Link[] {
+  const links: Link[] = [];
+  let i = 0;
+  const n = header.length;
+  while (i < n) {
+    while (i < n && /[\s,]/.test(header[i]!)) i++;
+    if (header[i] !== '<') {
+      // Not a link-value: skip to the next top-level comma.
+      i = skipToComma(header, i);
+      continue;
     }
+    const end = header.indexOf('>', i);
+    if (end < 0) break;
+    const link: Link = { target: header.slice(i + 1, end), params: {} };
+    i = end + 1;
+    while (i < n) {
+      while (i < n && /\s/.test(header[i]!)) i++;
+      if (header[i] !== ';') break;
+      i++;
+      while (i < n && /\s/.test(header[i]!)) i++;
+      const keyStart = i;
+      while (i < n && /[^\s=;,]/.test(header[i]!)) i++;
+      const key = header.slice(keyStart, i).toLowerCase();
+      while (i < n && /\s/.test(header[i]!)) i++;
+      let value = '';
+      if (header[i] === '=') {
+        i++;
+        while (i < n && /\s/.test(header[i]!)) i++;
+        if (header[i] === '"') {
+          i++;
+          while (i < n && header[i] !== '"') {
+            if (header[i] === '\\' && i + 1 < n) i++;
+            value += header[i];
+            i++;
+          }
+          i++;
+        } else {
+          const start = i;
+          while (i < n && /[^\s;,]/.test(header[i]!)) i++;
+          value = header.slice(start, i);
+        }
+      }
+      // RFC 8288 §3.3: only the first occurrence of a parameter counts.
+      if (key && !(key in link.params)) link.params[key] = value;
+    }
+    links.push(link);
+    i = skipToComma(header, i);
   }
-  parts.push(header.slice(start));
-  return parts;
+  return links;
+}
+
+function skipToComma(header: string, from: number): number {
+  let i = from;
+  let quoted = false;
+  while (i < header.length) {
+    const ch = header[i];
+    if (quoted && ch === '\\') i++;
+    else if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === ',') return i + 1;
+    i++;
+  }
+  return i;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from '../graph/types.js';
+import {
+  API_VERSION,
+  DISCOVERY_SOURCE,
+  type Entity,
+  GRAPH_FORMAT,
+  type Graph,
+  type GraphReceipt,
+} from '../graph/types.js';
 import { escapeMarkdown, formatBytes, renderSummary } from './summary-markdown.js';
 
 const HUB = 'https://registry-1.docker.io';
@@ -9,8 +16,14 @@ function entity(
   name: string,
   spec: Record<string, unknown>,
   namespace = 'default',
+  provider = 'docker-hub',
 ): Entity {
-  return { apiVersion: API_VERSION, kind, metadata: { name, namespace, labels: {} }, spec };
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name, namespace, labels: {}, annotations: { [DISCOVERY_SOURCE]: provider } },
+    spec,
+  };
 }
 
 function repository(fullName: string, registryUrl = HUB, namespace = 'default'): Entity {
@@ -28,12 +41,14 @@ function image(
   spec: Record<string, unknown> = {},
   registryUrl = HUB,
   namespace = 'default',
+  provider = 'docker-hub',
 ): Entity {
   return entity(
     'DockerImage',
     `${repo}-${tag}`.replace(/\W/g, '-'),
     { repository: repo, tag, registry_url: registryUrl, ...spec },
     namespace,
+    provider,
   );
 }
 
@@ -224,8 +239,8 @@ describe('renderSummary', () => {
       [
         repository('library/nginx', HUB),
         repository('library/nginx', mirror),
-        image('library/nginx', 'hub-tag', { digest: 'sha256:111111111111' }, HUB),
-        image('library/nginx', 'mirror-tag', { digest: 'sha256:222222222222' }, mirror),
+        image('library/nginx', 'hub-tag', { digest: 'sha256:111111111111' }, HUB, 'default', 'hub'),
+        image('library/nginx', 'mirror-tag', { digest: 'sha256:222222222222' }, mirror, 'default', 'mirror'),
       ],
       [receipt('hub', 'library/nginx'), receipt('mirror', 'library/nginx')],
     );
@@ -282,11 +297,18 @@ describe('renderSummary', () => {
     const g = graph(
       [
         repository(`org/${bad}`),
-        image(`org/${bad}`, bad, {
-          digest: 'sha256:0123456789ab',
-          platforms: [`linux/${bad}`],
-          created: `2024-01-01${bad}`,
-        }),
+        image(
+          `org/${bad}`,
+          bad,
+          {
+            digest: 'sha256:0123456789ab',
+            platforms: [`linux/${bad}`],
+            created: `2024-01-01${bad}`,
+          },
+          HUB,
+          'default',
+          `prov${bad}`,
+        ),
       ],
       [receipt(`prov${bad}`, `org/${bad}`, { complete: false, errors: [`error ${bad}`] })],
     );
@@ -302,7 +324,7 @@ describe('renderSummary', () => {
 
   it('a hostile digest does not break the table', () => {
     const g = graph(
-      [repository('org/x'), image('org/x', 'v1', { digest: 'sha256:ab|c`d<e>\nf|' })],
+      [repository('org/x'), image('org/x', 'v1', { digest: 'sha256:ab|c`d<e>\nf|' }, HUB, 'default', 'hub')],
       [receipt('hub', 'org/x')],
     );
     const rows = tableLines(renderSummary(g));

@@ -1,7 +1,7 @@
 // The human view of a graph: a table per provider, a row per repository, then every failure.
 // Pure: the CLI writes it to summary.md, the action to the job summary.
 import { compareNewestFirst } from '../discovery/order-tags.js';
-import type { Entity, Graph, GraphReceipt } from '../graph/types.js';
+import { DISCOVERY_SOURCE, type Entity, type Graph } from '../graph/types.js';
 
 /**
  * Registry-supplied text (names, tags, errors) is untrusted: escape everything Markdown or HTML
@@ -22,7 +22,8 @@ export function formatBytes(n: number | undefined): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
+  // Round first, so 999,999 B reads 1.0 MB rather than 1000.0 KB.
+  while (Math.round(v * 10) / 10 >= 1000 && i < units.length - 1) {
     v /= 1000;
     i++;
   }
@@ -30,7 +31,12 @@ export function formatBytes(n: number | undefined): string {
 }
 
 function shortDigest(d: unknown): string {
-  return typeof d === 'string' ? d.replace(/^sha256:/, '').slice(0, 12) : '';
+  return typeof d === 'string'
+    ? d
+        .replace(/^sha256:/, '')
+        .replace(/[^a-f0-9]/g, '')
+        .slice(0, 12)
+    : '';
 }
 
 export interface SummaryOptions {
@@ -48,19 +54,12 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
   );
   for (const note of opts.notes ?? []) lines.push('', note);
 
-  const images = new Map<string, Entity[]>();
-  for (const e of graph.entities) {
-    if (e.kind !== 'DockerImage') continue;
-    const key = `${e.metadata.namespace}\u0000${e.spec.registry_url}\u0000${e.spec.repository}`;
-    images.set(key, [...(images.get(key) ?? []), e]);
-  }
-  const repoEntities = new Map<string, Entity>();
-  for (const e of graph.entities) {
-    if (e.kind === 'DockerRepository') repoEntities.set(`${e.spec.registry_url}\u0000${e.spec.full_name}`, e);
-  }
-
-  const byProvider = new Map<string, GraphReceipt[]>();
-  for (const r of graph.receipts) byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r]);
+  // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
+  const images = groupBy(
+    graph.entities.filter((e) => e.kind === 'DockerImage'),
+    (e) => `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`,
+  );
+  const byProvider = groupBy(graph.receipts, (r) => r.provider);
   for (const [provider, receipts] of byProvider) {
     lines.push('', `## ${escapeMarkdown(provider)}`, '');
     const repoReceipts = receipts.filter((r) => r.repository !== '*');
@@ -73,10 +72,7 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
     );
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const r of repoReceipts) {
-      const repo = [...repoEntities.values()].find((e) => e.spec.full_name === r.repository);
-      const list = repo
-        ? (images.get(`${repo.metadata.namespace}\u0000${repo.spec.registry_url}\u0000${r.repository}`) ?? [])
-        : [];
+      const list = images.get(`${provider}\u0000${r.repository}`) ?? [];
       const newest = [...list].sort((a, b) =>
         compareNewestFirst(
           { tag: String(a.spec.tag), created: a.spec.created as string | undefined },
@@ -104,4 +100,15 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }
