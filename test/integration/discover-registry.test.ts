@@ -49,11 +49,14 @@ ${creds.username ? `      username: ${creds.username}\n` : ''}${creds.password ?
 
 async function discoverOnce(
   registry: RunningRegistry,
-  opts: { username?: string; password?: string; stateDir?: string } = {},
+  opts: { username?: string; password?: string; token?: string; stateDir?: string } = {},
 ) {
   const secrets = new Secrets();
-  const settings = loadConfig(configFor(registry, opts), {
-    env: { REGISTRY_PASSWORD: opts.password },
+  const text = opts.token
+    ? configFor(registry).replace('      selectors:', '      token: ${REGISTRY_TOKEN}\n      selectors:')
+    : configFor(registry, opts);
+  const settings = loadConfig(text, {
+    env: { REGISTRY_PASSWORD: opts.password, REGISTRY_TOKEN: opts.token },
     secrets,
     origin: 'test config',
   });
@@ -365,6 +368,21 @@ describe('discovery against a real registry (Bearer tokens)', () => {
     } finally {
       registry.tokenServer!.setExpiresIn(300);
     }
+  });
+
+  it('sends a configured static token as the bearer, with no token exchange', async () => {
+    const ts = registry.tokenServer!;
+    const pull = (name: string) => ({ type: 'repository', name, actions: ['pull'] });
+    const token = ts.issueToken('bob', [
+      { type: 'registry', name: 'catalog', actions: ['*'] },
+      ...['acme/api', 'acme/epoch', 'library/nginx', 'org/team/app'].map(pull),
+    ]);
+    ts.reset();
+    const r = await discoverOnce(registry, { token });
+    expect(r.graph.receipts.flatMap((x) => x.errors)).toEqual([]);
+    expect(byKind(r.graph, 'DockerRepository')).toHaveLength(4);
+    expect(ts.requests).toEqual([]);
+    expect(r.text).not.toContain(token);
   });
 
   it('a wrong password names the token service, the scope and the user', async () => {
