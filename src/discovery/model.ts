@@ -1,5 +1,6 @@
 // What discovery found, as plain values: the graph builder and the summary read only this.
 import type { ProviderSettings } from '../config/settings.js';
+import type { GraphReceipt } from '../graph/types.js';
 
 export interface Platform {
   architecture: string;
@@ -34,16 +35,8 @@ export interface ImageRecord {
   digest: string;
 }
 
-export interface Receipt {
-  provider: string;
-  repository: string;
-  complete: boolean;
-  tags_listed: number;
-  tags_selected: number;
-  pages: number;
-  requests: number;
-  errors: string[];
-}
+/** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */
+export type Receipt = GraphReceipt;
 
 export interface RepositoryResult {
   name: string;

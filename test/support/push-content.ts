@@ -1,7 +1,10 @@
 // Seeds a real registry with byte-exact content using plain `fetch`. Deliberately independent of
 // the project's own HTTP/OCI client (src/), which is what the seeded registry is used to test.
 import type { Content, RepositoryContent } from '../../src/demo/image-builder.js';
+import { mapLimit } from '../../src/http/semaphore.js';
 import type { RunningRegistry } from './registry-process.js';
+
+export { mapLimit };
 
 export interface Credentials {
   username: string;
@@ -12,30 +15,6 @@ const INDEX_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ]);
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; rejects on the first failure. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function basic(creds: Credentials): string {
   return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
