@@ -11,13 +11,16 @@ try {
   ncc('src/index.ts', fresh, ['--license', 'licenses.txt']);
   ncc('src/cli.ts', join(fresh, 'cli'));
   const files = (dir) =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    readdirSync(dir).flatMap((f) =>
+      statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)],
+    );
   const want = new Set(files(fresh).map((f) => relative(fresh, f)));
   const have = new Set(files('dist').map((f) => relative('dist', f)));
   const problems = [];
   for (const f of want) {
     if (!have.has(f)) problems.push(`missing dist/${f}`);
-    else if (!readFileSync(join(fresh, f)).equals(readFileSync(join('dist', f)))) problems.push(`dist/${f} differs from a fresh build`);
+    else if (!readFileSync(join(fresh, f)).equals(readFileSync(join('dist', f))))
+      problems.push(`dist/${f} differs from a fresh build`);
   }
   for (const f of have) if (!want.has(f)) problems.push(`dist/${f} is not produced by the build`);
   if (problems.length > 0) {
