@@ -58658,7 +58658,7 @@ class RegistryAuth {
     async token(challenge, scope) {
         const key = tokenKey(challenge, scope);
         const cached = this.tokens.get(key);
-        if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now())
+        if (cached && cached.expiresAt - cached.margin > this.now())
             return cached.value;
         let pending = this.inflight.get(key);
         if (!pending) {
@@ -58739,7 +58739,11 @@ class RegistryAuth {
         this.secrets.add(value);
         // The spec's default lifetime is 60 s when expires_in is missing; never trust less than that.
         const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-        this.tokens.set(tokenKey(challenge, scope), { value, expiresAt: this.now() + lifetime * 1000 });
+        this.tokens.set(tokenKey(challenge, scope), {
+            value,
+            expiresAt: this.now() + lifetime * 1000,
+            margin: Math.min(EXPIRY_MARGIN_MS, (lifetime * 1000) / 2),
+        });
         return value;
     }
 }

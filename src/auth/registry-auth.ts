@@ -11,6 +11,8 @@ import { type Challenge, parseWwwAuthenticate } from './www-authenticate.js';
 interface CachedToken {
   value: string;
   expiresAt: number;
+  /** How long before expiry we stop using it: 10 s, or half the life of a very short-lived token. */
+  margin: number;
 }
 
 /** Seconds before expiry at which a cached token is no longer handed out. */
@@ -115,7 +117,7 @@ export class RegistryAuth {
   private async token(challenge: Challenge, scope: string): Promise<string> {
     const key = tokenKey(challenge, scope);
     const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > this.now()) return cached.value;
+    if (cached && cached.expiresAt - cached.margin > this.now()) return cached.value;
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.fetchToken(challenge, scope).finally(() => this.inflight.delete(key));
@@ -205,7 +207,11 @@ export class RegistryAuth {
     this.secrets.add(value);
     // The spec's default lifetime is 60 s when expires_in is missing; never trust less than that.
     const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-    this.tokens.set(tokenKey(challenge, scope), { value, expiresAt: this.now() + lifetime * 1000 });
+    this.tokens.set(tokenKey(challenge, scope), {
+      value,
+      expiresAt: this.now() + lifetime * 1000,
+      margin: Math.min(EXPIRY_MARGIN_MS, (lifetime * 1000) / 2),
+    });
     return value;
   }
 }
