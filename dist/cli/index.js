@@ -59639,15 +59639,95 @@ async function dockerHubRepositories(p, http) {
     }
     return { items: [...items], pages, complete: true };
 }
+/**
+ * Every tag of a repository with its digest (the index digest for multi-arch images) and push
+ * time, from the Hub API's tag list. These calls are not pulls, so a cold run spends pull quota
+ * only on the manifests of the tags it keeps.
+ */
+async function dockerHubTags(p, http, repo, tally) {
+    const [ns, ...rest] = repo.split('/');
+    const name = rest.join('/');
+    const base = new URL(p.hubUrl);
+    const vendor = new Map();
+    let url = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories/${encodeURIComponent(name)}/tags?page_size=${PAGE_SIZE}`, base).toString();
+    let pages = 0;
+    while (url) {
+        if (pages >= p.maxPages) {
+            return {
+                items: [...vendor.keys()],
+                vendor,
+                pages,
+                complete: false,
+                problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+            };
+        }
+        const res = await http.request({
+            method: 'GET',
+            url,
+            kind: 'vendor-api',
+            timeoutMs: p.timeoutMs,
+            tally,
+            headers: { accept: 'application/json' },
+        });
+        pages++;
+        if (res.status !== 200)
+            throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing the tags of ${repo}`, {
+                status: res.status,
+            });
+        let doc;
+        try {
+            doc = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+        }
+        if (!Array.isArray(doc.results))
+            throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
+        for (const t of doc.results) {
+            if (typeof t.name !== 'string')
+                continue;
+            if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) {
+                // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
+                throw new RegistryError(`the Hub API gave no digest for ${repo}:${t.name}`);
+            }
+            const pushed = typeof t.tag_last_pushed === 'string'
+                ? t.tag_last_pushed
+                : typeof t.last_updated === 'string'
+                    ? t.last_updated
+                    : undefined;
+            vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
+        }
+        const next = typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
+        if (next && next.origin !== base.origin) {
+            return {
+                items: [...vendor.keys()],
+                vendor,
+                pages,
+                complete: false,
+                problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+            };
+        }
+        url = next?.toString();
+    }
+    return { items: [...vendor.keys()], vendor, pages, complete: true };
+}
 
-;// CONCATENATED MODULE: ./src/registries/repository-lister.ts
+;// CONCATENATED MODULE: ./src/registries/registry-adapter.ts
 
-function repositoryLister(p, client, http) {
+function registryAdapter(p, client, http) {
     switch (p.registryType) {
         case 'docker-hub':
-            return () => dockerHubRepositories(p, http);
+            return {
+                listRepositories: () => dockerHubRepositories(p, http),
+                listTags: (repo, tally) => dockerHubTags(p, http, repo, tally),
+                headFirst: true,
+            };
         default:
-            return () => client.listRepositories();
+            return {
+                listRepositories: () => client.listRepositories(),
+                listTags: (repo, tally) => client.listTags(repo, tally),
+                headFirst: false,
+            };
     }
 }
 
@@ -59961,6 +60041,7 @@ async function discoverProvider(p, deps) {
         timeoutMs: p.timeoutMs,
         maxPages: p.maxPages,
     });
+    const adapter = registryAdapter(p, client, http);
     const registryReceipt = emptyReceipt(p.name, '*');
     const failRegistry = (message) => {
         log.warn(`${p.name}: ${message}`);
@@ -59972,7 +60053,7 @@ async function discoverProvider(p, deps) {
     let repositories;
     try {
         await client.ping();
-        const listing = await repositoryLister(p, client, http)();
+        const listing = await adapter.listRepositories();
         registryReceipt.pages = listing.pages;
         if (!listing.complete) {
             registryReceipt.complete = false;
@@ -59989,10 +60070,10 @@ async function discoverProvider(p, deps) {
     });
     log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
     const previous = await deps.state.loadTags(p.apiUrl);
-    const fetcher = new ManifestFetcher(client, deps.state, p.registryType === 'docker-hub');
+    const fetcher = new ManifestFetcher(client, deps.state, adapter.headFirst);
     const seen = { ...previous };
     const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
-        const result = await discoverRepository(p, client, fetcher, name, selector, previous[name] ?? {}, seen);
+        const result = await discoverRepository(p, adapter, fetcher, name, selector, previous[name] ?? {}, seen);
         const r = result.receipt;
         log.info(`${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`);
         return result;
@@ -60004,7 +60085,7 @@ async function discoverProvider(p, deps) {
         ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
     };
 }
-async function discoverRepository(p, client, fetcher, name, selector, previous, seen) {
+async function discoverRepository(p, adapter, fetcher, name, selector, previous, seen) {
     const receipt = emptyReceipt(p.name, name);
     const tally = { requests: 0 };
     const result = { name, images: [], manifests: new Map(), signed: new Set(), receipt };
@@ -60013,8 +60094,10 @@ async function discoverRepository(p, client, fetcher, name, selector, previous, 
         receipt.errors.push(message);
     };
     let tags;
+    let vendor;
     try {
-        const listing = await client.listTags(name, tally);
+        const listing = await adapter.listTags(name, tally);
+        vendor = listing.vendor;
         receipt.pages = listing.pages;
         if (!listing.complete)
             fail(`tag listing: ${listing.problem}`);
@@ -60031,10 +60114,17 @@ async function discoverRepository(p, client, fetcher, name, selector, previous, 
         if (accessory?.kind === 'sig')
             result.signed.add(accessory.subject);
     }
+    let candidates = candidateTags(tags, selector);
+    // A vendor listing with push times says which tags are newest before any manifest is read, so
+    // only the kept tags' manifests are fetched (on Docker Hub those GETs are pulls).
+    if (vendor && selector.maxTags > 0 && candidates.every((t) => vendor.get(t)?.pushedAt)) {
+        const dated = candidates.map((tag) => ({ tag, created: vendor.get(tag).pushedAt }));
+        candidates = newest(dated, selector.maxTags).map((c) => c.tag);
+    }
     const resolvedTags = {};
-    const resolved = await mapLimit(candidateTags(tags, selector), TAGS_IN_FLIGHT, async (tag) => {
+    const resolved = await mapLimit(candidates, TAGS_IN_FLIGHT, async (tag) => {
         try {
-            const digest = await fetcher.resolveTag(name, tag, previous[tag], tally);
+            const digest = vendor?.get(tag)?.digest ?? (await fetcher.resolveTag(name, tag, previous[tag], tally));
             resolvedTags[tag] = digest;
             const tree = await fetcher.tree(name, digest, tally);
             return { tag, digest, tree, ...(tree[0].created ? { created: tree[0].created } : {}) };

@@ -8,7 +8,7 @@ import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
 import { RegistryClient } from '../oci/registry-client.js';
-import { repositoryLister } from '../registries/repository-lister.js';
+import { type RegistryAdapter, registryAdapter, type TagListing } from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
@@ -60,6 +60,7 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
     timeoutMs: p.timeoutMs,
     maxPages: p.maxPages,
   });
+  const adapter = registryAdapter(p, client, http);
   const registryReceipt = emptyReceipt(p.name, '*');
   const failRegistry = (message: string): ProviderResult => {
     log.warn(`${p.name}: ${message}`);
@@ -72,7 +73,7 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   let repositories: string[];
   try {
     await client.ping();
-    const listing = await repositoryLister(p, client, http)();
+    const listing = await adapter.listRepositories();
     registryReceipt.pages = listing.pages;
     if (!listing.complete) {
       registryReceipt.complete = false;
@@ -90,10 +91,10 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
 
   const previous = await deps.state.loadTags(p.apiUrl);
-  const fetcher = new ManifestFetcher(client, deps.state, p.registryType === 'docker-hub');
+  const fetcher = new ManifestFetcher(client, deps.state, adapter.headFirst);
   const seen: TagMap = { ...previous };
   const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
-    const result = await discoverRepository(p, client, fetcher, name, selector, previous[name] ?? {}, seen);
+    const result = await discoverRepository(p, adapter, fetcher, name, selector, previous[name] ?? {}, seen);
     const r = result.receipt;
     log.info(
       `${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`,
@@ -110,7 +111,7 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
 
 async function discoverRepository(
   p: ProviderSettings,
-  client: RegistryClient,
+  adapter: RegistryAdapter,
   fetcher: ManifestFetcher,
   name: string,
   selector: Selector,
@@ -126,8 +127,10 @@ async function discoverRepository(
   };
 
   let tags: string[];
+  let vendor: TagListing['vendor'];
   try {
-    const listing = await client.listTags(name, tally);
+    const listing = await adapter.listTags(name, tally);
+    vendor = listing.vendor;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
     tags = listing.items.sort();
@@ -142,10 +145,17 @@ async function discoverRepository(
     if (accessory?.kind === 'sig') result.signed.add(accessory.subject);
   }
 
+  let candidates = candidateTags(tags, selector);
+  // A vendor listing with push times says which tags are newest before any manifest is read, so
+  // only the kept tags' manifests are fetched (on Docker Hub those GETs are pulls).
+  if (vendor && selector.maxTags > 0 && candidates.every((t) => vendor.get(t)?.pushedAt)) {
+    const dated = candidates.map((tag) => ({ tag, created: vendor.get(tag)!.pushedAt! }));
+    candidates = newest(dated, selector.maxTags).map((c) => c.tag);
+  }
   const resolvedTags: Record<string, string> = {};
-  const resolved = await mapLimit(candidateTags(tags, selector), TAGS_IN_FLIGHT, async (tag) => {
+  const resolved = await mapLimit(candidates, TAGS_IN_FLIGHT, async (tag) => {
     try {
-      const digest = await fetcher.resolveTag(name, tag, previous[tag], tally);
+      const digest = vendor?.get(tag)?.digest ?? (await fetcher.resolveTag(name, tag, previous[tag], tally));
       resolvedTags[tag] = digest;
       const tree = await fetcher.tree(name, digest, tally);
       return { tag, digest, tree, ...(tree[0]!.created ? { created: tree[0]!.created } : {}) };

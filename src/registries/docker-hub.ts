@@ -3,8 +3,10 @@
 // list come from the selectors, which must name them.
 import type { ProviderSettings } from '../config/settings.js';
 import { RegistryError } from '../errors.js';
+import type { Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
 import type { Listing } from '../oci/registry-client.js';
+import type { TagListing, VendorTag } from './registry-adapter.js';
 
 const PAGE_SIZE = 100;
 const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
@@ -86,4 +88,90 @@ export async function dockerHubRepositories(p: ProviderSettings, http: HttpClien
     }
   }
   return { items: [...items], pages, complete: true };
+}
+
+/**
+ * Every tag of a repository with its digest (the index digest for multi-arch images) and push
+ * time, from the Hub API's tag list. These calls are not pulls, so a cold run spends pull quota
+ * only on the manifests of the tags it keeps.
+ */
+export async function dockerHubTags(
+  p: ProviderSettings,
+  http: HttpClient,
+  repo: string,
+  tally: Tally,
+): Promise<TagListing> {
+  const [ns, ...rest] = repo.split('/');
+  const name = rest.join('/');
+  const base = new URL(p.hubUrl);
+  const vendor = new Map<string, VendorTag>();
+  let url: string | undefined = new URL(
+    `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(name)}/tags?page_size=${PAGE_SIZE}`,
+    base,
+  ).toString();
+  let pages = 0;
+  while (url) {
+    if (pages >= p.maxPages) {
+      return {
+        items: [...vendor.keys()],
+        vendor,
+        pages,
+        complete: false,
+        problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+      };
+    }
+    const res = await http.request({
+      method: 'GET',
+      url,
+      kind: 'vendor-api',
+      timeoutMs: p.timeoutMs,
+      tally,
+      headers: { accept: 'application/json' },
+    });
+    pages++;
+    if (res.status !== 200)
+      throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing the tags of ${repo}`, {
+        status: res.status,
+      });
+    let doc: { next?: unknown; results?: unknown };
+    try {
+      doc = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+    }
+    if (!Array.isArray(doc.results))
+      throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
+    for (const t of doc.results as Array<{
+      name?: unknown;
+      digest?: unknown;
+      tag_last_pushed?: unknown;
+      last_updated?: unknown;
+    }>) {
+      if (typeof t.name !== 'string') continue;
+      if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) {
+        // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
+        throw new RegistryError(`the Hub API gave no digest for ${repo}:${t.name}`);
+      }
+      const pushed =
+        typeof t.tag_last_pushed === 'string'
+          ? t.tag_last_pushed
+          : typeof t.last_updated === 'string'
+            ? t.last_updated
+            : undefined;
+      vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
+    }
+    const next: URL | undefined =
+      typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
+    if (next && next.origin !== base.origin) {
+      return {
+        items: [...vendor.keys()],
+        vendor,
+        pages,
+        complete: false,
+        problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+      };
+    }
+    url = next?.toString();
+  }
+  return { items: [...vendor.keys()], vendor, pages, complete: true };
 }

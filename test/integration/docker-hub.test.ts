@@ -18,6 +18,9 @@ beforeAll(async () => {
   hub = await startScriptedServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     res.setHeader('content-type', 'application/json');
+    const tagsPath = /^\/v2\/namespaces\/library\/repositories\/([^/]+)\/tags$/.exec(url.pathname);
+    if (tagsPath)
+      return serveTags(res, `library/${tagsPath[1]}`, Number(url.searchParams.get('page') ?? '1'));
     if (url.pathname !== '/v2/namespaces/library/repositories') {
       res.statusCode = 404;
       return res.end('{"message":"object not found","errinfo":{}}');
@@ -37,19 +40,40 @@ beforeAll(async () => {
     res.end(JSON.stringify({ count: all.length, next, previous: null, results }));
   });
 });
+/** The Hub's tag list for a sample repository: digest and push time (= the image's created), 3 per page, newest first. */
+function serveTags(res: import('node:http').ServerResponse, repo: string, page: number) {
+  const content = sampleRepositories().find((r) => r.name === repo)!;
+  const bytes = (digest: string) =>
+    [...content.manifests, ...content.blobs].find((c) => c.digest === digest)!.bytes;
+  const created = (digest: string): string => {
+    const doc = JSON.parse(bytes(digest).toString());
+    if (doc.manifests) return created(doc.manifests[0].digest);
+    return JSON.parse(bytes(doc.config.digest).toString()).created;
+  };
+  const all = Object.entries(content.tags)
+    .map(([name, digest]) => ({ name, digest, tag_last_pushed: created(digest), full_size: 1 }))
+    .sort((a, b) => (a.tag_last_pushed < b.tag_last_pushed ? 1 : -1));
+  const results = all.slice((page - 1) * 3, page * 3);
+  const next =
+    page * 3 < all.length
+      ? `${hub.url}/v2/namespaces/library/repositories/${repo.split('/')[1]}/tags?page=${page + 1}&page_size=100`
+      : null;
+  res.end(JSON.stringify({ count: all.length, next, previous: null, results }));
+}
+
 afterAll(async () => {
   await registry.close();
   await hub.close();
 });
 
-async function discoverHub(namespacePattern: string) {
+async function discoverHub(namespacePattern: string, registryType = 'docker-hub') {
   const secrets = new Secrets();
   const settings = loadConfig(
     `providers:
   - name: hub
     type: docker
     config:
-      registry_type: docker-hub
+      registry_type: ${registryType}
       api_url: ${registry.url}
       hub_url: ${hub.url}
       selectors:
@@ -77,14 +101,30 @@ describe('docker-hub repository listing', () => {
       ['library/nginx', 2],
       ['library/redis', 2],
     ]);
-    expect(r.counts['vendor-api']).toBe(2);
-    expect(registry.requests.some((q) => q.kind === 'catalog')).toBe(false);
-    // Manifest GETs are pulls on Docker Hub: tags are resolved with HEADs.
-    const tagGets = registry.requests.filter(
-      (q) => q.kind === 'manifest' && q.method === 'GET' && !q.path.includes('sha256:'),
-    );
-    expect(tagGets).toEqual([]);
+    // 2 repository pages, and per repository 3 tag pages (library/nginx and library/redis have 7 and 8 tags).
+    expect(r.counts['vendor-api']).toBe(2 + 3 + 3);
+    expect(registry.requests.some((q) => q.kind === 'catalog' || q.kind === 'tags')).toBe(false);
+    // Digests come from the Hub API: no HEAD and no GET by tag. Manifest GETs (pulls) only for the kept tags' trees.
+    expect(registry.requests.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:'))).toEqual([]);
+    const kept = r.graph.entities.filter((e) => e.kind === 'DockerManifest').length;
+    expect(registry.requests.filter((q) => q.kind === 'manifest')).toHaveLength(kept);
     expect(r.graph.entities.find((e) => e.kind === 'DockerRegistry')?.metadata.name).toBe('docker-hub');
+  });
+
+  it('the Hub fast path and the plain OCI path give the same graph', async () => {
+    const hubGraph = (await discoverHub('library')).graph;
+    const ociGraph = (await discoverHub('library', 'private')).graph;
+    // Only the registry's identity differs (type, name); every repository, image and manifest is the same.
+    const comparable = (g: typeof hubGraph) =>
+      JSON.stringify(
+        g.entities
+          .filter((e) => e.kind !== 'DockerRegistry')
+          .map((e) => ({ kind: e.kind, name: e.metadata.name, spec: e.spec })),
+      );
+    expect(comparable(hubGraph)).toBe(comparable(ociGraph));
+    expect(hubGraph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag)).toEqual(
+      ociGraph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag),
+    );
   });
 
   it('refuses a namespace pattern it cannot enumerate, with the fix', async () => {
