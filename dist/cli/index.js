@@ -58971,9 +58971,10 @@ class HttpClient {
         const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
         const maxBytes = req.maxBytes ?? this.opts.maxBodyBytes;
         const signal = AbortSignal.timeout(timeoutMs);
+        const target = new URL(req.url);
         const res = await this.dispatcher.request({
-            origin: new URL(req.url).origin,
-            path: new URL(req.url).pathname + new URL(req.url).search,
+            origin: target.origin,
+            path: target.pathname + target.search,
             method: req.method,
             headers: { 'user-agent': 'devgraph-docker-action', ...(req.headers ?? {}) },
             body: req.body,
@@ -59575,87 +59576,17 @@ function literalNamespace(pattern) {
     const m = LITERAL_NAMESPACE.exec(pattern);
     return m ? m[1].toLowerCase() : undefined;
 }
-async function dockerHubRepositories(p, http) {
-    const namespaces = new Set();
-    for (const s of p.selectors) {
-        const ns = literalNamespace(s.namespacePattern.source);
-        if (!ns) {
-            throw new RegistryError(`Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (e.g. "library" for official images)`);
-        }
-        namespaces.add(ns);
-    }
-    const base = new URL(p.hubUrl);
-    const items = new Set();
-    let pages = 0;
-    for (const ns of [...namespaces].sort()) {
-        let url = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`, base).toString();
-        while (url) {
-            if (pages >= p.maxPages) {
-                return {
-                    items: [...items],
-                    pages,
-                    complete: false,
-                    problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-                };
-            }
-            const res = await http.request({
-                method: 'GET',
-                url,
-                kind: 'vendor-api',
-                timeoutMs: p.timeoutMs,
-                headers: { accept: 'application/json' },
-            });
-            pages++;
-            if (res.status === 404)
-                throw new RegistryError(`Docker Hub has no namespace ${JSON.stringify(ns)} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
-            if (res.status !== 200)
-                throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing namespace ${ns}`, {
-                    status: res.status,
-                });
-            let doc;
-            try {
-                doc = JSON.parse(res.body.toString('utf8'));
-            }
-            catch {
-                throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
-            }
-            if (!Array.isArray(doc.results))
-                throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
-            for (const r of doc.results) {
-                if (typeof r.name === 'string')
-                    items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
-            }
-            const next = typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-            if (next && next.origin !== base.origin) {
-                return {
-                    items: [...items],
-                    pages,
-                    complete: false,
-                    problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
-                };
-            }
-            url = next?.toString();
-        }
-    }
-    return { items: [...items], pages, complete: true };
-}
 /**
- * Every tag of a repository with its digest (the index digest for multi-arch images) and push
- * time, from the Hub API's tag list. These calls are not pulls, so a cold run spends pull quota
- * only on the manifests of the tags it keeps.
+ * Follows a Hub API listing (`{count, next, results}`) page by page, handing each page's
+ * `results` to `onResults`. `next` is followed only within the Hub's origin, up to max_pages.
  */
-async function dockerHubTags(p, http, repo, tally) {
-    const [ns, ...rest] = repo.split('/');
-    const name = rest.join('/');
-    const base = new URL(p.hubUrl);
-    const vendor = new Map();
-    let url = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories/${encodeURIComponent(name)}/tags?page_size=${PAGE_SIZE}`, base).toString();
-    let pages = 0;
+async function walkHubPages(p, http, first, what, onResults, opts = {}) {
+    const origin = new URL(p.hubUrl).origin;
+    let pages = opts.pagesBefore ?? 0;
+    let url = first;
     while (url) {
         if (pages >= p.maxPages) {
             return {
-                items: [...vendor.keys()],
-                vendor,
                 pages,
                 complete: false,
                 problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
@@ -59666,12 +59597,15 @@ async function dockerHubTags(p, http, repo, tally) {
             url,
             kind: 'vendor-api',
             timeoutMs: p.timeoutMs,
-            tally,
             headers: { accept: 'application/json' },
+            ...(opts.tally ? { tally: opts.tally } : {}),
         });
         pages++;
+        if (res.status === 404 && opts.notFound) {
+            throw new RegistryError(`${opts.notFound} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
+        }
         if (res.status !== 200)
-            throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing the tags of ${repo}`, {
+            throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing ${what}`, {
                 status: res.status,
             });
         let doc;
@@ -59683,25 +59617,10 @@ async function dockerHubTags(p, http, repo, tally) {
         }
         if (!Array.isArray(doc.results))
             throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
-        for (const t of doc.results) {
-            if (typeof t.name !== 'string')
-                continue;
-            if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) {
-                // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
-                throw new RegistryError(`the Hub API gave no digest for ${repo}:${t.name}`);
-            }
-            const pushed = typeof t.tag_last_pushed === 'string'
-                ? t.tag_last_pushed
-                : typeof t.last_updated === 'string'
-                    ? t.last_updated
-                    : undefined;
-            vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
-        }
+        onResults(doc.results);
         const next = typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-        if (next && next.origin !== base.origin) {
+        if (next && next.origin !== origin) {
             return {
-                items: [...vendor.keys()],
-                vendor,
                 pages,
                 complete: false,
                 problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
@@ -59709,7 +59628,60 @@ async function dockerHubTags(p, http, repo, tally) {
         }
         url = next?.toString();
     }
-    return { items: [...vendor.keys()], vendor, pages, complete: true };
+    return { pages, complete: true };
+}
+async function dockerHubRepositories(p, http) {
+    const namespaces = new Set();
+    for (const s of p.selectors) {
+        const ns = literalNamespace(s.namespacePattern.source);
+        if (!ns) {
+            throw new RegistryError(`Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (e.g. "library" for official images)`);
+        }
+        namespaces.add(ns);
+    }
+    const items = new Set();
+    let pages = 0;
+    for (const ns of [...namespaces].sort()) {
+        const first = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`, p.hubUrl).toString();
+        const walk = await walkHubPages(p, http, first, `namespace ${ns}`, (results) => {
+            for (const r of results) {
+                if (typeof r.name === 'string')
+                    items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
+            }
+        }, { pagesBefore: pages, notFound: `Docker Hub has no namespace ${JSON.stringify(ns)}` });
+        pages = walk.pages;
+        if (!walk.complete)
+            return { items: [...items], ...walk };
+    }
+    return { items: [...items], pages, complete: true };
+}
+/**
+ * Every tag of a repository with its digest (the index digest for multi-arch images) and push
+ * time, from the Hub API's tag list. These calls are not pulls, so a cold run spends pull quota
+ * only on the manifests of the tags it keeps.
+ */
+async function dockerHubTags(p, http, repo, tally) {
+    const [ns, ...rest] = repo.split('/');
+    const first = new URL(`/v2/namespaces/${encodeURIComponent(ns)}/repositories/${encodeURIComponent(rest.join('/'))}/tags?page_size=${PAGE_SIZE}`, p.hubUrl).toString();
+    const items = new Set();
+    const vendor = new Map();
+    const walk = await walkHubPages(p, http, first, `the tags of ${repo}`, (results) => {
+        for (const t of results) {
+            if (typeof t.name !== 'string')
+                continue;
+            items.add(t.name);
+            // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
+            if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest))
+                continue;
+            const pushed = typeof t.tag_last_pushed === 'string'
+                ? t.tag_last_pushed
+                : typeof t.last_updated === 'string'
+                    ? t.last_updated
+                    : undefined;
+            vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
+        }
+    }, { tally });
+    return { items: [...items], vendor, ...walk };
 }
 
 ;// CONCATENATED MODULE: ./src/registries/registry-adapter.ts

@@ -179,9 +179,10 @@ export class HttpClient {
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
     const maxBytes = req.maxBytes ?? this.opts.maxBodyBytes;
     const signal = AbortSignal.timeout(timeoutMs);
+    const target = new URL(req.url);
     const res = await this.dispatcher.request({
-      origin: new URL(req.url).origin,
-      path: new URL(req.url).pathname + new URL(req.url).search,
+      origin: target.origin,
+      path: target.pathname + target.search,
       method: req.method,
       headers: { 'user-agent': 'devgraph-docker-action', ...(req.headers ?? {}) },
       body: req.body,

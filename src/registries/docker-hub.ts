@@ -17,6 +17,74 @@ export function literalNamespace(pattern: string): string | undefined {
   return m ? m[1]!.toLowerCase() : undefined;
 }
 
+interface HubWalk {
+  pages: number;
+  complete: boolean;
+  problem?: string;
+}
+
+/**
+ * Follows a Hub API listing (`{count, next, results}`) page by page, handing each page's
+ * `results` to `onResults`. `next` is followed only within the Hub's origin, up to max_pages.
+ */
+async function walkHubPages(
+  p: ProviderSettings,
+  http: HttpClient,
+  first: string,
+  what: string,
+  onResults: (results: unknown[]) => void,
+  opts: { tally?: Tally; pagesBefore?: number; notFound?: string } = {},
+): Promise<HubWalk> {
+  const origin = new URL(p.hubUrl).origin;
+  let pages = opts.pagesBefore ?? 0;
+  let url: string | undefined = first;
+  while (url) {
+    if (pages >= p.maxPages) {
+      return {
+        pages,
+        complete: false,
+        problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+      };
+    }
+    const res = await http.request({
+      method: 'GET',
+      url,
+      kind: 'vendor-api',
+      timeoutMs: p.timeoutMs,
+      headers: { accept: 'application/json' },
+      ...(opts.tally ? { tally: opts.tally } : {}),
+    });
+    pages++;
+    if (res.status === 404 && opts.notFound) {
+      throw new RegistryError(`${opts.notFound} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
+    }
+    if (res.status !== 200)
+      throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing ${what}`, {
+        status: res.status,
+      });
+    let doc: { next?: unknown; results?: unknown };
+    try {
+      doc = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+    }
+    if (!Array.isArray(doc.results))
+      throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
+    onResults(doc.results);
+    const next: URL | undefined =
+      typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
+    if (next && next.origin !== origin) {
+      return {
+        pages,
+        complete: false,
+        problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+      };
+    }
+    url = next?.toString();
+  }
+  return { pages, complete: true };
+}
+
 export async function dockerHubRepositories(p: ProviderSettings, http: HttpClient): Promise<Listing> {
   const namespaces = new Set<string>();
   for (const s of p.selectors) {
@@ -28,64 +96,28 @@ export async function dockerHubRepositories(p: ProviderSettings, http: HttpClien
     }
     namespaces.add(ns);
   }
-  const base = new URL(p.hubUrl);
   const items = new Set<string>();
   let pages = 0;
   for (const ns of [...namespaces].sort()) {
-    let url: string | undefined = new URL(
+    const first = new URL(
       `/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`,
-      base,
+      p.hubUrl,
     ).toString();
-    while (url) {
-      if (pages >= p.maxPages) {
-        return {
-          items: [...items],
-          pages,
-          complete: false,
-          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-        };
-      }
-      const res = await http.request({
-        method: 'GET',
-        url,
-        kind: 'vendor-api',
-        timeoutMs: p.timeoutMs,
-        headers: { accept: 'application/json' },
-      });
-      pages++;
-      if (res.status === 404)
-        throw new RegistryError(
-          `Docker Hub has no namespace ${JSON.stringify(ns)} (HTTP 404 from ${describeUrl(url)})`,
-          { status: 404 },
-        );
-      if (res.status !== 200)
-        throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing namespace ${ns}`, {
-          status: res.status,
-        });
-      let doc: { next?: unknown; results?: unknown };
-      try {
-        doc = JSON.parse(res.body.toString('utf8'));
-      } catch {
-        throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
-      }
-      if (!Array.isArray(doc.results))
-        throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
-      for (const r of doc.results as Array<{ name?: unknown; namespace?: unknown }>) {
-        if (typeof r.name === 'string')
-          items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
-      }
-      const next: URL | undefined =
-        typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-      if (next && next.origin !== base.origin) {
-        return {
-          items: [...items],
-          pages,
-          complete: false,
-          problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
-        };
-      }
-      url = next?.toString();
-    }
+    const walk = await walkHubPages(
+      p,
+      http,
+      first,
+      `namespace ${ns}`,
+      (results) => {
+        for (const r of results as Array<{ name?: unknown; namespace?: unknown }>) {
+          if (typeof r.name === 'string')
+            items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
+        }
+      },
+      { pagesBefore: pages, notFound: `Docker Hub has no namespace ${JSON.stringify(ns)}` },
+    );
+    pages = walk.pages;
+    if (!walk.complete) return { items: [...items], ...walk };
   }
   return { items: [...items], pages, complete: true };
 }
@@ -102,76 +134,38 @@ export async function dockerHubTags(
   tally: Tally,
 ): Promise<TagListing> {
   const [ns, ...rest] = repo.split('/');
-  const name = rest.join('/');
-  const base = new URL(p.hubUrl);
-  const vendor = new Map<string, VendorTag>();
-  let url: string | undefined = new URL(
-    `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(name)}/tags?page_size=${PAGE_SIZE}`,
-    base,
+  const first = new URL(
+    `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(rest.join('/'))}/tags?page_size=${PAGE_SIZE}`,
+    p.hubUrl,
   ).toString();
-  let pages = 0;
-  while (url) {
-    if (pages >= p.maxPages) {
-      return {
-        items: [...vendor.keys()],
-        vendor,
-        pages,
-        complete: false,
-        problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-      };
-    }
-    const res = await http.request({
-      method: 'GET',
-      url,
-      kind: 'vendor-api',
-      timeoutMs: p.timeoutMs,
-      tally,
-      headers: { accept: 'application/json' },
-    });
-    pages++;
-    if (res.status !== 200)
-      throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing the tags of ${repo}`, {
-        status: res.status,
-      });
-    let doc: { next?: unknown; results?: unknown };
-    try {
-      doc = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
-    }
-    if (!Array.isArray(doc.results))
-      throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
-    for (const t of doc.results as Array<{
-      name?: unknown;
-      digest?: unknown;
-      tag_last_pushed?: unknown;
-      last_updated?: unknown;
-    }>) {
-      if (typeof t.name !== 'string') continue;
-      if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) {
+  const items = new Set<string>();
+  const vendor = new Map<string, VendorTag>();
+  const walk = await walkHubPages(
+    p,
+    http,
+    first,
+    `the tags of ${repo}`,
+    (results) => {
+      for (const t of results as Array<{
+        name?: unknown;
+        digest?: unknown;
+        tag_last_pushed?: unknown;
+        last_updated?: unknown;
+      }>) {
+        if (typeof t.name !== 'string') continue;
+        items.add(t.name);
         // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
-        throw new RegistryError(`the Hub API gave no digest for ${repo}:${t.name}`);
+        if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
+        const pushed =
+          typeof t.tag_last_pushed === 'string'
+            ? t.tag_last_pushed
+            : typeof t.last_updated === 'string'
+              ? t.last_updated
+              : undefined;
+        vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
       }
-      const pushed =
-        typeof t.tag_last_pushed === 'string'
-          ? t.tag_last_pushed
-          : typeof t.last_updated === 'string'
-            ? t.last_updated
-            : undefined;
-      vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
-    }
-    const next: URL | undefined =
-      typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-    if (next && next.origin !== base.origin) {
-      return {
-        items: [...vendor.keys()],
-        vendor,
-        pages,
-        complete: false,
-        problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
-      };
-    }
-    url = next?.toString();
-  }
-  return { items: [...vendor.keys()], vendor, pages, complete: true };
+    },
+    { tally },
+  );
+  return { items: [...items], vendor, ...walk };
 }

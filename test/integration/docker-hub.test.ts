@@ -41,6 +41,9 @@ beforeAll(async () => {
   });
 });
 /** The Hub's tag list for a sample repository: digest and push time (= the image's created), 3 per page, newest first. */
+/** Tags the fake Hub lists without a digest (as the Hub does for images still processing). */
+const undigested = new Set<string>();
+
 function serveTags(res: import('node:http').ServerResponse, repo: string, page: number) {
   const content = sampleRepositories().find((r) => r.name === repo)!;
   const bytes = (digest: string) =>
@@ -51,7 +54,12 @@ function serveTags(res: import('node:http').ServerResponse, repo: string, page: 
     return JSON.parse(bytes(doc.config.digest).toString()).created;
   };
   const all = Object.entries(content.tags)
-    .map(([name, digest]) => ({ name, digest, tag_last_pushed: created(digest), full_size: 1 }))
+    .map(([name, digest]) => ({
+      name,
+      digest: undigested.has(`${repo}:${name}`) ? null : digest,
+      tag_last_pushed: created(digest),
+      full_size: 1,
+    }))
     .sort((a, b) => (a.tag_last_pushed < b.tag_last_pushed ? 1 : -1));
   const results = all.slice((page - 1) * 3, page * 3);
   const next =
@@ -125,6 +133,24 @@ describe('docker-hub repository listing', () => {
     expect(hubGraph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag)).toEqual(
       ociGraph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag),
     );
+  });
+
+  it('resolves a tag the Hub lists without a digest through the registry, and still agrees', async () => {
+    const ociGraph = (await discoverHub('library', 'private')).graph;
+    undigested.add('library/redis:7.4.1');
+    try {
+      registry.requests.length = 0;
+      const r = await discoverHub('library');
+      expect(r.complete).toBe(true);
+      expect(registry.requests.some((q) => q.method === 'HEAD' && q.path.endsWith('/manifests/7.4.1'))).toBe(
+        true,
+      );
+      const images = (g: typeof ociGraph) =>
+        JSON.stringify(g.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec));
+      expect(images(r.graph)).toBe(images(ociGraph));
+    } finally {
+      undigested.clear();
+    }
   });
 
   it('refuses a namespace pattern it cannot enumerate, with the fix', async () => {
