@@ -88905,10 +88905,19 @@ const DockerConfigSchema = strictObject({
         .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Devgraph namespace: lowercase letters, digits and "-"')
         .default('default'),
     registry_type: schemas_enum(REGISTRY_TYPES).default('docker-hub'),
+    /** Registry base URL; defaults per registry_type where the vendor has one host (DEFAULT_API_URLS). */
     api_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
-        .default('https://registry-1.docker.io'),
-    /** Docker Hub's API (repository listing); override for mirrors and tests. */
+        .optional(),
+    /** Docker Hub's API (repository and tag listing); override for mirrors and tests. */
     hub_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://hub.docker.com'),
+    /** GitHub's REST API for GHCR package listing; default GITHUB_API_URL, else https://api.github.com (GHES). */
+    github_api_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    /** AWS ECR API endpoint (VPC endpoints, tests); default: the SDK's endpoint for the region. */
+    ecr_api_url: url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    /** AWS region for ECR; default: the region in api_url's host. */
+    region: schemas_string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
+        .optional(),
     username: schemas_string().optional(),
     password: schemas_string().optional(),
     token: schemas_string().optional(),
@@ -88940,6 +88949,13 @@ const ConfigFileSchema = strictObject({
     })
         .optional(),
 });
+/** The registry host a registry_type implies when api_url is not given; others must set api_url. */
+const DEFAULT_API_URLS = {
+    'docker-hub': 'https://registry-1.docker.io',
+    ghcr: 'https://ghcr.io',
+    quay: 'https://quay.io',
+    gcr: 'https://gcr.io',
+};
 /** Keys each level of the file accepts, for "did you mean" suggestions. */
 function knownKeysAt(path) {
     const last = path[path.length - 1];
@@ -89053,8 +89069,11 @@ function buildProvider(p, path, errors) {
         name: p.name,
         namespace: c.namespace,
         registryType: c.registry_type,
-        apiUrl: c.api_url.replace(/\/+$/, ''),
+        apiUrl: normaliseApiUrl(c.api_url ?? DEFAULT_API_URLS[c.registry_type]),
         hubUrl: c.hub_url.replace(/\/+$/, ''),
+        ...(c.github_api_url ? { githubApiUrl: c.github_api_url.replace(/\/+$/, '') } : {}),
+        ...(c.ecr_api_url ? { ecrApiUrl: c.ecr_api_url.replace(/\/+$/, '') } : {}),
+        ...(c.region ? { region: c.region } : {}),
         credentials: {
             ...(c.username !== undefined ? { username: c.username } : {}),
             ...(c.password !== undefined ? { password: c.password } : {}),
@@ -89066,6 +89085,20 @@ function buildProvider(p, path, errors) {
         ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
         maxPages: c.max_pages,
     };
+}
+const API_URL_EXAMPLES = {
+    ecr: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com (or https://public.ecr.aws)',
+    acr: 'https://myregistry.azurecr.io',
+    harbor: 'https://harbor.example.com',
+    nexus: 'https://nexus.example.com/repository/docker-hosted',
+    artifactory: 'https://example.jfrog.io/artifactory/api/docker/docker-local',
+};
+/** Docker Hub's registry answers at registry-1.docker.io; docker.io and index.docker.io are its aliases. */
+function normaliseApiUrl(url) {
+    const host = new URL(url).hostname;
+    if (host === 'docker.io' || host === 'index.docker.io')
+        return 'https://registry-1.docker.io';
+    return url.replace(/\/+$/, '');
 }
 const SECRET_KEYS = new Set(['password', 'token', 'opaque_token']);
 /** Credentials are registered as soon as they are read, before anything can print them. */
@@ -89106,6 +89139,14 @@ function crossFieldProblems(doc) {
                 names.add(p.name);
             }
             const c = record(p?.config);
+            const type = c?.registry_type ?? 'docker-hub';
+            if (c &&
+                c.api_url === undefined &&
+                typeof type === 'string' &&
+                REGISTRY_TYPES.includes(type) &&
+                !DEFAULT_API_URLS[type]) {
+                out.push(`${path}.config.api_url: required for registry_type ${type}; set the registry's URL, e.g. ${API_URL_EXAMPLES[type] ?? 'https://registry.example.com'}`);
+            }
             if (c && c.password !== undefined && c.username === undefined) {
                 out.push(`${path}.config.password: given without username; add username (or use token for a bearer token)`);
             }
@@ -89155,6 +89196,122 @@ function formatIssues(issues) {
                 return `${where}: ${issue.message}`;
         }
     });
+}
+
+;// CONCATENATED MODULE: ./src/http/semaphore.ts
+/** A counting semaphore: at most `limit` holders at once, FIFO for waiters. */
+class Semaphore {
+    limit;
+    active = 0;
+    waiters = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    setLimit(limit) {
+        this.limit = Math.max(1, limit);
+        this.drain();
+    }
+    async run(fn) {
+        if (this.active >= this.limit)
+            await new Promise((resolve) => this.waiters.push(resolve));
+        else
+            this.active++;
+        try {
+            return await fn();
+        }
+        finally {
+            this.release();
+        }
+    }
+    release() {
+        const next = this.waiters.shift();
+        // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer jump the queue.
+        if (next)
+            next();
+        else
+            this.active--;
+        this.drain();
+    }
+    drain() {
+        while (this.active < this.limit && this.waiters.length > 0) {
+            this.active++;
+            this.waiters.shift()();
+        }
+    }
+}
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/auth/docker-config.ts
+/** Docker Hub is filed under its legacy index URL; any of its names finds it. */
+const DOCKER_HUB_HOSTS = new Set([
+    'index.docker.io',
+    'docker.io',
+    'registry-1.docker.io',
+    'registry.hub.docker.com',
+]);
+/** The host (with port) an `auths` key names: keys may be bare hosts or URLs with paths. */
+function keyHost(key) {
+    const withoutScheme = key.replace(/^[a-z]+:\/\//i, '');
+    return withoutScheme.split('/')[0].toLowerCase();
+}
+function sameRegistry(a, b) {
+    if (a === b)
+        return true;
+    return DOCKER_HUB_HOSTS.has(a) && DOCKER_HUB_HOSTS.has(b);
+}
+/** The entry for `host` in a Docker config file's text, decoded; never throws on a malformed file. */
+function dockerConfigCredentials(text, host) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return { found: false, reason: 'the file is not valid JSON' };
+    }
+    if (!doc || typeof doc !== 'object')
+        return { found: false, reason: 'the file is not a JSON object' };
+    const { auths, credHelpers, credsStore } = doc;
+    const wanted = host.toLowerCase();
+    for (const [key, entry] of Object.entries(auths ?? {})) {
+        if (!entry || typeof entry !== 'object' || !sameRegistry(keyHost(key), wanted))
+            continue;
+        if (typeof entry.auth === 'string' && entry.auth) {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon > 0)
+                return {
+                    found: true,
+                    key,
+                    credentials: { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) },
+                };
+        }
+        if (typeof entry.username === 'string' && typeof entry.password === 'string' && entry.password)
+            return { found: true, key, credentials: { username: entry.username, password: entry.password } };
+        if (typeof entry.identitytoken === 'string')
+            return {
+                found: false,
+                reason: `its entry for ${key} holds an identity token, which is not supported; set username and password/token in the config`,
+            };
+    }
+    const helper = Object.entries(credHelpers ?? {}).find(([k]) => sameRegistry(keyHost(k), wanted))?.[1] ?? credsStore;
+    if (typeof helper === 'string' && helper)
+        return {
+            found: false,
+            reason: `credentials for ${host} live in the credential helper "docker-credential-${helper}", which is not run; set credentials in the config`,
+        };
+    return { found: false };
 }
 
 ;// CONCATENATED MODULE: ./src/auth/www-authenticate.ts
@@ -89443,61 +89600,6 @@ function registryErrorText(res) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/http/semaphore.ts
-/** A counting semaphore: at most `limit` holders at once, FIFO for waiters. */
-class Semaphore {
-    limit;
-    active = 0;
-    waiters = [];
-    constructor(limit) {
-        this.limit = limit;
-    }
-    setLimit(limit) {
-        this.limit = Math.max(1, limit);
-        this.drain();
-    }
-    async run(fn) {
-        if (this.active >= this.limit)
-            await new Promise((resolve) => this.waiters.push(resolve));
-        else
-            this.active++;
-        try {
-            return await fn();
-        }
-        finally {
-            this.release();
-        }
-    }
-    release() {
-        const next = this.waiters.shift();
-        // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer jump the queue.
-        if (next)
-            next();
-        else
-            this.active--;
-        this.drain();
-    }
-    drain() {
-        while (this.active < this.limit && this.waiters.length > 0) {
-            this.active++;
-            this.waiters.shift()();
-        }
-    }
-}
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i], i);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -89520,6 +89622,30 @@ function parseRetryAfter(value, now = Date.now()) {
     if (Number.isNaN(date))
         return undefined;
     return Math.max(0, date - now);
+}
+/**
+ * How long a rate-limited answer asks us to wait, from whichever signal the server sends:
+ * `Retry-After` (RFC 9110), Docker Hub API's `X-Retry-After` (a unix time), GitHub's
+ * `x-ratelimit-reset` (a unix time) when `x-ratelimit-remaining` is 0, or Docker Hub's pull limit
+ * (`ratelimit-remaining: 0;w=<window seconds>`), whose window is the wait. Undefined: no signal.
+ */
+function askedWaitMs(headers, now = Date.now()) {
+    const standard = parseRetryAfter(headers['retry-after'], now);
+    if (standard !== undefined)
+        return standard;
+    const unixTime = (v) => v && /^\d+$/.test(v.trim()) ? Math.max(0, Number(v.trim()) * 1000 - now) : undefined;
+    const hub = unixTime(headers['x-retry-after']);
+    if (hub !== undefined)
+        return hub;
+    if (headers['x-ratelimit-remaining']?.trim() === '0') {
+        const reset = unixTime(headers['x-ratelimit-reset']);
+        if (reset !== undefined)
+            return reset;
+    }
+    const pulls = /^\s*0\s*(?:;\s*w=(\d+))?/.exec(headers['ratelimit-remaining'] ?? '');
+    if (pulls)
+        return pulls[1] ? Number(pulls[1]) * 1000 : Number.POSITIVE_INFINITY;
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/http/http-client.ts
@@ -89544,6 +89670,7 @@ class http_client_HttpClient {
     counts = new Map();
     retries = 0;
     hosts = new Map();
+    listeners = [];
     hostLimits = new Map();
     dispatcher;
     ownsDispatcher;
@@ -89567,6 +89694,10 @@ class http_client_HttpClient {
     setHostLimit(origin, limit) {
         this.hostLimits.set(origin, limit);
         this.hosts.get(origin)?.setLimit(limit);
+    }
+    /** Sees every response (each attempt), e.g. to read rate-limit headers; must not throw. */
+    onResponse(listener) {
+        this.listeners.push(listener);
     }
     get totalRequests() {
         let n = 0;
@@ -89629,7 +89760,7 @@ class http_client_HttpClient {
                 throw toRegistryError(failure, req);
             let wait = this.backoff(attempt);
             if (res) {
-                const asked = parseRetryAfter(res.headers['retry-after']);
+                const asked = askedWaitMs(res.headers);
                 if (asked !== undefined && asked > this.opts.maxRetryAfterMs)
                     return res;
                 if (last)
@@ -89681,7 +89812,10 @@ class http_client_HttpClient {
             }
             chunks.push(chunk);
         }
-        return { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+        const response = { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+        for (const listener of this.listeners)
+            listener(req, response);
+        return response;
     }
 }
 /** Abandons a body we will not read; the abort it causes is expected, not an error. */
@@ -90075,6 +90209,9 @@ class RegistryClient {
     opts;
     origin;
     host;
+    /** Origin plus any path prefix the registry lives under (Nexus, Artifactory), no trailing slash. */
+    base;
+    pinged;
     constructor(http, auth, opts) {
         this.http = http;
         this.auth = auth;
@@ -90082,13 +90219,28 @@ class RegistryClient {
         const u = new URL(opts.apiUrl);
         this.origin = u.origin;
         this.host = u.host;
+        this.base = `${u.origin}${u.pathname}`.replace(/\/+$/, '');
     }
-    /** Checks that the URL is a v2 registry and learns its auth challenge. */
-    async ping() {
-        const res = await this.send('GET', '/v2/', 'ping', undefined, {}, { allow404: true });
-        if (res.status === 404) {
-            throw new RegistryError(`${this.host} has no /v2/ API (HTTP 404): api_url must point at an OCI/Docker registry`, { status: 404 });
-        }
+    /**
+     * Checks that the URL is a v2 registry and learns its auth challenge. Once per client: the
+     * answer (its headers name some vendors) is kept for whoever asks again.
+     */
+    ping() {
+        this.pinged ??= this.send('GET', '/v2/', 'ping', undefined, {}, { allow404: true }).then((res) => {
+            if (res.status === 404) {
+                throw new RegistryError(`${this.host} has no /v2/ API (HTTP 404): api_url must point at an OCI/Docker registry`, { status: 404 });
+            }
+            return res;
+        });
+        return this.pinged;
+    }
+    /**
+     * An authenticated request to any path on this registry (vendor APIs that share its tokens,
+     * such as ACR's /acr/v1 or GCR's tags/list extensions). Paths starting with /v2 are resolved
+     * under the registry's base; other paths against its origin.
+     */
+    request(method, pathOrUrl, kind, scope, headers = {}, opts = {}) {
+        return this.send(method, pathOrUrl, kind, scope, headers, opts);
     }
     listRepositories() {
         return this.paginate('/v2/_catalog', 'repositories', 'catalog', CATALOG_SCOPE);
@@ -90147,7 +90299,7 @@ class RegistryClient {
         const seen = new Set();
         const visited = new Set();
         let pageSize = this.opts.pageSize ?? 1000;
-        let url = `${this.origin}${path}?n=${pageSize}`;
+        let url = `${this.base}${path}?n=${pageSize}`;
         let pages = 0;
         while (url) {
             if (pages >= this.opts.maxPages) {
@@ -90163,7 +90315,7 @@ class RegistryClient {
             if (res.status === 400 && pages === 0 && pageSize > 100) {
                 // Distribution rejects n above catalog.maxentries (default 1000) with PAGINATION_NUMBER_INVALID.
                 pageSize = 100;
-                url = `${this.origin}${path}?n=${pageSize}`;
+                url = `${this.base}${path}?n=${pageSize}`;
                 continue;
             }
             if (res.status === 400)
@@ -90201,7 +90353,11 @@ class RegistryClient {
      * caller allows become RegistryErrors naming the registry and the resource.
      */
     async send(method, pathOrUrl, kind, scope, headers, opts = {}) {
-        const url = pathOrUrl.startsWith('/') ? `${this.origin}${pathOrUrl}` : pathOrUrl;
+        const url = pathOrUrl.startsWith('/v2')
+            ? `${this.base}${pathOrUrl}`
+            : pathOrUrl.startsWith('/')
+                ? `${this.origin}${pathOrUrl}`
+                : pathOrUrl;
         let res;
         for (let attempt = 0; attempt < 3; attempt++) {
             const authorization = await this.auth.header(scope);
@@ -90395,22 +90551,91 @@ async function dockerHubTags(p, http, repo, tally) {
 }
 
 ;// CONCATENATED MODULE: ./src/registries/registry-adapter.ts
+// What differs between registries, behind one small interface: which credentials reach the
+// registry, how repositories are listed and, where a vendor API can, how tags are listed together
+// with their digests, push times and scanner results (so digests cost no manifest requests).
+// Manifests, configs and the graph stay on the shared OCI client. One file per vendor; each
+// exports an `open…` function with the `OpenAdapter` signature.
 
-function registryAdapter(p, client, http) {
-    switch (p.registryType) {
-        case 'docker-hub':
-            return {
-                listRepositories: () => dockerHubRepositories(p, http),
-                listTags: (repo, tally) => dockerHubTags(p, http, repo, tally),
-                headFirst: true,
-            };
-        default:
-            return {
-                listRepositories: () => client.listRepositories(),
-                listTags: (repo, tally) => client.listTags(repo, tally),
-                headFirst: false,
-            };
+
+
+
+/** The plain OCI Distribution behaviour every vendor adapter starts from. */
+function ociAdapter(ctx, client) {
+    return {
+        client,
+        describeCredential: () => `${client.auth.describeCredential()} from ${ctx.credentialSource}`,
+        listRepositories: () => client.listRepositories(),
+        listTags: (repo, tally) => client.listTags(repo, tally),
+        headFirst: false,
+        scansVulnerabilities: false,
+        notes: () => [],
+    };
+}
+const openPrivate = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+const openDockerHub = async (ctx) => {
+    const client = ctx.connect(ctx.credentials);
+    const p = ctx.settings;
+    return {
+        ...ociAdapter(ctx, client),
+        listRepositories: () => dockerHubRepositories(p, ctx.http),
+        listTags: (repo, tally) => dockerHubTags(p, ctx.http, repo, tally),
+        headFirst: true,
+    };
+};
+const OPENERS = {
+    'docker-hub': openDockerHub,
+    ecr: openPrivate,
+    gcr: openPrivate,
+    acr: openPrivate,
+    ghcr: openPrivate,
+    private: openPrivate,
+    harbor: openPrivate,
+    quay: openPrivate,
+    nexus: openPrivate,
+    artifactory: openPrivate,
+};
+/**
+ * The adapter for a provider, its registry reached (pinged) so that a wrong URL or an unreachable
+ * host fails here, once, with a clear message.
+ */
+async function openAdapter(o) {
+    const p = o.settings;
+    const { credentials, source } = providerCredentials(o);
+    const ctx = {
+        ...o,
+        credentials,
+        credentialSource: source,
+        connect: (creds) => new RegistryClient(o.http, new RegistryAuth(o.http, new URL(p.apiUrl).host, creds, o.secrets, p.timeoutMs), {
+            apiUrl: p.apiUrl,
+            timeoutMs: p.timeoutMs,
+            maxPages: p.maxPages,
+        }),
+    };
+    const adapter = await OPENERS[p.registryType](ctx);
+    await adapter.client.ping();
+    return adapter;
+}
+function hasCredentials(c) {
+    return !!(c.username || c.password || c.token);
+}
+/** The provider's own credentials; Docker's config file fills in only when the config has none. */
+function providerCredentials(o) {
+    if (hasCredentials(o.settings.credentials))
+        return { credentials: o.settings.credentials, source: 'the config' };
+    const file = o.ambient.dockerConfig;
+    if (file) {
+        const found = dockerConfigCredentials(file.text, new URL(o.settings.apiUrl).host);
+        if (found.found) {
+            const { username, password } = found.credentials;
+            o.secrets.add(password);
+            o.secrets.add(Buffer.from(`${username}:${password}`).toString('base64'));
+            return { credentials: found.credentials, source: `${file.path} (auths "${found.key}")` };
+        }
+        if (found.reason)
+            o.log.info(`${o.settings.name}: not using ${file.path}: ${found.reason}`);
     }
+    return { credentials: {}, source: 'no credential source' };
 }
 
 ;// CONCATENATED MODULE: ./src/discovery/manifest-fetcher.ts
@@ -90678,11 +90903,6 @@ function candidateTags(tags, selector) {
 }
 
 ;// CONCATENATED MODULE: ./src/discovery/discover.ts
-// Discovery, provider by provider: reach the registry, list repositories, pick them with the
-// selectors, and per repository list every tag, resolve digests, load manifests and configs,
-// keep the newest max_tags. A failure marks a receipt incomplete and the run goes on.
-
-
 
 
 
@@ -90717,24 +90937,33 @@ async function discoverProvider(p, deps) {
     const concurrency = deps.concurrency ?? p.concurrency;
     if (concurrency)
         http.setHostLimit(url.origin, concurrency);
-    const auth = new RegistryAuth(http, url.host, p.credentials, deps.secrets, p.timeoutMs);
-    const client = new RegistryClient(http, auth, {
-        apiUrl: p.apiUrl,
-        timeoutMs: p.timeoutMs,
-        maxPages: p.maxPages,
-    });
-    const adapter = registryAdapter(p, client, http);
     const registryReceipt = emptyReceipt(p.name, '*');
+    const notes = [];
     const failRegistry = (message) => {
         log.warn(`${p.name}: ${message}`);
         registryReceipt.complete = false;
         registryReceipt.errors.push(message);
-        return { settings: p, repositories: [], receipt: registryReceipt };
+        return { settings: p, repositories: [], receipt: registryReceipt, notes };
     };
-    log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${auth.describeCredential()})`);
+    let adapter;
     let repositories;
+    let repositoryInfo;
     try {
-        await client.ping();
+        adapter = await openAdapter({
+            settings: p,
+            http,
+            secrets: deps.secrets,
+            log,
+            ambient: deps.ambient ?? { env: {} },
+        });
+    }
+    catch (err) {
+        return failRegistry(`cannot reach the registry: ${errorMessage(err)}`);
+    }
+    log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${adapter.describeCredential()})`);
+    if (p.discoverVulnerabilities && !adapter.scansVulnerabilities)
+        notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
+    try {
         const listing = await adapter.listRepositories();
         registryReceipt.pages = listing.pages;
         if (!listing.complete) {
@@ -90742,8 +90971,10 @@ async function discoverProvider(p, deps) {
             registryReceipt.errors.push(`repository listing: ${listing.problem}`);
         }
         repositories = listing.items.sort();
+        repositoryInfo = listing.info;
     }
     catch (err) {
+        notes.push(...adapter.notes());
         return failRegistry(`cannot list repositories: ${errorMessage(err)}`);
     }
     const selected = repositories.flatMap((name) => {
@@ -90752,19 +90983,24 @@ async function discoverProvider(p, deps) {
     });
     log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
     const previous = await deps.state.loadTags(p.apiUrl);
-    const fetcher = new ManifestFetcher(client, deps.state, adapter.headFirst);
+    const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
     const seen = { ...previous };
     const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
         const result = await discoverRepository(p, adapter, fetcher, name, selector, previous[name] ?? {}, seen);
+        const info = { ...repositoryInfo?.get(name), ...result.info };
+        if (Object.keys(info).length > 0)
+            result.info = info;
         const r = result.receipt;
         log.info(`${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`);
         return result;
     });
     await deps.state.saveTags(p.apiUrl, seen);
+    notes.push(...adapter.notes());
     return {
         settings: p,
         repositories: results,
         ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
+        notes,
     };
 }
 async function discoverRepository(p, adapter, fetcher, name, selector, previous, seen) {
@@ -90780,6 +91016,8 @@ async function discoverRepository(p, adapter, fetcher, name, selector, previous,
     try {
         const listing = await adapter.listTags(name, tally);
         vendor = listing.vendor;
+        if (listing.info)
+            result.info = listing.info;
         receipt.pages = listing.pages;
         if (!listing.complete)
             fail(`tag listing: ${listing.problem}`);
@@ -90823,7 +91061,17 @@ async function discoverRepository(p, adapter, fetcher, name, selector, previous,
         for (const m of c.tree)
             manifests.set(m.digest, m);
     result.images = chosen
-        .map((c) => ({ tag: c.tag, digest: c.digest }))
+        .map((c) => {
+        const v = vendor?.get(c.tag);
+        // Push time and scan results belong to the digest the vendor listed; a tag resolved another way has none.
+        const fromVendor = v && v.digest === c.digest;
+        return {
+            tag: c.tag,
+            digest: c.digest,
+            ...(fromVendor && v.pushedAt ? { pushedAt: v.pushedAt } : {}),
+            ...(fromVendor && v.vulnerabilities ? { vulnerabilities: v.vulnerabilities } : {}),
+        };
+    })
         .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
     result.manifests = manifests;
     receipt.tags_selected = chosen.length;
@@ -91022,8 +91270,12 @@ function buildGraph(result, generatedAt) {
                     name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
                     full_name: repo.name,
                     namespace: slash < 0 ? undefined : repo.name.slice(0, slash),
-                    official: false,
-                    automated: false,
+                    description: repo.info?.description || undefined,
+                    official: repo.info?.official ?? false,
+                    automated: repo.info?.automated ?? false,
+                    star_count: repo.info?.star_count,
+                    pull_count: repo.info?.pull_count,
+                    last_updated: repo.info?.last_updated,
                     registry_url: p.apiUrl,
                     source_repository: newestRoot ? sourceRepository(newestRoot.labels) : undefined,
                 }),
@@ -91085,10 +91337,12 @@ function buildGraph(result, generatedAt) {
                                 : [platformString(root.platform)].filter(Boolean)
                             : undefined,
                         created: root?.created,
+                        last_updated: img.pushedAt,
                         labels: root?.labels ?? {},
                         layers: isIndex ? undefined : root?.layerDigests.length,
                         signed: repo.signed.has(img.digest) ? true : undefined,
                         artifact: root?.artifact ? true : undefined,
+                        vulnerabilities: img.vulnerabilities,
                         registry_url: p.apiUrl,
                     }),
                 });
@@ -91318,13 +91572,19 @@ async function runDiscovery(settings, opts) {
             secrets: opts.secrets,
             log: opts.log,
             ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+            ...(opts.ambient ? { ambient: opts.ambient } : {}),
         });
         const graph = buildGraph(result, opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
         const total = Object.values(result.requests).reduce((a, b) => a + b, 0);
         const byKind = Object.entries(result.requests)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ');
-        const summary = opts.secrets.redact(renderSummary(graph, { notes: [`Requests: ${total}${byKind ? ` (${byKind})` : ''}.`] }));
+        const summary = opts.secrets.redact(renderSummary(graph, {
+            notes: [
+                ...result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`)),
+                `Requests: ${total}${byKind ? ` (${byKind})` : ''}.`,
+            ],
+        }));
         return { graph, summary, complete: graph.receipts.every((r) => r.complete), requests: result.requests };
     }
     finally {
@@ -91377,9 +91637,40 @@ class Secrets {
     }
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/shell/ambient.ts
+// What the machine offers vendors when the config names no credentials: Docker's config file
+// (docker/login-action writes it) and the workflow's GITHUB_TOKEN. Read here, in the shell, so the
+// core stays pure.
+
+
+
+/** $DOCKER_CONFIG/config.json, else ~/.docker/config.json, as Docker itself looks for it. */
+function dockerConfigPath(env) {
+    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker'), 'config.json');
+}
+async function readAmbient(env, secrets, githubToken) {
+    const path = dockerConfigPath(env);
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch {
+        // No Docker config is the common case, not a problem.
+    }
+    secrets.add(githubToken);
+    return {
+        env,
+        ...(githubToken ? { githubToken } : {}),
+        ...(text !== undefined ? { dockerConfig: { path, text } } : {}),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/shell/action-main.ts
 // The GitHub Action shell: inputs → settings → discovery → files, outputs and job summary. The
 // only place that calls core.setFailed.
+
 
 
 
@@ -91431,9 +91722,11 @@ async function run(env = process.env) {
             origin: inputs.config ? 'config input' : inputs.configFile,
         });
         const generatedAt = generatedAtFromEnv(env);
+        const ambient = await readAmbient(env, secrets, getInput('github-token') || env.GITHUB_TOKEN || undefined);
         const result = await runDiscovery(settings, {
             secrets,
             log,
+            ambient,
             ...(inputs.stateDir ? { stateDir: inputs.stateDir } : {}),
             ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
             ...(generatedAt ? { generatedAt } : {}),

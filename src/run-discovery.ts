@@ -7,6 +7,7 @@ import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import type { Log } from './log.js';
 import { renderSummary } from './output/summary-markdown.js';
+import type { Ambient } from './registries/registry-adapter.js';
 import type { Secrets } from './secrets.js';
 import { DirectoryState, NoState } from './state/state-store.js';
 
@@ -18,6 +19,8 @@ export interface RunOptions {
   /** Fixed generation time (SOURCE_DATE_EPOCH or tests), else now. */
   generatedAt?: string;
   http?: HttpClient;
+  /** Environment, GITHUB_TOKEN and Docker's config file, as the shell found them. */
+  ambient?: Ambient;
 }
 
 export interface RunResult {
@@ -36,6 +39,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       secrets: opts.secrets,
       log: opts.log,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.ambient ? { ambient: opts.ambient } : {}),
     });
     const graph = buildGraph(result, opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
     const total = Object.values(result.requests).reduce((a, b) => a + b, 0);
@@ -43,7 +47,12 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     const summary = opts.secrets.redact(
-      renderSummary(graph, { notes: [`Requests: ${total}${byKind ? ` (${byKind})` : ''}.`] }),
+      renderSummary(graph, {
+        notes: [
+          ...result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`)),
+          `Requests: ${total}${byKind ? ` (${byKind})` : ''}.`,
+        ],
+      }),
     );
     return { graph, summary, complete: graph.receipts.every((r) => r.complete), requests: result.requests };
   } finally {

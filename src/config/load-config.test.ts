@@ -83,7 +83,7 @@ describe('loadConfig: accepted forms', () => {
       [
         'providers:',
         '  - { name: a, type: docker, config: {} }',
-        '  - { name: b, type: docker.molecules.devgraph.ai, config: { registry_type: ecr } }',
+        '  - { name: b, type: docker.molecules.devgraph.ai, config: { registry_type: ecr, api_url: "https://1.dkr.ecr.us-east-1.amazonaws.com" } }',
       ].join('\n'),
     );
     expect(s.providers.map((p) => [p.name, p.registryType])).toEqual([

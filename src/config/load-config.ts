@@ -5,7 +5,15 @@ import type { Secrets } from '../secrets.js';
 import { didYouMean } from './did-you-mean.js';
 import { interpolate } from './interpolate.js';
 import { compilePattern } from './pattern.js';
-import { ConfigFileSchema, type DockerConfig, knownKeysAt, type ProviderConfig } from './schema.js';
+import {
+  ConfigFileSchema,
+  DEFAULT_API_URLS,
+  type DockerConfig,
+  knownKeysAt,
+  type ProviderConfig,
+  REGISTRY_TYPES,
+  type RegistryType,
+} from './schema.js';
 import type { ProviderSettings, Settings } from './settings.js';
 
 export interface LoadOptions {
@@ -107,8 +115,11 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     name: p.name,
     namespace: c.namespace,
     registryType: c.registry_type,
-    apiUrl: c.api_url.replace(/\/+$/, ''),
+    apiUrl: normaliseApiUrl(c.api_url ?? DEFAULT_API_URLS[c.registry_type]!),
     hubUrl: c.hub_url.replace(/\/+$/, ''),
+    ...(c.github_api_url ? { githubApiUrl: c.github_api_url.replace(/\/+$/, '') } : {}),
+    ...(c.ecr_api_url ? { ecrApiUrl: c.ecr_api_url.replace(/\/+$/, '') } : {}),
+    ...(c.region ? { region: c.region } : {}),
     credentials: {
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
@@ -120,6 +131,21 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
     maxPages: c.max_pages,
   };
+}
+
+const API_URL_EXAMPLES: Partial<Record<RegistryType, string>> = {
+  ecr: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com (or https://public.ecr.aws)',
+  acr: 'https://myregistry.azurecr.io',
+  harbor: 'https://harbor.example.com',
+  nexus: 'https://nexus.example.com/repository/docker-hosted',
+  artifactory: 'https://example.jfrog.io/artifactory/api/docker/docker-local',
+};
+
+/** Docker Hub's registry answers at registry-1.docker.io; docker.io and index.docker.io are its aliases. */
+function normaliseApiUrl(url: string): string {
+  const host = new URL(url).hostname;
+  if (host === 'docker.io' || host === 'index.docker.io') return 'https://registry-1.docker.io';
+  return url.replace(/\/+$/, '');
 }
 
 const SECRET_KEYS = new Set(['password', 'token', 'opaque_token']);
@@ -159,6 +185,18 @@ function crossFieldProblems(doc: unknown): string[] {
         names.add(p.name);
       }
       const c = record(p?.config);
+      const type = c?.registry_type ?? 'docker-hub';
+      if (
+        c &&
+        c.api_url === undefined &&
+        typeof type === 'string' &&
+        REGISTRY_TYPES.includes(type as RegistryType) &&
+        !DEFAULT_API_URLS[type as RegistryType]
+      ) {
+        out.push(
+          `${path}.config.api_url: required for registry_type ${type}; set the registry's URL, e.g. ${API_URL_EXAMPLES[type as RegistryType] ?? 'https://registry.example.com'}`,
+        );
+      }
       if (c && c.password !== undefined && c.username === undefined) {
         out.push(
           `${path}.config.password: given without username; add username (or use token for a bearer token)`,

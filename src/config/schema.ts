@@ -44,11 +44,21 @@ export const DockerConfigSchema = z.strictObject({
     )
     .default('default'),
   registry_type: z.enum(REGISTRY_TYPES).default('docker-hub'),
+  /** Registry base URL; defaults per registry_type where the vendor has one host (DEFAULT_API_URLS). */
   api_url: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
-    .default('https://registry-1.docker.io'),
-  /** Docker Hub's API (repository listing); override for mirrors and tests. */
+    .optional(),
+  /** Docker Hub's API (repository and tag listing); override for mirrors and tests. */
   hub_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://hub.docker.com'),
+  /** GitHub's REST API for GHCR package listing; default GITHUB_API_URL, else https://api.github.com (GHES). */
+  github_api_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** AWS ECR API endpoint (VPC endpoints, tests); default: the SDK's endpoint for the region. */
+  ecr_api_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** AWS region for ECR; default: the region in api_url's host. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
+    .optional(),
   username: z.string().optional(),
   password: z.string().optional(),
   token: z.string().optional(),
@@ -85,6 +95,14 @@ export const ConfigFileSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** The registry host a registry_type implies when api_url is not given; others must set api_url. */
+export const DEFAULT_API_URLS: Partial<Record<RegistryType, string>> = {
+  'docker-hub': 'https://registry-1.docker.io',
+  ghcr: 'https://ghcr.io',
+  quay: 'https://quay.io',
+  gcr: 'https://gcr.io',
+};
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;

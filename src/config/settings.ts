@@ -30,6 +30,12 @@ export interface ProviderSettings {
   apiUrl: string;
   /** Docker Hub API base, for repository listing on docker-hub. */
   hubUrl: string;
+  /** GitHub REST API base for GHCR, when configured (else GITHUB_API_URL or api.github.com). */
+  githubApiUrl?: string;
+  /** AWS ECR API endpoint override. */
+  ecrApiUrl?: string;
+  /** AWS region override for ECR. */
+  region?: string;
   credentials: Credentials;
   timeoutMs: number;
   discoverVulnerabilities: boolean;

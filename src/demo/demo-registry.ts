@@ -26,6 +26,12 @@ export interface DemoRegistryOptions {
   linkStyle?: 'relative' | 'absolute';
   /** Paginate with an opaque `next_page` cursor (Quay/GHCR style) instead of `last`, which is then ignored. */
   opaqueCursor?: boolean;
+  /**
+   * Sees every request first, for test fakes of vendor registries: answer it (vendor APIs, auth
+   * challenges) and return true, or return false to let the registry serve it. It may rewrite
+   * `req.url` before returning false (a vendor's path prefix).
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export type RequestKind = 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'other';
@@ -173,6 +179,7 @@ export async function startDemoRegistry(
   let origin = '';
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    if (opts.intercept?.(req, res)) return;
     const method = req.method ?? 'GET';
     const rawPath = req.url ?? '/';
     const url = new URL(rawPath, 'http://registry.invalid');

@@ -1,14 +1,18 @@
 // Discovery, provider by provider: reach the registry, list repositories, pick them with the
 // selectors, and per repository list every tag, resolve digests, load manifests and configs,
 // keep the newest max_tags. A failure marks a receipt incomplete and the run goes on.
-import { RegistryAuth } from '../auth/registry-auth.js';
 import type { ProviderSettings, Selector, Settings } from '../config/settings.js';
 import { errorMessage } from '../errors.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
-import { RegistryClient } from '../oci/registry-client.js';
-import { type RegistryAdapter, registryAdapter, type TagListing } from '../registries/registry-adapter.js';
+import {
+  type Ambient,
+  openAdapter,
+  type RegistryAdapter,
+  type RepositoryInfo,
+  type TagListing,
+} from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
@@ -23,6 +27,8 @@ export interface DiscoverDeps {
   log: Log;
   /** Overrides every provider's per-host concurrency (CLI --concurrency). */
   concurrency?: number;
+  /** Environment, GITHUB_TOKEN, Docker's config file: what vendors may fall back on. */
+  ambient?: Ambient;
 }
 
 /** Repositories processed at once per provider; requests are bounded separately, per host. */
@@ -54,25 +60,33 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   const url = new URL(p.apiUrl);
   const concurrency = deps.concurrency ?? p.concurrency;
   if (concurrency) http.setHostLimit(url.origin, concurrency);
-  const auth = new RegistryAuth(http, url.host, p.credentials, deps.secrets, p.timeoutMs);
-  const client = new RegistryClient(http, auth, {
-    apiUrl: p.apiUrl,
-    timeoutMs: p.timeoutMs,
-    maxPages: p.maxPages,
-  });
-  const adapter = registryAdapter(p, client, http);
   const registryReceipt = emptyReceipt(p.name, '*');
+  const notes: string[] = [];
   const failRegistry = (message: string): ProviderResult => {
     log.warn(`${p.name}: ${message}`);
     registryReceipt.complete = false;
     registryReceipt.errors.push(message);
-    return { settings: p, repositories: [], receipt: registryReceipt };
+    return { settings: p, repositories: [], receipt: registryReceipt, notes };
   };
 
-  log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${auth.describeCredential()})`);
+  let adapter: RegistryAdapter;
   let repositories: string[];
+  let repositoryInfo: Map<string, RepositoryInfo> | undefined;
   try {
-    await client.ping();
+    adapter = await openAdapter({
+      settings: p,
+      http,
+      secrets: deps.secrets,
+      log,
+      ambient: deps.ambient ?? { env: {} },
+    });
+  } catch (err) {
+    return failRegistry(`cannot reach the registry: ${errorMessage(err)}`);
+  }
+  log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${adapter.describeCredential()})`);
+  if (p.discoverVulnerabilities && !adapter.scansVulnerabilities)
+    notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
+  try {
     const listing = await adapter.listRepositories();
     registryReceipt.pages = listing.pages;
     if (!listing.complete) {
@@ -80,7 +94,9 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
       registryReceipt.errors.push(`repository listing: ${listing.problem}`);
     }
     repositories = listing.items.sort();
+    repositoryInfo = listing.info;
   } catch (err) {
+    notes.push(...adapter.notes());
     return failRegistry(`cannot list repositories: ${errorMessage(err)}`);
   }
 
@@ -91,10 +107,12 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   log.info(`${p.name}: ${repositories.length} repositories listed, ${selected.length} selected`);
 
   const previous = await deps.state.loadTags(p.apiUrl);
-  const fetcher = new ManifestFetcher(client, deps.state, adapter.headFirst);
+  const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
   const seen: TagMap = { ...previous };
   const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
     const result = await discoverRepository(p, adapter, fetcher, name, selector, previous[name] ?? {}, seen);
+    const info = { ...repositoryInfo?.get(name), ...result.info };
+    if (Object.keys(info).length > 0) result.info = info;
     const r = result.receipt;
     log.info(
       `${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`,
@@ -102,10 +120,12 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
     return result;
   });
   await deps.state.saveTags(p.apiUrl, seen);
+  notes.push(...adapter.notes());
   return {
     settings: p,
     repositories: results,
     ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
+    notes,
   };
 }
 
@@ -131,6 +151,7 @@ async function discoverRepository(
   try {
     const listing = await adapter.listTags(name, tally);
     vendor = listing.vendor;
+    if (listing.info) result.info = listing.info;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
     tags = listing.items.sort();
@@ -173,7 +194,17 @@ async function discoverRepository(
   const manifests = new Map<string, ManifestRecord>();
   for (const c of chosen) for (const m of c.tree) manifests.set(m.digest, m);
   result.images = chosen
-    .map((c) => ({ tag: c.tag, digest: c.digest }))
+    .map((c) => {
+      const v = vendor?.get(c.tag);
+      // Push time and scan results belong to the digest the vendor listed; a tag resolved another way has none.
+      const fromVendor = v && v.digest === c.digest;
+      return {
+        tag: c.tag,
+        digest: c.digest,
+        ...(fromVendor && v.pushedAt ? { pushedAt: v.pushedAt } : {}),
+        ...(fromVendor && v.vulnerabilities ? { vulnerabilities: v.vulnerabilities } : {}),
+      };
+    })
     .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
   result.manifests = manifests;
   receipt.tags_selected = chosen.length;

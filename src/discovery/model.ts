@@ -1,6 +1,7 @@
 // What discovery found, as plain values: the graph builder and the summary read only this.
 import type { ProviderSettings } from '../config/settings.js';
 import type { GraphReceipt } from '../graph/types.js';
+import type { RepositoryInfo, VulnerabilityCounts } from '../registries/registry-adapter.js';
 
 export interface Platform {
   architecture: string;
@@ -33,6 +34,10 @@ export interface ManifestRecord {
 export interface ImageRecord {
   tag: string;
   digest: string;
+  /** When the tag was last pushed, from a vendor API. */
+  pushedAt?: string;
+  /** Scanner severity counts from the vendor, with discover_vulnerabilities. */
+  vulnerabilities?: VulnerabilityCounts;
 }
 
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */
@@ -45,6 +50,8 @@ export interface RepositoryResult {
   manifests: Map<string, ManifestRecord>;
   /** Digests that have a cosign signature tag (sha256-<hex>.sig) in this repository. */
   signed: Set<string>;
+  /** Vendor facts about the repository (description, stars, pulls…). */
+  info?: RepositoryInfo;
   receipt: Receipt;
 }
 
@@ -53,6 +60,8 @@ export interface ProviderResult {
   repositories: RepositoryResult[];
   /** Problems that concern the registry as a whole (unreachable, catalog denied). */
   receipt?: Receipt;
+  /** What the run summary should say about this provider: quota left, fallbacks taken. */
+  notes: string[];
 }
 
 export interface DiscoveryResult {

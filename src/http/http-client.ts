@@ -3,7 +3,7 @@
 // redirects followed by hand so credentials never leave the origin they were meant for.
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
-import { parseRetryAfter } from './retry-after.js';
+import { askedWaitMs } from './retry-after.js';
 import { Semaphore } from './semaphore.js';
 
 export type RequestKind =
@@ -70,6 +70,7 @@ export class HttpClient {
   readonly counts = new Map<RequestKind, number>();
   retries = 0;
   private readonly hosts = new Map<string, Semaphore>();
+  private readonly listeners: Array<(req: HttpRequest, res: HttpResponse) => void> = [];
   private readonly hostLimits = new Map<string, number>();
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
@@ -95,6 +96,11 @@ export class HttpClient {
   setHostLimit(origin: string, limit: number): void {
     this.hostLimits.set(origin, limit);
     this.hosts.get(origin)?.setLimit(limit);
+  }
+
+  /** Sees every response (each attempt), e.g. to read rate-limit headers; must not throw. */
+  onResponse(listener: (req: HttpRequest, res: HttpResponse) => void): void {
+    this.listeners.push(listener);
   }
 
   get totalRequests(): number {
@@ -158,7 +164,7 @@ export class HttpClient {
       if (failure && (!isRetryableError(failure) || last)) throw toRegistryError(failure, req);
       let wait = this.backoff(attempt);
       if (res) {
-        const asked = parseRetryAfter(res.headers['retry-after']);
+        const asked = askedWaitMs(res.headers);
         if (asked !== undefined && asked > this.opts.maxRetryAfterMs) return res;
         if (last) return res;
         if (asked !== undefined) wait = Math.max(wait, asked);
@@ -209,7 +215,9 @@ export class HttpClient {
       }
       chunks.push(chunk as Buffer);
     }
-    return { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+    const response = { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+    for (const listener of this.listeners) listener(req, response);
+    return response;
   }
 }
 

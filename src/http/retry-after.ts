@@ -12,3 +12,28 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
+
+/**
+ * How long a rate-limited answer asks us to wait, from whichever signal the server sends:
+ * `Retry-After` (RFC 9110), Docker Hub API's `X-Retry-After` (a unix time), GitHub's
+ * `x-ratelimit-reset` (a unix time) when `x-ratelimit-remaining` is 0, or Docker Hub's pull limit
+ * (`ratelimit-remaining: 0;w=<window seconds>`), whose window is the wait. Undefined: no signal.
+ */
+export function askedWaitMs(
+  headers: Readonly<Record<string, string>>,
+  now: number = Date.now(),
+): number | undefined {
+  const standard = parseRetryAfter(headers['retry-after'], now);
+  if (standard !== undefined) return standard;
+  const unixTime = (v: string | undefined) =>
+    v && /^\d+$/.test(v.trim()) ? Math.max(0, Number(v.trim()) * 1000 - now) : undefined;
+  const hub = unixTime(headers['x-retry-after']);
+  if (hub !== undefined) return hub;
+  if (headers['x-ratelimit-remaining']?.trim() === '0') {
+    const reset = unixTime(headers['x-ratelimit-reset']);
+    if (reset !== undefined) return reset;
+  }
+  const pulls = /^\s*0\s*(?:;\s*w=(\d+))?/.exec(headers['ratelimit-remaining'] ?? '');
+  if (pulls) return pulls[1] ? Number(pulls[1]) * 1000 : Number.POSITIVE_INFINITY;
+  return undefined;
+}

@@ -56,26 +56,52 @@ export function isDigest(ref: string): boolean {
 export class RegistryClient {
   readonly origin: string;
   readonly host: string;
+  /** Origin plus any path prefix the registry lives under (Nexus, Artifactory), no trailing slash. */
+  readonly base: string;
+  private pinged: Promise<HttpResponse> | undefined;
 
   constructor(
     private readonly http: HttpClient,
-    private readonly auth: RegistryAuth,
+    readonly auth: RegistryAuth,
     private readonly opts: ClientOptions,
   ) {
     const u = new URL(opts.apiUrl);
     this.origin = u.origin;
     this.host = u.host;
+    this.base = `${u.origin}${u.pathname}`.replace(/\/+$/, '');
   }
 
-  /** Checks that the URL is a v2 registry and learns its auth challenge. */
-  async ping(): Promise<void> {
-    const res = await this.send('GET', '/v2/', 'ping', undefined, {}, { allow404: true });
-    if (res.status === 404) {
-      throw new RegistryError(
-        `${this.host} has no /v2/ API (HTTP 404): api_url must point at an OCI/Docker registry`,
-        { status: 404 },
-      );
-    }
+  /**
+   * Checks that the URL is a v2 registry and learns its auth challenge. Once per client: the
+   * answer (its headers name some vendors) is kept for whoever asks again.
+   */
+  ping(): Promise<HttpResponse> {
+    this.pinged ??= this.send('GET', '/v2/', 'ping', undefined, {}, { allow404: true }).then((res) => {
+      if (res.status === 404) {
+        throw new RegistryError(
+          `${this.host} has no /v2/ API (HTTP 404): api_url must point at an OCI/Docker registry`,
+          { status: 404 },
+        );
+      }
+      return res;
+    });
+    return this.pinged;
+  }
+
+  /**
+   * An authenticated request to any path on this registry (vendor APIs that share its tokens,
+   * such as ACR's /acr/v1 or GCR's tags/list extensions). Paths starting with /v2 are resolved
+   * under the registry's base; other paths against its origin.
+   */
+  request(
+    method: 'GET' | 'HEAD',
+    pathOrUrl: string,
+    kind: RequestKind,
+    scope: string | undefined,
+    headers: Record<string, string> = {},
+    opts: { allow404?: boolean; maxBytes?: number; tally?: Tally | undefined } = {},
+  ): Promise<HttpResponse> {
+    return this.send(method, pathOrUrl, kind, scope, headers, opts);
   }
 
   listRepositories(): Promise<Listing> {
@@ -181,7 +207,7 @@ export class RegistryClient {
     const seen = new Set<string>();
     const visited = new Set<string>();
     let pageSize = this.opts.pageSize ?? 1000;
-    let url: string | undefined = `${this.origin}${path}?n=${pageSize}`;
+    let url: string | undefined = `${this.base}${path}?n=${pageSize}`;
     let pages = 0;
     while (url) {
       if (pages >= this.opts.maxPages) {
@@ -204,7 +230,7 @@ export class RegistryClient {
       if (res.status === 400 && pages === 0 && pageSize > 100) {
         // Distribution rejects n above catalog.maxentries (default 1000) with PAGINATION_NUMBER_INVALID.
         pageSize = 100;
-        url = `${this.origin}${path}?n=${pageSize}`;
+        url = `${this.base}${path}?n=${pageSize}`;
         continue;
       }
       if (res.status === 400) throw this.statusError(res, url);
@@ -247,7 +273,11 @@ export class RegistryClient {
     headers: Record<string, string>,
     opts: { allow404?: boolean; allow400?: boolean; maxBytes?: number; tally?: Tally | undefined } = {},
   ): Promise<HttpResponse> {
-    const url = pathOrUrl.startsWith('/') ? `${this.origin}${pathOrUrl}` : pathOrUrl;
+    const url = pathOrUrl.startsWith('/v2')
+      ? `${this.base}${pathOrUrl}`
+      : pathOrUrl.startsWith('/')
+        ? `${this.origin}${pathOrUrl}`
+        : pathOrUrl;
     let res: HttpResponse | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const authorization = await this.auth.header(scope);

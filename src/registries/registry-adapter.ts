@@ -1,46 +1,193 @@
-// What differs between registries, behind one small interface: how repositories are listed and,
-// where a vendor API can, how tags are listed together with their digests and push times (so
-// digests cost no manifest requests). Manifests, configs and the graph stay on the shared OCI client.
-import type { ProviderSettings } from '../config/settings.js';
+// What differs between registries, behind one small interface: which credentials reach the
+// registry, how repositories are listed and, where a vendor API can, how tags are listed together
+// with their digests, push times and scanner results (so digests cost no manifest requests).
+// Manifests, configs and the graph stay on the shared OCI client. One file per vendor; each
+// exports an `open…` function with the `OpenAdapter` signature.
+
+import { dockerConfigCredentials } from '../auth/docker-config.js';
+import { RegistryAuth } from '../auth/registry-auth.js';
+import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
-import type { Listing, RegistryClient } from '../oci/registry-client.js';
+import type { Log } from '../log.js';
+import { type Listing, RegistryClient } from '../oci/registry-client.js';
+import type { Secrets } from '../secrets.js';
 import { dockerHubRepositories, dockerHubTags } from './docker-hub.js';
 
+/** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
+export interface VulnerabilityCounts {
+  total: number;
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  informational?: number;
+  unknown?: number;
+  fixable?: number;
+}
+
 export interface VendorTag {
+  /** The digest the tag points at (the index digest for a multi-platform image). */
   digest: string;
   /** RFC 3339 push time, when the vendor reports one. */
   pushedAt?: string;
+  /** Severity counts, only when discover_vulnerabilities is on and the vendor scanned the image. */
+  vulnerabilities?: VulnerabilityCounts;
+}
+
+/** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */
+export interface RepositoryInfo {
+  description?: string;
+  star_count?: number;
+  pull_count?: number;
+  official?: boolean;
+  automated?: boolean;
+  last_updated?: string;
+}
+
+export interface RepositoryListing extends Listing {
+  /** Vendor facts per repository name, when the listing API returns them. */
+  info?: Map<string, RepositoryInfo>;
 }
 
 export interface TagListing extends Listing {
   /** Digest (and push time) per tag, from a vendor API; absent for plain OCI listings. */
   vendor?: Map<string, VendorTag>;
+  /** Vendor facts about the repository, when the tag API returns them. */
+  info?: RepositoryInfo;
 }
 
 export interface RegistryAdapter {
-  listRepositories(): Promise<Listing>;
+  /** The OCI client for manifests and configs, authenticated the way this vendor needs. */
+  readonly client: RegistryClient;
+  /** Which credential is in use and where it came from, for the log; never its value. */
+  describeCredential(): string;
+  listRepositories(): Promise<RepositoryListing>;
   listTags(repo: string, tally: Tally): Promise<TagListing>;
   /** Resolve tags with HEAD even when never seen before: where a manifest GET counts as a pull. */
-  headFirst: boolean;
+  readonly headFirst: boolean;
+  /** True when listTags fills `vulnerabilities` (discover_vulnerabilities on, vendor has a scanner). */
+  readonly scansVulnerabilities: boolean;
+  /** Lines for the run summary: quota left, API budget spent, fallbacks taken. */
+  notes(): string[];
 }
 
-export function registryAdapter(
-  p: ProviderSettings,
-  client: RegistryClient,
-  http: HttpClient,
-): RegistryAdapter {
-  switch (p.registryType) {
-    case 'docker-hub':
-      return {
-        listRepositories: () => dockerHubRepositories(p, http),
-        listTags: (repo, tally) => dockerHubTags(p, http, repo, tally),
-        headFirst: true,
-      };
-    default:
-      return {
-        listRepositories: () => client.listRepositories(),
-        listTags: (repo, tally) => client.listTags(repo, tally),
-        headFirst: false,
-      };
+/** What the shells know about the machine that vendors may use; plain values, read by the shell. */
+export interface Ambient {
+  env: Readonly<Record<string, string | undefined>>;
+  /** The workflow's GITHUB_TOKEN (action input github-token), for GHCR. */
+  githubToken?: string;
+  /** Docker's config.json as docker/login-action leaves it, with the path it was read from. */
+  dockerConfig?: { path: string; text: string };
+}
+
+export interface VendorContext {
+  settings: ProviderSettings;
+  http: HttpClient;
+  secrets: Secrets;
+  log: Log;
+  ambient: Ambient;
+  /** Credentials for the registry: from the config, else from Docker's config file; may be empty. */
+  credentials: Credentials;
+  /** Where `credentials` came from, for the log ("config", "~/.docker/config.json", "none"). */
+  credentialSource: string;
+  /** The shared OCI client for this registry, authenticating with the given credentials. */
+  connect(credentials: Credentials): RegistryClient;
+}
+
+export type OpenAdapter = (ctx: VendorContext) => Promise<RegistryAdapter>;
+
+/** The plain OCI Distribution behaviour every vendor adapter starts from. */
+export function ociAdapter(ctx: VendorContext, client: RegistryClient): RegistryAdapter {
+  return {
+    client,
+    describeCredential: () => `${client.auth.describeCredential()} from ${ctx.credentialSource}`,
+    listRepositories: () => client.listRepositories(),
+    listTags: (repo, tally) => client.listTags(repo, tally),
+    headFirst: false,
+    scansVulnerabilities: false,
+    notes: () => [],
+  };
+}
+
+const openPrivate: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+
+const openDockerHub: OpenAdapter = async (ctx) => {
+  const client = ctx.connect(ctx.credentials);
+  const p = ctx.settings;
+  return {
+    ...ociAdapter(ctx, client),
+    listRepositories: () => dockerHubRepositories(p, ctx.http),
+    listTags: (repo, tally) => dockerHubTags(p, ctx.http, repo, tally),
+    headFirst: true,
+  };
+};
+
+const OPENERS: Record<ProviderSettings['registryType'], OpenAdapter> = {
+  'docker-hub': openDockerHub,
+  ecr: openPrivate,
+  gcr: openPrivate,
+  acr: openPrivate,
+  ghcr: openPrivate,
+  private: openPrivate,
+  harbor: openPrivate,
+  quay: openPrivate,
+  nexus: openPrivate,
+  artifactory: openPrivate,
+};
+
+export interface OpenOptions {
+  settings: ProviderSettings;
+  http: HttpClient;
+  secrets: Secrets;
+  log: Log;
+  ambient: Ambient;
+}
+
+/**
+ * The adapter for a provider, its registry reached (pinged) so that a wrong URL or an unreachable
+ * host fails here, once, with a clear message.
+ */
+export async function openAdapter(o: OpenOptions): Promise<RegistryAdapter> {
+  const p = o.settings;
+  const { credentials, source } = providerCredentials(o);
+  const ctx: VendorContext = {
+    ...o,
+    credentials,
+    credentialSource: source,
+    connect: (creds) =>
+      new RegistryClient(
+        o.http,
+        new RegistryAuth(o.http, new URL(p.apiUrl).host, creds, o.secrets, p.timeoutMs),
+        {
+          apiUrl: p.apiUrl,
+          timeoutMs: p.timeoutMs,
+          maxPages: p.maxPages,
+        },
+      ),
+  };
+  const adapter = await OPENERS[p.registryType](ctx);
+  await adapter.client.ping();
+  return adapter;
+}
+
+function hasCredentials(c: Credentials): boolean {
+  return !!(c.username || c.password || c.token);
+}
+
+/** The provider's own credentials; Docker's config file fills in only when the config has none. */
+function providerCredentials(o: OpenOptions): { credentials: Credentials; source: string } {
+  if (hasCredentials(o.settings.credentials))
+    return { credentials: o.settings.credentials, source: 'the config' };
+  const file = o.ambient.dockerConfig;
+  if (file) {
+    const found = dockerConfigCredentials(file.text, new URL(o.settings.apiUrl).host);
+    if (found.found) {
+      const { username, password } = found.credentials;
+      o.secrets.add(password);
+      o.secrets.add(Buffer.from(`${username}:${password}`).toString('base64'));
+      return { credentials: found.credentials, source: `${file.path} (auths "${found.key}")` };
+    }
+    if (found.reason) o.log.info(`${o.settings.name}: not using ${file.path}: ${found.reason}`);
   }
+  return { credentials: {}, source: 'no credential source' };
 }

@@ -9,6 +9,7 @@ import type { DockerKind } from '../graph/types.js';
 import type { Log } from '../log.js';
 import { generatedAtFromEnv, runDiscovery, serializeGraph } from '../run-discovery.js';
 import { Secrets } from '../secrets.js';
+import { readAmbient } from './ambient.js';
 
 export interface ActionInputs {
   config: string;
@@ -63,9 +64,15 @@ export async function run(env: Record<string, string | undefined> = process.env)
       origin: inputs.config ? 'config input' : inputs.configFile,
     });
     const generatedAt = generatedAtFromEnv(env);
+    const ambient = await readAmbient(
+      env,
+      secrets,
+      core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
+    );
     const result = await runDiscovery(settings, {
       secrets,
       log,
+      ambient,
       ...(inputs.stateDir ? { stateDir: inputs.stateDir } : {}),
       ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
       ...(generatedAt ? { generatedAt } : {}),

@@ -11,6 +11,7 @@ import { ConfigError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { generatedAtFromEnv, runDiscovery, serializeGraph } from '../run-discovery.js';
 import { Secrets } from '../secrets.js';
+import { readAmbient } from './ambient.js';
 
 const USAGE = `usage:
   devgraph-docker discover --config FILE [--out DIR] [--state DIR] [--concurrency N] [--quiet]
@@ -91,6 +92,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const result = await runDiscovery(settings, {
       secrets,
       log,
+      ambient: await readAmbient(env, secrets, env.GITHUB_TOKEN || undefined),
       ...(values.state ? { stateDir: resolve(values.state) } : {}),
       ...(concurrency ? { concurrency } : {}),
       ...(generatedAtFromEnv(env) ? { generatedAt: generatedAtFromEnv(env)! } : {}),

@@ -125,7 +125,7 @@ describe('CLI', () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^warning: demo: cannot list repositories: cannot connect to 127\.0\.0\.1:\d+: connection refused; is the registry running and the URL right\?\n$/,
+      /^warning: demo: cannot reach the registry: cannot connect to 127\.0\.0\.1:\d+: connection refused; is the registry running and the URL right\?\n$/,
     );
   });
 
