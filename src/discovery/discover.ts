@@ -6,13 +6,8 @@ import { errorMessage } from '../errors.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
-import {
-  type Ambient,
-  openAdapter,
-  type RegistryAdapter,
-  type RepositoryInfo,
-  type TagListing,
-} from '../registries/registry-adapter.js';
+import { openAdapter } from '../registries/open-adapter.js';
+import type { Ambient, RegistryAdapter, RepositoryInfo, TagListing } from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { ManifestFetcher } from './manifest-fetcher.js';

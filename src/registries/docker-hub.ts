@@ -6,7 +6,7 @@ import { RegistryError } from '../errors.js';
 import type { Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
 import type { Listing } from '../oci/registry-client.js';
-import type { TagListing, VendorTag } from './registry-adapter.js';
+import { type OpenAdapter, ociAdapter, type TagListing, type VendorTag } from './registry-adapter.js';
 
 const PAGE_SIZE = 100;
 const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
@@ -169,3 +169,14 @@ export async function dockerHubTags(
   );
   return { items: [...items], vendor, ...walk };
 }
+
+export const openDockerHub: OpenAdapter = async (ctx) => {
+  const client = ctx.connect(ctx.credentials);
+  const p = ctx.settings;
+  return {
+    ...ociAdapter(ctx, client),
+    listRepositories: () => dockerHubRepositories(p, ctx.http),
+    listTags: (repo, tally) => dockerHubTags(p, ctx.http, repo, tally),
+    headFirst: true,
+  };
+};

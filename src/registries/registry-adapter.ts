@@ -2,16 +2,13 @@
 // registry, how repositories are listed and, where a vendor API can, how tags are listed together
 // with their digests, push times and scanner results (so digests cost no manifest requests).
 // Manifests, configs and the graph stay on the shared OCI client. One file per vendor; each
-// exports an `open…` function with the `OpenAdapter` signature.
+// exports an `open…` function with the `OpenAdapter` signature, listed in open-adapter.ts.
 
-import { dockerConfigCredentials } from '../auth/docker-config.js';
-import { RegistryAuth } from '../auth/registry-auth.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import { type Listing, RegistryClient } from '../oci/registry-client.js';
+import type { Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
-import { dockerHubRepositories, dockerHubTags } from './docker-hub.js';
 
 /** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
 export interface VulnerabilityCounts {
@@ -107,87 +104,4 @@ export function ociAdapter(ctx: VendorContext, client: RegistryClient): Registry
     scansVulnerabilities: false,
     notes: () => [],
   };
-}
-
-const openPrivate: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
-
-const openDockerHub: OpenAdapter = async (ctx) => {
-  const client = ctx.connect(ctx.credentials);
-  const p = ctx.settings;
-  return {
-    ...ociAdapter(ctx, client),
-    listRepositories: () => dockerHubRepositories(p, ctx.http),
-    listTags: (repo, tally) => dockerHubTags(p, ctx.http, repo, tally),
-    headFirst: true,
-  };
-};
-
-const OPENERS: Record<ProviderSettings['registryType'], OpenAdapter> = {
-  'docker-hub': openDockerHub,
-  ecr: openPrivate,
-  gcr: openPrivate,
-  acr: openPrivate,
-  ghcr: openPrivate,
-  private: openPrivate,
-  harbor: openPrivate,
-  quay: openPrivate,
-  nexus: openPrivate,
-  artifactory: openPrivate,
-};
-
-export interface OpenOptions {
-  settings: ProviderSettings;
-  http: HttpClient;
-  secrets: Secrets;
-  log: Log;
-  ambient: Ambient;
-}
-
-/**
- * The adapter for a provider, its registry reached (pinged) so that a wrong URL or an unreachable
- * host fails here, once, with a clear message.
- */
-export async function openAdapter(o: OpenOptions): Promise<RegistryAdapter> {
-  const p = o.settings;
-  const { credentials, source } = providerCredentials(o);
-  const ctx: VendorContext = {
-    ...o,
-    credentials,
-    credentialSource: source,
-    connect: (creds) =>
-      new RegistryClient(
-        o.http,
-        new RegistryAuth(o.http, new URL(p.apiUrl).host, creds, o.secrets, p.timeoutMs),
-        {
-          apiUrl: p.apiUrl,
-          timeoutMs: p.timeoutMs,
-          maxPages: p.maxPages,
-        },
-      ),
-  };
-  const adapter = await OPENERS[p.registryType](ctx);
-  await adapter.client.ping();
-  return adapter;
-}
-
-function hasCredentials(c: Credentials): boolean {
-  return !!(c.username || c.password || c.token);
-}
-
-/** The provider's own credentials; Docker's config file fills in only when the config has none. */
-function providerCredentials(o: OpenOptions): { credentials: Credentials; source: string } {
-  if (hasCredentials(o.settings.credentials))
-    return { credentials: o.settings.credentials, source: 'the config' };
-  const file = o.ambient.dockerConfig;
-  if (file) {
-    const found = dockerConfigCredentials(file.text, new URL(o.settings.apiUrl).host);
-    if (found.found) {
-      const { username, password } = found.credentials;
-      o.secrets.add(password);
-      o.secrets.add(Buffer.from(`${username}:${password}`).toString('base64'));
-      return { credentials: found.credentials, source: `${file.path} (auths "${found.key}")` };
-    }
-    if (found.reason) o.log.info(`${o.settings.name}: not using ${file.path}: ${found.reason}`);
-  }
-  return { credentials: {}, source: 'no credential source' };
 }

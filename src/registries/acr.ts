@@ -1,0 +1,5 @@
+// Azure Container Registry.
+import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+
+/** Not yet vendor-specific: the plain OCI path. */
+export const openAcr: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));

@@ -1,0 +1,5 @@
+// JFrog Artifactory.
+import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+
+/** Not yet vendor-specific: the plain OCI path. */
+export const openArtifactory: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));

@@ -1,0 +1,5 @@
+// Harbor.
+import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+
+/** Not yet vendor-specific: the plain OCI path. */
+export const openHarbor: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
