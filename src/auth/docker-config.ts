@@ -48,7 +48,8 @@ export function dockerConfigCredentials(text: string, host: string): DockerConfi
     if (typeof entry.auth === 'string' && entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon > 0)
+      // `<user>:` with nothing after it sits next to an identity token (ACR, some Artifactory setups).
+      if (colon > 0 && colon < decoded.length - 1)
         return {
           found: true,
           key,

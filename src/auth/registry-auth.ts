@@ -83,6 +83,12 @@ export class RegistryAuth {
         this.tokens.delete(key);
         return true;
       }
+      // A token another request already dropped or replaced (requests in flight when it expired).
+      if (
+        sentHeader !== `Bearer ${this.credentials.token}` &&
+        (!cached || cached.value !== sentHeader.slice(7))
+      )
+        return true;
     }
     if (this.challenge?.scheme !== next.scheme) {
       this.challenge = next;

@@ -35,6 +35,23 @@ export interface ClientOptions {
   maxPages: number;
   /** Page size asked of tags/list and _catalog; servers may cap it lower. */
   pageSize?: number;
+  /** Workarounds for registries whose listings break the Link contract; off for plain registries. */
+  pagination?: PaginationQuirks;
+}
+
+export interface PaginationQuirks {
+  /**
+   * Take only the query (the cursor: `last`, `n`) from a `Link: rel="next"` and apply it to our own
+   * listing path: Artifactory's links drop the repository-key prefix (RTFACT-18971) and Nexus
+   * connectors add a /repository/<name> prefix that the connector port does not serve.
+   */
+  linkQueryOnly?: boolean;
+  /**
+   * After a non-empty page without a Link, ask for what follows its last item (`last=`), until a
+   * page adds nothing: Nexus group repositories cut listings short and send no Link. Costs one
+   * request per listing (the empty page that proves the end).
+   */
+  resumeWithoutLink?: boolean;
 }
 
 const CATALOG_SCOPE = 'registry:catalog:*';
@@ -209,6 +226,8 @@ export class RegistryClient {
     let pageSize = this.opts.pageSize ?? 1000;
     let url: string | undefined = `${this.base}${path}?n=${pageSize}`;
     let pages = 0;
+    const quirks = this.opts.pagination ?? {};
+    let previousPageLength = 0;
     while (url) {
       if (pages >= this.opts.maxPages) {
         return {
@@ -236,8 +255,24 @@ export class RegistryClient {
       if (res.status === 400) throw this.statusError(res, url);
       pages++;
       const list = parseListPage(res, key, url);
+      const before = seen.size;
       for (const item of list) seen.add(item);
-      const next = nextLink(res.headers.link, url);
+      let next = nextLink(res.headers.link, url);
+      if (next && quirks.linkQueryOnly) next = `${this.base}${path}${new URL(next).search}`;
+      if (!next && quirks.resumeWithoutLink && list.length > 0) {
+        if (seen.size > before) {
+          next = `${this.base}${path}?n=${pageSize}&last=${encodeURIComponent(list[list.length - 1]!)}`;
+        } else if (previousPageLength >= pageSize) {
+          // The same full page again: the server ignores `last`, so what lies past it is unreachable.
+          return {
+            items: [...seen],
+            pages,
+            complete: false,
+            problem: `the registry returned a full page of ${pageSize} with no next-page link and ignores \`last\`; the listing may be cut short`,
+          };
+        }
+      }
+      previousPageLength = list.length;
       if (!next) break;
       if (new URL(next).origin !== this.origin) {
         return {

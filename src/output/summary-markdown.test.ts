@@ -7,7 +7,7 @@ import {
   type Graph,
   type GraphReceipt,
 } from '../graph/types.js';
-import { escapeMarkdown, formatBytes, renderSummary } from './summary-markdown.js';
+import { escapeMarkdown, formatBytes, formatVulnerabilities, renderSummary } from './summary-markdown.js';
 
 const HUB = 'https://registry-1.docker.io';
 
@@ -191,6 +191,24 @@ describe('renderSummary', () => {
     );
     expect(rows[3]).toBe('| library/redis | 1 / 3 | 7.2 | `aaaaaaaaaaaa` | linux/amd64 |  |  | yes |');
     expect(md.endsWith('\n')).toBe(true);
+  });
+
+  it('adds a vulnerabilities column only when a vendor scanner reported', () => {
+    const g = base();
+    const nginx = g.entities.find((e) => e.spec.tag === '1.25')!;
+    nginx.spec.vulnerabilities = { total: 9, critical: 2, high: 5, low: 2 };
+    const rows = tableLines(renderSummary(g));
+    expect(rows[0]).toContain('| Created | Vulnerabilities | Complete |');
+    expect(rows[2]).toContain('| 2024-05-01 | 2 critical, 5 high, 2 low | yes |');
+    // redis's newest image was not scanned: an empty cell, never "none".
+    expect(rows[3]).toContain('|  |  | yes |');
+    expect(tableLines(renderSummary(base()))[0]).not.toContain('Vulnerabilities');
+  });
+
+  it('formats scanner counts', () => {
+    expect(formatVulnerabilities({ total: 0 })).toBe('none');
+    expect(formatVulnerabilities({ total: 3, unknown: 3 })).toBe('3 other');
+    expect(formatVulnerabilities(undefined)).toBe('');
   });
 
   it('shows the newest image by created, then by version', () => {

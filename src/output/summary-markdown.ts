@@ -60,6 +60,8 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
     (e) => `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`,
   );
   const byProvider = groupBy(graph.receipts, (r) => r.provider);
+  // The column appears only when some vendor scanner reported: an empty column would read as "clean".
+  const showVulnerabilities = graph.entities.some((e) => e.kind === 'DockerImage' && e.spec.vulnerabilities);
   for (const [provider, receipts] of byProvider) {
     lines.push('', `## ${escapeMarkdown(provider)}`, '');
     const repoReceipts = receipts.filter((r) => r.repository !== '*');
@@ -68,9 +70,9 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
       continue;
     }
     lines.push(
-      '| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created | Complete |',
+      `| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created |${showVulnerabilities ? ' Vulnerabilities |' : ''} Complete |`,
     );
-    lines.push('|---|---|---|---|---|---|---|---|');
+    lines.push(`|---|---|---|---|---|---|---|${showVulnerabilities ? '---|' : ''}---|`);
     for (const r of repoReceipts) {
       const list = images.get(`${provider}\u0000${r.repository}`) ?? [];
       const newest = [...list].sort((a, b) =>
@@ -85,7 +87,7 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
           newest ? `\`${shortDigest(newest.spec.digest)}\`` : ''
         } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.spec.size as number | undefined)} | ${
           typeof newest?.spec.created === 'string' ? escapeMarkdown(newest.spec.created.slice(0, 10)) : ''
-        } | ${r.complete ? 'yes' : '**no**'} |`,
+        } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.spec.vulnerabilities)} |` : ''} ${r.complete ? 'yes' : '**no**'} |`,
       );
     }
   }
@@ -100,6 +102,24 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+const SEVERITIES: Array<[string, string]> = [
+  ['critical', 'critical'],
+  ['high', 'high'],
+  ['medium', 'medium'],
+  ['low', 'low'],
+];
+
+/** "2 critical, 5 high" from a scanner's counts; "none" for a clean scan, empty when not scanned. */
+export function formatVulnerabilities(v: unknown): string {
+  if (!v || typeof v !== 'object') return '';
+  const counts = v as Record<string, unknown>;
+  const parts = SEVERITIES.flatMap(([key, label]) =>
+    typeof counts[key] === 'number' && (counts[key] as number) > 0 ? [`${counts[key]} ${label}`] : [],
+  );
+  if (parts.length > 0) return parts.join(', ');
+  return typeof counts.total === 'number' && counts.total > 0 ? `${counts.total} other` : 'none';
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

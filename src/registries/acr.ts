@@ -1,5 +1,292 @@
-// Azure Container Registry.
-import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+// Azure Container Registry (<registry>.azurecr.io).
+//
+// Credentials reach ACR's token endpoint (`/oauth2/token`, named by the registry's challenge) as
+// Basic: the admin user, a repository-scoped token (scope map), or an ACR refresh token with the
+// null GUID as username. An Entra ID access token (azure/login, then `az account get-access-token`)
+// is first exchanged for such a refresh token at `/oauth2/exchange`.
+//
+// ACR's own listing API lives on the registry host and takes registry tokens: `/acr/v1/_catalog`
+// for repositories and `/acr/v1/<repo>/_tags?orderby=timedesc` for every tag with its digest and
+// last update time, so discovery needs no per-tag HEAD. Those tag pages need the
+// `metadata_read` action, which repository-scoped tokens may lack: then tags come from
+// /v2/<repo>/tags/list and are resolved one manifest request each, and the summary says why.
 
-/** Not yet vendor-specific: the plain OCI path. */
-export const openAcr: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+import { registryErrorText } from '../auth/registry-auth.js';
+import type { Credentials, Selector } from '../config/settings.js';
+import { AuthError, RegistryError } from '../errors.js';
+import { describeUrl, type Tally } from '../http/http-client.js';
+import { nextLink } from '../http/link-header.js';
+import type { RegistryClient } from '../oci/registry-client.js';
+import {
+  type OpenAdapter,
+  ociAdapter,
+  type RepositoryListing,
+  type TagListing,
+  type VendorContext,
+  type VendorTag,
+} from './registry-adapter.js';
+
+/** Username that tells ACR's token endpoint the password is an ACR refresh token. */
+export const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
+/** ACR caps `n` on its listing API at 1000 (a larger n is cut to 1000: Azure/acr#749). */
+const PAGE_SIZE = 1000;
+const CATALOG_SCOPE = 'registry:catalog:*';
+const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+function metadataScope(repo: string): string {
+  return `repository:${repo}:metadata_read`;
+}
+
+/**
+ * Trades an Entra ID access token for an ACR refresh token (POST /oauth2/exchange), which then
+ * works as the password of the null-GUID user on the normal token flow.
+ */
+export async function exchangeEntraToken(ctx: VendorContext, aadToken: string): Promise<string> {
+  const api = new URL(ctx.settings.apiUrl);
+  const tenant = ctx.ambient.env.AZURE_TENANT_ID;
+  const form = new URLSearchParams({
+    grant_type: 'access_token',
+    service: api.host,
+    ...(tenant ? { tenant } : {}),
+    access_token: aadToken,
+  });
+  const url = `${api.origin}/oauth2/exchange`;
+  const res = await ctx.http.request({
+    method: 'POST',
+    url,
+    kind: 'token',
+    timeoutMs: ctx.settings.timeoutMs,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: form.toString(),
+  });
+  if (res.status !== 200) {
+    const detail = registryErrorText(res);
+    const fix =
+      res.status === 401 || res.status === 403 || res.status === 400
+        ? '; config token must be a current Entra ID access token (after azure/login: az account get-access-token --query accessToken -o tsv) whose identity has AcrPull on the registry, or set username/password instead'
+        : '';
+    throw new AuthError(
+      `${api.host} refused the Entra ID token at ${describeUrl(url)} (HTTP ${res.status}${detail ? `: ${detail}` : ''})${fix}`,
+      { status: res.status, retryable: res.status >= 500 },
+    );
+  }
+  let refresh: unknown;
+  try {
+    refresh = (JSON.parse(res.body.toString('utf8')) as { refresh_token?: unknown }).refresh_token;
+  } catch {
+    refresh = undefined;
+  }
+  if (typeof refresh !== 'string' || !refresh)
+    throw new AuthError(`${describeUrl(url)}: the exchange answered without a refresh_token`);
+  ctx.secrets.add(refresh);
+  return refresh;
+}
+
+/** Names the selectors spell out in full (`^acme$` + `^web$` → acme/web), or undefined if any is a real pattern. */
+export function literalRepositories(selectors: readonly Selector[]): string[] | undefined {
+  const out = new Set<string>();
+  for (const s of selectors) {
+    const ns = /^\^?([^$^]*)\$?$/.exec(s.namespacePattern.source)?.[1];
+    const name = /^\^?([^$^]*)\$$/.exec(s.repositoryPattern.source)?.[1];
+    if (ns === undefined || name === undefined) return undefined;
+    const full = (ns ? `${ns}/${name}` : name).replace(/\\\./g, '.').toLowerCase();
+    if (!full.split('/').every((part) => NAME.test(part))) return undefined;
+    out.add(full);
+  }
+  return [...out].sort();
+}
+
+/** ACR's pushed time (7-digit fractions, e.g. 2024-10-02T17:55:35.1234567Z) as plain RFC 3339. */
+function normaliseTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/**
+ * True when the registry refused a token that lacks an action (a partial grant), as opposed to
+ * the token service refusing the credential itself: only the first can be worked around.
+ */
+function deniedAction(err: unknown): err is AuthError {
+  return (
+    err instanceof AuthError &&
+    (err.details.status === 401 || err.details.status === 403) &&
+    !err.message.startsWith('token service ')
+  );
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+interface Walk {
+  pages: number;
+  complete: boolean;
+  problem?: string;
+}
+
+class AcrLister {
+  private metadataDenied: string | undefined;
+  private fallbackRepos = 0;
+  private vendorPages = 0;
+  private catalogNote: string | undefined;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly ctx: VendorContext,
+  ) {}
+
+  /** Follows an /acr/v1 listing's `Link: rel="next"` to the end (same origin, max_pages). */
+  private async walk(
+    first: string,
+    scope: string,
+    onPage: (doc: Record<string, unknown>, url: string) => void,
+    tally?: Tally,
+  ): Promise<Walk> {
+    const visited = new Set<string>();
+    let url: string | undefined = first;
+    let pages = 0;
+    while (url) {
+      if (pages >= this.ctx.settings.maxPages)
+        return {
+          pages,
+          complete: false,
+          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+        };
+      visited.add(url);
+      const res = await this.client.request(
+        'GET',
+        url,
+        'tags',
+        scope,
+        { accept: 'application/json' },
+        { tally },
+      );
+      pages++;
+      this.vendorPages++;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new RegistryError(`${describeUrl(url)}: ACR answered with something that is not JSON`);
+      }
+      if (!doc || typeof doc !== 'object') throw new RegistryError(`${describeUrl(url)}: not a JSON object`);
+      onPage(doc as Record<string, unknown>, url);
+      const next = nextLink(res.headers.link, url);
+      if (!next) break;
+      if (new URL(next).origin !== this.client.origin)
+        return {
+          pages,
+          complete: false,
+          problem: `ACR's next-page link points to another origin (${new URL(next).host}); not followed`,
+        };
+      if (visited.has(next))
+        return {
+          pages,
+          complete: false,
+          problem: `ACR's next-page link repeats a page already read; stopped`,
+        };
+      url = next;
+    }
+    return { pages, complete: true };
+  }
+
+  async repositories(): Promise<RepositoryListing> {
+    const items = new Set<string>();
+    try {
+      const walk = await this.walk(
+        `${this.client.origin}/acr/v1/_catalog?n=${PAGE_SIZE}`,
+        CATALOG_SCOPE,
+        (doc, url) => {
+          const list = doc.repositories ?? [];
+          if (!Array.isArray(list))
+            throw new RegistryError(`${describeUrl(url)}: "repositories" is not a list`);
+          for (const r of list) if (typeof r === 'string') items.add(r);
+        },
+      );
+      return { items: [...items], ...walk };
+    } catch (err) {
+      if (!deniedAction(err)) throw err;
+      // Repository-scoped tokens cannot read the catalog; selectors that name repositories still work.
+      const named = literalRepositories(this.ctx.settings.selectors);
+      if (!named) {
+        throw new AuthError(
+          `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
+          err.details,
+        );
+      }
+      this.catalogNote = `the credential cannot list the catalog (${CATALOG_SCOPE}); used the ${plural(named.length, 'repository', 'repositories')} the selectors name`;
+      return { items: named, pages: 0, complete: true };
+    }
+  }
+
+  async tags(repo: string, tally: Tally): Promise<TagListing> {
+    if (this.metadataDenied) return this.plainTags(repo, tally);
+    const items = new Set<string>();
+    const vendor = new Map<string, VendorTag>();
+    try {
+      const first = `${this.client.origin}/acr/v1/${repo}/_tags?orderby=timedesc&n=${PAGE_SIZE}`;
+      const walk = await this.walk(
+        first,
+        metadataScope(repo),
+        (doc, url) => {
+          const list = doc.tags ?? [];
+          if (!Array.isArray(list)) throw new RegistryError(`${describeUrl(url)}: "tags" is not a list`);
+          for (const t of list as Array<{ name?: unknown; digest?: unknown; lastUpdateTime?: unknown }>) {
+            if (typeof t?.name !== 'string') continue;
+            items.add(t.name);
+            if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
+            const pushedAt = normaliseTime(t.lastUpdateTime);
+            vendor.set(t.name, { digest: t.digest, ...(pushedAt ? { pushedAt } : {}) });
+          }
+        },
+        tally,
+      );
+      return { items: [...items], vendor, ...walk };
+    } catch (err) {
+      if (!deniedAction(err)) throw err;
+      this.metadataDenied = repo;
+      return this.plainTags(repo, tally);
+    }
+  }
+
+  private async plainTags(repo: string, tally: Tally): Promise<TagListing> {
+    this.fallbackRepos++;
+    return this.client.listTags(repo, tally);
+  }
+
+  notes(): string[] {
+    const out: string[] = [];
+    if (this.catalogNote) out.push(this.catalogNote);
+    if (this.metadataDenied)
+      out.push(
+        `the credential lacks metadata_read (first seen on ${this.metadataDenied}), so ACR's tag API was not usable: ${plural(this.fallbackRepos, 'repository', 'repositories')} listed with /v2 tags/list and one manifest request per tag; add content/metadata/read to the token's scope map to avoid it`,
+      );
+    else if (this.vendorPages > 0)
+      out.push(`${this.vendorPages} ACR listing pages (/acr/v1) gave tags with digests and push times`);
+    return out;
+  }
+}
+
+export const openAcr: OpenAdapter = async (ctx) => {
+  const c = ctx.credentials;
+  let credentials: Credentials = c;
+  let described: string | undefined;
+  if (c.token && !c.username && !c.password) {
+    ctx.secrets.add(c.token);
+    const refresh = await exchangeEntraToken(ctx, c.token);
+    credentials = { username: ACR_REFRESH_TOKEN_USER, password: refresh };
+    described = `an Entra ID token (exchanged for an ACR refresh token) from ${ctx.credentialSource}`;
+  }
+  const client = ctx.connect(credentials);
+  const lister = new AcrLister(client, ctx);
+  const base = ociAdapter(ctx, client);
+  return {
+    ...base,
+    describeCredential: () => described ?? base.describeCredential(),
+    listRepositories: () => lister.repositories(),
+    listTags: (repo, tally) => lister.tags(repo, tally),
+    notes: () => lister.notes(),
+  };
+};

@@ -1,20 +1,246 @@
 // Docker Hub has no /v2/_catalog. Its Hub API lists a namespace's repositories
 // (GET /v2/namespaces/{ns}/repositories, page_size ≤ 100, `next` links), so the namespaces to
-// list come from the selectors, which must name them.
-import type { ProviderSettings } from '../config/settings.js';
-import { RegistryError } from '../errors.js';
-import type { Tally } from '../http/http-client.js';
+// list come from the selectors, which must name them. The same API lists every tag with its
+// digest and push time, so the registry is asked only for the manifests of the tags kept: on
+// Docker Hub each manifest GET is a pull counted against a quota, a HEAD is not.
+import type { Credentials, ProviderSettings } from '../config/settings.js';
+import { AuthError, RegistryError } from '../errors.js';
+import type { HttpResponse, Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
-import type { Listing } from '../oci/registry-client.js';
-import { type OpenAdapter, ociAdapter, type TagListing, type VendorTag } from './registry-adapter.js';
+import type { RegistryClient } from '../oci/registry-client.js';
+import type { Secrets } from '../secrets.js';
+import {
+  type OpenAdapter,
+  ociAdapter,
+  type RepositoryInfo,
+  type RepositoryListing,
+  type TagListing,
+  type VendorTag,
+} from './registry-adapter.js';
 
+/** The Hub API's largest page; it silently serves 100 when asked for more. */
 const PAGE_SIZE = 100;
 const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
+/** Hub JWTs live 10 minutes; one is replaced when less than this is left (or half its life). */
+const JWT_RENEW_MARGIN_MS = 60_000;
+const JWT_DEFAULT_LIFETIME_MS = 10 * 60_000;
+const PAT_HINT = 'a Docker Hub personal access token (Account settings → Personal access tokens)';
 
 /** The namespace a selector names, or undefined when its pattern is a real regex. */
 export function literalNamespace(pattern: string): string | undefined {
   const m = LITERAL_NAMESPACE.exec(pattern);
   return m ? m[1]!.toLowerCase() : undefined;
+}
+
+/** `100;w=21600` → limit/remaining 100 over a 21600 s window. */
+export function parseQuotaHeader(value: string | undefined): { value: number; window?: number } | undefined {
+  const m = /^\s*(\d+)\s*(?:;\s*w=(\d+))?/.exec(value ?? '');
+  if (!m) return undefined;
+  return { value: Number(m[1]), ...(m[2] ? { window: Number(m[2]) } : {}) };
+}
+
+/** "6 h", "30 min", "45 s": a quota window the way people say it. */
+export function describeWindow(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** When a JWT says it expires (its `exp` claim), or undefined when it cannot be read. */
+export function jwtExpiry(jwt: string): number | undefined {
+  const payload = jwt.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short server message from a Hub JSON error body (`message`, `detail` or `details`). */
+function hubErrorText(res: HttpResponse): string | undefined {
+  try {
+    const doc = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+    for (const key of ['message', 'detail', 'details']) {
+      const v = doc[key];
+      if (typeof v === 'string' && v.trim()) return v.trim().slice(0, 200);
+    }
+  } catch {
+    // A plain-text or HTML error page: not worth echoing.
+  }
+  return undefined;
+}
+
+function unixTimeText(value: string | undefined, now: number): string | undefined {
+  if (!value || !/^\d+$/.test(value.trim())) return undefined;
+  const at = Number(value.trim()) * 1000;
+  const minutes = Math.max(1, Math.ceil((at - now) / 60_000));
+  return `${new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z')} (in about ${minutes} min)`;
+}
+
+/**
+ * The Hub API as one account (or anonymous) sees it: a JWT minted from username + PAT/password,
+ * renewed before it runs out or when the Hub rejects it, and rate-limit answers turned into
+ * messages that say what to do.
+ */
+export class HubApi {
+  private jwt: { value: string; expiresAt: number; margin: number } | undefined;
+  private pending: Promise<string> | undefined;
+  /** Logins performed this run (the first one included). */
+  logins = 0;
+  /** True when /v2/auth/token is missing and the deprecated /v2/users/login was used. */
+  legacyLogin = false;
+  readonly origin: string;
+
+  constructor(
+    private readonly p: ProviderSettings,
+    private readonly http: HttpClient,
+    private readonly secrets: Secrets,
+    private readonly login: { username: string; secret: string } | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.origin = new URL(p.hubUrl).origin;
+  }
+
+  get anonymous(): boolean {
+    return !this.login;
+  }
+
+  /** Who the Hub sees, for messages. */
+  get who(): string {
+    return this.login ? `user "${this.login.username}"` : 'anonymous requests';
+  }
+
+  /**
+   * A GET on the Hub API. 200 and 404 are returned; everything else becomes an error that names
+   * the request and the fix.
+   */
+  async get(url: string, what: string, tally?: Tally): Promise<HttpResponse> {
+    let res: HttpResponse | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const jwt = this.login ? await this.token() : undefined;
+      res = await this.http.request({
+        method: 'GET',
+        url,
+        kind: 'vendor-api',
+        timeoutMs: this.p.timeoutMs,
+        headers: { accept: 'application/json', ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
+        ...(tally ? { tally } : {}),
+      });
+      // The Hub's clock decides when a JWT is over; ours may disagree, so a 401 earns one new login.
+      if (res.status !== 401 || !jwt) break;
+      if (this.jwt?.value === jwt) this.jwt = undefined;
+    }
+    res = res!;
+    if (res.status === 200 || res.status === 404) return res;
+    throw this.failure(res, url, what);
+  }
+
+  private failure(res: HttpResponse, url: string, what: string): RegistryError {
+    const where = describeUrl(url);
+    const detail = hubErrorText(res);
+    if (res.status === 429) {
+      const until = unixTimeText(
+        res.headers['x-retry-after'] ?? res.headers['x-ratelimit-reset'],
+        this.now(),
+      );
+      return new RegistryError(
+        until
+          ? `Docker Hub API rate limit reached listing ${what} (HTTP 429 from ${where}); it asks to wait until ${until}: run again after that`
+          : `Docker Hub API kept answering HTTP 429 (too many requests) listing ${what} (${where}), retries included; run again later or lower concurrency`,
+        { status: 429, code: 'TOOMANYREQUESTS', retryable: true },
+      );
+    }
+    if (res.status === 401) {
+      return new AuthError(
+        this.login
+          ? `Docker Hub API refused a fresh login token of ${this.who} listing ${what} (HTTP 401 from ${where}); check that the token may read this namespace`
+          : `Docker Hub API needs a login to list ${what} (HTTP 401 from ${where}); set username and password (${PAT_HINT})`,
+        { status: 401, code: 'UNAUTHORIZED' },
+      );
+    }
+    if (res.status === 403 && this.anonymous && /pagination offset/i.test(detail ?? '')) {
+      return new AuthError(
+        `Docker Hub refuses to page further anonymously listing ${what} (HTTP 403: ${detail}); set username and password (${PAT_HINT}) to list everything`,
+        { status: 403, code: 'DENIED' },
+      );
+    }
+    if (res.status === 403) {
+      return new AuthError(
+        `Docker Hub API denied ${this.who} listing ${what} (HTTP 403 from ${where}${detail ? `: ${detail}` : ''}); an organization access token needs the repository-list scope, a PAT read access`,
+        { status: 403, code: 'DENIED' },
+      );
+    }
+    return new RegistryError(`${where}: HTTP ${res.status} listing ${what}${detail ? ` (${detail})` : ''}`, {
+      status: res.status,
+      retryable: res.status >= 500,
+    });
+  }
+
+  private token(): Promise<string> {
+    if (this.jwt && this.jwt.expiresAt - this.jwt.margin > this.now()) return Promise.resolve(this.jwt.value);
+    this.pending ??= this.mint().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async mint(): Promise<string> {
+    const { username, secret } = this.login!;
+    this.logins++;
+    let url = new URL('/v2/auth/token', this.p.hubUrl).toString();
+    let res = await this.post(url, { identifier: username, secret });
+    // Hub-compatible services that predate /v2/auth/token only have the deprecated login.
+    if (res.status === 404) {
+      this.legacyLogin = true;
+      url = new URL('/v2/users/login', this.p.hubUrl).toString();
+      res = await this.post(url, { username, password: secret });
+    }
+    const detail = hubErrorText(res);
+    if (res.status === 401 || res.status === 403) {
+      throw new AuthError(
+        `Docker Hub login failed for user "${username}" (HTTP ${res.status} from ${describeUrl(url)}${detail ? `: ${detail}` : ''}); check username and password (${PAT_HINT}; with SSO enforced a password no longer works)`,
+        { status: res.status, code: 'UNAUTHORIZED' },
+      );
+    }
+    if (res.status !== 200) {
+      throw new AuthError(
+        `Docker Hub login for user "${username}" failed: HTTP ${res.status} from ${describeUrl(url)}${detail ? ` (${detail})` : ''}`,
+        { status: res.status, retryable: res.status >= 500 || res.status === 429 },
+      );
+    }
+    let body: { access_token?: unknown; token?: unknown };
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new AuthError(`Docker Hub login at ${describeUrl(url)} did not answer with JSON`);
+    }
+    const value =
+      typeof body.access_token === 'string'
+        ? body.access_token
+        : typeof body.token === 'string'
+          ? body.token
+          : '';
+    if (!value) throw new AuthError(`Docker Hub login at ${describeUrl(url)} sent no token`);
+    this.secrets.add(value);
+    const expiresAt = jwtExpiry(value) ?? this.now() + JWT_DEFAULT_LIFETIME_MS;
+    // A token issued for less than two minutes is renewed at half its life, not every request.
+    const margin = Math.min(JWT_RENEW_MARGIN_MS, Math.max(0, (expiresAt - this.now()) / 2));
+    this.jwt = { value, expiresAt, margin };
+    return value;
+  }
+
+  private post(url: string, body: Record<string, string>): Promise<HttpResponse> {
+    return this.http.request({
+      method: 'POST',
+      url,
+      kind: 'token',
+      timeoutMs: this.p.timeoutMs,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
 }
 
 interface HubWalk {
@@ -29,15 +255,15 @@ interface HubWalk {
  */
 async function walkHubPages(
   p: ProviderSettings,
-  http: HttpClient,
+  hub: HubApi,
   first: string,
   what: string,
   onResults: (results: unknown[]) => void,
-  opts: { tally?: Tally; pagesBefore?: number; notFound?: string } = {},
+  opts: { tally?: Tally; pagesBefore?: number; notFound: string },
 ): Promise<HubWalk> {
-  const origin = new URL(p.hubUrl).origin;
   let pages = opts.pagesBefore ?? 0;
   let url: string | undefined = first;
+  const visited = new Set<string>();
   while (url) {
     if (pages >= p.maxPages) {
       return {
@@ -46,22 +272,12 @@ async function walkHubPages(
         problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
       };
     }
-    const res = await http.request({
-      method: 'GET',
-      url,
-      kind: 'vendor-api',
-      timeoutMs: p.timeoutMs,
-      headers: { accept: 'application/json' },
-      ...(opts.tally ? { tally: opts.tally } : {}),
-    });
+    visited.add(url);
+    const res = await hub.get(url, what, opts.tally);
     pages++;
-    if (res.status === 404 && opts.notFound) {
+    if (res.status === 404) {
       throw new RegistryError(`${opts.notFound} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
     }
-    if (res.status !== 200)
-      throw new RegistryError(`${describeUrl(url)}: HTTP ${res.status} listing ${what}`, {
-        status: res.status,
-      });
     let doc: { next?: unknown; results?: unknown };
     try {
       doc = JSON.parse(res.body.toString('utf8'));
@@ -73,11 +289,18 @@ async function walkHubPages(
     onResults(doc.results);
     const next: URL | undefined =
       typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-    if (next && next.origin !== origin) {
+    if (next && next.origin !== hub.origin) {
       return {
         pages,
         complete: false,
         problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
+      };
+    }
+    if (next && visited.has(next.toString())) {
+      return {
+        pages,
+        complete: false,
+        problem: `the Hub API's next page repeats a page already read; stopped`,
       };
     }
     url = next?.toString();
@@ -85,7 +308,18 @@ async function walkHubPages(
   return { pages, complete: true };
 }
 
-export async function dockerHubRepositories(p: ProviderSettings, http: HttpClient): Promise<Listing> {
+/** The repository facts the Hub's repository list carries, in the spec's field names. */
+function repositoryInfo(r: Record<string, unknown>, namespace: string): RepositoryInfo {
+  const info: RepositoryInfo = { official: namespace === 'library' };
+  if (typeof r.description === 'string' && r.description) info.description = r.description;
+  if (typeof r.star_count === 'number') info.star_count = r.star_count;
+  if (typeof r.pull_count === 'number') info.pull_count = r.pull_count;
+  if (typeof r.is_automated === 'boolean') info.automated = r.is_automated;
+  if (typeof r.last_updated === 'string' && r.last_updated) info.last_updated = r.last_updated;
+  return info;
+}
+
+export async function dockerHubRepositories(p: ProviderSettings, hub: HubApi): Promise<RepositoryListing> {
   const namespaces = new Set<string>();
   for (const s of p.selectors) {
     const ns = literalNamespace(s.namespacePattern.source);
@@ -97,6 +331,7 @@ export async function dockerHubRepositories(p: ProviderSettings, http: HttpClien
     namespaces.add(ns);
   }
   const items = new Set<string>();
+  const info = new Map<string, RepositoryInfo>();
   let pages = 0;
   for (const ns of [...namespaces].sort()) {
     const first = new URL(
@@ -105,44 +340,47 @@ export async function dockerHubRepositories(p: ProviderSettings, http: HttpClien
     ).toString();
     const walk = await walkHubPages(
       p,
-      http,
+      hub,
       first,
       `namespace ${ns}`,
       (results) => {
-        for (const r of results as Array<{ name?: unknown; namespace?: unknown }>) {
-          if (typeof r.name === 'string')
-            items.add(`${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`);
+        for (const r of results as Array<Record<string, unknown>>) {
+          if (!r || typeof r.name !== 'string') continue;
+          const owner = typeof r.namespace === 'string' ? r.namespace : ns;
+          const name = `${owner}/${r.name}`;
+          items.add(name);
+          info.set(name, repositoryInfo(r, owner));
         }
       },
       { pagesBefore: pages, notFound: `Docker Hub has no namespace ${JSON.stringify(ns)}` },
     );
     pages = walk.pages;
-    if (!walk.complete) return { items: [...items], ...walk };
+    if (!walk.complete) return { items: [...items], info, ...walk };
   }
-  return { items: [...items], pages, complete: true };
+  return { items: [...items], info, pages, complete: true };
 }
 
 /**
  * Every tag of a repository with its digest (the index digest for multi-arch images) and push
- * time, from the Hub API's tag list. These calls are not pulls, so a cold run spends pull quota
- * only on the manifests of the tags it keeps.
+ * time, newest first, from the Hub API's tag list. These calls are not pulls, so a cold run
+ * spends pull quota only on the manifests of the tags it keeps.
  */
 export async function dockerHubTags(
   p: ProviderSettings,
-  http: HttpClient,
+  hub: HubApi,
   repo: string,
   tally: Tally,
 ): Promise<TagListing> {
   const [ns, ...rest] = repo.split('/');
   const first = new URL(
-    `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(rest.join('/'))}/tags?page_size=${PAGE_SIZE}`,
+    `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(rest.join('/'))}/tags?page_size=${PAGE_SIZE}&ordering=last_updated`,
     p.hubUrl,
   ).toString();
   const items = new Set<string>();
   const vendor = new Map<string, VendorTag>();
   const walk = await walkHubPages(
     p,
-    http,
+    hub,
     first,
     `the tags of ${repo}`,
     (results) => {
@@ -152,7 +390,7 @@ export async function dockerHubTags(
         tag_last_pushed?: unknown;
         last_updated?: unknown;
       }>) {
-        if (typeof t.name !== 'string') continue;
+        if (!t || typeof t.name !== 'string') continue;
         items.add(t.name);
         // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
         if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
@@ -165,18 +403,148 @@ export async function dockerHubTags(
         vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
       }
     },
-    { tally },
+    {
+      tally,
+      notFound: hub.anonymous
+        ? `Docker Hub has no public repository ${JSON.stringify(repo)}; if it is private, set username and password (${PAT_HINT})`
+        : `Docker Hub has no repository ${JSON.stringify(repo)} that ${hub.who} can see`,
+    },
   );
   return { items: [...items], vendor, ...walk };
 }
 
+/** What the registry's rate-limit headers said, and what this run spent. */
+class PullQuota {
+  limit: number | undefined;
+  remaining: number | undefined;
+  window: number | undefined;
+  /** Manifest GETs answered 2xx: each one is a pull. */
+  pulls = 0;
+  limitHit = false;
+  hubLimit: number | undefined;
+  hubRemaining: number | undefined;
+
+  observeRegistry(method: string, kind: string, res: HttpResponse): void {
+    const limit = parseQuotaHeader(res.headers['ratelimit-limit']);
+    const remaining = parseQuotaHeader(res.headers['ratelimit-remaining']);
+    if (limit) {
+      this.limit = limit.value;
+      this.window = limit.window ?? remaining?.window ?? this.window;
+    }
+    // Answers arrive out of order under concurrency; the quota only shrinks within a window.
+    if (remaining) this.remaining = Math.min(this.remaining ?? remaining.value, remaining.value);
+    if (kind === 'manifest' && method === 'GET' && res.status >= 200 && res.status < 300) this.pulls++;
+    if (res.status === 429 && remaining?.value === 0) this.limitHit = true;
+  }
+
+  observeHub(res: HttpResponse): void {
+    const limit = Number(res.headers['x-ratelimit-limit']);
+    const remaining = Number(res.headers['x-ratelimit-remaining']);
+    if (Number.isFinite(limit) && res.headers['x-ratelimit-limit']) this.hubLimit = limit;
+    if (Number.isFinite(remaining) && res.headers['x-ratelimit-remaining']) this.hubRemaining = remaining;
+  }
+
+  /** "0 of 100 left per 6 h window", or undefined when the registry sent no quota. */
+  describe(): string | undefined {
+    if (this.limit === undefined || this.remaining === undefined) return undefined;
+    return `${this.remaining} of ${this.limit} left${this.window ? ` per ${describeWindow(this.window)} window` : ''}`;
+  }
+}
+
+/**
+ * Rewrites the registry's pull-limit 429 on manifest requests into a message that says what the
+ * limit is and how to get past it; everything else on the client is untouched.
+ */
+function explainPullLimit(
+  client: RegistryClient,
+  quota: PullQuota,
+  credentials: Credentials,
+): RegistryClient {
+  const explain = (err: unknown, repo: string, ref: string): unknown => {
+    if (!(err instanceof RegistryError) || err.details.status !== 429 || !quota.limitHit) return err;
+    const what = `${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
+    const fix = credentials.username
+      ? `the limit of user "${credentials.username}" is used up: wait for the window to pass or use an account with a higher limit`
+      : `anonymous pulls are counted per IP address: authenticate with ${PAT_HINT} (username + password in the config) or wait for the window to pass`;
+    return new RegistryError(
+      `Docker Hub pull rate limit reached (${quota.describe() ?? 'no pulls left'}) reading ${what}; ${fix}`,
+      { status: 429, code: 'TOOMANYREQUESTS' },
+    );
+  };
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      if (prop !== 'getManifest' && prop !== 'headManifest') return method;
+      return async (repo: string, ref: string, ...rest: unknown[]) => {
+        try {
+          return await method(repo, ref, ...rest);
+        } catch (err) {
+          throw explain(err, repo, ref);
+        }
+      };
+    },
+  });
+}
+
 export const openDockerHub: OpenAdapter = async (ctx) => {
-  const client = ctx.connect(ctx.credentials);
   const p = ctx.settings;
+  const creds = ctx.credentials;
+  const secret = creds.password ?? creds.token;
+  if (!creds.username && secret) {
+    // A PAT alone cannot be exchanged: both the Hub API and auth.docker.io want the account name with it.
+    throw new AuthError(
+      `Docker Hub needs username together with the ${creds.password ? 'password' : 'token'}: set username to the Docker Hub account the personal access token belongs to`,
+    );
+  }
+  const quota = new PullQuota();
+  const raw = ctx.connect(creds);
+  const hub = new HubApi(
+    p,
+    ctx.http,
+    ctx.secrets,
+    creds.username && secret ? { username: creds.username, secret } : undefined,
+  );
+  ctx.http.onResponse((req, res) => {
+    try {
+      const origin = new URL(req.url).origin;
+      if (origin === raw.origin) quota.observeRegistry(req.method, req.kind, res);
+      else if (origin === hub.origin) quota.observeHub(res);
+    } catch {
+      // A listener must never break a request.
+    }
+  });
+  const client = explainPullLimit(raw, quota, creds);
   return {
     ...ociAdapter(ctx, client),
-    listRepositories: () => dockerHubRepositories(p, ctx.http),
-    listTags: (repo, tally) => dockerHubTags(p, ctx.http, repo, tally),
+    listRepositories: () => dockerHubRepositories(p, hub),
+    listTags: (repo, tally) => dockerHubTags(p, hub, repo, tally),
     headFirst: true,
+    notes: () => {
+      const lines: string[] = [];
+      const left = quota.describe();
+      const spent = `${quota.pulls} manifest GET${quota.pulls === 1 ? '' : 's'} (pulls) this run`;
+      if (left) lines.push(`Docker Hub pull quota: ${left}; ${spent}.`);
+      else if (quota.pulls > 0) lines.push(`Docker Hub: ${spent}; the registry sent no pull limit.`);
+      if (quota.limitHit) {
+        lines.push(
+          creds.username
+            ? 'Docker Hub pull rate limit reached: some manifests could not be read; run again after the window resets.'
+            : `Docker Hub pull rate limit reached: some manifests could not be read; authenticate with ${PAT_HINT} (username + password in the config) or wait for the window to reset.`,
+        );
+      }
+      if (quota.hubLimit !== undefined && quota.hubRemaining !== undefined)
+        lines.push(
+          `Docker Hub API: ${quota.hubRemaining} of ${quota.hubLimit} requests left in the current window.`,
+        );
+      if (hub.legacyLogin)
+        lines.push(
+          'Docker Hub API: /v2/auth/token is not available here; logged in with the deprecated /v2/users/login.',
+        );
+      if (hub.logins > 1)
+        lines.push(`Docker Hub API: logged in ${hub.logins} times (the login token expired mid-run).`);
+      return lines;
+    },
   };
 };

@@ -1,5 +1,562 @@
 // AWS ECR (private) and ECR Public.
-import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+//
+// Private ECR works two ways. With a registry password from `aws ecr get-login-password` in the
+// config, everything goes through the registry API (Basic `AWS:<password>`, _catalog, tags/list with
+// n ≤ 1000, a HEAD per tag). Without one, the AWS SDK uses the job's AWS credentials (what
+// aws-actions/configure-aws-credentials exports): GetAuthorizationToken mints the registry
+// password, DescribeRepositories lists repositories and DescribeImages lists up to 1000 images per
+// call with digest, push time and scan summary, so no tag needs a registry request to be resolved.
+//
+// ECR Public (public.ecr.aws) serves pulls to an anonymous token from GET /token/ and has no
+// repository listing for anonymous users, so the selectors must name the repositories.
+import {
+  DescribeImagesCommand,
+  type DescribeImagesCommandOutput,
+  DescribeRepositoriesCommand,
+  type DescribeRepositoriesCommandOutput,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  type ImageDetail,
+} from '@aws-sdk/client-ecr';
+import { parseWwwAuthenticate } from '../auth/www-authenticate.js';
+import type { Credentials, ProviderSettings } from '../config/settings.js';
+import { AuthError, RegistryError } from '../errors.js';
+import { describeUrl, type Tally } from '../http/http-client.js';
+import type { RegistryClient } from '../oci/registry-client.js';
+import {
+  type OpenAdapter,
+  ociAdapter,
+  type RegistryAdapter,
+  type RepositoryListing,
+  type TagListing,
+  type VendorContext,
+  type VendorTag,
+  type VulnerabilityCounts,
+} from './registry-adapter.js';
 
-/** Not yet vendor-specific: the plain OCI path. */
-export const openEcr: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+/** DescribeImages and DescribeRepositories accept at most this many results per call. */
+const API_PAGE_SIZE = 1000;
+/** The SDK's own retries (throttling, 5xx) per call, the first try included. */
+const SDK_MAX_ATTEMPTS = 4;
+const PERMISSIONS = 'ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:DescribeImages';
+const EXPIRED_REGISTRY_TOKEN = /authorization token has expired/i;
+const PUBLIC_HOST = 'public.ecr.aws';
+
+export interface EcrHost {
+  accountId: string;
+  region: string;
+  fips: boolean;
+}
+
+/** `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` and the dual-stack `….dkr-ecr….on.aws`. */
+export function parseEcrHost(host: string): EcrHost | undefined {
+  const m = /^(\d{12})\.dkr[.-]ecr(-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$/i.exec(host);
+  return m ? { accountId: m[1]!, region: m[3]!.toLowerCase(), fips: !!m[2] } : undefined;
+}
+
+function hasCredentials(c: Credentials): boolean {
+  return !!(c.username || c.password || c.token);
+}
+
+/**
+ * The registry credential for token mode. ECR's registry expects Basic `AWS:<password>`, so a lone
+ * token becomes that password; a base64 `AWS:<password>` (GetAuthorizationToken's
+ * authorizationToken, pasted as is) is unwrapped.
+ */
+export function ecrRegistryCredentials(c: Credentials): Credentials {
+  const secret = c.password ?? c.token;
+  if (!secret) return c;
+  if (!c.username) {
+    const decoded = decodeAuthorizationToken(secret);
+    if (decoded) return decoded;
+  }
+  return { username: c.username ?? 'AWS', password: secret };
+}
+
+function decodeAuthorizationToken(value: string): Credentials | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || text.slice(0, colon) !== 'AWS') return undefined;
+  return { username: 'AWS', password: text.slice(colon + 1) };
+}
+
+/** Scan summary counts (`CRITICAL`, …, `UNDEFINED`) in the graph's lowercase form. */
+export function vulnerabilityCounts(counts: Record<string, number> | undefined): VulnerabilityCounts {
+  const out: VulnerabilityCounts = { total: 0 };
+  for (const [severity, n] of Object.entries(counts ?? {})) {
+    if (typeof n !== 'number' || n <= 0) continue;
+    const key = severity.toLowerCase();
+    const field =
+      key === 'critical' || key === 'high' || key === 'medium' || key === 'low' || key === 'informational'
+        ? key
+        : 'unknown';
+    out[field] = (out[field] ?? 0) + n;
+    out.total += n;
+  }
+  return out;
+}
+
+/** The names a pattern spells out literally (`^name$`, `name`, `^(a|b)$`), or undefined for a real regex. */
+export function literalNames(pattern: string): string[] | undefined {
+  let body = pattern.replace(/^\^/, '').replace(/\$$/, '');
+  const group = /^\((?:\?:)?([^()]*)\)$/.exec(body);
+  if (group) body = group[1]!;
+  const alternatives = body.split('|');
+  // A bare "." matches itself too, so it may stand for a dot; quantifiers and classes may not.
+  if (alternatives.some((a) => !/^(?:[a-z0-9_./-]|\\[./-])+$/i.test(a))) return undefined;
+  return alternatives.map((a) => a.replace(/\\([./-])/g, '$1').toLowerCase());
+}
+
+export const openEcr: OpenAdapter = async (ctx) => {
+  const host = new URL(ctx.settings.apiUrl).host;
+  const parsed = parseEcrHost(host);
+  if (!parsed && (host === PUBLIC_HOST || (await looksLikeEcrPublic(ctx)))) return openEcrPublic(ctx);
+  if (hasCredentials(ctx.settings.credentials)) return openTokenMode(ctx);
+  return openSdkMode(ctx, parsed);
+};
+
+/**
+ * Mirrors, proxies and tests use other host names: ECR Public's /v2/ challenge (Bearer, service
+ * public.ecr.aws) tells it apart from private ECR's Basic one.
+ */
+async function looksLikeEcrPublic(ctx: VendorContext): Promise<boolean> {
+  const res = await ctx.connect({}).ping();
+  return parseWwwAuthenticate(res.headers['www-authenticate']).some(
+    (c) => c.scheme === 'bearer' && c.params.service === PUBLIC_HOST,
+  );
+}
+
+/** Adds what to do about an ECR registry refusal to the shared client's message. */
+function withRegistryHint(err: unknown, hint: string): never {
+  if (err instanceof AuthError) throw new AuthError(`${err.message}; ${hint}`, err.details);
+  throw err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token mode: the documented `docker login` form, registry API only.
+
+function openTokenMode(ctx: VendorContext, fallback?: string): RegistryAdapter {
+  const creds = ecrRegistryCredentials(ctx.credentials);
+  ctx.secrets.add(creds.password);
+  const client = ctx.connect(creds);
+  const hint =
+    'ECR registry passwords (aws ecr get-login-password) expire after 12 hours: fetch a new one in the same job, or remove username/password/token to let the AWS credentials of aws-actions/configure-aws-credentials mint one';
+  const base = ociAdapter(ctx, client);
+  return {
+    ...base,
+    describeCredential: () =>
+      `Basic "${creds.username}" with an ECR registry password from ${ctx.credentialSource}`,
+    listRepositories: () => client.listRepositories().catch((e) => withRegistryHint(e, hint)),
+    listTags: (repo, tally) => client.listTags(repo, tally).catch((e) => withRegistryHint(e, hint)),
+    notes: () => [
+      ...(fallback ? [fallback] : []),
+      'ECR: registry password only (no AWS API): one manifest request per tag; AWS credentials would list digests, push times and scan results in one call per 1000 images',
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SDK mode: the ECR API with the job's AWS credentials.
+
+interface AwsErrorLike {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { attempts?: number; httpStatusCode?: number };
+}
+
+/** A clear message for an ECR API failure: what was asked, why AWS refused, what to change. */
+export function ecrApiError(err: unknown, op: string, target: string, endpoint: string): RegistryError {
+  const e = (err ?? {}) as AwsErrorLike;
+  const name = e.name ?? 'Error';
+  const aws = e.message ? `: ${e.message}` : '';
+  const status = e.$metadata?.httpStatusCode;
+  const details = { ...(status ? { status } : {}), code: name };
+  switch (name) {
+    case 'CredentialsProviderError':
+      return new AuthError(
+        `no AWS credentials for the ECR API (${op}): add an aws-actions/configure-aws-credentials step before this one (a role allowed ${PERMISSIONS}), or set token: \${ECR_TOKEN} with the output of \`aws ecr get-login-password\``,
+        { code: name },
+      );
+    case 'AccessDeniedException':
+      return new AuthError(
+        `the ECR API denied ${op} on ${target} (AccessDeniedException${aws}); the AWS identity needs the ecr:${op} permission (the read-only set is ${PERMISSIONS})`,
+        details,
+      );
+    case 'ExpiredTokenException':
+    case 'ExpiredToken':
+    case 'RequestExpired':
+      return new AuthError(
+        `the AWS credentials have expired (${name}) calling ${op}: re-run aws-actions/configure-aws-credentials, or raise its role-duration-seconds for long runs`,
+        details,
+      );
+    case 'UnrecognizedClientException':
+    case 'InvalidSignatureException':
+    case 'InvalidClientTokenId':
+    case 'MissingAuthenticationTokenException':
+    case 'SignatureDoesNotMatch':
+      return new AuthError(
+        `AWS rejected the credentials calling ECR ${op} (${name}${aws}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, or the aws-actions/configure-aws-credentials step`,
+        details,
+      );
+    case 'RepositoryNotFoundException':
+      return new RegistryError(`ECR has no repository ${target} (RepositoryNotFoundException${aws})`, {
+        ...details,
+        status: 404,
+      });
+    case 'ThrottlingException':
+    case 'TooManyRequestsException':
+      return new RegistryError(
+        `the ECR API throttled ${op} on ${target} (${name}) and ${e.$metadata?.attempts ?? SDK_MAX_ATTEMPTS} attempts did not get through; lower concurrency or run at a quieter time`,
+        { ...details, status: 429, retryable: true },
+      );
+    default:
+      if (
+        !status &&
+        /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket|timeout/i.test(`${e.code} ${e.message}`)
+      ) {
+        return new RegistryError(
+          `cannot reach the ECR API at ${endpoint} (${e.code ?? name}): check ecr_api_url/region and the network`,
+          { code: name, retryable: true },
+        );
+      }
+      return new RegistryError(`the ECR API failed ${op} on ${target} (${name}${aws})`, details);
+  }
+}
+
+class EcrApi {
+  calls = 0;
+  /** Tagged images DescribeImages returned without a basic-scan summary. */
+  unscanned = 0;
+
+  constructor(
+    private readonly sdk: ECRClient,
+    readonly endpoint: string,
+    readonly registryId: string | undefined,
+  ) {}
+
+  /** One API call, counted with its retries; failures become RegistryErrors. */
+  async send<T>(command: unknown, op: string, target: string, tally?: Tally): Promise<T> {
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: one entry point for three command types.
+      const out = (await this.sdk.send(command as any)) as T & AwsErrorLike;
+      this.count(out.$metadata?.attempts, tally);
+      return out;
+    } catch (err) {
+      const e = err as AwsErrorLike;
+      // A credentials failure happens before any request leaves.
+      if (e.name !== 'CredentialsProviderError') this.count(e.$metadata?.attempts, tally);
+      throw ecrApiError(err, op, target, this.endpoint);
+    }
+  }
+
+  private count(attempts: number | undefined, tally?: Tally): void {
+    const n = attempts && attempts > 0 ? attempts : 1;
+    this.calls += n;
+    if (tally) tally.requests += n;
+  }
+
+  async authorizationToken(): Promise<{ credentials: Credentials; encoded: string; expiresAt?: number }> {
+    const out = await this.send<{
+      authorizationData?: Array<{ authorizationToken?: string; expiresAt?: Date }>;
+    }>(new GetAuthorizationTokenCommand({}), 'GetAuthorizationToken', 'the registry', undefined);
+    const encoded = out.authorizationData?.[0]?.authorizationToken;
+    const credentials = encoded ? decodeAuthorizationToken(encoded) : undefined;
+    if (!encoded || !credentials)
+      throw new AuthError('the ECR API answered GetAuthorizationToken without a usable authorizationToken');
+    const expiresAt = out.authorizationData?.[0]?.expiresAt;
+    return {
+      credentials,
+      encoded,
+      ...(expiresAt instanceof Date ? { expiresAt: expiresAt.getTime() } : {}),
+    };
+  }
+
+  async repositories(p: ProviderSettings): Promise<RepositoryListing> {
+    const items = new Set<string>();
+    let pages = 0;
+    let nextToken: string | undefined;
+    do {
+      if (pages >= p.maxPages) return stopped(items, pages);
+      const out: DescribeRepositoriesCommandOutput = await this.send(
+        new DescribeRepositoriesCommand({
+          ...(this.registryId ? { registryId: this.registryId } : {}),
+          maxResults: API_PAGE_SIZE,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        'DescribeRepositories',
+        this.registryId ? `registry ${this.registryId}` : 'the registry',
+      );
+      pages++;
+      for (const r of out.repositories ?? []) if (r.repositoryName) items.add(r.repositoryName);
+      nextToken = out.nextToken || undefined;
+    } while (nextToken);
+    return { items: [...items], pages, complete: true };
+  }
+
+  async tags(p: ProviderSettings, repo: string, tally: Tally): Promise<TagListing> {
+    const items = new Set<string>();
+    const vendor = new Map<string, VendorTag>();
+    let pages = 0;
+    let nextToken: string | undefined;
+    do {
+      if (pages >= p.maxPages) return { ...stopped(items, pages), vendor };
+      const out: DescribeImagesCommandOutput = await this.send(
+        new DescribeImagesCommand({
+          repositoryName: repo,
+          ...(this.registryId ? { registryId: this.registryId } : {}),
+          filter: { tagStatus: 'TAGGED' },
+          maxResults: API_PAGE_SIZE,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        'DescribeImages',
+        repo,
+        tally,
+      );
+      pages++;
+      for (const image of out.imageDetails ?? [])
+        this.addImage(image, items, vendor, p.discoverVulnerabilities);
+      nextToken = out.nextToken || undefined;
+    } while (nextToken);
+    return { items: [...items], pages, complete: true, vendor };
+  }
+
+  private addImage(
+    image: ImageDetail,
+    items: Set<string>,
+    vendor: Map<string, VendorTag>,
+    withScans: boolean,
+  ): void {
+    const tags = image.imageTags ?? [];
+    if (tags.length === 0) return;
+    const digest = image.imageDigest;
+    const pushed = image.imagePushedAt instanceof Date ? image.imagePushedAt.toISOString() : undefined;
+    const counts = image.imageScanFindingsSummary?.findingSeverityCounts;
+    if (withScans && !counts) this.unscanned++;
+    for (const tag of tags) {
+      items.add(tag);
+      // Without a digest the tag is still listed and gets resolved through the registry.
+      if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) continue;
+      vendor.set(tag, {
+        digest,
+        ...(pushed ? { pushedAt: pushed.replace(/\.000Z$/, 'Z') } : {}),
+        ...(withScans && counts ? { vulnerabilities: vulnerabilityCounts(counts) } : {}),
+      });
+    }
+  }
+}
+
+function stopped(items: Set<string>, pages: number) {
+  return {
+    items: [...items],
+    pages,
+    complete: false,
+    problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+  };
+}
+
+/**
+ * The shared client, re-minting the registry password once when ECR says it has expired (its
+ * 12-hour life can end inside a long run). RegistryAuth reads the credential object on every
+ * request, so updating it in place is enough.
+ */
+function refreshingClient(
+  client: RegistryClient,
+  creds: Credentials,
+  refresh: () => Promise<Credentials>,
+  expiresAt: () => number | undefined,
+): RegistryClient {
+  let generation = 0;
+  let pending: Promise<void> | undefined;
+  const renew = async (seen: number) => {
+    if (seen !== generation) return;
+    pending ??= refresh()
+      .then((fresh) => {
+        creds.username = fresh.username!;
+        creds.password = fresh.password!;
+        generation++;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    await pending;
+  };
+  const expired = (err: unknown) => {
+    if (!(err instanceof AuthError) || (err.details.status !== 401 && err.details.status !== 403))
+      return false;
+    const until = expiresAt();
+    return EXPIRED_REGISTRY_TOKEN.test(err.message) || (until !== undefined && Date.now() >= until - 60_000);
+  };
+  const wrapped = new Set([
+    'listRepositories',
+    'listTags',
+    'headManifest',
+    'getManifest',
+    'getBlob',
+    'request',
+  ]);
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || !wrapped.has(prop) || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const seen = generation;
+        try {
+          return await value.apply(target, args);
+        } catch (err) {
+          if (!expired(err)) throw err;
+          await renew(seen);
+          return value.apply(target, args);
+        }
+      };
+    },
+  });
+}
+
+async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Promise<RegistryAdapter> {
+  const p = ctx.settings;
+  const env = ctx.ambient.env;
+  const region = p.region ?? parsed?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const host = new URL(p.apiUrl).host;
+  if (!region) {
+    throw new RegistryError(
+      `cannot tell the AWS region of ${host} (not an <account>.dkr.ecr.<region>.amazonaws.com host): set region in the config, e.g. region: us-east-1`,
+    );
+  }
+  const keyId = env.AWS_ACCESS_KEY_ID;
+  const secret = env.AWS_SECRET_ACCESS_KEY;
+  const session = env.AWS_SESSION_TOKEN;
+  ctx.secrets.add(secret);
+  ctx.secrets.add(session);
+  const explicit = keyId && secret;
+  const source = explicit ? 'AWS_ACCESS_KEY_ID in the environment' : "the AWS SDK's default credential chain";
+  const sdk = new ECRClient({
+    region,
+    maxAttempts: SDK_MAX_ATTEMPTS,
+    requestHandler: { requestTimeout: p.timeoutMs, connectionTimeout: Math.min(p.timeoutMs, 10_000) },
+    ...(p.ecrApiUrl ? { endpoint: p.ecrApiUrl } : {}),
+    ...(parsed?.fips ? { useFipsEndpoint: true } : {}),
+    ...(explicit
+      ? {
+          credentials: {
+            accessKeyId: keyId,
+            secretAccessKey: secret,
+            ...(session ? { sessionToken: session } : {}),
+          },
+        }
+      : {}),
+  });
+  const endpoint = p.ecrApiUrl ?? `the ECR API in ${region}`;
+  const api = new EcrApi(sdk, endpoint, parsed?.accountId);
+
+  let minted: Awaited<ReturnType<EcrApi['authorizationToken']>>;
+  try {
+    minted = await api.authorizationToken();
+  } catch (err) {
+    // Without AWS credentials, a docker login left in config.json (amazon-ecr-login) still works.
+    if (
+      err instanceof AuthError &&
+      err.details.code === 'CredentialsProviderError' &&
+      hasCredentials(ctx.credentials)
+    ) {
+      sdk.destroy();
+      return openTokenMode(
+        ctx,
+        `ECR: no AWS credentials, so the registry login from ${ctx.credentialSource} is used without the ECR API`,
+      );
+    }
+    sdk.destroy();
+    throw err;
+  }
+  let expiresAt = minted.expiresAt;
+  const remember = (m: typeof minted) => {
+    ctx.secrets.add(m.encoded);
+    ctx.secrets.add(m.credentials.password);
+    expiresAt = m.expiresAt;
+    return m.credentials;
+  };
+  const creds: Credentials = { ...remember(minted) };
+  const client = refreshingClient(
+    ctx.connect(creds),
+    creds,
+    async () => remember(await api.authorizationToken()),
+    () => expiresAt,
+  );
+  return {
+    client,
+    describeCredential: () =>
+      `AWS credentials from ${source} through the ECR API (region ${region}), registry password from GetAuthorizationToken`,
+    listRepositories: () => api.repositories(p),
+    listTags: (repo, tally) => api.tags(p, repo, tally),
+    headFirst: false,
+    scansVulnerabilities: true,
+    notes: () => [
+      `ECR API: ${api.calls} calls`,
+      ...(p.discoverVulnerabilities && api.unscanned > 0
+        ? [
+            `vulnerabilities: ${api.unscanned} images have no basic-scan summary (never scanned, or enhanced scanning reports in Amazon Inspector)`,
+          ]
+        : []),
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ECR Public.
+
+async function openEcrPublic(ctx: VendorContext): Promise<RegistryAdapter> {
+  const p = ctx.settings;
+  if (hasCredentials(ctx.credentials)) {
+    ctx.log.warn(
+      `${p.name}: not using the credentials from ${ctx.credentialSource} for ECR Public: get-login-password credentials have been answered with HTTP 400 on tags/list; public repositories are read with the anonymous token`,
+    );
+  }
+  const url = new URL('/token/', p.apiUrl).toString();
+  const res = await ctx.http.request({
+    method: 'GET',
+    url,
+    kind: 'token',
+    timeoutMs: p.timeoutMs,
+    headers: { accept: 'application/json' },
+  });
+  if (res.status !== 200)
+    throw new AuthError(
+      `ECR Public's anonymous token endpoint ${describeUrl(url)} answered HTTP ${res.status}`,
+      {
+        status: res.status,
+      },
+    );
+  let token: unknown;
+  try {
+    token = (JSON.parse(res.body.toString('utf8')) as { token?: unknown }).token;
+  } catch {
+    token = undefined;
+  }
+  if (typeof token !== 'string' || !token)
+    throw new AuthError(`ECR Public's token endpoint ${describeUrl(url)} sent no token`);
+  ctx.secrets.add(token);
+  const client = ctx.connect({ token });
+  return {
+    ...ociAdapter(ctx, client),
+    describeCredential: () => 'an anonymous ECR Public token (GET /token/)',
+    listRepositories: async () => publicRepositories(p),
+    notes: () => ['ECR Public: anonymous token; no listing API, so one manifest request per tag'],
+  };
+}
+
+/** ECR Public lists nothing to anonymous users: the selectors must spell the repositories out. */
+export function publicRepositories(p: ProviderSettings): RepositoryListing {
+  const items = new Set<string>();
+  for (const s of p.selectors) {
+    const aliases = literalNames(s.namespacePattern.source);
+    const names = literalNames(s.repositoryPattern.source);
+    if (!aliases || !names) {
+      throw new RegistryError(
+        `ECR Public has no repository listing for anonymous users: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} and repository_pattern ${JSON.stringify(s.repositoryPattern.source)} must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"`,
+      );
+    }
+    for (const a of aliases) for (const n of names) items.add(`${a}/${n}`);
+  }
+  return { items: [...items].sort(), pages: 0, complete: true };
+}

@@ -1,5 +1,639 @@
-// GitHub Container Registry.
-import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+// GitHub Container Registry. ghcr.io has no usable _catalog and its tags/list carries no digests
+// or dates, so packages and their versions (digest, tags, created_at) come from the GitHub
+// Packages REST API. That API is picky about tokens: a workflow's GITHUB_TOKEN cannot list an
+// organisation's packages (HTTP 400 "Invalid argument."), yet it can read the versions of the
+// packages its repository may access. So the listing falls back to the packages we can name (the
+// selectors', the workflow repository's), and the versions fall back to the registry itself.
+import { getOctokit } from '@actions/github';
+import type { Credentials } from '../config/settings.js';
+import { selectorFor } from '../discovery/select.js';
+import { AuthError, RegistryError } from '../errors.js';
+import { describeUrl, type Tally } from '../http/http-client.js';
+import type { RegistryClient } from '../oci/registry-client.js';
+import { literalNamespace } from './docker-hub.js';
+import type {
+  OpenAdapter,
+  RegistryAdapter,
+  RepositoryInfo,
+  RepositoryListing,
+  TagListing,
+  VendorContext,
+  VendorTag,
+} from './registry-adapter.js';
 
-/** Not yet vendor-specific: the plain OCI path. */
-export const openGhcr: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+const PER_PAGE = 100;
+/** Below this many requests left, the API is kept for other jobs sharing the token's hourly budget. */
+export const LOW_BUDGET = 50;
+const PAT_FIX = 'a classic PAT with read:packages';
+const DEFAULT_API = 'https://api.github.com';
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+type OwnerKind = 'orgs' | 'users';
+
+interface RateLimit {
+  limit: number;
+  remaining: number;
+  used?: number;
+  /** Unix seconds. */
+  reset?: number;
+}
+
+interface ApiAnswer {
+  status: number;
+  data: unknown;
+  headers: Record<string, string>;
+}
+
+/** What the names of a selector's repository_pattern spell out, when it is not a real regex. */
+export function literalRepositories(pattern: string): { names: string[]; exact: boolean } | undefined {
+  const m = /^\^?(?:\(([^()$]+)\)|([^()|$]+))(\$?)$/.exec(pattern);
+  if (!m) return undefined;
+  const names = (m[1] ?? m[2]!).split('|').map((n) => n.replace(/\\\./g, '.'));
+  if (names.some((n) => !/^[a-z0-9][a-z0-9._/-]*$/i.test(n))) return undefined;
+  // re.match anchors only the start: without `$`, "nginx" also selects nginx-proxy, which we cannot name.
+  return { names: names.map((n) => n.toLowerCase()), exact: m[3] === '$' };
+}
+
+export function formatReset(reset: number | undefined): string {
+  if (reset === undefined) return '';
+  const d = new Date(reset * 1000);
+  return `resets ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+function apiMessage(data: unknown): string | undefined {
+  if (data && typeof data === 'object' && typeof (data as { message?: unknown }).message === 'string')
+    return (data as { message: string }).message;
+  return undefined;
+}
+
+function isRateLimited(a: ApiAnswer): boolean {
+  if (a.status === 429) return true;
+  if (a.status !== 403) return false;
+  return a.headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(apiMessage(a.data) ?? '');
+}
+
+/**
+ * The GitHub REST API through Octokit, with every request sent by our HttpClient (so it is
+ * retried, capped, and counted in receipts) and its rate-limit headers watched.
+ */
+class GitHubApi {
+  spent = 0;
+  rate: RateLimit | undefined;
+  /** Why the API is no longer used this run (rate limit reached or nearly so). */
+  stopped: string | undefined;
+  readonly host: string;
+  private readonly octokit: ReturnType<typeof getOctokit>;
+
+  constructor(
+    private readonly ctx: VendorContext,
+    token: string,
+    readonly baseUrl: string,
+  ) {
+    this.host = new URL(baseUrl).host;
+    const log = ctx.log;
+    this.octokit = getOctokit(token, {
+      baseUrl,
+      userAgent: 'devgraph-docker-action',
+      request: { fetch: this.fetchVia(undefined) },
+      log: {
+        debug: (m: string) => log.debug(m),
+        info: (m: string) => log.debug(m),
+        warn: (m: string) => log.warn(m),
+        error: (m: string) => log.warn(m),
+      },
+    });
+  }
+
+  get usable(): boolean {
+    return this.stopped === undefined;
+  }
+
+  /** `GET` a route or an absolute next-page URL; any HTTP status comes back as an answer. */
+  async get(url: string, tally: Tally | undefined): Promise<ApiAnswer> {
+    const low = this.rate && this.rate.remaining < LOW_BUDGET;
+    if (low && !this.stopped) {
+      this.stop(
+        `only ${this.rate!.remaining} of ${this.rate!.limit} GitHub API requests left (${formatReset(this.rate!.reset)})`,
+      );
+    }
+    if (this.stopped) throw new ApiStopped(this.stopped);
+    try {
+      const res = await this.octokit.request({
+        method: 'GET',
+        url,
+        headers: { 'x-github-api-version': '2022-11-28' },
+        request: { fetch: this.fetchVia(tally) },
+      });
+      return { status: res.status, data: res.data, headers: res.headers as Record<string, string> };
+    } catch (err) {
+      const e = err as { status?: number; response?: { data?: unknown; headers?: Record<string, string> } };
+      // Octokit wraps our own failures (DNS, timeouts) as status 500 without a response.
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof RegistryError) throw cause;
+      if (typeof e.status === 'number' && e.response) {
+        const answer = { status: e.status, data: e.response.data, headers: e.response.headers ?? {} };
+        if (isRateLimited(answer)) this.stop(this.rateLimitText(answer));
+        return answer;
+      }
+      throw new RegistryError(`GitHub API ${this.host}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  stop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.ctx.log.warn(
+      `${this.ctx.settings.name}: ${reason}; the remaining repositories are listed through the registry (tags/list + HEAD per tag)`,
+    );
+  }
+
+  private rateLimitText(a: ApiAnswer): string {
+    const r = this.rate;
+    const parts = [`HTTP ${a.status}${apiMessage(a.data) ? ` "${apiMessage(a.data)}"` : ''}`];
+    if (r) parts.push(`${r.remaining} of ${r.limit} left`);
+    if (r?.reset !== undefined) parts.push(formatReset(r.reset));
+    if (a.headers['retry-after']) parts.push(`retry after ${a.headers['retry-after']} s`);
+    return `GitHub API rate limit reached (${parts.join('; ')})`;
+  }
+
+  private observe(headers: Record<string, string>): void {
+    const num = (k: string) => {
+      const v = headers[k];
+      return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    const limit = num('x-ratelimit-limit');
+    const remaining = num('x-ratelimit-remaining');
+    if (limit === undefined || remaining === undefined) return;
+    const used = num('x-ratelimit-used');
+    const reset = num('x-ratelimit-reset');
+    this.rate = {
+      limit,
+      remaining,
+      ...(used !== undefined ? { used } : {}),
+      ...(reset !== undefined ? { reset } : {}),
+    };
+  }
+
+  private fetchVia(tally: Tally | undefined): typeof fetch {
+    return async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
+      const headers: Record<string, string> = {};
+      new Headers(init?.headers).forEach((v, k) => {
+        headers[k] = v;
+      });
+      const attempts: Tally = { requests: 0 };
+      let res: Awaited<ReturnType<VendorContext['http']['request']>>;
+      try {
+        res = await this.ctx.http.request({
+          method: 'GET',
+          url,
+          kind: 'vendor-api',
+          headers,
+          timeoutMs: this.ctx.settings.timeoutMs,
+          tally: attempts,
+        });
+      } finally {
+        this.spent += attempts.requests;
+        if (tally) tally.requests += attempts.requests;
+      }
+      this.observe(res.headers);
+      const empty = res.status === 204 || res.status === 205 || res.status === 304;
+      return new Response(empty ? null : new Uint8Array(res.body), {
+        status: res.status,
+        headers: res.headers,
+      });
+    };
+  }
+}
+
+class ApiStopped extends Error {}
+
+const BUDGET_SPENT = 'the GitHub API rate limit is reached';
+
+interface Refusal {
+  owner: string;
+  reason: string;
+  why: 'token' | 'budget';
+}
+
+interface Walk {
+  status: number;
+  /** The refused answer, when the first page was not a 200. */
+  refused?: ApiAnswer;
+  pages: number;
+  complete: boolean;
+  problem?: string;
+}
+
+/** Credentials for the registry and the API token, and where they came from. */
+function ghcrCredentials(ctx: VendorContext): { creds: Credentials; token?: string; source: string } {
+  const c = ctx.credentials;
+  const user = ctx.ambient.env.GITHUB_ACTOR || 'x-access-token';
+  // ghcr.io accepts any user name with the token on its token service; raw Bearer PATs are refused.
+  if (c.username && (c.password ?? c.token)) {
+    const token = (c.password ?? c.token)!;
+    return { creds: { username: c.username, password: token }, token, source: ctx.credentialSource };
+  }
+  if (c.token || c.password) {
+    const token = (c.token ?? c.password)!;
+    return { creds: { username: user, password: token }, token, source: ctx.credentialSource };
+  }
+  if (ctx.ambient.githubToken) {
+    return {
+      creds: { username: user, password: ctx.ambient.githubToken },
+      token: ctx.ambient.githubToken,
+      source: "the workflow's GITHUB_TOKEN (github-token)",
+    };
+  }
+  return { creds: {}, source: 'no credential source' };
+}
+
+class Ghcr implements RegistryAdapter {
+  readonly headFirst = false;
+  readonly scansVulnerabilities = false;
+  private readonly api: GitHubApi | undefined;
+  private readonly ownerKind = new Map<string, OwnerKind>();
+  private listingFallback: string | undefined;
+  private readonly versionFallbacks: string[] = [];
+
+  constructor(
+    private readonly ctx: VendorContext,
+    readonly client: RegistryClient,
+    private readonly source: string,
+    token: string | undefined,
+  ) {
+    const p = ctx.settings;
+    const base = (p.githubApiUrl ?? ctx.ambient.env.GITHUB_API_URL ?? DEFAULT_API).replace(/\/+$/, '');
+    if (token) this.api = new GitHubApi(ctx, token, base);
+  }
+
+  describeCredential(): string {
+    return `${this.client.auth.describeCredential()} from ${this.source}`;
+  }
+
+  notes(): string[] {
+    const out: string[] = [];
+    const api = this.api;
+    if (api && (api.spent > 0 || api.rate)) {
+      const r = api.rate;
+      const left = r
+        ? `, ${r.remaining} of ${r.limit} left${r.reset !== undefined ? ` (${formatReset(r.reset)})` : ''}`
+        : '';
+      out.push(`GitHub API: ${api.spent} request${api.spent === 1 ? '' : 's'} spent${left}`);
+    }
+    if (this.listingFallback) out.push(this.listingFallback);
+    if (api?.stopped) out.push(`${api.stopped}; later repositories were listed through the registry`);
+    if (this.versionFallbacks.length > 0) {
+      out.push(
+        `GitHub API: versions not readable for ${this.versionFallbacks.join('; ')}; listed through the registry (tags/list + HEAD per tag)`,
+      );
+    }
+    return out;
+  }
+
+  /** Owners (users or organisations) the selectors name; the workflow's owner when they name none. */
+  private owners(): string[] {
+    const p = this.ctx.settings;
+    const owners = new Set<string>();
+    const workflowOwner = (
+      this.ctx.ambient.env.GITHUB_REPOSITORY_OWNER ?? this.ctx.ambient.env.GITHUB_REPOSITORY?.split('/')[0]
+    )?.toLowerCase();
+    for (const s of p.selectors) {
+      const ns = literalNamespace(s.namespacePattern.source);
+      if (ns) owners.add(ns);
+      else if (workflowOwner && s.namespacePattern.test(workflowOwner)) owners.add(workflowOwner);
+      else {
+        throw new RegistryError(
+          `GHCR cannot list every owner: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name a user or organisation (e.g. "my-org"); in a workflow, a pattern matching the repository owner lists that owner`,
+        );
+      }
+    }
+    return [...owners].sort();
+  }
+
+  async listRepositories(): Promise<RepositoryListing> {
+    const items = new Set<string>();
+    const info = new Map<string, RepositoryInfo>();
+    const refused: Refusal[] = [];
+    let pages = 0;
+    for (const owner of this.owners()) {
+      const api = this.api;
+      if (!api) {
+        refused.push({ owner, reason: 'no GitHub token', why: 'token' });
+        continue;
+      }
+      if (!api.usable) {
+        refused.push({ owner, reason: BUDGET_SPENT, why: 'budget' });
+        continue;
+      }
+      let walk: Walk | undefined;
+      try {
+        walk = await this.listOwner(owner, pages, (pkg) => {
+          if (typeof pkg.name !== 'string') return;
+          const name = `${owner}/${pkg.name}`.toLowerCase();
+          items.add(name);
+          if (typeof pkg.updated_at === 'string') info.set(name, { last_updated: pkg.updated_at });
+        });
+      } catch (err) {
+        if (!(err instanceof ApiStopped)) throw err;
+        refused.push({ owner, reason: BUDGET_SPENT, why: 'budget' });
+        continue;
+      }
+      pages = walk.pages;
+      if (walk.refused) {
+        refused.push(
+          api.stopped
+            ? { owner, reason: BUDGET_SPENT, why: 'budget' }
+            : { owner, reason: this.refusalText(walk.refused), why: 'token' },
+        );
+        continue;
+      }
+      if (!walk.complete) return { items: [...items], pages, complete: false, problem: walk.problem!, info };
+    }
+    if (refused.length === 0) return { items: [...items], pages, complete: true, info };
+    const fallback = await this.fallbackRepositories(refused.map((r) => r.owner));
+    for (const name of fallback.names) items.add(name);
+    const line = this.fallbackLine(refused, fallback);
+    this.listingFallback = line;
+    this.ctx.log.warn(`${this.ctx.settings.name}: ${line}`);
+    return {
+      items: [...items],
+      pages,
+      // Selectors that can match names we could not spell may have missed packages.
+      complete: fallback.exact,
+      ...(fallback.exact ? {} : { problem: line }),
+      info,
+    };
+  }
+
+  private refusalText(a: ApiAnswer): string {
+    const msg = apiMessage(a.data);
+    const quoted = `HTTP ${a.status}${msg ? ` "${msg}"` : ''}`;
+    if (a.status === 400)
+      return `${quoted}: a workflow's GITHUB_TOKEN cannot list an organisation's packages`;
+    if (a.status === 404)
+      return `${quoted}: no such user or organisation, or the token cannot see its packages`;
+    if (a.status === 403) return `${quoted}: the token may not list its packages`;
+    return quoted;
+  }
+
+  private fallbackLine(
+    refused: Refusal[],
+    fallback: { selectorNamed: string[]; workflow: string[] },
+  ): string {
+    const who = refused.map((r) => `${r.owner} (${r.reason})`).join(', ');
+    const parts: string[] = [];
+    if (fallback.selectorNamed.length > 0)
+      parts.push(`${fallback.selectorNamed.join(', ')} (named by the selectors)`);
+    if (fallback.workflow.length > 0) parts.push(`${fallback.workflow.join(', ')} (the workflow repository)`);
+    const what =
+      parts.length > 0 ? `discovering only ${parts.join(' and ')}` : 'no repository can be discovered';
+    const fix = !this.api
+      ? `to list packages, pass a token (github-token / GITHUB_TOKEN, or ${PAT_FIX})`
+      : refused.every((r) => r.why === 'budget')
+        ? 'run again after the rate limit resets'
+        : `to list every package, use ${PAT_FIX}`;
+    return `GitHub API cannot list the packages of ${who}; ${what}; ${fix}`;
+  }
+
+  /**
+   * Repositories we can name without listing: literal selector names, and the package named like
+   * the workflow repository, kept only when it exists (it is guessed, not asked for).
+   */
+  private async fallbackRepositories(
+    owners: string[],
+  ): Promise<{ names: string[]; selectorNamed: string[]; workflow: string[]; exact: boolean }> {
+    const p = this.ctx.settings;
+    const selectorNamed = new Set<string>();
+    let exact = true;
+    for (const s of p.selectors) {
+      const ns = literalNamespace(s.namespacePattern.source);
+      const covers = owners.filter((o) => (ns ? ns === o : s.namespacePattern.test(o)));
+      if (covers.length === 0) continue;
+      const lit = literalRepositories(s.repositoryPattern.source);
+      if (!lit?.exact) exact = false;
+      for (const o of covers) for (const n of lit?.names ?? []) selectorNamed.add(`${o}/${n}`);
+    }
+    const workflow: string[] = [];
+    const repo = this.ctx.ambient.env.GITHUB_REPOSITORY?.toLowerCase();
+    if (repo && owners.includes(repo.split('/')[0]!) && !selectorNamed.has(repo)) {
+      if (selectorFor(repo, p.selectors) && (await this.packageExists(repo))) workflow.push(repo);
+    }
+    const named = [...selectorNamed].sort();
+    return { names: [...named, ...workflow], selectorNamed: named, workflow, exact };
+  }
+
+  private async packageExists(repo: string): Promise<boolean> {
+    const [owner, ...rest] = repo.split('/');
+    const api = this.api;
+    if (api?.usable) {
+      try {
+        for (const kind of this.kindsOf(owner!)) {
+          const a = await api.get(
+            `/${kind}/${owner}/packages/container/${encodeURIComponent(rest.join('/'))}`,
+            undefined,
+          );
+          if (a.status === 200) {
+            this.ownerKind.set(owner!, kind);
+            return true;
+          }
+          if (a.status !== 404) break;
+        }
+        return false;
+      } catch (err) {
+        if (!(err instanceof ApiStopped)) throw err;
+      }
+    }
+    // Without the API, ask the registry: a package that is missing or hidden from us answers 401/403/404.
+    try {
+      await this.client.request('GET', `/v2/${repo}/tags/list?n=1`, 'tags', `repository:${repo}:pull`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private kindsOf(owner: string): OwnerKind[] {
+    const known = this.ownerKind.get(owner);
+    return known ? [known] : ['orgs', 'users'];
+  }
+
+  /** An owner's container packages: as an organisation, and as a user when that is 404. */
+  private async listOwner(
+    owner: string,
+    pagesBefore: number,
+    onPackage: (pkg: { name?: unknown; updated_at?: unknown }) => void,
+  ): Promise<Walk> {
+    let walk: Walk | undefined;
+    for (const kind of this.kindsOf(owner)) {
+      walk = await this.walk(
+        `/${kind}/${encodeURIComponent(owner)}/packages?package_type=container&per_page=${PER_PAGE}`,
+        `the packages of ${owner}`,
+        undefined,
+        pagesBefore,
+        (items) => {
+          for (const pkg of items) onPackage(pkg as { name?: unknown });
+        },
+      );
+      // 404 as an organisation: perhaps a user. Any other answer says the organisation exists.
+      if (walk.refused?.status === 404 && kind === 'orgs') continue;
+      this.ownerKind.set(owner, kind);
+      return walk;
+    }
+    return walk!;
+  }
+
+  /**
+   * Follows an API listing page by page (Link rel="next", same origin, up to max_pages). A first
+   * page other than 200 is handed back as `refused` for the caller to decide; later failures and
+   * a wrong token (401) throw.
+   */
+  private async walk(
+    first: string,
+    what: string,
+    tally: Tally | undefined,
+    pagesBefore: number,
+    onItems: (items: unknown[]) => void,
+  ): Promise<Walk> {
+    const api = this.api!;
+    const p = this.ctx.settings;
+    let pages = pagesBefore;
+    let url: string | undefined = first;
+    let firstPage = true;
+    while (url) {
+      if (pages >= p.maxPages) {
+        return {
+          status: 200,
+          pages,
+          complete: false,
+          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+        };
+      }
+      let a: ApiAnswer;
+      try {
+        a = await api.get(url, tally);
+      } catch (err) {
+        if (err instanceof ApiStopped && !firstPage)
+          return { status: 0, pages, complete: false, problem: `${what}: ${err.message}` };
+        throw err;
+      }
+      pages++;
+      if (a.status === 401) {
+        throw new AuthError(
+          `GitHub API ${api.host} rejected the token (HTTP 401${apiMessage(a.data) ? `: ${apiMessage(a.data)}` : ''}) listing ${what}; credential used: ${this.describeCredential()}; use a valid token: the workflow's GITHUB_TOKEN or ${PAT_FIX}`,
+          { status: 401, code: 'UNAUTHORIZED' },
+        );
+      }
+      if (a.status !== 200) {
+        if (api.stopped && !firstPage)
+          return { status: a.status, pages, complete: false, problem: `${what}: ${api.stopped}` };
+        if (firstPage) return { status: a.status, refused: a, pages: pages - 1, complete: false };
+        throw new RegistryError(
+          `GitHub API ${api.host}: HTTP ${a.status}${apiMessage(a.data) ? ` (${apiMessage(a.data)})` : ''} listing ${what}`,
+          { status: a.status },
+        );
+      }
+      if (!Array.isArray(a.data))
+        throw new RegistryError(`GitHub API ${api.host}: the answer listing ${what} is not a JSON list`);
+      onItems(a.data);
+      firstPage = false;
+      const next = /<([^<>]+)>;\s*rel="next"/.exec(a.headers.link ?? '')?.[1];
+      if (
+        next &&
+        new URL(next, url.startsWith('/') ? api.baseUrl : url).origin !== new URL(api.baseUrl).origin
+      ) {
+        return {
+          status: 200,
+          pages,
+          complete: false,
+          problem: `the GitHub API's next page for ${what} points to another origin (${describeUrl(next)}); not followed`,
+        };
+      }
+      url = next;
+    }
+    return { status: 200, pages, complete: true };
+  }
+
+  async listTags(repo: string, tally: Tally): Promise<TagListing> {
+    const api = this.api;
+    if (!api?.usable) return this.client.listTags(repo, tally);
+    const [owner, ...rest] = repo.split('/');
+    const pkg = encodeURIComponent(rest.join('/'));
+    const items = new Set<string>();
+    const vendor = new Map<string, VendorTag>();
+    const onVersions = (versions: unknown[]) => {
+      for (const v of versions as Array<{
+        name?: unknown;
+        created_at?: unknown;
+        updated_at?: unknown;
+        metadata?: { container?: { tags?: unknown } };
+      }>) {
+        const tags = v.metadata?.container?.tags;
+        // Untagged versions are platform images and attestations inside an index: not tags.
+        if (!Array.isArray(tags)) continue;
+        // created_at is when this digest was pushed; updated_at also moves when a tag is added to
+        // or taken away from it, which would make an old image look fresh.
+        const pushed =
+          typeof v.created_at === 'string'
+            ? v.created_at
+            : typeof v.updated_at === 'string'
+              ? v.updated_at
+              : undefined;
+        for (const t of tags) {
+          if (typeof t !== 'string') continue;
+          items.add(t);
+          if (typeof v.name !== 'string' || !DIGEST.test(v.name)) continue;
+          const prev = vendor.get(t);
+          if (prev?.pushedAt && pushed && prev.pushedAt > pushed) continue;
+          vendor.set(t, { digest: v.name, ...(pushed ? { pushedAt: pushed } : {}) });
+        }
+      }
+    };
+    let refusal: string | undefined;
+    try {
+      const kinds = this.kindsOf(owner!);
+      for (const kind of kinds) {
+        items.clear();
+        vendor.clear();
+        const walk = await this.walk(
+          `/${kind}/${encodeURIComponent(owner!)}/packages/container/${pkg}/versions?per_page=${PER_PAGE}`,
+          `the versions of ${repo}`,
+          tally,
+          0,
+          onVersions,
+        );
+        if (walk.refused?.status === 404 && kind === 'orgs' && kinds.length > 1) continue;
+        if (walk.refused) {
+          refusal = api.stopped ?? this.versionRefusal(walk.refused);
+          break;
+        }
+        this.ownerKind.set(owner!, kind);
+        // Budget gone halfway through: the registry can still give the whole list.
+        if (!walk.complete && api.stopped) return this.client.listTags(repo, tally);
+        return {
+          items: [...items],
+          vendor,
+          pages: walk.pages,
+          complete: walk.complete,
+          ...(walk.problem ? { problem: walk.problem } : {}),
+        };
+      }
+    } catch (err) {
+      if (!(err instanceof ApiStopped)) throw err;
+      return this.client.listTags(repo, tally);
+    }
+    if (refusal && !api.stopped) this.versionFallbacks.push(`${repo} (${refusal})`);
+    return this.client.listTags(repo, tally);
+  }
+
+  private versionRefusal(a: ApiAnswer): string {
+    const msg = apiMessage(a.data);
+    return `HTTP ${a.status}${msg ? ` "${msg}"` : ''}`;
+  }
+}
+
+export const openGhcr: OpenAdapter = async (ctx) => {
+  const { creds, token, source } = ghcrCredentials(ctx);
+  ctx.secrets.add(token);
+  return new Ghcr(ctx, ctx.connect(creds), source, token);
+};

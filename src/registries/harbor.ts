@@ -1,5 +1,425 @@
-// Harbor.
-import { type OpenAdapter, ociAdapter } from './registry-adapter.js';
+// Harbor (API v2.0). Its catalog needs system-level permission, so repositories come from the
+// projects API instead, and one artifacts listing per repository (100 artifacts a page, tags,
+// push times and scanner summaries included) replaces tags/list plus a manifest request per tag.
+// Basic credentials (a user, or a robot account `robot$…`) serve both the API and the registry's
+// token service (/service/token, service "harbor-registry").
+import type { ProviderSettings, Selector } from '../config/settings.js';
+import { AuthError, RegistryError } from '../errors.js';
+import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
+import { nextLink } from '../http/link-header.js';
+import { literalNamespace } from './docker-hub.js';
+import {
+  type OpenAdapter,
+  ociAdapter,
+  type RepositoryInfo,
+  type RepositoryListing,
+  type TagListing,
+  type VendorContext,
+  type VendorTag,
+  type VulnerabilityCounts,
+} from './registry-adapter.js';
 
-/** Not yet vendor-specific: the plain OCI path. */
-export const openHarbor: OpenAdapter = async (ctx) => ociAdapter(ctx, ctx.connect(ctx.credentials));
+/** Harbor's documented maximum; a larger page_size is refused (422), not capped. */
+export const HARBOR_PAGE_SIZE = 100;
+
+/** Both report formats Harbor's scanners produce; without this header the overview may be empty. */
+export const HARBOR_VULNERABILITY_ACCEPT =
+  'application/vnd.security.vulnerability.report; version=1.1, application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0';
+
+/** Where Harbor's REST API lives for a registry URL (the API shares the registry's origin). */
+export function harborApiBase(apiUrl: string): string {
+  return `${new URL(apiUrl).origin}/api/v2.0`;
+}
+
+/**
+ * A repository name inside a project as Harbor's API wants it in a path: encoded twice, because
+ * its router decodes once before matching and a single `%2F` would split the path (`a/b` → `a%252Fb`).
+ */
+export function harborRepositoryPath(name: string): string {
+  return encodeURIComponent(encodeURIComponent(name));
+}
+
+interface HarborTag {
+  name?: unknown;
+  push_time?: unknown;
+}
+
+interface HarborAccessory {
+  type?: unknown;
+  digest?: unknown;
+  subject_artifact_digest?: unknown;
+  creation_time?: unknown;
+}
+
+interface HarborScanSummary {
+  scan_status?: unknown;
+  summary?: { total?: unknown; fixable?: unknown; summary?: Record<string, unknown> | null } | null;
+}
+
+interface HarborArtifact {
+  digest?: unknown;
+  push_time?: unknown;
+  tags?: HarborTag[] | null;
+  accessories?: HarborAccessory[] | null;
+  scan_overview?: Record<string, HarborScanSummary> | null;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function isoTime(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value) return undefined;
+  // Harbor reports "0001-01-01T00:00:00.000Z" for times it never recorded.
+  if (value.startsWith('0001-')) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
+/** Severity counts from a scan overview, or undefined when the artifact has no finished scan. */
+export function harborVulnerabilities(
+  overview: HarborArtifact['scan_overview'],
+): VulnerabilityCounts | undefined {
+  if (!overview || typeof overview !== 'object') return undefined;
+  for (const report of Object.values(overview)) {
+    if (report?.scan_status !== 'Success' || !report.summary) continue;
+    const s = report.summary;
+    const counts: VulnerabilityCounts = { total: typeof s.total === 'number' ? s.total : 0 };
+    if (typeof s.fixable === 'number') counts.fixable = s.fixable;
+    const bySeverity = s.summary ?? {};
+    const add = (key: keyof VulnerabilityCounts, n: unknown) => {
+      if (typeof n === 'number') counts[key] = (counts[key] ?? 0) + n;
+    };
+    for (const [severity, n] of Object.entries(bySeverity)) {
+      switch (severity.toLowerCase()) {
+        case 'critical':
+          add('critical', n);
+          break;
+        case 'high':
+          add('high', n);
+          break;
+        case 'medium':
+          add('medium', n);
+          break;
+        case 'low':
+          add('low', n);
+          break;
+        // Trivy's "Negligible" is below low: not a risk to act on, so it is informational.
+        case 'negligible':
+          add('informational', n);
+          break;
+        default:
+          add('unknown', n);
+      }
+    }
+    return counts;
+  }
+  return undefined;
+}
+
+/**
+ * The VendorTag facts for every tag of one artifacts page, into `vendor`. Cosign signatures are
+ * accessories in Harbor 2.5+, listed under their subject rather than as artifacts, while the
+ * registry still lists their `sha256-<hex>.sig` tag; that tag is rebuilt from the subject digest.
+ */
+export function harborArtifactTags(
+  artifacts: HarborArtifact[],
+  vendor: Map<string, VendorTag>,
+  withVulnerabilities: boolean,
+): void {
+  for (const a of artifacts) {
+    if (typeof a.digest !== 'string' || !DIGEST.test(a.digest)) continue;
+    const vulnerabilities = withVulnerabilities ? harborVulnerabilities(a.scan_overview) : undefined;
+    for (const t of a.tags ?? []) {
+      if (typeof t.name !== 'string') continue;
+      const pushedAt = isoTime(t.push_time) ?? isoTime(a.push_time);
+      vendor.set(t.name, {
+        digest: a.digest,
+        ...(pushedAt ? { pushedAt } : {}),
+        ...(vulnerabilities ? { vulnerabilities } : {}),
+      });
+    }
+    for (const acc of a.accessories ?? []) {
+      if (acc.type !== 'signature.cosign' || typeof acc.digest !== 'string' || !DIGEST.test(acc.digest))
+        continue;
+      const subject =
+        typeof acc.subject_artifact_digest === 'string' ? acc.subject_artifact_digest : a.digest;
+      const tag = `${subject.replace(':', '-')}.sig`;
+      if (vendor.has(tag)) continue;
+      const pushedAt = isoTime(acc.creation_time);
+      vendor.set(tag, { digest: acc.digest, ...(pushedAt ? { pushedAt } : {}) });
+    }
+  }
+}
+
+interface Walk {
+  pages: number;
+  complete: boolean;
+  problem?: string;
+}
+
+class HarborApi {
+  readonly base: string;
+  private readonly authorization: string | undefined;
+  calls = 0;
+
+  constructor(
+    private readonly ctx: VendorContext,
+    private readonly username: string | undefined,
+    secret: string | undefined,
+  ) {
+    this.base = harborApiBase(ctx.settings.apiUrl);
+    if (username && secret !== undefined) {
+      const value = Buffer.from(`${username}:${secret}`).toString('base64');
+      ctx.secrets.add(secret);
+      ctx.secrets.add(value);
+      this.authorization = `Basic ${value}`;
+    }
+  }
+
+  private get p(): ProviderSettings {
+    return this.ctx.settings;
+  }
+
+  get authenticated(): boolean {
+    return this.authorization !== undefined;
+  }
+
+  describe(): string {
+    return this.username ? `username "${this.username}"` : 'no credentials (anonymous)';
+  }
+
+  private async get(url: string, headers: Record<string, string>, tally?: Tally): Promise<HttpResponse> {
+    this.calls++;
+    return this.ctx.http.request({
+      method: 'GET',
+      url,
+      kind: 'vendor-api',
+      timeoutMs: this.p.timeoutMs,
+      headers: {
+        accept: 'application/json',
+        ...headers,
+        ...(this.authorization ? { authorization: this.authorization } : {}),
+      },
+      ...(tally ? { tally } : {}),
+    });
+  }
+
+  /** A clear error for an answer other than 200, naming what was listed and the likely fix. */
+  failure(res: HttpResponse, url: string, what: string, hint403: string): RegistryError {
+    const detail = harborErrorText(res);
+    const at = `Harbor API ${describeUrl(url)}`;
+    const status = `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
+    if (res.status === 401) {
+      return new AuthError(
+        this.authorization
+          ? `${at} refused the credentials listing ${what} (${status}); credential used: ${this.describe()}; check username and password (a robot account's username is its full name, e.g. robot$project+ci)`
+          : `${at} needs credentials to list ${what} (${status}): the project is private; set username and password (a user or a robot account)`,
+        { status: 401, code: 'UNAUTHORIZED' },
+      );
+    }
+    if (res.status === 403) {
+      return new AuthError(
+        `${at} denied listing ${what} (${status}); credential used: ${this.describe()}; ${hint403}`,
+        {
+          status: 403,
+          code: 'DENIED',
+        },
+      );
+    }
+    if (res.status === 429) {
+      const retry = res.headers['retry-after'];
+      return new RegistryError(
+        retry
+          ? `${at}: rate-limited listing ${what} (HTTP 429); Harbor asks to wait ${/^\d+$/.test(retry) ? `${retry} s` : retry}, longer than a run waits; run again later`
+          : `${at}: rate-limited listing ${what} (HTTP 429) and still limited after retries; run again later or lower concurrency`,
+        { status: 429, retryable: true },
+      );
+    }
+    return new RegistryError(`${at}: ${status} listing ${what}`, {
+      status: res.status,
+      retryable: res.status >= 500,
+    });
+  }
+
+  /**
+   * Reads a paged list (`page`, `page_size`, `X-Total-Count`, `Link`) to the end or to max_pages.
+   * Page URLs are built here rather than copied from Link: Harbor's Link unescapes the query.
+   */
+  async walk(
+    url: (page: number) => string,
+    what: string,
+    onItems: (items: unknown[]) => void,
+    opts: { tally?: Tally; pagesBefore?: number; headers?: Record<string, string>; hint403: string },
+  ): Promise<Walk> {
+    let pages = opts.pagesBefore ?? 0;
+    let seen = 0;
+    for (let page = 1; ; page++) {
+      if (pages >= this.p.maxPages) {
+        return {
+          pages,
+          complete: false,
+          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+        };
+      }
+      const target = url(page);
+      const res = await this.get(target, opts.headers ?? {}, opts.tally);
+      pages++;
+      if (res.status !== 200) throw this.failure(res, target, what, opts.hint403);
+      let items: unknown;
+      try {
+        items = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new RegistryError(`Harbor API ${describeUrl(target)}: the answer listing ${what} is not JSON`);
+      }
+      if (!Array.isArray(items))
+        throw new RegistryError(
+          `Harbor API ${describeUrl(target)}: the answer listing ${what} is not a list`,
+        );
+      onItems(items);
+      seen += items.length;
+      const total = Number(res.headers['x-total-count']);
+      // Counted by items seen, not pages: a proxy or an older Harbor may serve fewer than asked.
+      const more = Number.isFinite(total) ? seen < total : nextLink(res.headers.link, target) !== undefined;
+      if (!more || items.length === 0) return { pages, complete: true };
+    }
+  }
+}
+
+/** `code message` of Harbor's `{"errors":[{code, message}]}` body. */
+function harborErrorText(res: HttpResponse): string | undefined {
+  try {
+    const doc = JSON.parse(res.body.toString('utf8')) as {
+      errors?: Array<{ code?: unknown; message?: unknown }>;
+    };
+    const e = doc.errors?.[0];
+    if (!e) return undefined;
+    return [e.code, e.message].filter((x) => typeof x === 'string' && x).join(' ') || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The projects the selectors name, when every namespace pattern is a literal name. */
+function literalProjects(selectors: readonly Selector[]): string[] | undefined {
+  const names = new Set<string>();
+  for (const s of selectors) {
+    const ns = literalNamespace(s.namespacePattern.source);
+    if (!ns) return undefined;
+    names.add(ns);
+  }
+  return [...names].sort();
+}
+
+const REPO_HINT =
+  'the project does not exist or this account cannot see it; give the user or robot account at least the Guest role (robot: "List Repository" permission) on the project';
+const ARTIFACT_HINT =
+  'give the user or robot account at least the Guest role (robot: "List Artifact" and "Read Artifact" permissions) on the project';
+
+async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<RepositoryListing> {
+  let pages = 0;
+  let projects = literalProjects(p.selectors);
+  if (!projects) {
+    const found: string[] = [];
+    const walk = await api.walk(
+      (page) => `${api.base}/projects?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_detail=false`,
+      'projects',
+      (items) => {
+        for (const it of items as Array<{ name?: unknown }>)
+          if (typeof it.name === 'string') found.push(it.name);
+      },
+      { hint403: REPO_HINT },
+    );
+    pages = walk.pages;
+    if (!walk.complete) return { items: [], ...walk };
+    projects = found.filter((name) => p.selectors.some((s) => s.namespacePattern.test(name))).sort();
+  }
+  const items: string[] = [];
+  const info = new Map<string, RepositoryInfo>();
+  const problems: string[] = [];
+  for (const project of projects) {
+    try {
+      const walk = await api.walk(
+        (page) =>
+          `${api.base}/projects/${encodeURIComponent(project)}/repositories?page=${page}&page_size=${HARBOR_PAGE_SIZE}`,
+        `the repositories of project "${project}"`,
+        (list) => {
+          for (const r of list as Array<Record<string, unknown>>) {
+            if (typeof r.name !== 'string') continue;
+            items.push(r.name);
+            const facts: RepositoryInfo = {};
+            if (typeof r.description === 'string' && r.description) facts.description = r.description;
+            if (typeof r.pull_count === 'number') facts.pull_count = r.pull_count;
+            const updated = isoTime(r.update_time);
+            if (updated) facts.last_updated = updated;
+            info.set(r.name, facts);
+          }
+        },
+        { pagesBefore: pages, hint403: REPO_HINT },
+      );
+      pages = walk.pages;
+      if (!walk.complete)
+        return { items, info, pages, complete: false, ...(walk.problem ? { problem: walk.problem } : {}) };
+    } catch (err) {
+      // Wrong credentials fail every project alike; a project this account (or an anonymous
+      // client) may not see leaves the others listable.
+      if (err instanceof AuthError && (err.details.status === 403 || !api.authenticated)) {
+        problems.push(err.message);
+        continue;
+      }
+      throw err;
+    }
+  }
+  return {
+    items,
+    info,
+    pages,
+    complete: problems.length === 0,
+    ...(problems.length ? { problem: problems.join('; ') } : {}),
+  };
+}
+
+async function harborTags(
+  api: HarborApi,
+  p: ProviderSettings,
+  repo: string,
+  tally: Tally,
+): Promise<TagListing> {
+  const slash = repo.indexOf('/');
+  if (slash < 0)
+    throw new RegistryError(`Harbor repository "${repo}" has no project part (expected <project>/<name>)`);
+  const project = repo.slice(0, slash);
+  const name = repo.slice(slash + 1);
+  const scan = p.discoverVulnerabilities;
+  const vendor = new Map<string, VendorTag>();
+  const walk = await api.walk(
+    (page) =>
+      `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
+    `the artifacts of ${repo}`,
+    (items) => harborArtifactTags(items as HarborArtifact[], vendor, scan),
+    {
+      tally,
+      hint403: ARTIFACT_HINT,
+      ...(scan ? { headers: { 'x-accept-vulnerabilities': HARBOR_VULNERABILITY_ACCEPT } } : {}),
+    },
+  );
+  return { items: [...vendor.keys()], vendor, ...walk };
+}
+
+export const openHarbor: OpenAdapter = async (ctx) => {
+  const { username, password, token } = ctx.credentials;
+  if (!username && (password || token)) {
+    throw new RegistryError(
+      'Harbor authenticates with a username and password: set username (a user, or a robot account such as robot$project+ci) next to the password or token',
+    );
+  }
+  const secret = password ?? token;
+  const api = new HarborApi(ctx, username, secret);
+  const client = ctx.connect(username && secret !== undefined ? { username, password: secret } : {});
+  const p = ctx.settings;
+  return {
+    ...ociAdapter(ctx, client),
+    listRepositories: () => harborRepositories(api, p),
+    listTags: (repo, tally) => harborTags(api, p, repo, tally),
+    scansVulnerabilities: true,
+    notes: () => [`Harbor API: ${api.calls} requests (projects, repositories, artifacts)`],
+  };
+};

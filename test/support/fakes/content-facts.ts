@@ -81,10 +81,14 @@ export function tagFacts(repo: RepositoryContent): TagFact[] {
       const doc = json(m) as { manifests?: Descriptor[] };
       const isIndex = Array.isArray(doc.manifests);
       const children = isIndex
-        ? doc.manifests!.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest')
+        ? doc.manifests!.filter(
+            (d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest',
+          )
         : [];
       const attestations = isIndex
-        ? doc.manifests!.filter((d) => d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+        ? doc.manifests!.filter(
+            (d) => d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest',
+          )
         : [];
       const platforms = isIndex ? children.map((d) => imageFact(all, d.digest)) : [imageFact(all, digest)];
       const created = platforms

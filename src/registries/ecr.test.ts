@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ecrApiError,
+  ecrRegistryCredentials,
+  literalNames,
+  parseEcrHost,
+  vulnerabilityCounts,
+} from './ecr.js';
+
+describe('ECR helpers', () => {
+  it('reads account, region and FIPS from registry hosts', () => {
+    expect(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toEqual({
+      accountId: '123456789012',
+      region: 'eu-west-1',
+      fips: false,
+    });
+    expect(parseEcrHost('123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com')?.fips).toBe(true);
+    expect(parseEcrHost('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn')?.region).toBe('cn-north-1');
+    expect(parseEcrHost('123456789012.dkr-ecr.us-east-1.on.aws')?.region).toBe('us-east-1');
+    expect(parseEcrHost('public.ecr.aws')).toBeUndefined();
+    expect(parseEcrHost('registry.example.com')).toBeUndefined();
+  });
+
+  it('turns the credential forms into Basic AWS:<password>', () => {
+    expect(ecrRegistryCredentials({ token: 'eyJwYXlsb2Fk' })).toEqual({
+      username: 'AWS',
+      password: 'eyJwYXlsb2Fk',
+    });
+    expect(ecrRegistryCredentials({ username: 'AWS', password: 'pw-1234' })).toEqual({
+      username: 'AWS',
+      password: 'pw-1234',
+    });
+    const encoded = Buffer.from('AWS:secret-password').toString('base64');
+    expect(ecrRegistryCredentials({ token: encoded })).toEqual({
+      username: 'AWS',
+      password: 'secret-password',
+    });
+  });
+
+  it('maps scan severities to lowercase counts with a total', () => {
+    expect(
+      vulnerabilityCounts({ CRITICAL: 1, HIGH: 2, MEDIUM: 3, LOW: 4, INFORMATIONAL: 5, UNDEFINED: 6 }),
+    ).toEqual({
+      total: 21,
+      critical: 1,
+      high: 2,
+      medium: 3,
+      low: 4,
+      informational: 5,
+      unknown: 6,
+    });
+    expect(vulnerabilityCounts({})).toEqual({ total: 0 });
+  });
+
+  it('accepts only literal repository patterns for ECR Public', () => {
+    expect(literalNames('^docker$')).toEqual(['docker']);
+    expect(literalNames('^(library/nginx|library/redis)$')).toEqual(['library/nginx', 'library/redis']);
+    expect(literalNames('aws-cli/aws-cli')).toEqual(['aws-cli/aws-cli']);
+    expect(literalNames('^my\\.repo$')).toEqual(['my.repo']);
+    expect(literalNames('.*')).toBeUndefined();
+    expect(literalNames('library/.+')).toBeUndefined();
+    expect(literalNames('^[a-z]+$')).toBeUndefined();
+  });
+
+  it('names the permission an AccessDenied lacks', () => {
+    const err = ecrApiError(
+      { name: 'AccessDeniedException', message: 'not authorized', $metadata: { httpStatusCode: 400 } },
+      'DescribeRepositories',
+      'registry 123456789012',
+      'x',
+    );
+    expect(err.message).toContain('needs the ecr:DescribeRepositories permission');
+  });
+});

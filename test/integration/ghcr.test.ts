@@ -1,0 +1,356 @@
+// GHCR: packages and versions from the GitHub Packages API (fake api.github.com), images from the
+// registry (fake ghcr.io behind its token service). The GITHUB_TOKEN's limits, the fallbacks they
+// force, the rate-limit budget and the usual auth failures are each exercised against the fake.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load-config.js';
+import { HttpClient } from '../../src/http/http-client.js';
+import type { Log } from '../../src/log.js';
+import type { Ambient } from '../../src/registries/registry-adapter.js';
+import { runDiscovery } from '../../src/run-discovery.js';
+import { Secrets } from '../../src/secrets.js';
+import { comparableGraph } from '../support/comparable-graph.js';
+import {
+  buildNumber,
+  type GhcrFake,
+  GITHUB_TOKEN,
+  MANY,
+  MANY_COUNT,
+  ORG,
+  PAT,
+  startGhcrFake,
+} from '../support/fakes/ghcr-fake.js';
+
+let fake: GhcrFake;
+beforeAll(async () => {
+  fake = await startGhcrFake();
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+const WORKFLOW_ENV = {
+  GITHUB_REPOSITORY: `${ORG}/web-frontend`,
+  GITHUB_REPOSITORY_OWNER: ORG,
+  GITHUB_ACTOR: 'octocat',
+};
+const SOME = '^(nginx|redis|payments-api|platform/ingress-controller|web-frontend)$';
+
+interface RunOpts {
+  type?: string;
+  credentials?: string;
+  selectors: string;
+  ambient?: Ambient;
+  env?: Record<string, string>;
+}
+
+function providerYaml(o: RunOpts): string {
+  return `providers:
+  - name: ghcr
+    type: docker
+    config:
+      registry_type: ${o.type ?? 'ghcr'}
+      api_url: ${fake.url}
+      github_api_url: ${fake.apiUrl}
+${o.credentials ? `      ${o.credentials}\n` : ''}      selectors:
+${o.selectors}`;
+}
+
+function selector(ns: string, repo: string, maxTags = 2): string {
+  return `        - namespace_pattern: "${ns}"
+          repository_pattern: "${repo}"
+          max_tags: ${maxTags}
+`;
+}
+
+async function discoverText(text: string, o: { ambient?: Ambient; env?: Record<string, string> } = {}) {
+  const secrets = new Secrets();
+  const settings = loadConfig(text, { env: o.env ?? {}, secrets, origin: 'test' });
+  const waits: number[] = [];
+  const http = new HttpClient({ sleep: async (ms) => void waits.push(ms) });
+  const warnings: string[] = [];
+  const log: Log = { info() {}, debug() {}, warn: (m) => void warnings.push(m) };
+  try {
+    const r = await runDiscovery(settings, {
+      secrets,
+      log,
+      http,
+      generatedAt: '2025-01-01T00:00:00Z',
+      ...(o.ambient ? { ambient: o.ambient } : {}),
+    });
+    return { ...r, warnings, waits, counts: Object.fromEntries(http.counts) };
+  } finally {
+    await http.close();
+  }
+}
+
+const discover = (o: RunOpts) => discoverText(providerYaml(o), o);
+
+const receipts = (r: Awaited<ReturnType<typeof discover>>) =>
+  r.graph.receipts.map((x) => [x.repository, x.complete, x.tags_listed, x.tags_selected]);
+
+const manifestGetsByTag = () =>
+  fake.registry.requests.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:'));
+
+describe('ghcr with a classic PAT', () => {
+  it('lists the packages of an organisation and a user across REST pages (the README example)', async () => {
+    const pageFake = await startGhcrFake({ restPageSize: 2 });
+    try {
+      const doc = parse(await readFile(new URL('../../examples/configs/ghcr.yml', import.meta.url), 'utf8'));
+      const config = doc.providers[0].config;
+      expect(config.api_url).toBe('https://ghcr.io');
+      expect(config.github_api_url).toBe('https://api.github.com');
+      config.api_url = pageFake.url;
+      config.github_api_url = pageFake.apiUrl;
+      const r = await discoverText(stringify(doc), { env: { GHCR_PAT: PAT } });
+      expect(r.complete).toBe(true);
+      expect(receipts(r)).toEqual([
+        [`${ORG}/many-builds`, true, MANY_COUNT, 5],
+        [`${ORG}/nginx`, true, 7, 5],
+        [`${ORG}/payments-api`, true, 8, 5],
+        [`${ORG}/platform/ingress-controller`, true, 4, 4],
+        [`${ORG}/redis`, true, 8, 5],
+        [`${ORG}/web-frontend`, true, 4, 4],
+        ['jdoe/legacy-batch', true, 3, 3],
+      ]);
+      const paths = pageFake.apiRequests.map((q) => q.path.split('?')[0]);
+      // 6 packages of acme-org at 2 per page; jdoe is a user: 404 as an organisation first.
+      expect(paths.filter((p) => p === `/orgs/${ORG}/packages`)).toHaveLength(3);
+      expect(paths.filter((p) => p === '/orgs/jdoe/packages')).toHaveLength(1);
+      expect(paths.filter((p) => p === '/users/jdoe/packages')).toHaveLength(1);
+      // Nested package names are URL-encoded; versions are paged too (nginx: 3 tagged + 12 untagged).
+      expect(paths).toContain(`/orgs/${ORG}/packages/container/platform%2Fingress-controller/versions`);
+      expect(paths.filter((p) => p === `/orgs/${ORG}/packages/container/nginx/versions`)).toHaveLength(8);
+      // Digests come from the API: no tags/list, no HEAD, no manifest GET by tag.
+      expect(pageFake.registry.requests.filter((q) => q.kind === 'tags' || q.method === 'HEAD')).toEqual([]);
+      expect(
+        pageFake.registry.requests.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:')),
+      ).toEqual([]);
+      expect(r.counts['vendor-api']).toBe(pageFake.apiRequests.length);
+      expect(r.summary).toMatch(
+        new RegExp(
+          `GitHub API: ${pageFake.apiRequests.length} requests spent, ${5000 - pageFake.apiRequests.length} of 5000 left \\(resets 12:00 UTC\\)`,
+        ),
+      );
+      expect(r.summary).not.toContain(PAT);
+      expect(r.warnings).toEqual([]);
+    } finally {
+      await pageFake.close();
+    }
+  });
+
+  it('keeps the newest tags by push time (created_at), fetching manifests only for them; ≤ 3 listing requests per 100 tags', async () => {
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^many-builds$', 3) });
+    expect(r.complete).toBe(true);
+    const images = r.graph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag);
+    expect(images).toEqual([
+      buildNumber(MANY_COUNT - 2),
+      buildNumber(MANY_COUNT - 1),
+      buildNumber(MANY_COUNT),
+    ]);
+    const receipt = r.graph.receipts.find((x) => x.repository === MANY)!;
+    const versionPages = fake.apiRequests.filter((q) => q.path.includes('/many-builds/versions')).length;
+    expect(versionPages).toBe(3);
+    expect(receipt.pages).toBe(3);
+    expect((versionPages / MANY_COUNT) * 100).toBeLessThanOrEqual(3);
+    // One token, then each kept image's manifest and config; nothing per other tag.
+    expect(fake.registry.requests.map((q) => q.kind).sort()).toEqual([
+      'blob',
+      'blob',
+      'blob',
+      'manifest',
+      'manifest',
+      'manifest',
+    ]);
+    expect(receipt.requests).toBe(3 + 3 + 3);
+    expect(manifestGetsByTag()).toEqual([]);
+  });
+
+  it('gives the same graph as the plain OCI path with the same credentials', async () => {
+    const vendor = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, SOME, 0) });
+    fake.reset();
+    fake.allowCatalog = true;
+    const oci = await discover({
+      type: 'private',
+      credentials: `username: octocat\n      password: ${PAT}`,
+      selectors: selector(ORG, SOME, 0),
+    });
+    expect(vendor.complete).toBe(true);
+    expect(oci.complete).toBe(true);
+    expect(comparableGraph(vendor.graph)).toBe(comparableGraph(oci.graph));
+    // Push times only come from the API.
+    const images = vendor.graph.entities.filter((e) => e.kind === 'DockerImage');
+    expect(images.every((e) => typeof e.spec.last_updated === 'string')).toBe(true);
+  });
+
+  it('trades an expired registry token for a new one and carries on', async () => {
+    fake.expireTokensAfter(2);
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^nginx$', 2) });
+    expect(r.complete).toBe(true);
+    expect(fake.denials.filter((d) => d.reason === 'expired token').length).toBeGreaterThan(0);
+    const scopes = fake.tokenRequests.map((t) => t.scope);
+    expect(scopes.filter((s) => s === `repository:${ORG}/nginx:pull`).length).toBeGreaterThan(1);
+    expect(fake.tokenRequests.every((t) => t.auth === 'basic' && t.status === 200)).toBe(true);
+  });
+
+  it('says the token is wrong, naming the credential and the fix', async () => {
+    const r = await discover({
+      credentials: 'token: ghp_wrong0000000000000000000000',
+      selectors: selector(ORG, SOME),
+    });
+    expect(r.complete).toBe(false);
+    expect(r.graph.receipts[0]!.errors[0]).toBe(
+      `cannot list repositories: GitHub API ${new URL(fake.apiUrl).host} rejected the token (HTTP 401: Bad credentials) listing the packages of acme-org; credential used: username "x-access-token" with a password from the config; use a valid token: the workflow's GITHUB_TOKEN or a classic PAT with read:packages`,
+    );
+    expect(r.summary).not.toContain('ghp_wrong0000000000000000000000');
+  });
+});
+
+describe('ghcr owners', () => {
+  it('asks for an owner when a namespace pattern names none and there is no workflow repository', async () => {
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector('acme-.*', '.*') });
+    expect(r.graph.receipts[0]!.errors).toEqual([
+      'cannot list repositories: GHCR cannot list every owner: selector namespace_pattern "acme-.*" must name a user or organisation (e.g. "my-org"); in a workflow, a pattern matching the repository owner lists that owner',
+    ]);
+    expect(fake.apiRequests).toEqual([]);
+  });
+});
+
+describe("ghcr with the workflow's GITHUB_TOKEN", () => {
+  const ambient: Ambient = { env: WORKFLOW_ENV, githubToken: GITHUB_TOKEN };
+
+  it('falls back to the packages the selectors name when the organisation cannot be listed, in one line', async () => {
+    const r = await discover({ selectors: selector(ORG, '^(nginx|redis|web-frontend)$'), ambient });
+    expect(fake.apiRequests[0]).toMatchObject({
+      path: expect.stringMatching(/^\/orgs\/acme-org\/packages\?/),
+      status: 400,
+    });
+    expect(r.complete).toBe(true);
+    expect(receipts(r)).toEqual([
+      [`${ORG}/nginx`, true, 7, 2],
+      [`${ORG}/redis`, true, 8, 2],
+      [`${ORG}/web-frontend`, true, 4, 2],
+    ]);
+    expect(r.warnings).toEqual([
+      'ghcr: GitHub API cannot list the packages of acme-org (HTTP 400 "Invalid argument.": a workflow\'s GITHUB_TOKEN cannot list an organisation\'s packages); discovering only acme-org/nginx, acme-org/redis, acme-org/web-frontend (named by the selectors); to list every package, use a classic PAT with read:packages',
+    ]);
+    // web-frontend is the workflow repository's package: its versions are readable. nginx and
+    // redis are public but not the workflow's: the registry lists them, HEAD resolves the tags.
+    const versions = fake.apiRequests.filter((q) => q.path.includes('/versions'));
+    expect(versions.map((q) => [q.path.split('?')[0], q.status])).toEqual(
+      expect.arrayContaining([
+        [`/orgs/${ORG}/packages/container/web-frontend/versions`, 200],
+        [`/orgs/${ORG}/packages/container/nginx/versions`, 404],
+      ]),
+    );
+    expect(
+      fake.registry.requests.some((q) => q.kind === 'tags' && q.path.startsWith(`/v2/${ORG}/nginx/`)),
+    ).toBe(true);
+    expect(
+      fake.registry.requests.some((q) => q.kind === 'tags' && q.path.startsWith(`/v2/${ORG}/web-frontend/`)),
+    ).toBe(false);
+    expect(r.summary).toContain(
+      'GitHub API: versions not readable for acme-org/nginx (HTTP 404 "Not Found")',
+    );
+    expect(r.summary).toMatch(/GitHub API: \d+ requests spent, \d+ of 1000 left \(resets 12:00 UTC\)/);
+    expect(fake.tokenRequests.every((t) => t.auth === 'basic')).toBe(true);
+  });
+
+  it("adds the workflow repository's package when the selectors name none, and marks the listing incomplete", async () => {
+    const r = await discover({ selectors: selector('.*', '.*'), ambient });
+    expect(receipts(r)).toEqual([
+      ['*', false, 0, 0],
+      [`${ORG}/web-frontend`, true, 4, 2],
+    ]);
+    expect(r.graph.receipts[0]!.errors).toEqual([
+      'repository listing: GitHub API cannot list the packages of acme-org (HTTP 400 "Invalid argument.": a workflow\'s GITHUB_TOKEN cannot list an organisation\'s packages); discovering only acme-org/web-frontend (the workflow repository); to list every package, use a classic PAT with read:packages',
+    ]);
+    expect(r.warnings).toHaveLength(1);
+  });
+});
+
+describe('ghcr anonymous', () => {
+  it('discovers public packages through the registry alone', async () => {
+    const r = await discover({ selectors: selector(ORG, '^(nginx|redis)$') });
+    expect(r.complete).toBe(true);
+    expect(receipts(r)).toEqual([
+      [`${ORG}/nginx`, true, 7, 2],
+      [`${ORG}/redis`, true, 8, 2],
+    ]);
+    expect(fake.apiRequests).toEqual([]);
+    expect(fake.tokenRequests.every((t) => t.auth === 'anonymous')).toBe(true);
+    expect(r.warnings[0]).toContain('no GitHub token');
+    expect(r.warnings[0]).toContain(
+      'pass a token (github-token / GITHUB_TOKEN, or a classic PAT with read:packages)',
+    );
+  });
+
+  it('says a private package needs credentials (GHCR denies without a challenge)', async () => {
+    const r = await discover({ selectors: selector(ORG, '^payments-api$') });
+    const receipt = r.graph.receipts.find((x) => x.repository === `${ORG}/payments-api`)!;
+    expect(receipt.complete).toBe(false);
+    expect(receipt.errors[0]).toBe(
+      `cannot list tags: registry ${fake.registry.host} denied access to repository:acme-org/payments-api:pull (HTTP 403: DENIED requested access to the resource is denied); credential used: no credentials (anonymous); this registry needs credentials: set username/password or token`,
+    );
+  });
+});
+
+describe('ghcr and the GitHub API budget', () => {
+  it('reports an exhausted rate limit with its reset time and falls back to the registry', async () => {
+    fake.setRemaining(PAT, 0);
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^(nginx|redis)$') });
+    expect(r.complete).toBe(true);
+    expect(receipts(r)).toEqual([
+      [`${ORG}/nginx`, true, 7, 2],
+      [`${ORG}/redis`, true, 8, 2],
+    ]);
+    expect(fake.apiRequests).toHaveLength(1);
+    expect(r.summary).toContain(
+      'ghcr: GitHub API rate limit reached (HTTP 403 "API rate limit exceeded for user ID 1."; 0 of 5000 left; resets 12:00 UTC); later repositories were listed through the registry',
+    );
+    expect(r.warnings).toEqual([
+      'ghcr: GitHub API rate limit reached (HTTP 403 "API rate limit exceeded for user ID 1."; 0 of 5000 left; resets 12:00 UTC); the remaining repositories are listed through the registry (tags/list + HEAD per tag)',
+      'ghcr: GitHub API cannot list the packages of acme-org (the GitHub API rate limit is reached); discovering only acme-org/nginx, acme-org/redis (named by the selectors); run again after the rate limit resets',
+    ]);
+    expect(r.summary).toContain('GitHub API: 1 request spent, 0 of 5000 left (resets 12:00 UTC)');
+  });
+
+  it('stops using the API when little budget is left and lists the rest through the registry', async () => {
+    fake.setRemaining(PAT, 52);
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, SOME) });
+    expect(r.complete).toBe(true);
+    // 52 → below 50 after the package listing and the first versions listings (4 repositories
+    // are read at once, so up to 4 are in flight when the budget runs low); the rest uses tags/list.
+    const spent = fake.apiRequests.length;
+    expect(spent).toBeGreaterThanOrEqual(3);
+    expect(spent).toBeLessThanOrEqual(5);
+    expect(fake.registry.requests.filter((q) => q.kind === 'tags').length).toBeGreaterThanOrEqual(
+      5 - (spent - 1),
+    );
+    expect(r.summary).toMatch(/only 4\d of 5000 GitHub API requests left \(resets 12:00 UTC\)/);
+    expect(r.summary).toContain(
+      `GitHub API: ${spent} requests spent, ${52 - spent} of 5000 left (resets 12:00 UTC)`,
+    );
+  });
+
+  it('waits as Retry-After asks on a 429, and backs off on a bare 429', async () => {
+    fake.failNext({ status: 429, headers: { 'retry-after': '7' } }, { status: 429 });
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^nginx$') });
+    expect(r.complete).toBe(true);
+    expect(r.waits[0]).toBe(7000);
+    expect(r.waits[1]).toBeLessThan(7000);
+    expect(fake.apiRequests.slice(0, 3).map((q) => q.status)).toEqual([429, 429, 200]);
+    expect(r.summary).toContain('GitHub API: 4 requests spent');
+  });
+
+  it('names the rate limit when 429s do not stop, and still discovers through the registry', async () => {
+    fake.failNext(...Array.from({ length: 4 }, () => ({ status: 429 })));
+    const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^nginx$') });
+    expect(receipts(r)).toEqual([[`${ORG}/nginx`, true, 7, 2]]);
+    expect(r.summary).toContain(
+      'GitHub API rate limit reached (HTTP 429 "You have exceeded a secondary rate limit."; 4996 of 5000 left; resets 12:00 UTC)',
+    );
+  });
+});

@@ -1,0 +1,424 @@
+// Harbor through its API v2.0 against a fake Harbor (test/support/fakes/harbor-fake.ts): projects →
+// repositories → artifacts with tags, push times and scan overviews; Basic credentials on the API,
+// the registry's token flow for manifests.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load-config.js';
+import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { HttpClient } from '../../src/http/http-client.js';
+import { silentLog } from '../../src/log.js';
+import { runDiscovery } from '../../src/run-discovery.js';
+import { Secrets } from '../../src/secrets.js';
+import { comparableGraph } from '../support/comparable-graph.js';
+import { tagFacts } from '../support/fakes/content-facts.js';
+import {
+  type HarborFake,
+  type HarborFakeOptions,
+  manyTagsRepository,
+  newestOfMany,
+  startHarborFake,
+} from '../support/fakes/harbor-fake.js';
+
+const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
+const ROBOT = 'robot$acme+inventory';
+const ROBOT_SECRET = 'Rb0t-s3cret-value';
+const MANY = 250;
+
+const nginxFacts = tagFacts(sampleRepositories()[0]!);
+const digestOf = (tag: string) => nginxFacts.find((f) => f.tag === tag)!.digest;
+
+function fakeOptions(extra: Partial<HarborFakeOptions> = {}): HarborFakeOptions {
+  return {
+    repositories: [...sampleRepositories(), manyTagsRepository('acme/many-tags', MANY)],
+    accounts: {
+      admin: { password: 'Harbor12345', projects: '*', sysadmin: true },
+      [ROBOT]: { password: ROBOT_SECRET, projects: ['acme'] },
+      dev: { password: 'dev-password', projects: [] },
+    },
+    publicProjects: ['library', 'bulk'],
+    emptyRepositories: Array.from({ length: 230 }, (_, i) => `bulk/app-${String(i).padStart(3, '0')}`),
+    scans: {
+      [digestOf('1.27.2')]: {
+        status: 'Success',
+        critical: 1,
+        high: 3,
+        medium: 5,
+        low: 2,
+        unknown: 0,
+        fixable: 4,
+      },
+      [digestOf('1.26.1')]: { status: 'Running' },
+    },
+    ...extra,
+  };
+}
+
+let harbor: HarborFake;
+beforeAll(async () => {
+  harbor = await startHarborFake(fakeOptions());
+});
+afterAll(async () => {
+  await harbor?.close();
+});
+
+interface Run {
+  type?: string;
+  username?: string;
+  password?: string;
+  selectors?: Array<Record<string, unknown>>;
+  vulnerabilities?: boolean;
+  url?: string;
+}
+
+const SAMPLE_SELECTORS = [
+  { namespace_pattern: 'library', max_tags: 0 },
+  { namespace_pattern: 'acme', repository_pattern: '^(?!many-tags$)', max_tags: 0 },
+];
+
+async function discover(yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) {
+  const secrets = new Secrets();
+  const settings = loadConfig(yamlText, { env, secrets, origin: 'test' });
+  try {
+    const r = await runDiscovery(settings, {
+      secrets,
+      log: silentLog,
+      http,
+      generatedAt: '2025-01-01T00:00:00Z',
+    });
+    return { ...r, secrets };
+  } finally {
+    await http.close();
+  }
+}
+
+function config(run: Run): string {
+  return stringify({
+    providers: [
+      {
+        name: 'harbor',
+        type: 'docker',
+        config: {
+          registry_type: run.type ?? 'harbor',
+          api_url: run.url ?? harbor.url,
+          ...(run.username ? { username: run.username } : {}),
+          ...(run.password ? { password: run.password } : {}),
+          ...(run.vulnerabilities ? { discover_vulnerabilities: true } : {}),
+          selectors: run.selectors ?? SAMPLE_SELECTORS,
+        },
+      },
+    ],
+  });
+}
+
+const images = (g: { entities: Array<{ kind: string; spec: Record<string, unknown> }> }) =>
+  g.entities.filter((e) => e.kind === 'DockerImage');
+
+describe('harbor listing', () => {
+  it('walks projects, repositories and artifacts page by page; digests and push times from the API', async () => {
+    harbor.requests.length = 0;
+    harbor.registry.requests.length = 0;
+    const r = await discover(
+      config({
+        username: 'admin',
+        password: 'Harbor12345',
+        selectors: [
+          { namespace_pattern: '^(library|acme)$', max_tags: 0 },
+          { namespace_pattern: '^bulk$', repository_pattern: '^app-00[01]$' },
+        ],
+      }),
+    );
+    expect(r.complete).toBe(true);
+    expect(r.graph.receipts.map((x) => [x.repository, x.tags_listed])).toEqual([
+      ['acme/legacy-batch', 3],
+      ['acme/many-tags', MANY],
+      ['acme/payments-api', 8],
+      ['acme/platform/ingress-controller', 4],
+      ['acme/web-frontend', 4],
+      ['bulk/app-000', 0],
+      ['bulk/app-001', 0],
+      ['library/nginx', 7],
+      ['library/redis', 8],
+    ]);
+    const api = harbor.requests.filter((q) => q.kind === 'api').map((q) => q.path.split('?')[0]!);
+    // Namespace patterns that are not plain names: the projects list, then each matching project.
+    expect(api.filter((p) => p.endsWith('/projects'))).toHaveLength(1);
+    // 230 repositories in "bulk" at 100 a page: three pages.
+    expect(api.filter((p) => p === '/api/v2.0/projects/bulk/repositories')).toHaveLength(3);
+    expect(
+      harbor.requests
+        .filter((q) => q.path.includes('/bulk/repositories?'))
+        .map((q) => /page=(\d+)/.exec(q.path)![1]),
+    ).toEqual(['1', '2', '3']);
+    // 250 tags (250 artifacts) of acme/many-tags: three artifact pages.
+    expect(api.filter((p) => p.endsWith('/many-tags/artifacts'))).toHaveLength(3);
+    // Never the catalog or tags/list, and no manifest by tag: digests come from the API.
+    expect(harbor.registry.requests.filter((q) => q.kind === 'catalog' || q.kind === 'tags')).toEqual([]);
+    expect(
+      harbor.registry.requests.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:')),
+    ).toEqual([]);
+    // The cosign signature is an accessory in Harbor, yet its tag is known and marks the image signed.
+    const payments = r.graph.receipts.find((x) => x.repository === 'acme/payments-api')!;
+    expect(payments.tags_listed).toBe(8);
+    const nginx = r.graph.entities.find((e) => e.kind === 'DockerRepository' && e.spec.name === 'nginx');
+    expect(nginx?.spec.description).toBe('Official build of Nginx.');
+    expect(typeof nginx?.spec.pull_count).toBe('number');
+    expect(images(r.graph).find((e) => e.spec.tag === '1.27.2')?.spec.last_updated).toBe(
+      '2024-10-02T17:55:35Z',
+    );
+  });
+
+  it('keeps the newest max_tags by push time and spends at most 3 listing requests per 100 tags', async () => {
+    harbor.requests.length = 0;
+    harbor.registry.requests.length = 0;
+    const r = await discover(
+      config({
+        username: 'admin',
+        password: 'Harbor12345',
+        selectors: [{ namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 3 }],
+      }),
+    );
+    expect(r.complete).toBe(true);
+    expect(
+      images(r.graph)
+        .map((e) => e.spec.tag)
+        .sort(),
+    ).toEqual(newestOfMany(MANY, 3).sort());
+    const listing = harbor.requests.filter((q) => q.kind === 'api' && q.path.includes('/artifacts'));
+    expect((listing.length / MANY) * 100).toBeLessThanOrEqual(3);
+    // Only the kept images are read: a manifest and a config each, nothing per listed tag.
+    const v2 = harbor.registry.requests.filter((q) => q.kind === 'manifest' || q.kind === 'blob');
+    expect(v2).toHaveLength(6);
+  });
+
+  it('goes the same way as the plain OCI path (same graph)', async () => {
+    const admin = {
+      username: 'admin',
+      password: 'Harbor12345',
+      selectors: [
+        ...SAMPLE_SELECTORS,
+        { namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 3 },
+      ],
+    };
+    const fast = await discover(config(admin));
+    const oci = await discover(config({ ...admin, type: 'private' }));
+    expect(fast.complete && oci.complete).toBe(true);
+    expect(comparableGraph(fast.graph)).toBe(comparableGraph(oci.graph));
+    expect(images(fast.graph)).toHaveLength(images(oci.graph).length);
+  });
+
+  it('double-encodes nested repository names (acme/platform/ingress-controller)', async () => {
+    harbor.requests.length = 0;
+    const r = await discover(
+      config({
+        username: ROBOT,
+        password: ROBOT_SECRET,
+        selectors: [{ namespace_pattern: 'acme', repository_pattern: '^platform/' }],
+      }),
+    );
+    expect(r.complete).toBe(true);
+    expect(harbor.requests.map((q) => q.path)).toContainEqual(
+      expect.stringMatching(
+        /^\/api\/v2\.0\/projects\/acme\/repositories\/platform%252Fingress-controller\/artifacts\?/,
+      ),
+    );
+    expect(
+      images(r.graph)
+        .map((e) => e.spec.tag)
+        .sort(),
+    ).toEqual(['2.3.0', '2.3.1', '2.4.0', 'latest']);
+    // What a single encoding gets from Harbor: the path splits and no route matches.
+    const single = await fetch(
+      `${harbor.url}/api/v2.0/projects/acme/repositories/platform%2Fingress-controller/artifacts`,
+      {
+        headers: { authorization: `Basic ${Buffer.from('admin:Harbor12345').toString('base64')}` },
+      },
+    );
+    expect(single.status).toBe(404);
+  });
+
+  it('refuses page_size above 100 like Harbor (422), which is why the adapter asks for 100', async () => {
+    const res = await fetch(`${harbor.url}/api/v2.0/projects?page_size=101`);
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      errors: [
+        {
+          code: 'UNPROCESSABLE_ENTITY',
+          message: 'validation failure list:\npage_size in query should be less than or equal to 100',
+        },
+      ],
+    });
+  });
+});
+
+describe('harbor credentials', () => {
+  it('anonymous: public projects only, and says which project needs credentials', async () => {
+    const r = await discover(config({}));
+    expect(r.graph.receipts.filter((x) => x.repository !== '*').map((x) => x.repository)).toEqual([
+      'library/nginx',
+      'library/redis',
+    ]);
+    const registryReceipt = r.graph.receipts.find((x) => x.repository === '*')!;
+    expect(registryReceipt.errors).toEqual([
+      `repository listing: Harbor API ${harbor.host}/api/v2.0/projects/acme/repositories needs credentials to list the repositories of project "acme" (HTTP 401: UNAUTHORIZED unauthorized): the project is private; set username and password (a user or a robot account)`,
+    ]);
+  });
+
+  it('a robot account: Basic on the API, the token flow on the registry', async () => {
+    harbor.requests.length = 0;
+    const r = await discover(config({ username: ROBOT, password: ROBOT_SECRET }));
+    expect(r.complete).toBe(true);
+    expect(r.graph.receipts.map((x) => x.repository)).toContain('acme/payments-api');
+    const tokenRequests = harbor.requests.filter((q) => q.kind === 'token');
+    expect(tokenRequests.length).toBeGreaterThan(0);
+    expect(
+      tokenRequests.every(
+        (q) => q.path.startsWith('/service/token?') && q.path.includes('service=harbor-registry'),
+      ),
+    ).toBe(true);
+    expect(r.summary).not.toContain(ROBOT_SECRET);
+  });
+
+  it('wrong credentials: one clear message, no secret in it', async () => {
+    const r = await discover(config({ username: ROBOT, password: 'not-the-secret' }));
+    expect(r.complete).toBe(false);
+    expect(r.graph.receipts[0]!.errors).toEqual([
+      `cannot list repositories: Harbor API ${harbor.host}/api/v2.0/projects/acme/repositories refused the credentials listing the repositories of project "acme" (HTTP 401: UNAUTHORIZED unauthorized); credential used: username "${ROBOT}"; check username and password (a robot account's username is its full name, e.g. robot$project+ci)`,
+    ]);
+    expect(r.summary).not.toContain('not-the-secret');
+  });
+
+  it('insufficient permission: the project is reported, the others are still listed', async () => {
+    const r = await discover(config({ username: 'dev', password: 'dev-password' }));
+    expect(r.graph.receipts.filter((x) => x.repository !== '*').map((x) => x.repository)).toEqual([
+      'library/nginx',
+      'library/redis',
+    ]);
+    expect(r.graph.receipts.find((x) => x.repository === '*')!.errors).toEqual([
+      `repository listing: Harbor API ${harbor.host}/api/v2.0/projects/acme/repositories denied listing the repositories of project "acme" (HTTP 403: FORBIDDEN forbidden); credential used: username "dev"; the project does not exist or this account cannot see it; give the user or robot account at least the Guest role (robot: "List Repository" permission) on the project`,
+    ]);
+  });
+
+  it('an expired registry token is replaced and the run completes', async () => {
+    const short = await startHarborFake(fakeOptions({ expireTokensAfter: 12 }));
+    try {
+      const baseline = await discover(config({ url: harbor.url, username: ROBOT, password: ROBOT_SECRET }));
+      const r = await discover(config({ url: short.url, username: ROBOT, password: ROBOT_SECRET }));
+      expect(r.graph.receipts.flatMap((x) => x.errors)).toEqual([]);
+      expect(r.complete).toBe(true);
+      expect(comparableGraph(r.graph)).toBe(comparableGraph(baseline.graph));
+      const rejected = short.requests.filter(
+        (q) => q.kind === 'registry' && q.status === 401 && q.path !== '/v2/',
+      );
+      expect(rejected.length).toBeGreaterThan(0);
+      // Each rejection costs one new token, then the request succeeds.
+      expect(short.requests.filter((q) => q.kind === 'token').length).toBeGreaterThanOrEqual(rejected.length);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
+describe('harbor rate limits', () => {
+  const run = (http: HttpClient) =>
+    discover(
+      config({
+        username: 'admin',
+        password: 'Harbor12345',
+        selectors: [{ namespace_pattern: 'library', repository_pattern: '^nginx$' }],
+      }),
+      {},
+      http,
+    );
+
+  it('429 with Retry-After: waits as asked, then succeeds', async () => {
+    const waits: number[] = [];
+    harbor.rateLimit({ path: /\/artifacts\?/, times: 1, retryAfter: '2' });
+    const r = await run(new HttpClient({ sleep: async (ms) => void waits.push(ms) }));
+    expect(r.complete).toBe(true);
+    expect(waits).toContain(2000);
+  });
+
+  it('429 without Retry-After: backs off, then succeeds', async () => {
+    const waits: number[] = [];
+    harbor.rateLimit({ path: /\/artifacts\?/, times: 2 });
+    const r = await run(new HttpClient({ sleep: async (ms) => void waits.push(ms) }));
+    expect(r.complete).toBe(true);
+    expect(waits).toHaveLength(2);
+  });
+
+  it('a wait longer than a run allows is reported, not waited for', async () => {
+    harbor.rateLimit({ path: /\/artifacts\?/, times: 1, retryAfter: '600' });
+    const r = await run(new HttpClient({ sleep: async () => {} }));
+    expect(r.complete).toBe(false);
+    expect(r.graph.receipts[0]!.errors).toEqual([
+      `cannot list tags: Harbor API ${harbor.host}/api/v2.0/projects/library/repositories/nginx/artifacts: rate-limited listing the artifacts of library/nginx (HTTP 429); Harbor asks to wait 600 s, longer than a run waits; run again later`,
+    ]);
+  });
+});
+
+describe('harbor vulnerabilities', () => {
+  const nginxOnly = [{ namespace_pattern: 'library', repository_pattern: '^nginx$', max_tags: 0 }];
+
+  it('discover_vulnerabilities: scan overviews become counts on the images that were scanned', async () => {
+    harbor.requests.length = 0;
+    const r = await discover(
+      config({ username: 'admin', password: 'Harbor12345', vulnerabilities: true, selectors: nginxOnly }),
+    );
+    expect(r.complete).toBe(true);
+    const byTag = Object.fromEntries(images(r.graph).map((e) => [e.spec.tag, e.spec.vulnerabilities]));
+    expect(byTag['1.27.2']).toEqual({
+      total: 11,
+      fixable: 4,
+      critical: 1,
+      high: 3,
+      medium: 5,
+      low: 2,
+      unknown: 0,
+    });
+    expect(byTag.latest).toEqual(byTag['1.27.2']);
+    // Still scanning, and never scanned: no counts rather than zeros.
+    expect(byTag['1.26.1']).toBeUndefined();
+    expect(byTag['1.25.4']).toBeUndefined();
+    expect(r.summary).not.toMatch(/vulnerabilities: not available/);
+    expect(
+      harbor.requests
+        .filter((q) => q.path.includes('/artifacts?'))
+        .every((q) => q.path.includes('with_scan_overview=true')),
+    ).toBe(true);
+  });
+
+  it('discover_vulnerabilities off: no counts and no scan overview asked for', async () => {
+    harbor.requests.length = 0;
+    const r = await discover(config({ username: 'admin', password: 'Harbor12345', selectors: nginxOnly }));
+    expect(images(r.graph).some((e) => e.spec.vulnerabilities !== undefined)).toBe(false);
+    expect(
+      harbor.requests
+        .filter((q) => q.path.includes('/artifacts?'))
+        .every((q) => q.path.includes('with_scan_overview=false')),
+    ).toBe(true);
+  });
+});
+
+describe('examples/configs/harbor.yml', () => {
+  it('runs as written against the fake (only the URL replaced)', async () => {
+    const doc = parse(readFileSync(EXAMPLE, 'utf8'));
+    expect(doc.providers[0].config.api_url).toBe('https://harbor.example.com');
+    doc.providers[0].config.api_url = harbor.url;
+    const r = await discover(stringify(doc), { HARBOR_ROBOT_SECRET: ROBOT_SECRET });
+    expect(r.complete).toBe(true);
+    expect(r.graph.receipts.map((x) => x.repository)).toEqual([
+      'acme/legacy-batch',
+      'acme/many-tags',
+      'acme/payments-api',
+      'acme/platform/ingress-controller',
+      'acme/web-frontend',
+      'library/nginx',
+      'library/redis',
+    ]);
+    expect(images(r.graph).find((e) => e.spec.tag === '1.27.2')?.spec.vulnerabilities).toMatchObject({
+      critical: 1,
+    });
+    expect(r.summary).not.toContain(ROBOT_SECRET);
+  });
+});

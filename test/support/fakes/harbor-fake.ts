@@ -1,0 +1,498 @@
+// A fake Harbor 2.x: the REST API (/api/v2.0 projects, repositories, artifacts), the registry's
+// token service (/service/token, service "harbor-registry") and /v2 behind bearer tokens, all on
+// one origin like a real Harbor. What it imitates, from goharbor/harbor:
+// - page/page_size paging (default 10, maximum 100; more is a 422 from go-swagger's validation),
+//   `X-Total-Count` and a relative `Link` whose query Harbor unescapes;
+// - repository names with `/` only matched when double-encoded (`a%252Fb`); single-encoded ones
+//   split the path and find no route (404);
+// - artifacts: indexes with `references` (children not listed as rows), tags with push times,
+//   cosign signatures as accessories of their subject (not rows; Harbor 2.5+), scan_overview keyed
+//   by the report MIME type the client accepts (`X-Accept-Vulnerabilities`);
+// - errors `{"errors":[{"code","message"}]}`: 401 UNAUTHORIZED for anonymous or wrong Basic
+//   credentials, 403 FORBIDDEN for an account without access to the project;
+// - the catalog only for system administrators; partial token grants for other accounts.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
+import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
+import { tagFacts } from './content-facts.js';
+
+export const HARBOR_REPORT_MIME = 'application/vnd.security.vulnerability.report; version=1.1';
+
+/**
+ * A repository of `count` single-image tags (`b-000`…) whose push times are shuffled against tag
+ * order, so "newest" and "lexically last" disagree.
+ */
+export function manyTagsRepository(name: string, count: number): RepositoryContent {
+  const repo = new RepositoryBuilder(name);
+  const base = Date.parse('2023-01-01T00:00:00Z');
+  for (let i = 0; i < count; i++) {
+    const created = new Date(base + ((i * 37) % count) * 3_600_000).toISOString().replace('.000Z', 'Z');
+    repo.addImage(buildImage({ created, seed: `${name}-${i}`, layerCount: 1, layerSize: 32 }), manyTag(i));
+  }
+  return repo.build();
+}
+
+function manyTag(i: number): string {
+  return `b-${String(i).padStart(3, '0')}`;
+}
+
+/** The `keep` newest tags of manyTagsRepository(…, count). */
+export function newestOfMany(count: number, keep: number): string[] {
+  return Array.from({ length: count }, (_, i) => i)
+    .sort((a, b) => ((b * 37) % count) - ((a * 37) % count))
+    .slice(0, keep)
+    .map(manyTag);
+}
+
+export interface HarborAccount {
+  password: string;
+  /** Projects this account may read (pull, list); '*' for all. */
+  projects: '*' | string[];
+  sysadmin?: boolean;
+}
+
+export interface HarborScan {
+  status: 'Success' | 'Running' | 'Error';
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  unknown?: number;
+  fixable?: number;
+}
+
+export interface HarborFakeOptions {
+  repositories: RepositoryContent[];
+  accounts: Record<string, HarborAccount>;
+  publicProjects: string[];
+  /** Scan results per manifest digest; other artifacts were never scanned. */
+  scans?: Record<string, HarborScan>;
+  /** Repositories with no artifacts, listed by the API only (to page through many). */
+  emptyRepositories?: string[];
+  /**
+   * After this many registry requests made with tokens, every token issued so far expires (once):
+   * requests in flight then meet 401s and must fetch a new token.
+   */
+  expireTokensAfter?: number;
+}
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  status: number;
+  kind: 'api' | 'token' | 'registry';
+}
+
+export interface RateLimit {
+  path: RegExp;
+  times: number;
+  retryAfter?: string;
+}
+
+export interface HarborFake {
+  url: string;
+  host: string;
+  registry: DemoRegistry;
+  /** Every request, in order (API, token service and /v2, including those answered with 401/429). */
+  requests: FakeRequest[];
+  /** The next `times` requests whose path matches answer 429 (with Retry-After when given). */
+  rateLimit(limit: RateLimit): void;
+  close(): Promise<void>;
+}
+
+interface IssuedToken {
+  account?: string;
+  access: Set<string>;
+  expired: boolean;
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+function harborError(res: ServerResponse, status: number, code: string, message: string, headers = {}): void {
+  json(res, status, { errors: [{ code, message }] }, headers);
+}
+
+function basicAccount(req: IncomingMessage): { user: string; password: string } | undefined {
+  const h = req.headers.authorization ?? '';
+  if (!h.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  return i < 0 ? undefined : { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}
+
+export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFake> {
+  const requests: FakeRequest[] = [];
+  const limits: RateLimit[] = [];
+  const tokens = new Map<string, IssuedToken>();
+  const byName = new Map(opts.repositories.map((r) => [r.name, r]));
+  const projectOf = (repo: string) => repo.split('/')[0]!;
+  const allRepos = [...opts.repositories.map((r) => r.name), ...(opts.emptyRepositories ?? [])].sort();
+  const projects = [...new Set(allRepos.map(projectOf))].sort();
+  let origin = '';
+  let served = 0;
+
+  const canRead = (account: string | undefined, project: string): boolean => {
+    if (opts.publicProjects.includes(project)) return true;
+    const a = account ? opts.accounts[account] : undefined;
+    return !!a && (a.projects === '*' || a.projects.includes(project));
+  };
+
+  /** undefined: anonymous; null: wrong credentials; else the account name. */
+  const authenticate = (req: IncomingMessage): string | undefined | null => {
+    const creds = basicAccount(req);
+    if (!creds) return undefined;
+    const a = opts.accounts[creds.user];
+    return a && a.password === creds.password ? creds.user : null;
+  };
+
+  const record = (req: IncomingMessage, status: number, kind: FakeRequest['kind']): undefined => {
+    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status, kind });
+  };
+
+  function paging(url: URL, res: ServerResponse): { page: number; size: number } | undefined {
+    const page = Number(url.searchParams.get('page') ?? '1');
+    const size = Number(url.searchParams.get('page_size') ?? '10');
+    if (size > 100) {
+      harborError(
+        res,
+        422,
+        'UNPROCESSABLE_ENTITY',
+        'validation failure list:\npage_size in query should be less than or equal to 100',
+      );
+      return undefined;
+    }
+    return { page, size };
+  }
+
+  function sendPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    all: unknown[],
+    page: number,
+    size: number,
+  ): undefined {
+    const items = all.slice((page - 1) * size, page * size);
+    const headers: Record<string, string> = { 'X-Total-Count': String(all.length) };
+    if (page * size < all.length) {
+      const q = new URLSearchParams(url.searchParams);
+      q.set('page', String(page + 1));
+      q.set('page_size', String(size));
+      // Harbor unescapes the query it puts in Link (handler/base.go Links).
+      headers.Link = `<${url.pathname}?${decodeURIComponent(q.toString())}>; rel="next"`;
+    }
+    json(res, 200, items, headers);
+    record(req, 200, 'api');
+  }
+
+  function artifactsOf(
+    repo: string,
+    withTag: boolean,
+    withScan: boolean,
+    withAccessory: boolean,
+    accept: string,
+  ) {
+    const content = byName.get(repo);
+    if (!content) return [];
+    const facts = tagFacts(content);
+    const sigs = facts.filter((f) => /^sha256-[a-f0-9]{64}\.sig$/.test(f.tag));
+    const subjectOf = (tag: string) => tag.slice(0, -'.sig'.length).replace('-', ':');
+    const byDigest = new Map<string, typeof facts>();
+    for (const f of facts) {
+      // A signature whose subject is here is that subject's accessory, not an artifact row.
+      if (sigs.includes(f) && facts.some((o) => o.digest === subjectOf(f.tag))) continue;
+      byDigest.set(f.digest, [...(byDigest.get(f.digest) ?? []), f]);
+    }
+    const harborTime = (iso: string) => iso.replace('Z', '.000Z').replace('.000.000Z', '.000Z');
+    return [...byDigest.entries()]
+      .map(([digest, tags], id) => {
+        const f = tags[0]!;
+        const scan = opts.scans?.[digest];
+        const accessories = sigs
+          .filter((s) => s.tag === `${digest.replace(':', '-')}.sig`)
+          .map((s) => ({
+            artifact_id: 1000 + id,
+            subject_artifact_id: id + 1,
+            subject_artifact_digest: digest,
+            subject_artifact_repo: repo.slice(repo.indexOf('/') + 1),
+            size: s.size,
+            digest: s.digest,
+            type: 'signature.cosign',
+            icon: '',
+            creation_time: harborTime(s.pushedAt),
+          }));
+        return {
+          id: id + 1,
+          type: 'IMAGE',
+          media_type: 'application/vnd.oci.image.config.v1+json',
+          manifest_media_type: f.mediaType,
+          project_id: 1,
+          repository_id: 1,
+          repository_name: repo,
+          digest,
+          size: f.size,
+          push_time: harborTime(f.pushedAt),
+          pull_time: '0001-01-01T00:00:00.000Z',
+          extra_attrs: f.isIndex
+            ? {}
+            : { created: f.created, os: f.platforms[0]!.os, architecture: f.platforms[0]!.architecture },
+          references: f.isIndex
+            ? f.platforms.map((pl) => ({
+                parent_id: id + 1,
+                child_digest: pl.digest,
+                platform: {
+                  os: pl.os,
+                  architecture: pl.architecture,
+                  ...(pl.variant ? { variant: pl.variant } : {}),
+                },
+              }))
+            : null,
+          ...(withTag
+            ? {
+                tags: tags.map((t, i) => ({
+                  id: id * 100 + i,
+                  artifact_id: id + 1,
+                  repository_id: 1,
+                  name: t.tag,
+                  push_time: harborTime(t.pushedAt),
+                  pull_time: '0001-01-01T00:00:00.000Z',
+                  immutable: false,
+                })),
+              }
+            : {}),
+          ...(withAccessory ? { accessories: accessories.length ? accessories : null } : {}),
+          ...(withScan && scan && accept.includes(HARBOR_REPORT_MIME)
+            ? {
+                scan_overview: {
+                  [HARBOR_REPORT_MIME]: {
+                    report_id: `report-${id}`,
+                    scan_status: scan.status,
+                    severity: scan.critical ? 'Critical' : scan.high ? 'High' : 'Low',
+                    duration: 3,
+                    ...(scan.status === 'Success'
+                      ? {
+                          summary: {
+                            total:
+                              (scan.critical ?? 0) +
+                              (scan.high ?? 0) +
+                              (scan.medium ?? 0) +
+                              (scan.low ?? 0) +
+                              (scan.unknown ?? 0),
+                            fixable: scan.fixable ?? 0,
+                            summary: {
+                              ...(scan.critical !== undefined ? { Critical: scan.critical } : {}),
+                              ...(scan.high !== undefined ? { High: scan.high } : {}),
+                              ...(scan.medium !== undefined ? { Medium: scan.medium } : {}),
+                              ...(scan.low !== undefined ? { Low: scan.low } : {}),
+                              ...(scan.unknown !== undefined ? { Unknown: scan.unknown } : {}),
+                            },
+                          },
+                        }
+                      : {}),
+                    start_time: '2024-11-07T10:00:00.000Z',
+                    end_time: '2024-11-07T10:00:03.000Z',
+                    complete_percent: scan.status === 'Success' ? 100 : 50,
+                    scanner: { name: 'Trivy', vendor: 'Aqua Security', version: 'v0.56.2' },
+                  },
+                },
+              }
+            : {}),
+        };
+      })
+      .sort((a, b) => (a.push_time < b.push_time ? 1 : a.push_time > b.push_time ? -1 : 0));
+  }
+
+  function api(req: IncomingMessage, res: ServerResponse): undefined {
+    const url = new URL(req.url ?? '/', 'http://harbor.invalid');
+    const account = authenticate(req);
+    if (account === null) {
+      harborError(res, 401, 'UNAUTHORIZED', 'unauthorized');
+      return record(req, 401, 'api');
+    }
+    // Harbor's router decodes the path once before matching: a single-encoded %2F becomes a separator.
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      harborError(res, 400, 'BAD_REQUEST', 'invalid path');
+      return record(req, 400, 'api');
+    }
+    const denied = (): undefined => {
+      if (account === undefined) harborError(res, 401, 'UNAUTHORIZED', 'unauthorized');
+      else harborError(res, 403, 'FORBIDDEN', 'forbidden');
+      record(req, account === undefined ? 401 : 403, 'api');
+    };
+    if (path === '/api/v2.0/projects') {
+      const pg = paging(url, res);
+      if (!pg) return record(req, 422, 'api');
+      const visible = projects
+        .filter((p) => canRead(account, p))
+        .map((name, i) => ({
+          project_id: i + 1,
+          name,
+          metadata: { public: String(opts.publicProjects.includes(name)) },
+          creation_time: '2024-01-01T00:00:00.000Z',
+          update_time: '2024-01-01T00:00:00.000Z',
+        }));
+      return sendPage(req, res, url, visible, pg.page, pg.size);
+    }
+    const repos = /^\/api\/v2\.0\/projects\/([^/]+)\/repositories$/.exec(path);
+    if (repos) {
+      const project = repos[1]!;
+      if (!canRead(account, project)) return denied();
+      const pg = paging(url, res);
+      if (!pg) return record(req, 422, 'api');
+      const list = allRepos
+        .filter((r) => projectOf(r) === project)
+        .map((name, i) => {
+          const facts = byName.has(name) ? tagFacts(byName.get(name)!) : [];
+          const newest =
+            facts
+              .map((f) => f.pushedAt)
+              .sort()
+              .pop() ?? '2024-01-01T00:00:00Z';
+          return {
+            id: i + 1,
+            project_id: projects.indexOf(project) + 1,
+            name,
+            description: name === 'library/nginx' ? 'Official build of Nginx.' : '',
+            artifact_count: new Set(facts.map((f) => f.digest)).size,
+            pull_count: name.length * 7,
+            creation_time: '2024-01-01T00:00:00.000Z',
+            update_time: newest.replace('Z', '.000Z'),
+          };
+        });
+      return sendPage(req, res, url, list, pg.page, pg.size);
+    }
+    const arts = /^\/api\/v2\.0\/projects\/([^/]+)\/repositories\/([^/]+)\/artifacts$/.exec(path);
+    if (arts) {
+      const project = arts[1]!;
+      const repo = `${project}/${decodeURIComponent(arts[2]!)}`;
+      if (!canRead(account, project)) return denied();
+      if (!allRepos.includes(repo)) {
+        harborError(res, 404, 'NOT_FOUND', `repository ${repo} not found`);
+        return record(req, 404, 'api');
+      }
+      const pg = paging(url, res);
+      if (!pg) return record(req, 422, 'api');
+      const list = artifactsOf(
+        repo,
+        url.searchParams.get('with_tag') !== 'false',
+        url.searchParams.get('with_scan_overview') === 'true',
+        url.searchParams.get('with_accessory') === 'true',
+        String(req.headers['x-accept-vulnerabilities'] ?? ''),
+      );
+      return sendPage(req, res, url, list, pg.page, pg.size);
+    }
+    harborError(res, 404, 'NOT_FOUND', `the requested resource ${url.pathname} was not found`);
+    record(req, 404, 'api');
+  }
+
+  function tokenService(req: IncomingMessage, res: ServerResponse): undefined {
+    const url = new URL(req.url ?? '/', 'http://harbor.invalid');
+    const account = authenticate(req);
+    if (account === null) {
+      harborError(res, 401, 'UNAUTHORIZED', 'invalid credentials');
+      return record(req, 401, 'token');
+    }
+    const access = new Set<string>();
+    for (const scope of url.searchParams.getAll('scope')) {
+      const [type, name] = scope.split(':');
+      if (type === 'repository' && name && canRead(account, projectOf(name))) access.add(name);
+      if (type === 'registry' && account && opts.accounts[account]?.sysadmin) access.add('catalog');
+    }
+    const token = randomBytes(18).toString('base64url');
+    tokens.set(token, { ...(account ? { account } : {}), access, expired: false });
+    json(res, 200, { token, access_token: '', expires_in: 1800, issued_at: new Date().toISOString() });
+    record(req, 200, 'token');
+  }
+
+  /** The bearer check Harbor's registry front does; true when the demo registry may serve it. */
+  function registryGate(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://harbor.invalid');
+    const route = parseRegistryPath(url.pathname);
+    const needed = route.kind === 'ping' ? undefined : route.kind === 'catalog' ? 'catalog' : route.name;
+    const scope =
+      needed === undefined
+        ? ''
+        : needed === 'catalog'
+          ? ',scope="registry:catalog:*"'
+          : `,scope="repository:${needed}:pull"`;
+    const challenge = (error?: string) =>
+      `Bearer realm="${origin}/service/token",service="harbor-registry"${scope}${error ? `,error="${error}"` : ''}`;
+    const header = req.headers.authorization ?? '';
+    const issued = header.startsWith('Bearer ') ? tokens.get(header.slice(7)) : undefined;
+    if (issued && opts.expireTokensAfter !== undefined && ++served === opts.expireTokensAfter)
+      for (const t of tokens.values()) t.expired = true;
+    if (!issued || issued.expired) {
+      harborError(res, 401, 'UNAUTHORIZED', 'unauthorized: unauthorized', {
+        'WWW-Authenticate': challenge(),
+      });
+      record(req, 401, 'registry');
+      return false;
+    }
+    if (needed !== undefined && !issued.access.has(needed)) {
+      harborError(res, 401, 'UNAUTHORIZED', `unauthorized to access repository: ${needed}, action: pull`, {
+        'WWW-Authenticate': challenge('insufficient_scope'),
+      });
+      record(req, 401, 'registry');
+      return false;
+    }
+    if (route.kind === 'catalog') {
+      // Harbor's own catalog: every repository, including those with no artifacts.
+      json(res, 200, { repositories: allRepos.filter((r) => byName.has(r)) });
+      record(req, 200, 'registry');
+      return false;
+    }
+    record(req, 200, 'registry');
+    return true;
+  }
+
+  const intercept = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = req.url ?? '/';
+    const limit = limits.find((l) => l.times > 0 && l.path.test(path));
+    if (limit) {
+      limit.times--;
+      res.writeHead(429, {
+        'Content-Type': 'text/html',
+        ...(limit.retryAfter !== undefined ? { 'Retry-After': limit.retryAfter } : {}),
+      });
+      res.end('<html><body><h1>429 Too Many Requests</h1></body></html>');
+      record(
+        req,
+        429,
+        path.startsWith('/api/') ? 'api' : path.startsWith('/service/') ? 'token' : 'registry',
+      );
+      return true;
+    }
+    if (path.startsWith('/api/')) {
+      api(req, res);
+      return true;
+    }
+    if (path.startsWith('/service/token')) {
+      tokenService(req, res);
+      return true;
+    }
+    return !registryGate(req, res);
+  };
+
+  const registry = await startDemoRegistry(opts.repositories, { intercept, tagPageSize: 100_000 });
+  origin = registry.url;
+  return {
+    url: registry.url,
+    host: registry.host,
+    registry,
+    requests,
+    rateLimit: (l) => limits.push({ ...l }),
+    close: () => registry.close(),
+  };
+}
