@@ -4,6 +4,7 @@
 // run left), each in a child process so peak RSS is the engine's; repeated (default 3 pairs, each
 // with a fresh state directory) and reported at the median, because a shared 2-CPU host is noisy.
 //   npm run bench [-- --json] [-- --repeat N]
+//   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -388,12 +389,18 @@ function parseArgs(argv: string[]): { json: boolean; repeat: number } {
       repeat = Number(v);
       if (!Number.isInteger(repeat) || repeat < 1)
         throw new Error(`--repeat needs a whole number ≥ 1, got ${v}`);
-    } else throw new Error(`unknown argument ${a}; usage: bench.ts [--json] [--repeat N]`);
+    } else
+      throw new Error(`unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json]`);
   }
   return { json, repeat };
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--vendors')) {
+    const { runVendors } = await import('./vendors.js');
+    await runVendors(process.argv.slice(2));
+    return;
+  }
   const { json, repeat } = parseArgs(process.argv.slice(2));
   const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
 

@@ -1,11 +1,15 @@
 // What the CLI and the action share: settings in, graph and summary out. The shells decide
 // where files go and how progress is shown.
+import { readFile } from 'node:fs/promises';
 import type { Settings } from './config/settings.js';
 import { discover } from './discovery/discover.js';
+import { ConfigError } from './errors.js';
 import { buildGraph } from './graph/build-graph.js';
+import { diffGraphs, type GraphChanges, parseGraph } from './graph/diff.js';
 import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import type { Log } from './log.js';
+import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';
 import type { Secrets } from './secrets.js';
@@ -21,6 +25,11 @@ export interface RunOptions {
   http?: HttpClient;
   /** Environment, GITHUB_TOKEN and Docker's config file, as the shell found them. */
   ambient?: Ambient;
+  /**
+   * A previous graph named explicitly (`--previous`, input `previous-graph`); it wins over the
+   * state's. `graph: undefined` = the named file does not exist yet, so this run is the first.
+   */
+  previousGraph?: { graph: Graph | undefined; source: string };
 }
 
 export interface RunResult {
@@ -28,14 +37,22 @@ export interface RunResult {
   summary: string;
   complete: boolean;
   requests: Record<string, number>;
+  /** What changed since the previous graph; undefined when there was nothing to compare against (no state, no previous graph given). */
+  changes?: GraphChanges;
 }
 
 export async function runDiscovery(settings: Settings, opts: RunOptions): Promise<RunResult> {
   const http = opts.http ?? new HttpClient();
   try {
+    const state = opts.stateDir ? new DirectoryState(opts.stateDir) : new NoState();
+    // Read before discovery writes anything, so the comparison is with the last run, not this one.
+    const previous = opts.previousGraph
+      ? opts.previousGraph.graph
+      : await state.loadPreviousGraph((m) => opts.log.warn(m));
+    const compare = opts.previousGraph !== undefined || opts.stateDir !== undefined;
     const result = await discover(settings, {
       http,
-      state: opts.stateDir ? new DirectoryState(opts.stateDir) : new NoState(),
+      state,
       secrets: opts.secrets,
       log: opts.log,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
@@ -46,15 +63,29 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const byKind = Object.entries(result.requests)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
+    const changes = compare ? diffGraphs(previous, graph) : undefined;
+    const report = renderChangeReport(changes);
+    const changeNote = renderChangeNote(changes);
+    // The change report opens the summary: on a PR check it is what the reader came for.
     const summary = opts.secrets.redact(
-      renderSummary(graph, {
-        notes: [
-          ...result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`)),
-          `Requests: ${total}${byKind ? ` (${byKind})` : ''}.`,
-        ],
-      }),
+      (report ? `${report}\n` : '') +
+        renderSummary(graph, {
+          notes: [
+            ...(changeNote ? [changeNote] : []),
+            ...result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`)),
+            `Requests: ${total}${byKind ? ` (${byKind})` : ''}.`,
+          ],
+        }),
     );
-    return { graph, summary, complete: graph.receipts.every((r) => r.complete), requests: result.requests };
+    // Saved redacted, like graph.json: the state directory may be cached outside the runner.
+    await state.savePreviousGraph(JSON.parse(serializeGraph(graph, opts.secrets)) as Graph);
+    return {
+      graph,
+      summary,
+      complete: graph.receipts.every((r) => r.complete),
+      requests: result.requests,
+      ...(changes ? { changes } : {}),
+    };
   } finally {
     if (!opts.http) await http.close();
   }
@@ -70,4 +101,33 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
 /** The graph file's text: stable key order as built, two-space indent, trailing newline. */
 export function serializeGraph(graph: Graph, secrets: Secrets): string {
   return secrets.redact(`${JSON.stringify(graph, null, 2)}\n`);
+}
+
+/**
+ * Reads an explicitly named previous graph. A missing file is a first run, not an error: on the
+ * first PR the default branch has no graph to download yet. A file that is there but is not a
+ * graph is an error, because the comparison would be meaningless. `field` names the flag or input.
+ */
+export async function readPreviousGraph(
+  path: string,
+  field: string,
+  log: Log,
+): Promise<{ graph: Graph | undefined; source: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      log.warn(
+        `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,
+      );
+      return { graph: undefined, source: path };
+    }
+    throw new ConfigError([`${field}: cannot read ${path} (${code ?? String(err)}); check the path`]);
+  }
+  const parsed = parseGraph(text);
+  if ('error' in parsed)
+    throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${parsed.error}`]);
+  return { graph: parsed.graph, source: path };
 }

@@ -79,8 +79,6 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
     return failRegistry(`cannot reach the registry: ${errorMessage(err)}`);
   }
   log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${adapter.describeCredential()})`);
-  if (p.discoverVulnerabilities && !adapter.scansVulnerabilities)
-    notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
   try {
     const listing = await adapter.listRepositories();
     registryReceipt.pages = listing.pages;
@@ -116,6 +114,13 @@ async function discoverProvider(p: ProviderSettings, deps: DiscoverDeps): Promis
   });
   await deps.state.saveTags(p.apiUrl, seen);
   notes.push(...adapter.notes());
+  // An adapter that explains its own scanner situation says so in a note of its own.
+  if (
+    p.discoverVulnerabilities &&
+    !adapter.scansVulnerabilities &&
+    !notes.some((n) => n.startsWith('vulnerabilities:'))
+  )
+    notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
   return {
     settings: p,
     repositories: results,

@@ -25,6 +25,7 @@ import {
   type VendorContext,
   type VendorTag,
 } from './registry-adapter.js';
+import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** Username that tells ACR's token endpoint the password is an ACR refresh token. */
 export const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
@@ -70,12 +71,7 @@ export async function exchangeEntraToken(ctx: VendorContext, aadToken: string): 
       { status: res.status, retryable: res.status >= 500 },
     );
   }
-  let refresh: unknown;
-  try {
-    refresh = (JSON.parse(res.body.toString('utf8')) as { refresh_token?: unknown }).refresh_token;
-  } catch {
-    refresh = undefined;
-  }
+  const refresh = (jsonBody(res) as { refresh_token?: unknown } | null | undefined)?.refresh_token;
   if (typeof refresh !== 'string' || !refresh)
     throw new AuthError(`${describeUrl(url)}: the exchange answered without a refresh_token`);
   ctx.secrets.add(refresh);
@@ -149,11 +145,7 @@ class AcrLister {
     let pages = 0;
     while (url) {
       if (pages >= this.ctx.settings.maxPages)
-        return {
-          pages,
-          complete: false,
-          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-        };
+        return { pages, complete: false, problem: maxPagesProblem(pages) };
       visited.add(url);
       const res = await this.client.request(
         'GET',

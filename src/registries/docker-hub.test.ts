@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeWindow, jwtExpiry, literalNamespace, parseQuotaHeader } from './docker-hub.js';
+import { describeWindow, jwtExpiry, parseQuotaHeader } from './docker-hub.js';
+import { literalNamespace } from './selector-names.js';
 
 describe('docker-hub helpers', () => {
   it('reads the pull-limit headers in their "count;w=seconds" form', () => {

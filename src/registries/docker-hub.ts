@@ -17,20 +17,15 @@ import {
   type TagListing,
   type VendorTag,
 } from './registry-adapter.js';
+import { literalNamespaces } from './selector-names.js';
+import { firstString, maxPagesProblem } from './vendor-api.js';
 
 /** The Hub API's largest page; it silently serves 100 when asked for more. */
 const PAGE_SIZE = 100;
-const LITERAL_NAMESPACE = /^\^?([a-z0-9][a-z0-9._-]*)\$?$/i;
 /** Hub JWTs live 10 minutes; one is replaced when less than this is left (or half its life). */
 const JWT_RENEW_MARGIN_MS = 60_000;
 const JWT_DEFAULT_LIFETIME_MS = 10 * 60_000;
 const PAT_HINT = 'a Docker Hub personal access token (Account settings → Personal access tokens)';
-
-/** The namespace a selector names, or undefined when its pattern is a real regex. */
-export function literalNamespace(pattern: string): string | undefined {
-  const m = LITERAL_NAMESPACE.exec(pattern);
-  return m ? m[1]!.toLowerCase() : undefined;
-}
 
 /** `100;w=21600` → limit/remaining 100 over a 21600 s window. */
 export function parseQuotaHeader(value: string | undefined): { value: number; window?: number } | undefined {
@@ -216,12 +211,7 @@ export class HubApi {
     } catch {
       throw new AuthError(`Docker Hub login at ${describeUrl(url)} did not answer with JSON`);
     }
-    const value =
-      typeof body.access_token === 'string'
-        ? body.access_token
-        : typeof body.token === 'string'
-          ? body.token
-          : '';
+    const value = firstString(body.access_token, body.token) ?? '';
     if (!value) throw new AuthError(`Docker Hub login at ${describeUrl(url)} sent no token`);
     this.secrets.add(value);
     const expiresAt = jwtExpiry(value) ?? this.now() + JWT_DEFAULT_LIFETIME_MS;
@@ -266,11 +256,7 @@ async function walkHubPages(
   const visited = new Set<string>();
   while (url) {
     if (pages >= p.maxPages) {
-      return {
-        pages,
-        complete: false,
-        problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-      };
+      return { pages, complete: false, problem: maxPagesProblem(pages) };
     }
     visited.add(url);
     const res = await hub.get(url, what, opts.tally);
@@ -320,20 +306,17 @@ function repositoryInfo(r: Record<string, unknown>, namespace: string): Reposito
 }
 
 export async function dockerHubRepositories(p: ProviderSettings, hub: HubApi): Promise<RepositoryListing> {
-  const namespaces = new Set<string>();
-  for (const s of p.selectors) {
-    const ns = literalNamespace(s.namespacePattern.source);
-    if (!ns) {
-      throw new RegistryError(
-        `Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (e.g. "library" for official images)`,
-      );
-    }
-    namespaces.add(ns);
-  }
+  const namespaces = literalNamespaces(
+    p.selectors,
+    (pattern) =>
+      new RegistryError(
+        `Docker Hub cannot list every namespace: selector namespace_pattern ${JSON.stringify(pattern)} must name one (e.g. "library" for official images)`,
+      ),
+  );
   const items = new Set<string>();
   const info = new Map<string, RepositoryInfo>();
   let pages = 0;
-  for (const ns of [...namespaces].sort()) {
+  for (const ns of namespaces) {
     const first = new URL(
       `/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`,
       p.hubUrl,
@@ -394,12 +377,7 @@ export async function dockerHubTags(
         items.add(t.name);
         // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
         if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
-        const pushed =
-          typeof t.tag_last_pushed === 'string'
-            ? t.tag_last_pushed
-            : typeof t.last_updated === 'string'
-              ? t.last_updated
-              : undefined;
+        const pushed = firstString(t.tag_last_pushed, t.last_updated);
         vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
       }
     },

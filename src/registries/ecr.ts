@@ -33,6 +33,7 @@ import {
   type VendorTag,
   type VulnerabilityCounts,
 } from './registry-adapter.js';
+import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** DescribeImages and DescribeRepositories accept at most this many results per call. */
 const API_PAGE_SIZE = 1000;
@@ -352,7 +353,7 @@ function stopped(items: Set<string>, pages: number) {
     items: [...items],
     pages,
     complete: false,
-    problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+    problem: maxPagesProblem(pages),
   };
 }
 
@@ -527,12 +528,7 @@ async function openEcrPublic(ctx: VendorContext): Promise<RegistryAdapter> {
         status: res.status,
       },
     );
-  let token: unknown;
-  try {
-    token = (JSON.parse(res.body.toString('utf8')) as { token?: unknown }).token;
-  } catch {
-    token = undefined;
-  }
+  const token = (jsonBody(res) as { token?: unknown } | null | undefined)?.token;
   if (typeof token !== 'string' || !token)
     throw new AuthError(`ECR Public's token endpoint ${describeUrl(url)} sent no token`);
   ctx.secrets.add(token);

@@ -22,6 +22,7 @@ import {
   type TagListing,
   type VendorTag,
 } from './registry-adapter.js';
+import { maxPagesProblem } from './vendor-api.js';
 
 /** Artifact Registry pages tags/list at up to 10,000 entries; asking for fewer showed only ~1000. */
 const TAGS_PAGE_SIZE = 10_000;
@@ -165,7 +166,7 @@ class GoogleLister {
     while (url) {
       if (out.pages >= this.settings.maxPages) {
         out.complete = false;
-        out.problem = `stopped after ${out.pages} pages (max_pages); raise max_pages to list everything`;
+        out.problem = maxPagesProblem(out.pages);
         break;
       }
       visited.add(url);

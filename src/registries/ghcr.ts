@@ -10,7 +10,6 @@ import { selectorFor } from '../discovery/select.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
 import type { RegistryClient } from '../oci/registry-client.js';
-import { literalNamespace } from './docker-hub.js';
 import type {
   OpenAdapter,
   RegistryAdapter,
@@ -20,6 +19,8 @@ import type {
   VendorContext,
   VendorTag,
 } from './registry-adapter.js';
+import { literalNamespace } from './selector-names.js';
+import { firstString, maxPagesProblem } from './vendor-api.js';
 
 const PER_PAGE = 100;
 /** Below this many requests left, the API is kept for other jobs sharing the token's hourly budget. */
@@ -506,7 +507,7 @@ class Ghcr implements RegistryAdapter {
           status: 200,
           pages,
           complete: false,
-          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
+          problem: maxPagesProblem(pages),
         };
       }
       let a: ApiAnswer;
@@ -573,12 +574,7 @@ class Ghcr implements RegistryAdapter {
         if (!Array.isArray(tags)) continue;
         // created_at is when this digest was pushed; updated_at also moves when a tag is added to
         // or taken away from it, which would make an old image look fresh.
-        const pushed =
-          typeof v.created_at === 'string'
-            ? v.created_at
-            : typeof v.updated_at === 'string'
-              ? v.updated_at
-              : undefined;
+        const pushed = firstString(v.created_at, v.updated_at);
         for (const t of tags) {
           if (typeof t !== 'string') continue;
           items.add(t);

@@ -3,11 +3,10 @@
 // push times and scanner summaries included) replaces tags/list plus a manifest request per tag.
 // Basic credentials (a user, or a robot account `robot$…`) serve both the API and the registry's
 // token service (/service/token, service "harbor-registry").
-import type { ProviderSettings, Selector } from '../config/settings.js';
+import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
 import { nextLink } from '../http/link-header.js';
-import { literalNamespace } from './docker-hub.js';
 import {
   type OpenAdapter,
   ociAdapter,
@@ -18,6 +17,8 @@ import {
   type VendorTag,
   type VulnerabilityCounts,
 } from './registry-adapter.js';
+import { literalNamespaces } from './selector-names.js';
+import { jsonBody, listingFailure, maxPagesProblem, vendorApiGet } from './vendor-api.js';
 
 /** Harbor's documented maximum; a larger page_size is refused (422), not capped. */
 export const HARBOR_PAGE_SIZE = 100;
@@ -189,17 +190,10 @@ class HarborApi {
 
   private async get(url: string, headers: Record<string, string>, tally?: Tally): Promise<HttpResponse> {
     this.calls++;
-    return this.ctx.http.request({
-      method: 'GET',
-      url,
-      kind: 'vendor-api',
-      timeoutMs: this.p.timeoutMs,
-      headers: {
-        accept: 'application/json',
-        ...headers,
-        ...(this.authorization ? { authorization: this.authorization } : {}),
-      },
-      ...(tally ? { tally } : {}),
+    return vendorApiGet(this.ctx, url, {
+      headers,
+      tally,
+      ...(this.authorization ? { authorization: this.authorization } : {}),
     });
   }
 
@@ -225,19 +219,7 @@ class HarborApi {
         },
       );
     }
-    if (res.status === 429) {
-      const retry = res.headers['retry-after'];
-      return new RegistryError(
-        retry
-          ? `${at}: rate-limited listing ${what} (HTTP 429); Harbor asks to wait ${/^\d+$/.test(retry) ? `${retry} s` : retry}, longer than a run waits; run again later`
-          : `${at}: rate-limited listing ${what} (HTTP 429) and still limited after retries; run again later or lower concurrency`,
-        { status: 429, retryable: true },
-      );
-    }
-    return new RegistryError(`${at}: ${status} listing ${what}`, {
-      status: res.status,
-      retryable: res.status >= 500,
-    });
+    return listingFailure(res, 'Harbor', at, what, status);
   }
 
   /**
@@ -254,22 +236,15 @@ class HarborApi {
     let seen = 0;
     for (let page = 1; ; page++) {
       if (pages >= this.p.maxPages) {
-        return {
-          pages,
-          complete: false,
-          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-        };
+        return { pages, complete: false, problem: maxPagesProblem(pages) };
       }
       const target = url(page);
       const res = await this.get(target, opts.headers ?? {}, opts.tally);
       pages++;
       if (res.status !== 200) throw this.failure(res, target, what, opts.hint403);
-      let items: unknown;
-      try {
-        items = JSON.parse(res.body.toString('utf8'));
-      } catch {
+      const items = jsonBody(res);
+      if (items === undefined)
         throw new RegistryError(`Harbor API ${describeUrl(target)}: the answer listing ${what} is not JSON`);
-      }
       if (!Array.isArray(items))
         throw new RegistryError(
           `Harbor API ${describeUrl(target)}: the answer listing ${what} is not a list`,
@@ -286,27 +261,10 @@ class HarborApi {
 
 /** `code message` of Harbor's `{"errors":[{code, message}]}` body. */
 function harborErrorText(res: HttpResponse): string | undefined {
-  try {
-    const doc = JSON.parse(res.body.toString('utf8')) as {
-      errors?: Array<{ code?: unknown; message?: unknown }>;
-    };
-    const e = doc.errors?.[0];
-    if (!e) return undefined;
-    return [e.code, e.message].filter((x) => typeof x === 'string' && x).join(' ') || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The projects the selectors name, when every namespace pattern is a literal name. */
-function literalProjects(selectors: readonly Selector[]): string[] | undefined {
-  const names = new Set<string>();
-  for (const s of selectors) {
-    const ns = literalNamespace(s.namespacePattern.source);
-    if (!ns) return undefined;
-    names.add(ns);
-  }
-  return [...names].sort();
+  const doc = jsonBody(res) as { errors?: Array<{ code?: unknown; message?: unknown }> } | undefined;
+  const e = doc?.errors?.[0];
+  if (!e) return undefined;
+  return [e.code, e.message].filter((x) => typeof x === 'string' && x).join(' ') || undefined;
 }
 
 const REPO_HINT =
@@ -316,7 +274,7 @@ const ARTIFACT_HINT =
 
 async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<RepositoryListing> {
   let pages = 0;
-  let projects = literalProjects(p.selectors);
+  let projects = literalNamespaces(p.selectors);
   if (!projects) {
     const found: string[] = [];
     const walk = await api.walk(

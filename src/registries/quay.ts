@@ -13,7 +13,6 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, errorMessage, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
-import { literalNamespace } from './docker-hub.js';
 import {
   type OpenAdapter,
   ociAdapter,
@@ -23,6 +22,8 @@ import {
   type VendorContext,
   type VendorTag,
 } from './registry-adapter.js';
+import { literalNamespaces } from './selector-names.js';
+import { firstString, jsonBody, listingFailure, maxPagesProblem, vendorApiGet } from './vendor-api.js';
 
 /** Quay's maximum `limit` for the tag API (its default is 50). */
 export const QUAY_TAG_PAGE_SIZE = 100;
@@ -87,23 +88,13 @@ export function quayLiveTags(tags: QuayTag[], vendor: Map<string, VendorTag>, no
 
 /** `detail` (or the older `error_message`) of Quay's problem+json error body. */
 function quayErrorText(res: HttpResponse): string | undefined {
-  try {
-    const doc = JSON.parse(res.body.toString('utf8')) as {
-      detail?: unknown;
-      error_message?: unknown;
-      error_type?: unknown;
-    };
-    const message =
-      typeof doc.detail === 'string'
-        ? doc.detail
-        : typeof doc.error_message === 'string'
-          ? doc.error_message
-          : '';
-    const type = typeof doc.error_type === 'string' ? doc.error_type : '';
-    return [type, message].filter(Boolean).join(' ') || undefined;
-  } catch {
-    return undefined;
-  }
+  const doc = jsonBody(res) as
+    | { detail?: unknown; error_message?: unknown; error_type?: unknown }
+    | undefined;
+  if (!doc) return undefined;
+  const message = firstString(doc.detail, doc.error_message) ?? '';
+  const type = typeof doc.error_type === 'string' ? doc.error_type : '';
+  return [type, message].filter(Boolean).join(' ') || undefined;
 }
 
 class QuayApi {
@@ -124,16 +115,9 @@ class QuayApi {
 
   private request(url: string, tally?: Tally): Promise<HttpResponse> {
     this.calls++;
-    return this.ctx.http.request({
-      method: 'GET',
-      url,
-      kind: 'vendor-api',
-      timeoutMs: this.ctx.settings.timeoutMs,
-      headers: {
-        accept: 'application/json',
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-      },
-      ...(tally ? { tally } : {}),
+    return vendorApiGet(this.ctx, url, {
+      tally,
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
     });
   }
 
@@ -153,12 +137,8 @@ class QuayApi {
   async getJson(url: string, what: string, tally?: Tally): Promise<Record<string, unknown>> {
     const res = await this.request(url, tally);
     if (res.status !== 200) throw this.failure(res, url, what);
-    try {
-      const doc = JSON.parse(res.body.toString('utf8')) as unknown;
-      if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
+    const doc = jsonBody(res);
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as Record<string, unknown>;
     throw new RegistryError(`Quay API ${describeUrl(url)}: the answer listing ${what} is not a JSON object`);
   }
 
@@ -188,24 +168,8 @@ class QuayApi {
         },
       );
     }
-    if (res.status === 429) {
-      const retry = res.headers['retry-after'];
-      return new RegistryError(
-        retry
-          ? `${at}: rate-limited listing ${what} (HTTP 429); Quay asks to wait ${/^\d+$/.test(retry) ? `${retry} s` : retry}, longer than a run waits; run again later`
-          : `${at}: rate-limited listing ${what} (HTTP 429) and still limited after retries; run again later or lower concurrency`,
-        { status: 429, retryable: true },
-      );
-    }
-    return new RegistryError(`${at}: ${status} listing ${what}`, {
-      status: res.status,
-      retryable: res.status >= 500,
-    });
+    return listingFailure(res, 'Quay', at, what, status);
   }
-}
-
-function maxPagesProblem(pages: number): string {
-  return `stopped after ${pages} pages (max_pages); raise max_pages to list everything`;
 }
 
 export const openQuay: OpenAdapter = async (ctx) => {
@@ -219,16 +183,15 @@ export const openQuay: OpenAdapter = async (ctx) => {
   const fallbacks: string[] = [];
 
   async function listRepositories(): Promise<RepositoryListing> {
-    const namespaces = new Set<string>();
-    for (const s of p.selectors) {
-      const ns = literalNamespace(s.namespacePattern.source);
-      if (!ns) {
-        throw new RegistryError(
-          `Quay lists repositories per namespace: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name one (an organization or user, e.g. "coreos")`,
-        );
-      }
-      namespaces.add(ns);
-    }
+    const namespaces = new Set(
+      literalNamespaces(
+        p.selectors,
+        (pattern) =>
+          new RegistryError(
+            `Quay lists repositories per namespace: selector namespace_pattern ${JSON.stringify(pattern)} must name one (an organization or user, e.g. "coreos")`,
+          ),
+      ),
+    );
     await api.verifyToken();
     const items = new Set<string>();
     const info = new Map<string, RepositoryInfo>();

@@ -64,7 +64,10 @@ export interface RegistryAdapter {
   readonly headFirst: boolean;
   /** True when listTags fills `vulnerabilities` (discover_vulnerabilities on, vendor has a scanner). */
   readonly scansVulnerabilities: boolean;
-  /** Lines for the run summary: quota left, API budget spent, fallbacks taken. */
+  /**
+   * Lines for the run summary: quota left, API budget spent, fallbacks taken. A line starting with
+   * "vulnerabilities:" replaces the generic "not available for this registry" line.
+   */
   notes(): string[];
 }
 

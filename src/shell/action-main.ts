@@ -7,7 +7,8 @@ import { loadConfig } from '../config/load-config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { DockerKind } from '../graph/types.js';
 import type { Log } from '../log.js';
-import { generatedAtFromEnv, runDiscovery, serializeGraph } from '../run-discovery.js';
+import { changeOutputs, compileImmutableTags, immutableTagViolations } from '../output/change-report.js';
+import { generatedAtFromEnv, readPreviousGraph, runDiscovery, serializeGraph } from '../run-discovery.js';
 import { Secrets } from '../secrets.js';
 import { readAmbient } from './ambient.js';
 
@@ -18,6 +19,9 @@ export interface ActionInputs {
   stateDir?: string;
   outputDir: string;
   failOnIncomplete: boolean;
+  previousGraph?: string;
+  /** Tags that must never move to another digest (input `immutable-tags`). */
+  immutableTags?: RegExp;
 }
 
 export function readInputs(env: Record<string, string | undefined>): ActionInputs {
@@ -36,8 +40,16 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
   const rawFail = core.getInput('fail-on-incomplete') || 'false';
   if (!/^(true|false)$/i.test(rawFail))
     problems.push(`inputs.fail-on-incomplete: must be true or false, got ${JSON.stringify(rawFail)}`);
+  const rawImmutable = core.getInput('immutable-tags');
+  let immutableTags: RegExp | undefined;
+  if (rawImmutable) {
+    const compiled = compileImmutableTags(rawImmutable);
+    if ('error' in compiled) problems.push(compiled.error);
+    else immutableTags = compiled.regex;
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const stateDir = core.getInput('state-dir');
+  const previousGraph = core.getInput('previous-graph');
   return {
     config,
     configFile,
@@ -45,6 +57,8 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
     ...(stateDir ? { stateDir: resolve(stateDir) } : {}),
     outputDir: resolve(core.getInput('output-dir') || join(env.RUNNER_TEMP ?? '.', 'devgraph-docker')),
     failOnIncomplete: rawFail.toLowerCase() === 'true',
+    ...(previousGraph ? { previousGraph: resolve(previousGraph) } : {}),
+    ...(immutableTags ? { immutableTags } : {}),
   };
 }
 
@@ -69,10 +83,14 @@ export async function run(env: Record<string, string | undefined> = process.env)
       secrets,
       core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
     );
+    const previousGraph = inputs.previousGraph
+      ? await readPreviousGraph(inputs.previousGraph, 'inputs.previous-graph', log)
+      : undefined;
     const result = await runDiscovery(settings, {
       secrets,
       log,
       ambient,
+      ...(previousGraph ? { previousGraph } : {}),
       ...(inputs.stateDir ? { stateDir: inputs.stateDir } : {}),
       ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
       ...(generatedAt ? { generatedAt } : {}),
@@ -91,6 +109,8 @@ export async function run(env: Record<string, string | undefined> = process.env)
     core.setOutput('repositories', count('DockerRepository'));
     core.setOutput('images', count('DockerImage'));
     core.setOutput('manifests', count('DockerManifest'));
+    for (const [name, value] of Object.entries(changeOutputs(result.changes)))
+      core.setOutput(name, secrets.redact(value));
     if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(result.summary).write();
 
     if (!result.complete) {
@@ -100,6 +120,14 @@ export async function run(env: Record<string, string | undefined> = process.env)
       const message = `discovery was incomplete for ${failed.length} receipt(s): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ', …' : ''}`;
       if (inputs.failOnIncomplete) core.setFailed(message);
       else core.warning(message);
+    }
+    if (inputs.immutableTags) {
+      const guard = immutableTagViolations(result.changes, inputs.immutableTags);
+      if (guard.message) core.setFailed(secrets.redact(guard.message));
+      else if (!result.changes)
+        core.warning(
+          'immutable-tags: nothing to compare with (no state-dir and no previous-graph), so moved tags cannot be detected',
+        );
     }
   } catch (err) {
     core.setFailed(

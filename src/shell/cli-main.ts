@@ -9,17 +9,20 @@ import { startDemoRegistry } from '../demo/demo-registry.js';
 import { sampleRepositories } from '../demo/sample-repositories.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
-import { generatedAtFromEnv, runDiscovery, serializeGraph } from '../run-discovery.js';
+import { generatedAtFromEnv, readPreviousGraph, runDiscovery, serializeGraph } from '../run-discovery.js';
 import { Secrets } from '../secrets.js';
 import { readAmbient } from './ambient.js';
 
 const USAGE = `usage:
-  devgraph-docker discover --config FILE [--out DIR] [--state DIR] [--concurrency N] [--quiet]
+  devgraph-docker discover --config FILE [--out DIR] [--state DIR] [--previous GRAPH.json]
+                           [--concurrency N] [--quiet]
   devgraph-docker demo [--out DIR]
 
 discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
           (DIR defaults to ./devgraph-output). --state DIR keeps manifests and tag digests
-          between runs so the next run fetches only what changed.
+          between runs so the next run fetches only what changed, and reports what changed
+          since the last run at the top of the summary. --previous GRAPH.json compares with
+          that graph instead (e.g. the default branch's last graph.json).
 demo      starts a small registry on a loopback port, discovers it, and prints the summary;
           needs no network and no credentials.
 
@@ -89,11 +92,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
     }
     const settings = loadConfig(text, { env, secrets, origin });
+    const previousGraph = values.previous
+      ? await readPreviousGraph(resolve(values.previous), '--previous', log)
+      : undefined;
     const result = await runDiscovery(settings, {
       secrets,
       log,
       ambient: await readAmbient(env, secrets, env.GITHUB_TOKEN || undefined),
       ...(values.state ? { stateDir: resolve(values.state) } : {}),
+      ...(previousGraph ? { previousGraph } : {}),
       ...(concurrency ? { concurrency } : {}),
       ...(generatedAtFromEnv(env) ? { generatedAt: generatedAtFromEnv(env)! } : {}),
     });
@@ -128,6 +135,7 @@ function parse(argv: string[]) {
       config: { type: 'string', short: 'c' },
       out: { type: 'string', short: 'o' },
       state: { type: 'string' },
+      previous: { type: 'string' },
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },

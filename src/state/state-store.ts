@@ -4,6 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseGraph } from '../graph/diff.js';
+import type { Graph } from '../graph/types.js';
 
 export type TagMap = Record<string, Record<string, string>>;
 
@@ -13,6 +15,9 @@ export interface StateStore {
   /** The tag → digest map per repository recorded for a registry by the previous run. */
   loadTags(registryUrl: string): Promise<TagMap>;
   saveTags(registryUrl: string, tags: TagMap): Promise<void>;
+  /** The graph the previous run wrote, for the change report; undefined when there is none or it is unreadable. */
+  loadPreviousGraph(warn?: (message: string) => void): Promise<Graph | undefined>;
+  savePreviousGraph(graph: Graph): Promise<void>;
 }
 
 /** No state: every run is a cold run. */
@@ -25,6 +30,10 @@ export class NoState implements StateStore {
     return {};
   }
   async saveTags(): Promise<void> {}
+  async loadPreviousGraph(): Promise<undefined> {
+    return undefined;
+  }
+  async savePreviousGraph(): Promise<void> {}
 }
 
 export class DirectoryState implements StateStore {
@@ -84,6 +93,34 @@ export class DirectoryState implements StateStore {
       this.tagsPath(registryUrl),
       Buffer.from(JSON.stringify({ registry: registryUrl, repositories: tags })),
     );
+  }
+
+  private get graphPath(): string {
+    return join(this.dir, 'graph.json');
+  }
+
+  async loadPreviousGraph(warn?: (message: string) => void): Promise<Graph | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.graphPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        warn?.(
+          `state: cannot read ${this.graphPath} (${(err as NodeJS.ErrnoException).code ?? String(err)}); this run is reported as a first inventory`,
+        );
+      return undefined;
+    }
+    const parsed = parseGraph(text);
+    if ('error' in parsed) {
+      // A corrupt previous graph only costs this run's change report; the new graph replaces it.
+      warn?.(`state: ignoring ${this.graphPath}: ${parsed.error}; this run is reported as a first inventory`);
+      return undefined;
+    }
+    return parsed.graph;
+  }
+
+  async savePreviousGraph(graph: Graph): Promise<void> {
+    await writeAtomically(this.graphPath, Buffer.from(JSON.stringify(graph)));
   }
 }
 

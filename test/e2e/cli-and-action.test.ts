@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
+import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { run } from '../../src/shell/action-main.js';
 import { main } from '../../src/shell/cli-main.js';
@@ -145,36 +146,36 @@ describe('CLI', () => {
   });
 });
 
-describe('action', () => {
-  async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
-    const outputFile = join(dir, `output-${Math.random().toString(36).slice(2)}`);
-    const summaryFile = join(dir, `summary-${Math.random().toString(36).slice(2)}`);
-    await writeFile(outputFile, '');
-    await writeFile(summaryFile, '');
-    const all: Record<string, string> = {
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: summaryFile,
-      RUNNER_TEMP: dir,
-      ...env,
-    };
-    for (const [k, v] of Object.entries(inputs)) all[`INPUT_${k.toUpperCase()}`] = v;
-    for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
-    let log = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      log += String(chunk);
-      return true;
-    });
-    process.exitCode = undefined;
-    await run({ ...process.env });
-    vi.restoreAllMocks();
-    const exitCode = process.exitCode;
-    process.exitCode = undefined;
-    const outputs: Record<string, string> = {};
-    const text = await readFile(outputFile, 'utf8');
-    for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-    return { outputs, summary: await readFile(summaryFile, 'utf8'), log, exitCode };
-  }
+async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
+  const outputFile = join(dir, `output-${Math.random().toString(36).slice(2)}`);
+  const summaryFile = join(dir, `summary-${Math.random().toString(36).slice(2)}`);
+  await writeFile(outputFile, '');
+  await writeFile(summaryFile, '');
+  const all: Record<string, string> = {
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: dir,
+    ...env,
+  };
+  for (const [k, v] of Object.entries(inputs)) all[`INPUT_${k.toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
+  let log = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    log += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+  await run({ ...process.env });
+  vi.restoreAllMocks();
+  const exitCode = process.exitCode;
+  process.exitCode = undefined;
+  const outputs: Record<string, string> = {};
+  const text = await readFile(outputFile, 'utf8');
+  for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
+  return { outputs, summary: await readFile(summaryFile, 'utf8'), log, exitCode };
+}
 
+describe('action', () => {
   it('sets outputs, writes the graph and the job summary, masks the password', async () => {
     const r = await runAction(
       { config: config(registry.url), 'output-dir': join(dir, 'action-out') },
@@ -207,5 +208,192 @@ describe('action', () => {
     const r = await runAction({ config: 'providers: []' });
     expect(r.exitCode).toBe(1);
     expect(r.log).toContain('::error::providers: needs at least one provider');
+  });
+});
+
+describe('what changed', () => {
+  // A registry whose content changes between runs: restarted on the same port, so the state
+  // (keyed by registry URL) and the previous graph refer to the same registry.
+  let changing: DemoRegistry;
+  const before = sampleRepositories();
+  const repo = (repos: RepositoryContent[], name: string) => repos.find((r) => r.name === name)!;
+  const payments = repo(before, 'acme/payments-api').tags;
+  const v130 = payments['v1.3.0']!;
+  const v140 = payments['v1.4.0']!;
+  const mainDigest = payments.main!;
+  const prDigest = repo(before, 'acme/web-frontend').tags['pr-418']!;
+
+  /** v1.3.0 moved onto v1.4.0's digest, v1.5.0 added as an alias of main, pr-418 deleted. */
+  function changedContent(): RepositoryContent[] {
+    const repos = sampleRepositories().map((r) => ({ ...r, tags: { ...r.tags } }));
+    const p = repo(repos, 'acme/payments-api').tags;
+    p['v1.3.0'] = v140;
+    p['v1.5.0'] = mainDigest;
+    delete repo(repos, 'acme/web-frontend').tags['pr-418'];
+    return repos;
+  }
+  async function serve(repos: RepositoryContent[]) {
+    const port = changing ? Number(new URL(changing.url).port) : 0;
+    await changing?.close();
+    changing = await startDemoRegistry(repos, { port });
+  }
+  const plainConfig = () => `providers:
+  - name: demo
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${changing.url}
+      timeout: 2
+`;
+  const expectedMoved = {
+    provider: 'demo',
+    repository: 'acme/payments-api',
+    tag: 'v1.3.0',
+    from: v130,
+    to: v140,
+  };
+
+  beforeAll(async () => {
+    await serve(before);
+  });
+  afterAll(async () => {
+    await changing.close();
+  });
+
+  it('CLI --state: a first run says so, an unchanged re-run reports none, then the changes open summary.md', async () => {
+    await serve(before);
+    const file = join(dir, 'changes.yml');
+    await writeFile(file, plainConfig());
+    const state = join(dir, 'changes-state');
+    const out = join(dir, 'changes-out');
+
+    const first = await cli(['discover', '--config', file, '--out', out, '--state', state, '--quiet']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('Changes: first inventory, there is no previous graph to compare with');
+    expect(first.stdout).not.toContain('## Changes since last inventory');
+    expect(JSON.parse(await readFile(join(state, 'graph.json'), 'utf8')).format).toBe(
+      'devgraph-docker/graph@1',
+    );
+
+    const same = await cli(['discover', '--config', file, '--out', out, '--state', state, '--quiet']);
+    expect(same.stdout).toContain('Changes: none since the inventory of');
+    expect(same.stdout).not.toContain('## Changes since last inventory');
+
+    await serve(changedContent());
+    const changed = await cli(['discover', '--config', file, '--out', out, '--state', state, '--quiet']);
+    expect(changed.code).toBe(0);
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    expect(summary).toBe(changed.stdout);
+    expect(summary.startsWith('## Changes since last inventory\n')).toBe(true);
+    expect(summary).toContain('1 new tag, 1 moved tag, 1 removed tag since the inventory of');
+    expect(summary).toContain(`- acme/payments-api:v1.3.0: \`${v130}\` → \`${v140}\``);
+    expect(summary).toContain(`- acme/payments-api:v1.5.0 \`${mainDigest.slice(7, 19)}\``);
+    expect(summary).toContain(`- acme/web-frontend:pr-418 (was \`${prDigest.slice(7, 19)}\`)`);
+    expect(summary.indexOf('## Changes since last inventory')).toBeLessThan(
+      summary.indexOf('# Registry inventory'),
+    );
+
+    // The state now holds this run's graph: the next run compares with it.
+    const again = await cli(['discover', '--config', file, '--out', out, '--state', state, '--quiet']);
+    expect(again.stdout).toContain('Changes: none since the inventory of');
+  });
+
+  it('CLI --previous compares with a named graph; a missing one is a first run, a wrong one exits 1', async () => {
+    await serve(before);
+    const file = join(dir, 'previous.yml');
+    await writeFile(file, plainConfig());
+    const baseline = join(dir, 'previous-base');
+    expect((await cli(['discover', '--config', file, '--out', baseline, '--quiet'])).code).toBe(0);
+
+    await serve(changedContent());
+    const r = await cli([
+      'discover',
+      '--config',
+      file,
+      '--out',
+      join(dir, 'previous-out'),
+      '--previous',
+      join(baseline, 'graph.json'),
+      '--quiet',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('## Changes since last inventory\n')).toBe(true);
+    expect(r.stdout).toContain(`acme/payments-api:v1.3.0: \`${v130}\` → \`${v140}\``);
+
+    const missing = await cli([
+      'discover',
+      '--config',
+      file,
+      '--out',
+      join(dir, 'previous-out'),
+      '--previous',
+      join(dir, 'no-such-graph.json'),
+      '--quiet',
+    ]);
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toContain('does not exist; treating this run as the first inventory');
+    expect(missing.stdout).toContain('Changes: first inventory');
+
+    const notGraph = join(dir, 'not-a-graph.json');
+    await writeFile(notGraph, '{"hello":1}');
+    const wrong = await cli(['discover', '--config', file, '--previous', notGraph, '--quiet']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(
+      `devgraph-docker: --previous: ${notGraph} is not a devgraph-docker graph: "format" is undefined, expected "devgraph-docker/graph@1"; give a graph.json written by devgraph-docker\n`,
+    );
+  });
+
+  it('action: previous-graph sets the change outputs; immutable-tags fails the step naming both digests', async () => {
+    await serve(before);
+    const baseline = join(dir, 'action-base');
+    const first = await runAction({ config: plainConfig(), 'output-dir': baseline });
+    expect(first.exitCode).toBeUndefined();
+    expect(first.outputs).toMatchObject({
+      'new-tags': '[]',
+      'moved-tags': '[]',
+      'removed-tags': '[]',
+      changed: 'false',
+    });
+
+    await serve(changedContent());
+    const inputs = {
+      config: plainConfig(),
+      'output-dir': join(dir, 'action-changed'),
+      'previous-graph': join(baseline, 'graph.json'),
+    };
+    const r = await runAction(inputs);
+    expect(r.exitCode).toBeUndefined();
+    expect(r.outputs.changed).toBe('true');
+    expect(JSON.parse(r.outputs['moved-tags']!)).toEqual([expectedMoved]);
+    expect(JSON.parse(r.outputs['new-tags']!)).toEqual([
+      { provider: 'demo', repository: 'acme/payments-api', tag: 'v1.5.0', digest: mainDigest },
+    ]);
+    expect(JSON.parse(r.outputs['removed-tags']!)).toEqual([
+      { provider: 'demo', repository: 'acme/web-frontend', tag: 'pr-418', digest: prDigest },
+    ]);
+    // The job summary gets this text verbatim (@actions/core keeps the first summary file it saw, so read ours).
+    const summary = await readFile(r.outputs['summary-path']!, 'utf8');
+    expect(summary.startsWith('## Changes since last inventory\n')).toBe(true);
+
+    const guarded = await runAction({ ...inputs, 'immutable-tags': '^v?\\d+\\.\\d+\\.\\d+$' });
+    expect(guarded.exitCode).toBe(1);
+    expect(guarded.log).toContain(
+      `::error::immutable-tags: 1 tag matching "^v?\\\\d+\\\\.\\\\d+\\\\.\\\\d+$" moved to another digest:%0A  demo acme/payments-api:v1.3.0 moved from ${v130} to ${v140}`,
+    );
+    // Outputs are set before the guard fails the step, so later steps can still read them.
+    expect(JSON.parse(guarded.outputs['moved-tags']!)).toEqual([expectedMoved]);
+
+    // A guard that matches nothing that moved passes.
+    expect((await runAction({ ...inputs, 'immutable-tags': '^release-' })).exitCode).toBeUndefined();
+  });
+
+  it('action: an invalid immutable-tags regex fails before any discovery', async () => {
+    changing.requests.length = 0;
+    const r = await runAction({ config: plainConfig(), 'immutable-tags': 'v(' });
+    expect(r.exitCode).toBe(1);
+    expect(r.log).toMatch(
+      /::error::inputs\.immutable-tags: "v\(" is not a valid regular expression \(.+\); fix the pattern/,
+    );
+    expect(changing.requests).toEqual([]);
   });
 });

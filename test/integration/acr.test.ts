@@ -19,7 +19,7 @@ import {
   SCOPED_TOKEN,
   startAcrFake,
 } from '../support/fakes/acr-fake.js';
-import { manyTagsRepository, newestOfMany } from '../support/fakes/gcr-fake.js';
+import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 
 const BIG = 250;
 const EXAMPLE = new URL('../../examples/configs/acr.yml', import.meta.url);

@@ -21,10 +21,10 @@ import {
   FAKE_ACCESS_KEY,
   FAKE_SECRET_KEY,
   fakeSeverityCounts,
-  manyTagsRepository,
   startEcrFake,
   startEcrPublicFake,
 } from '../support/fakes/ecr-fake.js';
+import { manyTagsRepository } from '../support/fakes/many-tags.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const EXAMPLE = readFileSync(join(root, 'examples', 'configs', 'ecr.yml'), 'utf8');

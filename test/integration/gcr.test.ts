@@ -15,11 +15,10 @@ import { renameRepositories } from '../support/fakes/content-facts.js';
 import {
   type GcrFake,
   GOOGLE_ACCESS_TOKEN,
-  manyTagsRepository,
-  newestOfMany,
   SERVICE_ACCOUNT_JSON,
   startGcrFake,
 } from '../support/fakes/gcr-fake.js';
+import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 
 const BIG = 250;
 const EXAMPLE = new URL('../../examples/configs/gcr.yml', import.meta.url);

@@ -12,13 +12,8 @@ import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
-import {
-  type HarborFake,
-  type HarborFakeOptions,
-  manyTagsRepository,
-  newestOfMany,
-  startHarborFake,
-} from '../support/fakes/harbor-fake.js';
+import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
+import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 
 const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
 const ROBOT = 'robot$acme+inventory';

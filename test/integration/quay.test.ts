@@ -12,7 +12,7 @@ import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
-import { manyTagsRepository, newestOfMany } from '../support/fakes/harbor-fake.js';
+import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 import { type QuayFake, type QuayFakeOptions, startQuayFake } from '../support/fakes/quay-fake.js';
 
 const EXAMPLE = new URL('../../examples/configs/quay.yml', import.meta.url);

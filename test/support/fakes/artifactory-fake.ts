@@ -13,16 +13,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
-import {
-  basicCredentials,
-  DEFAULT_FAKE_USERS,
-  type FakeAuth,
-  type FakeRequest,
-  registryErrorBody,
-  sendJson,
-  Throttles,
-  TokenBook,
-} from './nexus-fake.js';
+import { basicCredentials, registryErrorBody, sendJson } from './fake-http.js';
+import { DEFAULT_FAKE_USERS, type FakeAuth, type FakeRequest, Throttles, TokenBook } from './nexus-fake.js';
 
 export const JFROG_VERSION = 'Artifactory/7.77.5 77705900';
 

@@ -13,9 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
-import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
+import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
 import { renameRepositories, type TagFact, tagFacts } from './content-facts.js';
+import { sendJson } from './fake-http.js';
+import { manyTagsRepository } from './many-tags.js';
 
 export const REGISTRY_SERVICE = 'registry.docker.io';
 
@@ -113,18 +115,6 @@ export function hubSampleContent(): RepositoryContent[] {
   ];
 }
 
-/** A repository with `count` single-platform images, one per tag, pushed an hour apart. */
-export function manyTagsRepository(name: string, count: number): RepositoryContent {
-  const repo = new RepositoryBuilder(name);
-  const start = Date.parse('2024-01-01T00:00:00Z');
-  for (let i = 0; i < count; i++) {
-    const created = new Date(start + i * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const image = buildImage({ created, seed: `${name}-${i}`, layerCount: 1, layerSize: 64 });
-    repo.addImage(image, `build-${String(i).padStart(4, '0')}`);
-  }
-  return repo.build();
-}
-
 const REPO_DESCRIPTIONS: Record<string, string> = {
   'library/nginx': 'Official build of Nginx.',
   'library/redis': 'Redis is the world’s fastest data platform.',
@@ -158,15 +148,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function json(
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(value));
-}
+const json = sendJson;
 
 export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promise<DockerHubFake> {
   const content = opts.content ?? hubSampleContent();

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, startDemoRegistry } from '../../../src/demo/demo-registry.js';
-import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
+import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
 import { type TagFact, tagFacts } from './content-facts.js';
 
@@ -78,17 +78,6 @@ export interface ImageRecord {
   size: number;
   mediaType: string;
   severity?: Record<string, number>;
-}
-
-/** A repository with `count` single-platform images, pushed one minute apart in an order unrelated to tag names. */
-export function manyTagsRepository(name: string, count: number): RepositoryContent {
-  const repo = new RepositoryBuilder(name);
-  for (let i = 0; i < count; i++) {
-    const created = new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString().replace('.000Z', 'Z');
-    const tag = `b-${createHash('sha256').update(`${name}/${i}`).digest('hex').slice(0, 10)}`;
-    repo.addImage(buildImage({ created, seed: `${name}-${i}`, layerCount: 1, layerSize: 32 }), tag);
-  }
-  return repo.build();
 }
 
 /** Scan counts a fake scanner reports for a digest, stable across runs. */

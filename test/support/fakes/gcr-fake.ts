@@ -12,7 +12,7 @@
 // Manifests and blobs come from the demo registry, behind the same token check.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
-import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
+import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { type TagFact, tagFacts } from './content-facts.js';
 
 export const GOOGLE_ACCESS_TOKEN = 'ya29.a0AfB_fake-google-access-token-0123456789';
@@ -270,30 +270,4 @@ export async function startGcrFake(opts: GcrFakeOptions): Promise<GcrFake> {
     },
     close: () => registry.close(),
   };
-}
-
-/**
- * A repository with `count` single-platform tags whose push times are not in tag-name order
- * (tag `b-<i>` is pushed at hour (i·37 mod count)), so "newest" and "lexically last" differ.
- */
-export function manyTagsRepository(name: string, count: number): RepositoryContent {
-  const repo = new RepositoryBuilder(name);
-  const base = Date.parse('2023-01-01T00:00:00Z');
-  for (let i = 0; i < count; i++) {
-    const hour = (i * 37) % count;
-    const created = new Date(base + hour * 3_600_000).toISOString().replace(/\.000Z$/, 'Z');
-    repo.addImage(
-      buildImage({ created, seed: `${name}-${i}`, layerCount: 1, layerSize: 32 }),
-      `b-${String(i).padStart(3, '0')}`,
-    );
-  }
-  return repo.build();
-}
-
-/** The tags of manyTagsRepository that are newest, newest first. */
-export function newestOfMany(count: number, keep: number): string[] {
-  return Array.from({ length: count }, (_, i) => ({ i, hour: (i * 37) % count }))
-    .sort((a, b) => b.hour - a.hour)
-    .slice(0, keep)
-    .map(({ i }) => `b-${String(i).padStart(3, '0')}`);
 }

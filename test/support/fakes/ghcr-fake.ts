@@ -14,6 +14,7 @@ import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
 import { type ScriptedServer, startScriptedServer } from '../scripted-server.js';
 import { rebaseImage } from '../seed-data.js';
 import { renameRepositories, tagFacts } from './content-facts.js';
+import { sendJson } from './fake-http.js';
 
 export const PAT = 'ghp_fakeClassicPat0000000000000000000000';
 export const GITHUB_TOKEN = 'ghs_fakeWorkflowToken00000000000000000';
@@ -158,15 +159,8 @@ export interface GhcrFake {
   close(): Promise<void>;
 }
 
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify(body));
-}
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  sendJson(res, status, body, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
 
 export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFake> {
   const repos = ghcrRepositories();

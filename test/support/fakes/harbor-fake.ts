@@ -14,36 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
-import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
+import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { tagFacts } from './content-facts.js';
+import { basicCredentials, type RateLimit, refuseScripted, sendJson } from './fake-http.js';
+
+export type { RateLimit };
 
 export const HARBOR_REPORT_MIME = 'application/vnd.security.vulnerability.report; version=1.1';
-
-/**
- * A repository of `count` single-image tags (`b-000`…) whose push times are shuffled against tag
- * order, so "newest" and "lexically last" disagree.
- */
-export function manyTagsRepository(name: string, count: number): RepositoryContent {
-  const repo = new RepositoryBuilder(name);
-  const base = Date.parse('2023-01-01T00:00:00Z');
-  for (let i = 0; i < count; i++) {
-    const created = new Date(base + ((i * 37) % count) * 3_600_000).toISOString().replace('.000Z', 'Z');
-    repo.addImage(buildImage({ created, seed: `${name}-${i}`, layerCount: 1, layerSize: 32 }), manyTag(i));
-  }
-  return repo.build();
-}
-
-function manyTag(i: number): string {
-  return `b-${String(i).padStart(3, '0')}`;
-}
-
-/** The `keep` newest tags of manyTagsRepository(…, count). */
-export function newestOfMany(count: number, keep: number): string[] {
-  return Array.from({ length: count }, (_, i) => i)
-    .sort((a, b) => ((b * 37) % count) - ((a * 37) % count))
-    .slice(0, keep)
-    .map(manyTag);
-}
 
 export interface HarborAccount {
   password: string;
@@ -84,12 +61,6 @@ export interface FakeRequest {
   kind: 'api' | 'token' | 'registry';
 }
 
-export interface RateLimit {
-  path: RegExp;
-  times: number;
-  retryAfter?: string;
-}
-
 export interface HarborFake {
   url: string;
   host: string;
@@ -107,26 +78,11 @@ interface IssuedToken {
   expired: boolean;
 }
 
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
-  res.end(`${JSON.stringify(body)}\n`);
-}
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  sendJson(res, status, body, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
 
 function harborError(res: ServerResponse, status: number, code: string, message: string, headers = {}): void {
   json(res, status, { errors: [{ code, message }] }, headers);
-}
-
-function basicAccount(req: IncomingMessage): { user: string; password: string } | undefined {
-  const h = req.headers.authorization ?? '';
-  if (!h.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  return i < 0 ? undefined : { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
 export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFake> {
@@ -148,10 +104,10 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
 
   /** undefined: anonymous; null: wrong credentials; else the account name. */
   const authenticate = (req: IncomingMessage): string | undefined | null => {
-    const creds = basicAccount(req);
+    const creds = basicCredentials(req.headers.authorization);
     if (!creds) return undefined;
     const a = opts.accounts[creds.user];
-    return a && a.password === creds.password ? creds.user : null;
+    return a && a.password === creds.secret ? creds.user : null;
   };
 
   const record = (req: IncomingMessage, status: number, kind: FakeRequest['kind']): undefined => {
@@ -459,14 +415,7 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
 
   const intercept = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = req.url ?? '/';
-    const limit = limits.find((l) => l.times > 0 && l.path.test(path));
-    if (limit) {
-      limit.times--;
-      res.writeHead(429, {
-        'Content-Type': 'text/html',
-        ...(limit.retryAfter !== undefined ? { 'Retry-After': limit.retryAfter } : {}),
-      });
-      res.end('<html><body><h1>429 Too Many Requests</h1></body></html>');
+    if (refuseScripted(limits, req, res, '<html><body><h1>429 Too Many Requests</h1></body></html>')) {
       record(
         req,
         429,

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
+import { basicCredentials, registryErrorBody, sendJson } from './fake-http.js';
 
 export type FakeAuth = 'anonymous' | 'basic' | 'bearer';
 
@@ -60,34 +61,6 @@ export interface NexusFake {
 export const NEXUS_SERVER = 'Nexus/3.68.1-02 (OSS)';
 export const NEXUS_REALM = 'Sonatype Nexus Repository Manager';
 export const DEFAULT_FAKE_USERS: Readonly<Record<string, string>> = { ci: 'ci-password-1234' };
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const bytes = Buffer.from(`${JSON.stringify(body)}\n`);
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json',
-    'Content-Length': String(bytes.length),
-  });
-  res.end(res.req.method === 'HEAD' ? undefined : bytes);
-}
-
-export function registryErrorBody(code: string, message: string) {
-  return { errors: [{ code, message, detail: null }] };
-}
-
-/** Basic credentials from an Authorization header, or undefined. */
-export function basicCredentials(header: string | undefined): { user: string; secret: string } | undefined {
-  const m = /^basic\s+(\S+)$/i.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
-}
 
 /** Tokens handed out by a fake token endpoint, each good for a number of uses. */
 export class TokenBook {

@@ -18,7 +18,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { tagFacts } from './content-facts.js';
-import type { FakeRequest, RateLimit } from './harbor-fake.js';
+import { basicCredentials, type RateLimit, refuseScripted, sendJson } from './fake-http.js';
+import type { FakeRequest } from './harbor-fake.js';
 
 export type { FakeRequest, RateLimit };
 
@@ -69,15 +70,7 @@ export interface QuayFake {
 
 const REPOS_PER_PAGE = 100;
 
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(`${JSON.stringify(body)}\n`);
-}
+const json = sendJson;
 
 function rfc2822(iso: string): string {
   return new Date(iso).toUTCString().replace('GMT', '-0000');
@@ -245,10 +238,9 @@ export async function startQuayFake(opts: QuayFakeOptions): Promise<QuayFake> {
     const h = req.headers.authorization ?? '';
     let who: string | undefined;
     let reads: string[] = [];
-    if (h.startsWith('Basic ')) {
-      const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
-      const user = decoded.slice(0, decoded.indexOf(':'));
-      const secret = decoded.slice(decoded.indexOf(':') + 1);
+    const basic = basicCredentials(h);
+    if (basic) {
+      const { user, secret } = basic;
       const oauthToken = user === '$oauthtoken' ? opts.oauthTokens[secret] : undefined;
       const robot = opts.robots[user];
       if (oauthToken) {
@@ -323,14 +315,14 @@ export async function startQuayFake(opts: QuayFakeOptions): Promise<QuayFake> {
 
   const intercept = (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = req.url ?? '/';
-    const limit = limits.find((l) => l.times > 0 && l.path.test(path));
-    if (limit) {
-      limit.times--;
-      res.writeHead(429, {
-        'Content-Type': 'text/html',
-        ...(limit.retryAfter !== undefined ? { 'Retry-After': limit.retryAfter } : {}),
-      });
-      res.end('<html><head><title>429 Too Many Requests</title></head><body>Too Many Requests</body></html>');
+    if (
+      refuseScripted(
+        limits,
+        req,
+        res,
+        '<html><head><title>429 Too Many Requests</title></head><body>Too Many Requests</body></html>',
+      )
+    ) {
       record(
         req,
         429,

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { diffGraphs, hasChanges, parseGraph } from './diff.js';
+import {
+  API_VERSION,
+  DISCOVERY_SOURCE,
+  type Entity,
+  GRAPH_FORMAT,
+  type Graph,
+  type GraphReceipt,
+} from './types.js';
+
+const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+interface RepoSpec {
+  provider?: string;
+  repository: string;
+  tags: Record<string, string | { digest: string; platforms: string[] }>;
+  complete?: boolean;
+}
+
+/** A graph as buildGraph shapes it, reduced to what the diff reads. */
+function graph(repos: RepoSpec[], opts: { registryIncomplete?: string[]; at?: string } = {}): Graph {
+  const entities: Entity[] = [];
+  const receipts: GraphReceipt[] = [];
+  const entity = (
+    kind: Entity['kind'],
+    provider: string,
+    name: string,
+    spec: Record<string, unknown>,
+  ): Entity => ({
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name, namespace: 'default', labels: {}, annotations: { [DISCOVERY_SOURCE]: provider } },
+    spec,
+  });
+  const providers = new Set([...repos.map((r) => r.provider ?? 'hub'), ...(opts.registryIncomplete ?? [])]);
+  for (const p of providers) entities.push(entity('DockerRegistry', p, p, {}));
+  for (const p of opts.registryIncomplete ?? [])
+    receipts.push({
+      provider: p,
+      repository: '*',
+      complete: false,
+      tags_listed: 0,
+      tags_selected: 0,
+      pages: 1,
+      requests: 1,
+      errors: ['catalog: HTTP 503'],
+    });
+  for (const r of repos) {
+    const provider = r.provider ?? 'hub';
+    entities.push(entity('DockerRepository', provider, r.repository, { full_name: r.repository }));
+    for (const [tag, v] of Object.entries(r.tags)) {
+      const { digest, platforms } = typeof v === 'string' ? { digest: v, platforms: ['linux/amd64'] } : v;
+      entities.push(
+        entity('DockerImage', provider, `${r.repository}-${tag}`, {
+          repository: r.repository,
+          tag,
+          digest,
+          platforms,
+        }),
+      );
+    }
+    const complete = r.complete ?? true;
+    receipts.push({
+      provider,
+      repository: r.repository,
+      complete,
+      tags_listed: 0,
+      tags_selected: 0,
+      pages: 1,
+      requests: 1,
+      errors: complete ? [] : ['manifest v2: HTTP 500'],
+    });
+  }
+  return {
+    format: GRAPH_FORMAT,
+    generated_at: opts.at ?? '2026-01-01T00:00:00Z',
+    entities,
+    relations: [],
+    receipts,
+  };
+}
+
+describe('diffGraphs', () => {
+  it('first run: nothing to compare, nothing new or removed', () => {
+    const c = diffGraphs(undefined, graph([{ repository: 'acme/api', tags: { v1: D(1) } }]));
+    expect(c.firstRun).toBe(true);
+    expect(c.newTags).toEqual([]);
+    expect(c.removedTags).toEqual([]);
+    expect(hasChanges(c)).toBe(false);
+  });
+
+  it('an identical graph has no changes', () => {
+    const g = graph([{ repository: 'acme/api', tags: { v1: D(1), latest: D(1) } }]);
+    const c = diffGraphs(g, structuredClone(g));
+    expect(hasChanges(c)).toBe(false);
+    expect(c.firstRun).toBe(false);
+    expect(c.unverified).toEqual([]);
+    expect(c.previousGeneratedAt).toBe('2026-01-01T00:00:00Z');
+  });
+
+  it('new, moved and removed tags, new and removed repositories', () => {
+    const before = graph([
+      { repository: 'acme/api', tags: { v1: D(1), v2: D(2), old: D(3) } },
+      { repository: 'acme/gone', tags: { x: D(4) } },
+    ]);
+    const after = graph([
+      { repository: 'acme/api', tags: { v1: D(1), v2: D(5), v3: D(6) } },
+      { repository: 'acme/web', tags: { latest: D(7) } },
+    ]);
+    const c = diffGraphs(before, after);
+    expect(c.newRepositories).toEqual([{ provider: 'hub', repository: 'acme/web' }]);
+    expect(c.removedRepositories).toEqual([{ provider: 'hub', repository: 'acme/gone' }]);
+    expect(c.newTags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v3', digest: D(6) },
+      { provider: 'hub', repository: 'acme/web', tag: 'latest', digest: D(7) },
+    ]);
+    expect(c.movedTags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v2', from: D(2), to: D(5) },
+    ]);
+    expect(c.removedTags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'old', digest: D(3) },
+      { provider: 'hub', repository: 'acme/gone', tag: 'x', digest: D(4) },
+    ]);
+    expect(hasChanges(c)).toBe(true);
+  });
+
+  it('aliases: each tag on a shared digest is its own entry', () => {
+    const before = graph([{ repository: 'r', tags: { '1.27.2': D(1), '1.27': D(1), latest: D(1) } }]);
+    const after = graph([
+      { repository: 'r', tags: { '1.27.2': D(1), '1.27': D(2), latest: D(2), '1.27.3': D(2) } },
+    ]);
+    const c = diffGraphs(before, after);
+    expect(c.movedTags.map((m) => m.tag)).toEqual(['1.27', 'latest']);
+    expect(c.newTags).toEqual([{ provider: 'hub', repository: 'r', tag: '1.27.3', digest: D(2) }]);
+    expect(c.removedTags).toEqual([]);
+  });
+
+  it('multi-arch: a platform added to an index is a new platform (and the tag moved)', () => {
+    const before = graph([
+      { repository: 'redis', tags: { '7': { digest: D(1), platforms: ['linux/amd64', 'linux/arm64/v8'] } } },
+    ]);
+    const after = graph([
+      {
+        repository: 'redis',
+        tags: { '7': { digest: D(2), platforms: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'] } },
+      },
+    ]);
+    const c = diffGraphs(before, after);
+    expect(c.newPlatforms).toEqual([
+      { provider: 'hub', repository: 'redis', tag: '7', digest: D(2), platforms: ['linux/arm/v7'] },
+    ]);
+    expect(c.movedTags).toHaveLength(1);
+    // A platform dropped is not a new platform.
+    expect(diffGraphs(after, before).newPlatforms).toEqual([]);
+  });
+
+  it('an incomplete repository receipt reports missing tags as unverified, never removed', () => {
+    const before = graph([{ repository: 'acme/api', tags: { v1: D(1), v2: D(2) } }]);
+    const after = graph([{ repository: 'acme/api', tags: { v1: D(9) }, complete: false }]);
+    const c = diffGraphs(before, after);
+    expect(c.removedTags).toEqual([]);
+    expect(c.unverified).toEqual([
+      {
+        provider: 'hub',
+        repository: 'acme/api',
+        tags: ['v2'],
+        reason: 'discovery of the repository was incomplete (manifest v2: HTTP 500)',
+      },
+    ]);
+    // What was seen is still reported: a tag seen on another digest did move.
+    expect(c.movedTags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v1', from: D(1), to: D(9) },
+    ]);
+  });
+
+  it('an incomplete registry listing removes no repository', () => {
+    const before = graph([
+      { repository: 'a', tags: { v1: D(1) } },
+      { repository: 'b', tags: { v1: D(2) } },
+    ]);
+    const after = graph([{ repository: 'a', tags: { v1: D(1) } }], { registryIncomplete: ['hub'] });
+    const c = diffGraphs(before, after);
+    expect(c.removedRepositories).toEqual([]);
+    expect(c.removedTags).toEqual([]);
+    expect(c.unverified[0]).toMatchObject({ repository: 'b', tags: ['v1'] });
+    expect(c.unverified[0]!.reason).toContain("registry's repository listing was incomplete");
+    expect(hasChanges(c)).toBe(false);
+  });
+
+  it('a provider missing from this run removes nothing of its own', () => {
+    const before = graph([
+      { provider: 'hub', repository: 'a', tags: { v1: D(1) } },
+      { provider: 'ghcr', repository: 'a', tags: { v1: D(2) } },
+    ]);
+    const after = graph([{ provider: 'hub', repository: 'a', tags: { v1: D(1) } }]);
+    const c = diffGraphs(before, after);
+    expect(c.removedTags).toEqual([]);
+    expect(c.unverified).toEqual([
+      expect.objectContaining({ provider: 'ghcr', repository: 'a', tags: ['v1'] }),
+    ]);
+  });
+
+  it('keys tags by provider: the same repository name in two registries does not mix', () => {
+    const before = graph([
+      { provider: 'hub', repository: 'acme/api', tags: { v1: D(1) } },
+      { provider: 'ghcr', repository: 'acme/api', tags: { v1: D(2) } },
+    ]);
+    const after = graph([
+      { provider: 'hub', repository: 'acme/api', tags: { v1: D(1) } },
+      { provider: 'ghcr', repository: 'acme/api', tags: { v1: D(3) } },
+    ]);
+    expect(diffGraphs(before, after).movedTags).toEqual([
+      { provider: 'ghcr', repository: 'acme/api', tag: 'v1', from: D(2), to: D(3) },
+    ]);
+  });
+});
+
+describe('parseGraph', () => {
+  it('accepts a graph and rejects other files with a reason', () => {
+    const g = graph([{ repository: 'r', tags: { v1: D(1) } }]);
+    expect(parseGraph(JSON.stringify(g))).toEqual({ graph: g });
+    expect(parseGraph('{')).toMatchObject({ error: expect.stringContaining('not valid JSON') });
+    expect(parseGraph('{"format":"other"}')).toMatchObject({
+      error: expect.stringContaining('expected "devgraph-docker/graph@1"'),
+    });
+    expect(parseGraph(JSON.stringify({ ...g, receipts: [{}] }))).toEqual({
+      error: 'receipts[0] is not a receipt',
+    });
+  });
+});

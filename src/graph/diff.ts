@@ -1,0 +1,259 @@
+// What changed between two inventories: the PR check and the after-push step read this. Pure:
+// two graphs in, plain lists out. A tag is identified by the provider that found it (the
+// discovery-source annotation), its repository and its name, so two registries holding the same
+// repository name never mix.
+import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
+
+export interface RepositoryRef {
+  provider: string;
+  repository: string;
+}
+
+export interface TagRef extends RepositoryRef {
+  tag: string;
+  digest: string;
+}
+
+export interface MovedTag extends RepositoryRef {
+  tag: string;
+  from: string;
+  to: string;
+}
+
+export interface NewPlatforms extends RepositoryRef {
+  tag: string;
+  digest: string;
+  /** Platform strings (`linux/arm64/v8`) the tag has now and did not have before. */
+  platforms: string[];
+}
+
+/**
+ * Previously inventoried tags that this run did not see, in a repository (or registry) whose
+ * discovery was incomplete: they may still exist, so they are not called removed.
+ */
+export interface UnverifiedRepository extends RepositoryRef {
+  tags: string[];
+  reason: string;
+}
+
+export interface GraphChanges {
+  /** No previous graph existed: nothing is compared, and nothing is reported as new or removed. */
+  firstRun: boolean;
+  /** When the graph compared against was generated. */
+  previousGeneratedAt?: string;
+  newRepositories: RepositoryRef[];
+  removedRepositories: RepositoryRef[];
+  newTags: TagRef[];
+  movedTags: MovedTag[];
+  removedTags: TagRef[];
+  newPlatforms: NewPlatforms[];
+  unverified: UnverifiedRepository[];
+}
+
+interface TagFacts {
+  digest: string;
+  platforms: string[];
+}
+
+interface Inventory {
+  providers: Set<string>;
+  /** Providers whose repository listing failed or was cut short. */
+  incompleteProviders: Map<string, string>;
+  /** `provider\0repository` → tag → facts. Repositories with no selected tags are present, empty. */
+  repositories: Map<string, Map<string, TagFacts>>;
+  /** `provider\0repository` → why its receipt is incomplete. */
+  incompleteRepositories: Map<string, string>;
+}
+
+const SEP = '\u0000';
+
+function annotationSource(e: Entity): string {
+  return e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '';
+}
+
+function inventory(graph: Graph): Inventory {
+  const inv: Inventory = {
+    providers: new Set(),
+    incompleteProviders: new Map(),
+    repositories: new Map(),
+    incompleteRepositories: new Map(),
+  };
+  const repo = (key: string) => {
+    let tags = inv.repositories.get(key);
+    if (!tags) {
+      tags = new Map();
+      inv.repositories.set(key, tags);
+    }
+    return tags;
+  };
+  for (const e of graph.entities) {
+    const provider = annotationSource(e);
+    if (e.kind === 'DockerRegistry') inv.providers.add(provider);
+    else if (e.kind === 'DockerRepository' && typeof e.spec.full_name === 'string')
+      repo(`${provider}${SEP}${e.spec.full_name}`);
+    else if (
+      e.kind === 'DockerImage' &&
+      typeof e.spec.repository === 'string' &&
+      typeof e.spec.tag === 'string' &&
+      typeof e.spec.digest === 'string'
+    ) {
+      const platforms = Array.isArray(e.spec.platforms)
+        ? e.spec.platforms.filter((p): p is string => typeof p === 'string')
+        : [];
+      repo(`${provider}${SEP}${e.spec.repository}`).set(e.spec.tag, { digest: e.spec.digest, platforms });
+    }
+  }
+  for (const r of graph.receipts) {
+    if (r.complete) continue;
+    const why = r.errors[0] ?? 'incomplete';
+    if (r.repository === '*') inv.incompleteProviders.set(r.provider, why);
+    else inv.incompleteRepositories.set(`${r.provider}${SEP}${r.repository}`, why);
+  }
+  return inv;
+}
+
+function split(key: string): RepositoryRef {
+  const at = key.indexOf(SEP);
+  return { provider: key.slice(0, at), repository: key.slice(at + 1) };
+}
+
+function emptyChanges(firstRun: boolean): GraphChanges {
+  return {
+    firstRun,
+    newRepositories: [],
+    removedRepositories: [],
+    newTags: [],
+    movedTags: [],
+    removedTags: [],
+    newPlatforms: [],
+    unverified: [],
+  };
+}
+
+/**
+ * Compares `current` with `previous`. Without a previous graph the result is a first run with
+ * every list empty: calling a whole registry "new" would drown a PR check in noise and trip
+ * nothing useful. Tags the current run did not see count as removed only where the current
+ * receipts prove the run saw everything; elsewhere they are listed as unverified.
+ */
+export function diffGraphs(previous: Graph | undefined, current: Graph): GraphChanges {
+  if (!previous) return emptyChanges(true);
+  const changes = emptyChanges(false);
+  changes.previousGeneratedAt = previous.generated_at;
+  const before = inventory(previous);
+  const after = inventory(current);
+
+  for (const [key, tags] of after.repositories) {
+    const ref = split(key);
+    const old = before.repositories.get(key);
+    if (!old) changes.newRepositories.push(ref);
+    for (const [tag, now] of tags) {
+      const was = old?.get(tag);
+      if (!was) {
+        // Everything in a new repository is new; its tags are listed so the outputs name them.
+        changes.newTags.push({ ...ref, tag, digest: now.digest });
+        continue;
+      }
+      if (was.digest !== now.digest)
+        changes.movedTags.push({ ...ref, tag, from: was.digest, to: now.digest });
+      const added = now.platforms.filter((p) => !was.platforms.includes(p));
+      if (added.length > 0) changes.newPlatforms.push({ ...ref, tag, digest: now.digest, platforms: added });
+    }
+  }
+
+  for (const [key, tags] of before.repositories) {
+    const ref = split(key);
+    const now = after.repositories.get(key);
+    const gone = [...tags].filter(([tag]) => !now?.has(tag));
+    const reason = unverifiedReason(after, key, ref.provider, now !== undefined);
+    if (reason) {
+      if (gone.length > 0) changes.unverified.push({ ...ref, tags: gone.map(([t]) => t).sort(), reason });
+      continue;
+    }
+    if (!now) changes.removedRepositories.push(ref);
+    for (const [tag, facts] of gone) changes.removedTags.push({ ...ref, tag, digest: facts.digest });
+  }
+
+  const byRef = (a: RepositoryRef & { tag?: string }, b: RepositoryRef & { tag?: string }) =>
+    cmp(a.provider, b.provider) || cmp(a.repository, b.repository) || cmp(a.tag ?? '', b.tag ?? '');
+  for (const list of [
+    changes.newRepositories,
+    changes.removedRepositories,
+    changes.newTags,
+    changes.movedTags,
+    changes.removedTags,
+    changes.newPlatforms,
+    changes.unverified,
+  ])
+    list.sort(byRef);
+  return changes;
+}
+
+/** Why the current run cannot vouch that a previous repository's missing tags are gone, if it cannot. */
+function unverifiedReason(
+  after: Inventory,
+  key: string,
+  provider: string,
+  repositoryPresent: boolean,
+): string | undefined {
+  if (repositoryPresent) {
+    const why = after.incompleteRepositories.get(key);
+    return why === undefined ? undefined : `discovery of the repository was incomplete (${why})`;
+  }
+  if (!after.providers.has(provider)) return 'the provider is not in this run (was the config changed?)';
+  const why = after.incompleteProviders.get(provider);
+  return why === undefined ? undefined : `the registry's repository listing was incomplete (${why})`;
+}
+
+/** True when anything was added, moved or removed; unverified tags alone are not a change. */
+export function hasChanges(c: GraphChanges): boolean {
+  return (
+    c.newRepositories.length +
+      c.removedRepositories.length +
+      c.newTags.length +
+      c.movedTags.length +
+      c.removedTags.length +
+      c.newPlatforms.length >
+    0
+  );
+}
+
+/**
+ * Reads a graph file's text. Only the shape the diff relies on is checked: a previous graph is
+ * our own output, so a mismatch means the wrong file (or another format version) was given.
+ */
+export function parseGraph(text: string): { graph: Graph } | { error: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { error: `not valid JSON (${err instanceof Error ? err.message : String(err)})` };
+  }
+  if (!doc || typeof doc !== 'object') return { error: 'not a JSON object' };
+  const g = doc as Partial<Graph>;
+  if (g.format !== GRAPH_FORMAT)
+    return {
+      error: `"format" is ${JSON.stringify(g.format)}, expected ${JSON.stringify(GRAPH_FORMAT)}; give a graph.json written by devgraph-docker`,
+    };
+  if (!Array.isArray(g.entities) || !Array.isArray(g.receipts) || !Array.isArray(g.relations))
+    return { error: '"entities", "relations" and "receipts" must be arrays' };
+  const badEntity = g.entities.findIndex(
+    (e) => !e || typeof e !== 'object' || typeof e.kind !== 'string' || !e.metadata || !e.spec,
+  );
+  if (badEntity >= 0) return { error: `entities[${badEntity}] is not an entity (kind, metadata, spec)` };
+  const badReceipt = g.receipts.findIndex(
+    (r) =>
+      !r ||
+      typeof r !== 'object' ||
+      typeof r.provider !== 'string' ||
+      typeof r.repository !== 'string' ||
+      typeof r.complete !== 'boolean' ||
+      !Array.isArray(r.errors),
+  );
+  if (badReceipt >= 0) return { error: `receipts[${badReceipt}] is not a receipt` };
+  return { graph: g as Graph };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

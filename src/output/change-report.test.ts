@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import type { GraphChanges } from '../graph/diff.js';
+import {
+  CHANGES_HEADING,
+  changeOutputs,
+  compileImmutableTags,
+  immutableTagViolations,
+  renderChangeNote,
+  renderChangeReport,
+} from './change-report.js';
+
+const A = `sha256:${'a'.repeat(64)}`;
+const B = `sha256:${'b'.repeat(64)}`;
+
+function changes(over: Partial<GraphChanges> = {}): GraphChanges {
+  return {
+    firstRun: false,
+    previousGeneratedAt: '2026-01-01T00:00:00Z',
+    newRepositories: [],
+    removedRepositories: [],
+    newTags: [],
+    movedTags: [],
+    removedTags: [],
+    newPlatforms: [],
+    unverified: [],
+    ...over,
+  };
+}
+
+describe('renderChangeReport', () => {
+  it('lists every kind of change with both digests for a moved tag', () => {
+    const md = renderChangeReport(
+      changes({
+        newRepositories: [{ provider: 'hub', repository: 'acme/web' }],
+        newTags: [{ provider: 'hub', repository: 'acme/web', tag: 'latest', digest: A }],
+        movedTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v1.0.0', from: A, to: B }],
+        removedTags: [{ provider: 'hub', repository: 'acme/api', tag: 'old', digest: B }],
+        newPlatforms: [
+          { provider: 'hub', repository: 'redis', tag: '7', digest: A, platforms: ['linux/arm/v7'] },
+        ],
+      }),
+    )!;
+    expect(md.startsWith(`${CHANGES_HEADING}\n\n`)).toBe(true);
+    expect(md).toContain(
+      '1 new repository, 1 new tag, 1 moved tag, 1 removed tag, 1 tag with new platforms since the inventory of 2026-01-01T00:00:00Z.',
+    );
+    expect(md).toContain(`- acme/api:v1.0.0: \`${A}\` → \`${B}\``);
+    expect(md).toContain('- acme/web:latest `aaaaaaaaaaaa`');
+    expect(md).toContain('- acme/api:old (was `bbbbbbbbbbbb`)');
+    expect(md).toContain('- redis:7: linux/arm/v7');
+  });
+
+  it('escapes registry strings and names providers only when there are several', () => {
+    const md = renderChangeReport(
+      changes({
+        newTags: [
+          { provider: 'hub', repository: 'a', tag: 'x<script>|', digest: 'not a digest `' },
+          { provider: 'gh_cr', repository: 'a', tag: 'y', digest: A },
+        ],
+      }),
+    )!;
+    expect(md).toContain('- hub / a:x&lt;script&gt;\\| not a digest \\`');
+    expect(md).toContain('- gh\\_cr / a:y');
+  });
+
+  it('says why unverified tags are not called removed', () => {
+    const md = renderChangeReport(
+      changes({
+        unverified: [
+          { provider: 'hub', repository: 'acme/api', tags: ['v2', 'v3'], reason: 'discovery was incomplete' },
+        ],
+      }),
+    )!;
+    expect(md).toContain('No changes since the inventory of 2026-01-01T00:00:00Z.');
+    expect(md).toContain(
+      '- acme/api: 2 previously inventoried tags not seen, not reported as removed because discovery was incomplete',
+    );
+  });
+
+  it('caps long lists', () => {
+    const newTags = Array.from({ length: 130 }, (_, i) => ({
+      provider: 'hub',
+      repository: 'r',
+      tag: `t${i}`,
+      digest: A,
+    }));
+    const md = renderChangeReport(changes({ newTags }))!;
+    expect(md.split('\n').filter((l) => l.startsWith('- r:t'))).toHaveLength(100);
+    expect(md).toContain('… and 30 more');
+  });
+
+  it('has no section for no comparison, a first run, or no changes; a note says which', () => {
+    expect(renderChangeReport(undefined)).toBeUndefined();
+    expect(renderChangeReport(changes({ firstRun: true }))).toBeUndefined();
+    expect(renderChangeReport(changes())).toBeUndefined();
+    expect(renderChangeNote(undefined)).toBeUndefined();
+    expect(renderChangeNote(changes({ firstRun: true }))).toContain('first inventory');
+    expect(renderChangeNote(changes())).toBe('Changes: none since the inventory of 2026-01-01T00:00:00Z.');
+  });
+});
+
+describe('changeOutputs', () => {
+  it('JSON arrays of tags with digests, and changed', () => {
+    const out = changeOutputs(
+      changes({
+        newTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v2', digest: A }],
+        movedTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v1', from: A, to: B }],
+      }),
+    );
+    expect(JSON.parse(out['new-tags'])).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v2', digest: A },
+    ]);
+    expect(JSON.parse(out['moved-tags'])).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v1', from: A, to: B },
+    ]);
+    expect(out['removed-tags']).toBe('[]');
+    expect(out.changed).toBe('true');
+    expect(changeOutputs(undefined)).toEqual({
+      'new-tags': '[]',
+      'moved-tags': '[]',
+      'removed-tags': '[]',
+      changed: 'false',
+    });
+  });
+});
+
+describe('immutable-tags guard', () => {
+  it('names each matching moved tag with its old and new digest', () => {
+    const compiled = compileImmutableTags('^v?\\d+\\.\\d+\\.\\d+$');
+    if (!('regex' in compiled)) throw new Error(compiled.error);
+    const c = changes({
+      movedTags: [
+        { provider: 'hub', repository: 'acme/api', tag: 'v1.2.3', from: A, to: B },
+        { provider: 'hub', repository: 'acme/api', tag: 'latest', from: A, to: B },
+      ],
+    });
+    const r = immutableTagViolations(c, compiled.regex);
+    expect(r.violations.map((v) => v.tag)).toEqual(['v1.2.3']);
+    expect(r.message).toBe(
+      `immutable-tags: 1 tag matching "^v?\\\\d+\\\\.\\\\d+\\\\.\\\\d+$" moved to another digest:\n  hub acme/api:v1.2.3 moved from ${A} to ${B}`,
+    );
+    expect(immutableTagViolations(changes(), compiled.regex)).toEqual({ violations: [] });
+    expect(immutableTagViolations(undefined, compiled.regex)).toEqual({ violations: [] });
+  });
+
+  it('an invalid regex is a clear error naming the input', () => {
+    expect(compileImmutableTags('v(')).toEqual({
+      error: expect.stringMatching(
+        /^inputs\.immutable-tags: "v\(" is not a valid regular expression \(.+\); fix the pattern/,
+      ),
+    });
+  });
+});

@@ -1,0 +1,170 @@
+// The change report in the forms people read it: a Markdown section for the job summary and
+// summary.md, JSON values for the step outputs, and the immutable-tags guard's verdict. Pure.
+import { type GraphChanges, hasChanges, type MovedTag, type RepositoryRef } from '../graph/diff.js';
+import { escapeMarkdown } from './summary-markdown.js';
+
+export const CHANGES_HEADING = '## Changes since last inventory';
+
+/** Lines per list in the Markdown; the step outputs and graph.json always carry every item. */
+const LIST_LIMIT = 100;
+
+const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** A registry-supplied digest: in a code span when it looks like one, escaped text otherwise. */
+function digestText(digest: string, short: boolean): string {
+  if (!DIGEST_RE.test(digest)) return escapeMarkdown(digest);
+  if (!short) return `\`${digest}\``;
+  const [algorithm, hex] = digest.split(':') as [string, string];
+  return `\`${algorithm === 'sha256' ? '' : `${algorithm}:`}${hex.slice(0, 12)}\``;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * One line for the summary's notes when a comparison found no section's worth: a first run, or
+ * nothing changed. Said out loud, so a PR check's silence is never mistaken for either.
+ */
+export function renderChangeNote(changes: GraphChanges | undefined): string | undefined {
+  if (!changes) return undefined;
+  if (changes.firstRun)
+    return 'Changes: first inventory, there is no previous graph to compare with; the next run reports what changed since this one.';
+  if (hasChanges(changes) || changes.unverified.length > 0) return undefined;
+  return `Changes: none since the inventory of ${escapeMarkdown(changes.previousGeneratedAt ?? 'the previous run')}.`;
+}
+
+/**
+ * The Markdown section that opens the summary, or undefined when there is nothing to list (no
+ * comparison, a first run, or nothing changed and nothing went unverified).
+ */
+export function renderChangeReport(changes: GraphChanges | undefined): string | undefined {
+  if (!changes || changes.firstRun) return undefined;
+  if (!hasChanges(changes) && changes.unverified.length === 0) return undefined;
+
+  const providers = new Set(
+    [
+      ...changes.newRepositories,
+      ...changes.removedRepositories,
+      ...changes.newTags,
+      ...changes.movedTags,
+      ...changes.removedTags,
+      ...changes.newPlatforms,
+      ...changes.unverified,
+    ].map((r) => r.provider),
+  );
+  // The provider is named only when it tells two lists apart.
+  const where = (r: RepositoryRef, tag?: string) =>
+    `${providers.size > 1 ? `${escapeMarkdown(r.provider)} / ` : ''}${escapeMarkdown(r.repository)}${
+      tag === undefined ? '' : `:${escapeMarkdown(tag)}`
+    }`;
+
+  const lines: string[] = [CHANGES_HEADING, ''];
+  const counts = [
+    [changes.newRepositories.length, 'new repository', 'new repositories'],
+    [changes.newTags.length, 'new tag', 'new tags'],
+    [changes.movedTags.length, 'moved tag', 'moved tags'],
+    [changes.removedTags.length, 'removed tag', 'removed tags'],
+    [changes.removedRepositories.length, 'removed repository', 'removed repositories'],
+    [changes.newPlatforms.length, 'tag with new platforms', 'tags with new platforms'],
+  ] as const;
+  const parts = counts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+  const since = changes.previousGeneratedAt
+    ? ` since the inventory of ${escapeMarkdown(changes.previousGeneratedAt)}`
+    : '';
+  lines.push(parts.length > 0 ? `${parts.join(', ')}${since}.` : `No changes${since}.`);
+
+  const section = <T>(title: string, items: T[], line: (item: T) => string) => {
+    if (items.length === 0) return;
+    lines.push('', `**${title}**`, '');
+    for (const item of items.slice(0, LIST_LIMIT)) lines.push(`- ${line(item)}`);
+    if (items.length > LIST_LIMIT)
+      lines.push(`- … and ${items.length - LIST_LIMIT} more (every item is in the step outputs)`);
+  };
+  section(
+    'Moved tags',
+    changes.movedTags,
+    (m) => `${where(m, m.tag)}: ${digestText(m.from, false)} → ${digestText(m.to, false)}`,
+  );
+  section('New repositories', changes.newRepositories, (r) => where(r));
+  section('New tags', changes.newTags, (t) => `${where(t, t.tag)} ${digestText(t.digest, true)}`);
+  section(
+    'Removed tags',
+    changes.removedTags,
+    (t) => `${where(t, t.tag)} (was ${digestText(t.digest, true)})`,
+  );
+  section('Removed repositories', changes.removedRepositories, (r) => where(r));
+  section(
+    'New platforms',
+    changes.newPlatforms,
+    (p) => `${where(p, p.tag)}: ${escapeMarkdown(p.platforms.join(', '))}`,
+  );
+  section(
+    'Not compared',
+    changes.unverified,
+    (u) =>
+      `${where(u)}: ${plural(u.tags.length, 'previously inventoried tag')} not seen, not reported as removed because ${escapeMarkdown(u.reason)}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** The step outputs, each a JSON string; with no comparison every list is empty and `changed` false. */
+export function changeOutputs(changes: GraphChanges | undefined): {
+  'new-tags': string;
+  'moved-tags': string;
+  'removed-tags': string;
+  changed: string;
+} {
+  const tagJson = (t: { provider: string; repository: string; tag: string; digest: string }) => ({
+    provider: t.provider,
+    repository: t.repository,
+    tag: t.tag,
+    digest: t.digest,
+  });
+  return {
+    'new-tags': JSON.stringify(changes?.newTags.map(tagJson) ?? []),
+    'moved-tags': JSON.stringify(
+      changes?.movedTags.map((m) => ({
+        provider: m.provider,
+        repository: m.repository,
+        tag: m.tag,
+        from: m.from,
+        to: m.to,
+      })) ?? [],
+    ),
+    'removed-tags': JSON.stringify(changes?.removedTags.map(tagJson) ?? []),
+    changed: String(changes ? hasChanges(changes) : false),
+  };
+}
+
+/**
+ * Compiles the `immutable-tags` input: a plain JavaScript regular expression, case-sensitive and
+ * unanchored (write `^…$` to match whole tags), unlike the config's Devgraph-compatible patterns,
+ * because this input is ours and a guard should match exactly what it says.
+ */
+export function compileImmutableTags(source: string): { regex: RegExp } | { error: string } {
+  try {
+    return { regex: new RegExp(source) };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+    return {
+      error: `inputs.immutable-tags: ${JSON.stringify(source)} is not a valid regular expression (${why}); fix the pattern, e.g. ^v?\\d+\\.\\d+\\.\\d+$`,
+    };
+  }
+}
+
+/** The moved tags the guard forbids, and the message that fails the step, if any moved. */
+export function immutableTagViolations(
+  changes: GraphChanges | undefined,
+  regex: RegExp,
+): { violations: MovedTag[]; message?: string } {
+  const violations = (changes?.movedTags ?? []).filter((m) => regex.test(m.tag));
+  if (violations.length === 0) return { violations };
+  const lines = violations.map(
+    (m) => `  ${m.provider} ${m.repository}:${m.tag} moved from ${m.from} to ${m.to}`,
+  );
+  return {
+    violations,
+    message: `immutable-tags: ${plural(violations.length, 'tag')} matching ${JSON.stringify(regex.source)} moved to another digest:\n${lines.join('\n')}`,
+  };
+}

@@ -1,0 +1,101 @@
+// Hands graph.json and summary.md to the workflow run as an artifact. An upload that fails is a
+// warning: the files are still on disk (the graph-path output names them) and later steps can
+// upload them another way.
+import { basename } from 'node:path';
+import { DefaultArtifactClient } from '@actions/artifact';
+import { errorMessage } from '../errors.js';
+import type { Log } from '../log.js';
+
+/** The part of @actions/artifact's client this module uses; tests pass a stand-in. */
+export interface ArtifactUploader {
+  uploadArtifact(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { retentionDays?: number },
+  ): Promise<{ id?: number; size?: number }>;
+}
+
+export const DEFAULT_ARTIFACT_NAME = 'devgraph-graph';
+
+export type ArtifactOutcome =
+  | { status: 'uploaded'; id: number; url?: string; message: string }
+  | { status: 'failed'; message: string };
+
+export interface ArtifactOptions {
+  name: string;
+  /** Absolute paths, all inside rootDirectory (graph.json, summary.md). */
+  files: string[];
+  rootDirectory: string;
+  /** Omitted: the repository's default retention. */
+  retentionDays?: number;
+  env: Record<string, string | undefined>;
+  log: Log;
+  client?: ArtifactUploader;
+}
+
+/** Uploads the files; never throws. Logs one line (info on success, warning on failure). */
+export async function uploadGraphArtifact(opts: ArtifactOptions): Promise<ArtifactOutcome> {
+  const listed = opts.files.map((f) => basename(f)).join(', ');
+  try {
+    const client = opts.client ?? new DefaultArtifactClient();
+    const res = await client.uploadArtifact(opts.name, opts.files, opts.rootDirectory, {
+      ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
+    });
+    if (res.id === undefined) {
+      const message = `Artifact "${opts.name}" was not uploaded (the service returned no artifact id); ${listed} stay in ${opts.rootDirectory}.`;
+      opts.log.warn(message);
+      return { status: 'failed', message };
+    }
+    const url = artifactUrl(opts.env, res.id);
+    const message = `Artifact "${opts.name}" uploaded (${listed})${url ? `: ${url}` : ''}.`;
+    opts.log.info(message);
+    return { status: 'uploaded', id: res.id, ...(url ? { url } : {}), message };
+  } catch (err) {
+    const message = `Artifact "${opts.name}" was not uploaded (${oneLine(errorMessage(err))}); ${listed} stay in ${opts.rootDirectory}.`;
+    opts.log.warn(message);
+    return { status: 'failed', message };
+  }
+}
+
+/** Where the artifact can be downloaded in the GitHub UI; undefined outside a workflow run. */
+export function artifactUrl(env: Record<string, string | undefined>, id: number): string | undefined {
+  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+  const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
+  if (!repo || !runId) return undefined;
+  return `${server}/${repo}/actions/runs/${runId}/artifacts/${id}`;
+}
+
+/** Characters the artifact service refuses in a name. */
+const BAD_NAME_CHARS = /[":<>|*?\r\n\\/]/;
+
+/** Parsed `artifact-name` / `artifact-retention-days` inputs; `raw` reads an input by name ('' when unset). */
+export function parseArtifactInputs(raw: (name: string) => string): {
+  name: string;
+  retentionDays?: number;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const name = raw('artifact-name').trim() || DEFAULT_ARTIFACT_NAME;
+  const bad = BAD_NAME_CHARS.exec(name);
+  if (bad) {
+    problems.push(
+      `inputs.artifact-name: must not contain ${JSON.stringify(bad[0])} (the artifact service refuses " : < > | * ? \\ / and newlines), got ${JSON.stringify(name)}`,
+    );
+  }
+  const rawDays = raw('artifact-retention-days').trim();
+  let retentionDays: number | undefined;
+  if (rawDays) {
+    const days = Number(rawDays);
+    if (!/^\d+$/.test(rawDays) || days < 1 || days > 90) {
+      problems.push(
+        `inputs.artifact-retention-days: must be a whole number of days from 1 to 90, got ${JSON.stringify(rawDays)}; leave it unset for the repository's default`,
+      );
+    } else retentionDays = days;
+  }
+  return { name, ...(retentionDays !== undefined ? { retentionDays } : {}), problems };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
