@@ -15,10 +15,11 @@ export type RequestKind =
   | 'blob'
   | 'token'
   | 'vendor-api'
+  | 'devgraph'
   | 'other';
 
 export interface HttpRequest {
-  method: 'GET' | 'HEAD' | 'POST';
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
   url: string;
   kind: RequestKind;
   headers?: Record<string, string>;

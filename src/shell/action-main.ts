@@ -4,13 +4,25 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from '../config/load-config.js';
+import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { DockerKind } from '../graph/types.js';
+import { HttpClient } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import { changeOutputs, compileImmutableTags, immutableTagViolations } from '../output/change-report.js';
+import {
+  changeOutputs,
+  compileImmutableTags,
+  immutableTagViolations,
+  renderChangeNote,
+  renderChangeReport,
+} from '../output/change-report.js';
 import { generatedAtFromEnv, readPreviousGraph, runDiscovery, serializeGraph } from '../run-discovery.js';
 import { Secrets } from '../secrets.js';
+import { cacheKeys, configHash, parseCacheInputs } from '../state/cache-key.js';
 import { readAmbient } from './ambient.js';
+import { parseArtifactInputs, uploadGraphArtifact } from './graph-artifact.js';
+import { upsertPrComment } from './pr-comment.js';
+import { restoreState, saveState } from './state-cache.js';
 
 export interface ActionInputs {
   config: string;
@@ -22,7 +34,20 @@ export interface ActionInputs {
   previousGraph?: string;
   /** Tags that must never move to another digest (input `immutable-tags`). */
   immutableTags?: RegExp;
+  cache: { enabled: boolean; keyOverride?: string };
+  artifact: { name: string; retentionDays?: number };
+  commentOnPr: boolean;
+  devgraph: { url: string; token?: string; environment?: string; dryRun: boolean };
 }
+
+const bool = (raw: string, name: string, problems: string[], fallback: boolean): boolean => {
+  const value = raw.trim() || String(fallback);
+  if (!/^(true|false)$/i.test(value)) {
+    problems.push(`inputs.${name}: must be true or false, got ${JSON.stringify(raw)}`);
+    return fallback;
+  }
+  return value.toLowerCase() === 'true';
+};
 
 export function readInputs(env: Record<string, string | undefined>): ActionInputs {
   const problems: string[] = [];
@@ -47,6 +72,17 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
     if ('error' in compiled) problems.push(compiled.error);
     else immutableTags = compiled.regex;
   }
+  const cache = parseCacheInputs((n) => core.getInput(n));
+  const artifact = parseArtifactInputs((n) => core.getInput(n));
+  problems.push(...cache.problems, ...artifact.problems);
+  const commentOnPr = bool(core.getInput('comment-on-pr'), 'comment-on-pr', problems, false);
+  const devgraphUrl = core.getInput('devgraph-url') || 'https://api.devgraph.ai';
+  if (!/^https?:\/\//.test(devgraphUrl))
+    problems.push(`inputs.devgraph-url: must be an http(s) URL, got ${JSON.stringify(devgraphUrl)}`);
+  const dryRun = bool(core.getInput('devgraph-dry-run'), 'devgraph-dry-run', problems, false);
+  const devgraphToken = core.getInput('devgraph-token');
+  if (devgraphToken) core.setSecret(devgraphToken);
+  const devgraphEnvironment = core.getInput('devgraph-environment');
   if (problems.length > 0) throw new ConfigError(problems);
   const stateDir = core.getInput('state-dir');
   const previousGraph = core.getInput('previous-graph');
@@ -59,6 +95,18 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
     failOnIncomplete: rawFail.toLowerCase() === 'true',
     ...(previousGraph ? { previousGraph: resolve(previousGraph) } : {}),
     ...(immutableTags ? { immutableTags } : {}),
+    cache: { enabled: cache.enabled, ...(cache.keyOverride ? { keyOverride: cache.keyOverride } : {}) },
+    artifact: {
+      name: artifact.name,
+      ...(artifact.retentionDays ? { retentionDays: artifact.retentionDays } : {}),
+    },
+    commentOnPr,
+    devgraph: {
+      url: devgraphUrl.replace(/\/+$/, ''),
+      ...(devgraphToken ? { token: devgraphToken } : {}),
+      ...(devgraphEnvironment ? { environment: devgraphEnvironment } : {}),
+      dryRun,
+    },
   };
 }
 
@@ -86,12 +134,24 @@ export async function run(env: Record<string, string | undefined> = process.env)
     const previousGraph = inputs.previousGraph
       ? await readPreviousGraph(inputs.previousGraph, 'inputs.previous-graph', log)
       : undefined;
+    // The Actions cache carries the state between runs; without a state-dir it keeps one under RUNNER_TEMP.
+    const stateDir =
+      inputs.stateDir ??
+      (inputs.cache.enabled && env.RUNNER_TEMP ? join(env.RUNNER_TEMP, 'devgraph-docker-state') : undefined);
+    const keys = cacheKeys({
+      settings,
+      ...(inputs.cache.keyOverride ? { override: inputs.cache.keyOverride } : {}),
+      ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
+      ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
+    });
+    const restored =
+      inputs.cache.enabled && stateDir ? await restoreState({ dir: stateDir, keys, log }) : undefined;
     const result = await runDiscovery(settings, {
       secrets,
       log,
       ambient,
       ...(previousGraph ? { previousGraph } : {}),
-      ...(inputs.stateDir ? { stateDir: inputs.stateDir } : {}),
+      ...(stateDir ? { stateDir } : {}),
       ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
       ...(generatedAt ? { generatedAt } : {}),
     });
@@ -111,7 +171,63 @@ export async function run(env: Record<string, string | undefined> = process.env)
     core.setOutput('manifests', count('DockerManifest'));
     for (const [name, value] of Object.entries(changeOutputs(result.changes)))
       core.setOutput(name, secrets.redact(value));
-    if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(result.summary).write();
+    if (inputs.cache.enabled && stateDir) {
+      const saved = await saveState({ dir: stateDir, keys, log, ...(restored ? { restored } : {}) });
+      core.setOutput('cache', saved.status);
+    }
+    // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
+    if (env.ACTIONS_RUNTIME_TOKEN) {
+      const uploaded = await uploadGraphArtifact({
+        name: inputs.artifact.name,
+        files: [graphPath, summaryPath],
+        rootDirectory: inputs.outputDir,
+        ...(inputs.artifact.retentionDays ? { retentionDays: inputs.artifact.retentionDays } : {}),
+        env,
+        log,
+      });
+      if (uploaded.status === 'uploaded') {
+        core.setOutput('artifact-id', String(uploaded.id));
+        if (uploaded.url) core.setOutput('artifact-url', uploaded.url);
+      }
+    }
+    if (inputs.commentOnPr) {
+      const report =
+        renderChangeReport(result.changes) ??
+        `## Changes since last inventory\n\n${renderChangeNote(result.changes) ?? 'Nothing to compare with yet (no state-dir or previous-graph).'}\n`;
+      await upsertPrComment({
+        report,
+        configHash: configHash(settings),
+        token: core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
+        env,
+        log,
+        secrets,
+      });
+    }
+    const devgraphLines: string[] = [];
+    const devgraphToken = inputs.devgraph.token ?? settings.devgraph?.token;
+    if (devgraphToken) {
+      const http = new HttpClient();
+      try {
+        const environment = inputs.devgraph.environment ?? settings.devgraph?.environment;
+        const upload = await uploadToDevgraph(result.graph, {
+          url: inputs.devgraph.url,
+          token: devgraphToken,
+          ...(environment ? { environment } : {}),
+          dryRun: inputs.devgraph.dryRun,
+          http,
+          secrets,
+          log,
+        });
+        devgraphLines.push('', '## Devgraph upload', '', ...upload.report.map((l) => `- ${l}`));
+        core.setOutput('devgraph-uploaded', String(upload.ok && !upload.dryRun));
+        if (!upload.ok)
+          core.warning(secrets.redact(`Devgraph upload incomplete: ${upload.errors.join('; ')}`));
+      } finally {
+        await http.close();
+      }
+    }
+    if (env.GITHUB_STEP_SUMMARY)
+      await core.summary.addRaw(secrets.redact(`${result.summary}${devgraphLines.join('\n')}\n`)).write();
 
     if (!result.complete) {
       const failed = result.graph.receipts

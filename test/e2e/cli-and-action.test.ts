@@ -11,6 +11,7 @@ import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { run } from '../../src/shell/action-main.js';
 import { main } from '../../src/shell/cli-main.js';
+import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 
 let registry: DemoRegistry;
 let dir: string;
@@ -157,7 +158,8 @@ async function runAction(inputs: Record<string, string>, env: Record<string, str
     RUNNER_TEMP: dir,
     ...env,
   };
-  for (const [k, v] of Object.entries(inputs)) all[`INPUT_${k.toUpperCase()}`] = v;
+  // Each test starts without the state cache unless it asks for it: RUNNER_TEMP is shared here.
+  for (const [k, v] of Object.entries({ cache: 'false', ...inputs })) all[`INPUT_${k.toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
   let log = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -202,6 +204,38 @@ describe('action', () => {
     expect(warn.log).toContain('::warning::discovery was incomplete for 1 receipt(s): demo');
     const fail = await runAction({ ...inputs, 'fail-on-incomplete': 'true' });
     expect(fail.exitCode).toBe(1);
+  });
+
+  it('uploads the graph to Devgraph when a token is given, and an unchanged re-run writes nothing', async () => {
+    const devgraph = await startDevgraphFake({ token: 'dg-canary-token-123', environment: 'env-1' });
+    try {
+      const inputs = {
+        config: config(registry.url, 'demo-password-42'),
+        'devgraph-url': devgraph.url,
+        'devgraph-token': 'dg-canary-token-123',
+        'devgraph-environment': 'env-1',
+      };
+      const first = await runAction(inputs);
+      expect(first.exitCode).toBeUndefined();
+      expect(first.outputs['devgraph-uploaded']).toBe('true');
+      expect(devgraph.entities.size).toBeGreaterThan(0);
+      expect(first.log).toContain('Devgraph');
+      const writes = devgraph.writes().length;
+      const second = await runAction(inputs);
+      expect(second.outputs['devgraph-uploaded']).toBe('true');
+      expect(devgraph.writes().length).toBe(writes);
+      const shown = `${first.log}${second.log}`.replaceAll('::add-mask::dg-canary-token-123', '');
+      expect(shown).not.toContain('dg-canary-token-123');
+    } finally {
+      await devgraph.close();
+    }
+  });
+
+  it('runs cold with one line when the Actions cache service is not there', async () => {
+    const r = await runAction({ config: config(registry.url, 'demo-password-42'), cache: 'true' });
+    expect(r.exitCode).toBeUndefined();
+    expect(r.outputs.cache).toBe('unavailable');
+    expect(r.outputs.complete).toBe('true');
   });
 
   it('a bad config fails the step with the message', async () => {

@@ -1,0 +1,243 @@
+// The Devgraph entity API calls an upload needs (reference/devgraph.md §1), over our HttpClient so
+// 429/502/503/504 are retried with backoff. Every failure becomes a DevgraphError whose message
+// names the call and the fix; the token is redacted from anything that leaves this file.
+import { RegistryError } from '../errors.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client.js';
+import type { Secrets } from '../secrets.js';
+import { ENTITY_GROUP, ENTITY_VERSION, type EntityDefinition } from './definitions.js';
+import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './reconcile.js';
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+export class DevgraphError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'DevgraphError';
+  }
+
+  /** The token or environment was refused: every further call would fail the same way. */
+  get fatal(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+export interface DevgraphClientOptions {
+  /** Base URL, e.g. https://api.devgraph.ai (no /api/v1). */
+  url: string;
+  token: string;
+  /** Sent as the Devgraph-Environment header when given. */
+  environment?: string;
+  http: HttpClient;
+  secrets: Secrets;
+}
+
+export interface BulkEntityResult {
+  /** Entities the server says it could not store, with its reason. */
+  failed: Array<{ name: string; error: string }>;
+}
+
+export interface BulkRelationResult {
+  /** The relations the server reported as created, in the shape it lists them. */
+  created: ServerRelation[];
+  failureCount: number;
+}
+
+export class DevgraphClient {
+  private readonly base: string;
+
+  constructor(private readonly opts: DevgraphClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    opts.secrets.add(opts.token);
+  }
+
+  /** Registers a definition; false when it already existed (409). */
+  async createDefinition(definition: EntityDefinition): Promise<boolean> {
+    const res = await this.call(
+      'POST',
+      '/api/v1/entities/definitions',
+      definition,
+      `register ${definition.kind}`,
+    );
+    if (res.status === 409) return false;
+    this.expect(res, [200, 201], `register the ${definition.kind} definition`);
+    return true;
+  }
+
+  /** One page of `GET /entities/`; pagination is the caller's. */
+  async listEntities(
+    offset: number,
+    limit: number,
+  ): Promise<{ entities: ServerEntity[]; relations: ServerRelation[] }> {
+    const query = new URLSearchParams({
+      limit: String(limit),
+      offset: String(offset),
+      include_relations: 'true',
+    });
+    const res = await this.call('GET', `/api/v1/entities/?${query}`, undefined, 'list entities');
+    this.expect(res, [200], `list existing entities (offset ${offset})`);
+    const body = this.json(res, 'list existing entities') as {
+      primary_entities?: ServerEntity[];
+      relations?: ServerRelation[];
+    };
+    return { entities: body.primary_entities ?? [], relations: body.relations ?? [] };
+  }
+
+  /**
+   * Creates or replaces entities of one plural in one namespace. A 404 (definitions missing)
+   * throws with status 404 so the caller can register them and try again.
+   */
+  async bulkUpsert(namespace: string, plural: string, entities: WireEntity[]): Promise<BulkEntityResult> {
+    const query = new URLSearchParams({ group: ENTITY_GROUP, version: ENTITY_VERSION, namespace, plural });
+    const what = `store ${entities.length} ${plural} in namespace ${namespace}`;
+    const res = await this.call('POST', `/api/v1/entities/bulk?${query}`, entities, what);
+    this.expect(res, [200, 201], what);
+    const body = this.json(res, what) as {
+      failed_entities?: Array<{ entity?: { metadata?: { name?: string }; name?: string }; error?: unknown }>;
+    };
+    return {
+      failed: (body.failed_entities ?? []).map((f) => ({
+        name: f.entity?.metadata?.name ?? f.entity?.name ?? '(unnamed)',
+        error: typeof f.error === 'string' ? f.error : JSON.stringify(f.error ?? 'unknown error'),
+      })),
+    };
+  }
+
+  /** Deletes by kind (not plural); false when it was already gone. */
+  async deleteEntity(kind: string, namespace: string, name: string): Promise<boolean> {
+    const path = `/api/v1/entities/${[ENTITY_GROUP, ENTITY_VERSION, kind, namespace, name].map(encodeURIComponent).join('/')}`;
+    const what = `delete ${kind} ${namespace}/${name}`;
+    const res = await this.call('DELETE', path, undefined, what);
+    if (res.status === 404) return false;
+    this.expect(res, [200, 204], what);
+    return true;
+  }
+
+  async createRelationsBulk(namespace: string, relations: WireRelation[]): Promise<BulkRelationResult> {
+    const what = `create ${relations.length} relations in namespace ${namespace}`;
+    const res = await this.call('POST', '/api/v1/entities/relations/bulk', { namespace, relations }, what);
+    this.expect(res, [200, 201], what);
+    const body = this.json(res, what) as { created_relations?: ServerRelation[]; failure_count?: number };
+    const created = body.created_relations ?? [];
+    return { created, failureCount: body.failure_count ?? Math.max(0, relations.length - created.length) };
+  }
+
+  async createRelation(relation: WireRelation): Promise<void> {
+    const what = `create relation ${describeRelation(relation)}`;
+    const query = new URLSearchParams({ namespace: relation.namespace });
+    const res = await this.call('POST', `/api/v1/entities/relations?${query}`, relation, what);
+    this.expect(res, [200, 201], what);
+  }
+
+  /** False when the relation was already gone. */
+  async deleteRelation(relation: WireRelation): Promise<boolean> {
+    const what = `delete relation ${describeRelation(relation)}`;
+    const query = new URLSearchParams({ namespace: relation.namespace });
+    const res = await this.call('DELETE', `/api/v1/entities/relations?${query}`, relation, what);
+    if (res.status === 404) return false;
+    this.expect(res, [200, 204], what);
+    return true;
+  }
+
+  private async call(
+    method: HttpRequest['method'],
+    path: string,
+    body: unknown,
+    what: string,
+  ): Promise<HttpResponse> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.opts.token}`,
+      accept: 'application/json',
+    };
+    if (this.opts.environment) headers['devgraph-environment'] = this.opts.environment;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await this.opts.http.request({
+        method,
+        url: `${this.base}${path}`,
+        kind: 'devgraph',
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      // The HTTP layer words connection failures for registries; name our own input instead.
+      const code = err instanceof RegistryError ? err.details.code : undefined;
+      const message =
+        code && UNREACHABLE.has(code)
+          ? `cannot reach ${new URL(this.base).host} (${code}); check devgraph-url`
+          : err instanceof Error
+            ? err.message
+            : String(err);
+      throw new DevgraphError(this.opts.secrets.redact(`Devgraph: could not ${what}: ${message}`));
+    }
+  }
+
+  private expect(res: HttpResponse, ok: number[], what: string): void {
+    if (ok.includes(res.status)) return;
+    throw new DevgraphError(
+      this.opts.secrets.redact(`Devgraph: could not ${what}: ${explain(res)}`),
+      res.status,
+    );
+  }
+
+  private json(res: HttpResponse, what: string): unknown {
+    if (res.body.length === 0) return {};
+    try {
+      return JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new DevgraphError(
+        `Devgraph: could not ${what}: the answer (HTTP ${res.status}) is not JSON`,
+        res.status,
+      );
+    }
+  }
+}
+
+function explain(res: HttpResponse): string {
+  const detail = detailOf(res);
+  const suffix = detail ? ` (${detail})` : '';
+  switch (res.status) {
+    case 401:
+      return `HTTP 401, the token was refused${suffix}; check devgraph-token (a Devgraph API token, see README "Devgraph")`;
+    case 403:
+      return `HTTP 403, not allowed${suffix}; the token needs the scopes create/list:entitydefinitions, create/read/delete:entities and create/delete:entityrelations, and devgraph-environment must name an environment the token belongs to`;
+    case 404:
+      return `HTTP 404, not found${suffix}; is devgraph-url the API (e.g. https://api.devgraph.ai)?`;
+    case 422:
+      return `HTTP 422, the server rejected the request${suffix}`;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return `HTTP ${res.status} after retries${suffix}; the service is overloaded or down, run again later`;
+    default:
+      return `HTTP ${res.status}${suffix}`;
+  }
+}
+
+/** FastAPI's `detail`: a string, or a list of `{loc, msg}` validation problems. */
+function detailOf(res: HttpResponse): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    const text = res.body.toString('utf8').trim();
+    return text && text.length <= 200 && !text.startsWith('<') ? text : undefined;
+  }
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    const items = detail.slice(0, 3).map((d) => {
+      const { loc, msg } = (d ?? {}) as { loc?: unknown[]; msg?: string };
+      return `${Array.isArray(loc) ? loc.join('.') : '?'}: ${msg ?? 'invalid'}`;
+    });
+    return detail.length > 3 ? `${items.join('; ')}; and ${detail.length - 3} more` : items.join('; ');
+  }
+  return undefined;
+}
+
+export function describeRelation(r: WireRelation): string {
+  return `${r.source.kind} ${r.source.namespace}/${r.source.name} ${r.relation} ${r.target.kind} ${r.target.namespace}/${r.target.name}`;
+}

@@ -1,0 +1,351 @@
+// Uploads graphs discovered from the demo registry to a fake Devgraph that validates every request
+// against Devgraph's OpenAPI document, and checks what the fake stored and every call it saw.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { type DemoRegistryOptions, startDemoRegistry } from '../../src/demo/demo-registry.js';
+import type { RepositoryContent } from '../../src/demo/image-builder.js';
+import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { type DevgraphUploadOptions, uploadToDevgraph } from '../../src/devgraph/upload.js';
+import type { Graph } from '../../src/graph/types.js';
+import { HttpClient } from '../../src/http/http-client.js';
+import type { Log } from '../../src/log.js';
+import { silentLog } from '../../src/log.js';
+import { runDiscovery } from '../../src/run-discovery.js';
+import { Secrets } from '../../src/secrets.js';
+import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
+
+const TOKEN = 'dg_test_token_5f2c9a1e7b';
+const ENVIRONMENT = '6f1d3c2a-8e4b-4a7c-9d10-2b3c4d5e6f70';
+const NOW = '2026-01-01T00:00:00Z';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function fake(): Promise<DevgraphFake> {
+  const f = await startDevgraphFake({ token: TOKEN, environment: ENVIRONMENT });
+  cleanups.push(() => f.close());
+  return f;
+}
+
+function config(url: string): string {
+  return `providers:
+  - name: demo
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${url}
+      selectors:
+        - max_tags: 0
+`;
+}
+
+/** Discovers the given content on a demo registry; `port` keeps the URL (and so the graph) stable. */
+async function discover(
+  repos: RepositoryContent[],
+  opts: DemoRegistryOptions = {},
+): Promise<{ graph: Graph; port: number }> {
+  const registry = await startDemoRegistry(repos, opts);
+  try {
+    const secrets = new Secrets();
+    const settings = loadConfig(config(registry.url), { env: {}, secrets, origin: 'test config' });
+    const { graph } = await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW });
+    return { graph, port: Number(new URL(registry.url).port) };
+  } finally {
+    await registry.close();
+  }
+}
+
+function capturingLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: (m) => lines.push(m) };
+}
+
+async function upload(f: DevgraphFake, graph: Graph, extra: Partial<DevgraphUploadOptions> = {}) {
+  const http = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1 });
+  cleanups.push(() => http.close());
+  const log = capturingLog();
+  const secrets = new Secrets();
+  const result = await uploadToDevgraph(graph, {
+    url: f.url,
+    token: TOKEN,
+    environment: ENVIRONMENT,
+    http,
+    secrets,
+    log,
+    now: NOW,
+    ...extra,
+  });
+  return { result, log, http };
+}
+
+const ops = (f: DevgraphFake, from = 0) =>
+  f.requests.slice(from).map((r) => `${r.operation ?? r.url} ${r.status}`);
+
+describe('upload to Devgraph', () => {
+  it('first upload registers the definitions and stores every entity and relation', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    const { result } = await upload(f, graph);
+
+    expect(result.errors).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect([...f.definitions.keys()].sort()).toEqual([
+      'entities.devgraph.ai/DockerImage',
+      'entities.devgraph.ai/DockerManifest',
+      'entities.devgraph.ai/DockerRegistry',
+      'entities.devgraph.ai/DockerRepository',
+    ]);
+    expect(f.entities.size).toBe(graph.entities.length);
+    expect(f.relations).toHaveLength(graph.relations.length);
+    for (const e of f.entities.values()) {
+      expect(e.status?.discovery_source).toBe('demo');
+      expect(e.metadata.annotations?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(result.written).toMatchObject({
+      definitions: 4,
+      entitiesCreated: graph.entities.length,
+      entitiesUpdated: 0,
+      entitiesDeleted: 0,
+      relationsCreated: graph.relations.length,
+      relationsDeleted: 0,
+    });
+    // Bulk upserts: one call per kind here (a single namespace); relations in batches of ≤ 100.
+    const bulk = f.requests.filter((r) => r.operation === 'create_entities_bulk');
+    expect(bulk.map((r) => r.query.plural).sort()).toEqual([
+      'dockerimages',
+      'dockermanifests',
+      'dockerregistries',
+      'dockerrepositories',
+    ]);
+    const batches = f.requests.filter((r) => r.operation === 'create_entity_relations_bulk');
+    for (const b of batches)
+      expect((b.body as { relations: unknown[] }).relations.length).toBeLessThanOrEqual(100);
+    expect(f.requests.every((r) => r.status < 400)).toBe(true);
+  });
+
+  it('an unchanged re-run writes nothing, reading every page', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, graph);
+    const before = f.requests.length;
+    const { result } = await upload(f, graph, { pageSize: 7 });
+
+    expect(result.ok).toBe(true);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+    const pages = f.requests.slice(before).filter((r) => r.operation === 'get_entities');
+    expect(pages.length).toBe(Math.floor(graph.entities.length / 7) + 1);
+    expect(pages.map((p) => Number(p.query.offset))).toEqual(pages.map((_, i) => i * 7));
+    const kinds = Object.values(result.plan!.byKind);
+    expect(kinds.reduce((n, k) => n + k.unchanged, 0)).toBe(graph.entities.length);
+    expect(kinds.every((k) => k.create + k.update + k.delete === 0)).toBe(true);
+  });
+
+  it('a removed tag deletes exactly its image and that image’s relations', async () => {
+    const first = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, first.graph);
+    const repos = sampleRepositories();
+    const legacy = repos.find((r) => r.name === 'acme/legacy-batch')!;
+    delete legacy.tags.latest;
+    const { graph } = await discover(repos, { port: first.port });
+    const before = f.requests.length;
+    const { result } = await upload(f, graph);
+
+    expect(result.errors).toEqual([]);
+    expect(ops(f, before).filter((o) => !o.startsWith('get_entities'))).toEqual([
+      'delete_entity_relation 204',
+      'delete_entity_relation 204',
+      'delete_entity 204',
+    ]);
+    expect(f.requests.at(-1)!.url).toBe(
+      '/api/v1/entities/entities.devgraph.ai/v1/DockerImage/default/acme-legacy-batch-latest',
+    );
+    expect(f.entities.size).toBe(graph.entities.length);
+    expect(f.relations).toHaveLength(graph.relations.length);
+    expect(f.relations.some((r) => r.source.name === 'acme-legacy-batch-latest')).toBe(false);
+  });
+
+  it('a partial discovery deletes nothing: a failed tag listing, then a failed catalog', async () => {
+    const first = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, first.graph);
+    const stored = f.entities.size;
+
+    const failing =
+      (path: RegExp) =>
+      (req: IncomingMessage, res: ServerResponse): boolean => {
+        if (!path.test(req.url ?? '')) return false;
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"UNKNOWN","message":"storage backend unavailable"}]}');
+        return true;
+      };
+    const partialRepo = await discover(sampleRepositories(), {
+      port: first.port,
+      intercept: failing(/^\/v2\/acme\/legacy-batch\/tags\/list/),
+    });
+    expect(partialRepo.graph.receipts.find((r) => r.repository === 'acme/legacy-batch')?.complete).toBe(
+      false,
+    );
+    const a = await upload(f, partialRepo.graph);
+    expect(a.result.plan!.byKind.DockerImage.kept).toBeGreaterThan(0);
+
+    const partialRegistry = await discover(sampleRepositories(), {
+      port: first.port,
+      intercept: failing(/^\/v2\/_catalog/),
+    });
+    expect(partialRegistry.graph.receipts.find((r) => r.repository === '*')?.complete).toBe(false);
+    const b = await upload(f, partialRegistry.graph);
+    expect(b.result.plan!.byKind.DockerRepository.kept).toBe(6);
+
+    expect(f.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(f.entities.size).toBe(stored);
+    expect(a.result.written.entitiesDeleted + b.result.written.entitiesDeleted).toBe(0);
+  });
+
+  it('retries a 503 and then succeeds', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    f.fault({ operation: 'create_entities_bulk', status: 503 });
+    const { result, http } = await upload(f, graph);
+
+    expect(result.ok).toBe(true);
+    expect(f.entities.size).toBe(graph.entities.length);
+    expect(ops(f).filter((o) => o.startsWith('create_entities_bulk'))).toEqual([
+      'create_entities_bulk 503',
+      'create_entities_bulk 201',
+      'create_entities_bulk 201',
+      'create_entities_bulk 201',
+      'create_entities_bulk 201',
+    ]);
+    expect(http.retries).toBe(1);
+  });
+
+  it('falls back to one-by-one creation for a failed relation batch only', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    f.fault({ operation: 'create_entity_relations_bulk', status: 500, detail: 'internal error' });
+    const { result, log } = await upload(f, graph, { relationBatchSize: 10 });
+
+    expect(result.errors).toEqual([]);
+    expect(f.relations).toHaveLength(graph.relations.length);
+    expect(f.requests.filter((r) => r.operation === 'create_entity_relation')).toHaveLength(10);
+    expect(f.requests.filter((r) => r.operation === 'create_entity_relations_bulk')).toHaveLength(
+      Math.ceil(graph.relations.length / 10),
+    );
+    expect(result.written.relationsCreated).toBe(graph.relations.length);
+    expect(log.lines.some((l) => /retrying 10 relations one by one/.test(l))).toBe(true);
+  });
+
+  it('reports what was and was not written when writes keep failing', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    f.fault({
+      operation: 'create_entities_bulk',
+      status: 500,
+      times: 1,
+      when: (body) => (body as Array<{ kind: string }>)[0]?.kind === 'DockerManifest',
+    });
+    const { result } = await upload(f, graph);
+    const manifests = graph.entities.filter((e) => e.kind === 'DockerManifest').length;
+
+    expect(result.ok).toBe(false);
+    expect(result.notWritten.entities).toBe(manifests);
+    expect(result.written.entitiesCreated).toBe(graph.entities.length - manifests);
+    expect(result.errors[0]).toMatch(/could not store \d+ dockermanifests in namespace default: HTTP 500/);
+    expect(result.report.join('\n')).toMatch(new RegExp(`NOT written: ${manifests} entity upserts`));
+  });
+
+  it('dry run prints the plan and writes nothing', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    const { result, log } = await upload(f, graph, { dryRun: true });
+
+    expect(result.ok).toBe(true);
+    expect(result.dryRun).toBe(true);
+    expect(f.writes()).toEqual([]);
+    expect(f.entities.size).toBe(0);
+    const images = graph.entities.filter((e) => e.kind === 'DockerImage').length;
+    expect(result.plan!.byKind.DockerImage.create).toBe(images);
+    expect(log.lines).toContain(`DockerImage: ${images} to create, 0 to update, 0 to delete, 0 unchanged`);
+    expect(log.lines.some((l) => /dry run, nothing written/.test(l))).toBe(true);
+  });
+
+  it('a wrong token gets a clear message that never contains a token', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    const wrong = 'dg_wrong_token_0123456789';
+    const { result, log } = await upload(f, graph, { token: wrong });
+
+    expect(result.ok).toBe(false);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatch(/HTTP 401.*check devgraph-token.*nothing was written/);
+    expect(f.writes()).toEqual([]);
+    const everything = [...result.errors, ...result.report, ...log.lines].join('\n');
+    expect(everything).not.toContain(wrong);
+    expect(everything).not.toContain(TOKEN);
+  });
+
+  it('a wrong environment names devgraph-environment', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    const { result } = await upload(f, graph, { environment: 'not-my-environment' });
+    expect(result.errors[0]).toMatch(/HTTP 403.*devgraph-environment/);
+  });
+});
+
+describe('upload to Devgraph, bad inputs', () => {
+  it('an unreachable devgraph-url is named, nothing thrown', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    const url = f.url;
+    await f.close();
+    const { result } = await upload({ ...f, url }, graph);
+    expect(result.ok).toBe(false);
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /could not list entities: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\); check devgraph-url; nothing was written/,
+      ),
+    ]);
+  });
+
+  it('a devgraph-url that is not http(s) is refused before any request', async () => {
+    const f = await fake();
+    const { result } = await upload(
+      { ...f, url: 'api.devgraph.ai' },
+      { format: 'devgraph-docker/graph@1', generated_at: NOW, entities: [], relations: [], receipts: [] },
+    );
+    expect(result.errors).toEqual([
+      'devgraph-url "api.devgraph.ai" is not an http(s) URL; use e.g. https://api.devgraph.ai',
+    ]);
+    expect(f.requests).toEqual([]);
+  });
+});
+
+describe('the Devgraph fake', () => {
+  it('answers an invalid request like FastAPI, with 422 and the failing location', async () => {
+    const f = await fake();
+    const http = new HttpClient();
+    cleanups.push(() => http.close());
+    const res = await http.request({
+      method: 'POST',
+      url: `${f.url}/api/v1/entities/bulk?group=entities.devgraph.ai&version=v1&namespace=default`,
+      kind: 'other',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'devgraph-environment': ENVIRONMENT,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify([
+        { apiVersion: 'entities.devgraph.ai/v1', kind: 'DockerImage', metadata: { name: 'x' } },
+      ]),
+    });
+    expect(res.status).toBe(422);
+    const detail = (JSON.parse(res.body.toString()) as { detail: Array<{ loc: unknown[]; type: string }> })
+      .detail;
+    expect(detail).toContainEqual({ loc: ['query', 'plural'], msg: 'Field required', type: 'missing' });
+    expect(detail.map((d) => d.loc)).toContainEqual(['body', 0, 'metadata', 'namespace']);
+  });
+});
