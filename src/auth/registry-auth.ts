@@ -28,11 +28,17 @@ export class RegistryAuth {
     private readonly http: HttpClient,
     /** host[:port], for messages. */
     private readonly registry: string,
-    private readonly credentials: Credentials,
+    private credentials: Credentials,
     private readonly secrets: Secrets,
     private readonly timeoutMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Swaps in fresh credentials (a re-minted password); tokens minted with the old ones are dropped. */
+  replaceCredentials(credentials: Credentials): void {
+    this.credentials = credentials;
+    this.tokens.clear();
+  }
 
   /** Says which credential is in use, never its value. */
   describeCredential(): string {

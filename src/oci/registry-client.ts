@@ -37,7 +37,25 @@ export interface ClientOptions {
   pageSize?: number;
   /** Workarounds for registries whose listings break the Link contract; off for plain registries. */
   pagination?: PaginationQuirks;
+  /** A vendor's say on an answer about to become an error (see FailureHook). */
+  onFailure?: FailureHook;
 }
+
+export interface FailureContext {
+  method: 'GET' | 'HEAD';
+  /** The path below the registry's base, e.g. /v2/library/nginx/manifests/latest. */
+  path: string;
+  /** The Authorization header the failed request carried. */
+  sentAuthorization: string | undefined;
+}
+
+/**
+ * Called once per request with a non-2xx answer that would otherwise become an error. A vendor
+ * returns 'retry' after fixing what it knows went wrong (ECR re-mints an expired registry password),
+ * an Error to throw instead of the generic one (Docker Hub explains its pull limit), or undefined
+ * for the usual handling.
+ */
+export type FailureHook = (res: HttpResponse, ctx: FailureContext) => Promise<'retry' | Error | undefined>;
 
 export interface PaginationQuirks {
   /**
@@ -313,31 +331,38 @@ export class RegistryClient {
       : pathOrUrl.startsWith('/')
         ? `${this.origin}${pathOrUrl}`
         : pathOrUrl;
-    let res: HttpResponse | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const authorization = await this.auth.header(scope);
-      res = await this.http.request({
-        method,
-        url,
-        kind,
-        timeoutMs: this.opts.timeoutMs,
-        headers: { ...headers, ...(authorization ? { authorization } : {}) },
-        ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
-        ...(opts.tally ? { tally: opts.tally } : {}),
-      });
-      if (res.status !== 401) break;
-      if (kind === 'ping') {
-        this.auth.onUnauthorized(res, scope, authorization);
-        return res;
+    for (let round = 0; ; round++) {
+      let res: HttpResponse | undefined;
+      let sent: string | undefined;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        sent = await this.auth.header(scope);
+        res = await this.http.request({
+          method,
+          url,
+          kind,
+          timeoutMs: this.opts.timeoutMs,
+          headers: { ...headers, ...(sent ? { authorization: sent } : {}) },
+          ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
+          ...(opts.tally ? { tally: opts.tally } : {}),
+        });
+        if (res.status !== 401) break;
+        if (kind === 'ping') {
+          this.auth.onUnauthorized(res, scope, sent);
+          return res;
+        }
+        if (!this.auth.onUnauthorized(res, scope, sent)) break;
       }
-      if (!this.auth.onUnauthorized(res, scope, authorization)) break;
+      res = res!;
+      if (res.status >= 200 && res.status < 300) return res;
+      if (res.status === 404 && opts.allow404) return res;
+      if (res.status === 400 && opts.allow400) return res;
+      const path = url.startsWith(this.base) ? url.slice(this.base.length) : new URL(url).pathname;
+      const verdict = await this.opts.onFailure?.(res, { method, path, sentAuthorization: sent });
+      if (verdict === 'retry' && round === 0) continue;
+      if (verdict instanceof Error) throw verdict;
+      if (res.status === 401 || res.status === 403) throw this.auth.denied(res.status, scope, res);
+      throw this.statusError(res, url);
     }
-    res = res!;
-    if (res.status >= 200 && res.status < 300) return res;
-    if (res.status === 401 || res.status === 403) throw this.auth.denied(res.status, scope, res);
-    if (res.status === 404 && opts.allow404) return res;
-    if (res.status === 400 && opts.allow400) return res;
-    throw this.statusError(res, url);
   }
 
   private statusError(res: HttpResponse, url: string): RegistryError {

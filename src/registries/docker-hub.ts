@@ -7,7 +7,6 @@ import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import type { HttpResponse, Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
-import type { RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 import {
   type OpenAdapter,
@@ -430,40 +429,26 @@ class PullQuota {
 }
 
 /**
- * Rewrites the registry's pull-limit 429 on manifest requests into a message that says what the
- * limit is and how to get past it; everything else on the client is untouched.
+ * The registry's pull-limit 429 on a manifest request, as a message that says what the limit is
+ * and how to get past it; undefined for anything else.
  */
-function explainPullLimit(
-  client: RegistryClient,
+function pullLimitError(
+  res: HttpResponse,
+  path: string,
   quota: PullQuota,
   credentials: Credentials,
-): RegistryClient {
-  const explain = (err: unknown, repo: string, ref: string): unknown => {
-    if (!(err instanceof RegistryError) || err.details.status !== 429 || !quota.limitHit) return err;
-    const what = `${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
-    const fix = credentials.username
-      ? `the limit of user "${credentials.username}" is used up: wait for the window to pass or use an account with a higher limit`
-      : `anonymous pulls are counted per IP address: authenticate with ${PAT_HINT} (username + password in the config) or wait for the window to pass`;
-    return new RegistryError(
-      `Docker Hub pull rate limit reached (${quota.describe() ?? 'no pulls left'}) reading ${what}; ${fix}`,
-      { status: 429, code: 'TOOMANYREQUESTS' },
-    );
-  };
-  return new Proxy(client, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      const method = (value as (...args: unknown[]) => unknown).bind(target);
-      if (prop !== 'getManifest' && prop !== 'headManifest') return method;
-      return async (repo: string, ref: string, ...rest: unknown[]) => {
-        try {
-          return await method(repo, ref, ...rest);
-        } catch (err) {
-          throw explain(err, repo, ref);
-        }
-      };
-    },
-  });
+): RegistryError | undefined {
+  const m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+  if (res.status !== 429 || !quota.limitHit || !m) return undefined;
+  const [, repo, ref] = m;
+  const what = `${repo}${ref!.includes(':') ? '@' : ':'}${ref}`;
+  const fix = credentials.username
+    ? `the limit of user "${credentials.username}" is used up: wait for the window to pass or use an account with a higher limit`
+    : `anonymous pulls are counted per IP address: authenticate with ${PAT_HINT} (username + password in the config) or wait for the window to pass`;
+  return new RegistryError(
+    `Docker Hub pull rate limit reached (${quota.describe() ?? 'no pulls left'}) reading ${what}; ${fix}`,
+    { status: 429, code: 'TOOMANYREQUESTS' },
+  );
 }
 
 export const openDockerHub: OpenAdapter = async (ctx) => {
@@ -477,7 +462,9 @@ export const openDockerHub: OpenAdapter = async (ctx) => {
     );
   }
   const quota = new PullQuota();
-  const raw = ctx.connect(creds);
+  const client = ctx.connect(creds, {
+    onFailure: async (res, { path }) => pullLimitError(res, path, quota, creds),
+  });
   const hub = new HubApi(
     p,
     ctx.http,
@@ -487,13 +474,12 @@ export const openDockerHub: OpenAdapter = async (ctx) => {
   ctx.http.onResponse((req, res) => {
     try {
       const origin = new URL(req.url).origin;
-      if (origin === raw.origin) quota.observeRegistry(req.method, req.kind, res);
+      if (origin === client.origin) quota.observeRegistry(req.method, req.kind, res);
       else if (origin === hub.origin) quota.observeHub(res);
     } catch {
       // A listener must never break a request.
     }
   });
-  const client = explainPullLimit(raw, quota, creds);
   return {
     ...ociAdapter(ctx, client),
     listRepositories: () => dockerHubRepositories(p, hub),

@@ -18,6 +18,7 @@ import {
   GetAuthorizationTokenCommand,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
+import { registryErrorText } from '../auth/registry-auth.js';
 import { parseWwwAuthenticate } from '../auth/www-authenticate.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
@@ -357,64 +358,6 @@ function stopped(items: Set<string>, pages: number) {
   };
 }
 
-/**
- * The shared client, re-minting the registry password once when ECR says it has expired (its
- * 12-hour life can end inside a long run). RegistryAuth reads the credential object on every
- * request, so updating it in place is enough.
- */
-function refreshingClient(
-  client: RegistryClient,
-  creds: Credentials,
-  refresh: () => Promise<Credentials>,
-  expiresAt: () => number | undefined,
-): RegistryClient {
-  let generation = 0;
-  let pending: Promise<void> | undefined;
-  const renew = async (seen: number) => {
-    if (seen !== generation) return;
-    pending ??= refresh()
-      .then((fresh) => {
-        creds.username = fresh.username!;
-        creds.password = fresh.password!;
-        generation++;
-      })
-      .finally(() => {
-        pending = undefined;
-      });
-    await pending;
-  };
-  const expired = (err: unknown) => {
-    if (!(err instanceof AuthError) || (err.details.status !== 401 && err.details.status !== 403))
-      return false;
-    const until = expiresAt();
-    return EXPIRED_REGISTRY_TOKEN.test(err.message) || (until !== undefined && Date.now() >= until - 60_000);
-  };
-  const wrapped = new Set([
-    'listRepositories',
-    'listTags',
-    'headManifest',
-    'getManifest',
-    'getBlob',
-    'request',
-  ]);
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof prop !== 'string' || !wrapped.has(prop) || typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        const seen = generation;
-        try {
-          return await value.apply(target, args);
-        } catch (err) {
-          if (!expired(err)) throw err;
-          await renew(seen);
-          return value.apply(target, args);
-        }
-      };
-    },
-  });
-}
-
 async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Promise<RegistryAdapter> {
   const p = ctx.settings;
   const env = ctx.ambient.env;
@@ -471,19 +414,38 @@ async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Pro
     throw err;
   }
   let expiresAt = minted.expiresAt;
+  let current: Credentials;
   const remember = (m: typeof minted) => {
     ctx.secrets.add(m.encoded);
     ctx.secrets.add(m.credentials.password);
     expiresAt = m.expiresAt;
+    current = m.credentials;
     return m.credentials;
   };
-  const creds: Credentials = { ...remember(minted) };
-  const client = refreshingClient(
-    ctx.connect(creds),
-    creds,
-    async () => remember(await api.authorizationToken()),
-    () => expiresAt,
-  );
+  const basicHeader = (c: Credentials) =>
+    `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+  // The registry password lives 12 hours and can expire inside a long run: re-mint it once,
+  // shared by every request that saw the expiry, and retry.
+  let pending: Promise<void> | undefined;
+  const client: RegistryClient = ctx.connect(remember(minted), {
+    onFailure: async (res, { sentAuthorization }) => {
+      if (res.status !== 401 && res.status !== 403) return undefined;
+      const expired =
+        EXPIRED_REGISTRY_TOKEN.test(registryErrorText(res) ?? '') ||
+        (expiresAt !== undefined && Date.now() >= expiresAt - 60_000);
+      if (!expired) return undefined;
+      if (sentAuthorization === basicHeader(current)) {
+        pending ??= api
+          .authorizationToken()
+          .then((m) => client.auth.replaceCredentials(remember(m)))
+          .finally(() => {
+            pending = undefined;
+          });
+        await pending;
+      }
+      return 'retry';
+    },
+  });
   return {
     client,
     describeCredential: () =>

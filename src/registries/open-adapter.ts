@@ -51,7 +51,7 @@ export async function openAdapter(o: OpenOptions): Promise<RegistryAdapter> {
     ...o,
     credentials,
     credentialSource: source,
-    connect: (creds) =>
+    connect: (creds, hooks) =>
       new RegistryClient(
         o.http,
         new RegistryAuth(o.http, new URL(p.apiUrl).host, creds, o.secrets, p.timeoutMs),
@@ -59,6 +59,7 @@ export async function openAdapter(o: OpenOptions): Promise<RegistryAdapter> {
           apiUrl: p.apiUrl,
           timeoutMs: p.timeoutMs,
           maxPages: p.maxPages,
+          ...(hooks?.onFailure ? { onFailure: hooks.onFailure } : {}),
         },
       ),
   };

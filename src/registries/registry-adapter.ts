@@ -7,7 +7,7 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import type { Listing, RegistryClient } from '../oci/registry-client.js';
+import type { FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 
 /** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
@@ -91,7 +91,7 @@ export interface VendorContext {
   /** Where `credentials` came from, for the log ("config", "~/.docker/config.json", "none"). */
   credentialSource: string;
   /** The shared OCI client for this registry, authenticating with the given credentials. */
-  connect(credentials: Credentials): RegistryClient;
+  connect(credentials: Credentials, hooks?: { onFailure?: FailureHook }): RegistryClient;
 }
 
 export type OpenAdapter = (ctx: VendorContext) => Promise<RegistryAdapter>;
