@@ -5,6 +5,7 @@
 // with a fresh state directory) and reported at the median, because a shared 2-CPU host is noisy.
 //   npm run bench [-- --json] [-- --repeat N]
 //   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
+//   npm run bench -- --scale [--only harbor|oci] [--json]   100,000 tags (bench/scale.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -390,7 +391,9 @@ function parseArgs(argv: string[]): { json: boolean; repeat: number } {
       if (!Number.isInteger(repeat) || repeat < 1)
         throw new Error(`--repeat needs a whole number ≥ 1, got ${v}`);
     } else
-      throw new Error(`unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json]`);
+      throw new Error(
+        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json] | --scale [--only harbor|oci] [--json]`,
+      );
   }
   return { json, repeat };
 }
@@ -399,6 +402,11 @@ async function main(): Promise<void> {
   if (process.argv.includes('--vendors')) {
     const { runVendors } = await import('./vendors.js');
     await runVendors(process.argv.slice(2));
+    return;
+  }
+  if (process.argv.includes('--scale')) {
+    const { runScale } = await import('./scale.js');
+    await runScale(process.argv.slice(2));
     return;
   }
   const { json, repeat } = parseArgs(process.argv.slice(2));

@@ -9,7 +9,12 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3))) return best;
+  // A key's first word alone (`namespace` for namespace_pattern, `registry` for registry_type) is
+  // far from it by edit distance but is plainly meant for it.
+  const stem = word.toLowerCase().replace(/-/g, '_');
+  if (stem.length < 4) return undefined;
+  return candidates.find((c) => c.toLowerCase().startsWith(`${stem}_`));
 }
 
 function editDistance(a: string, b: string): number {

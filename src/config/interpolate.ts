@@ -3,7 +3,16 @@
 // default is an error rather than an empty credential.
 import { parse as parseYamlScalar } from 'yaml';
 
-const EXPRESSION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
+// The last alternative catches what looks like an expression but is not one (`${MY-VAR}`,
+// `${VAR:default}`, GitHub's `${{ secrets.X }}`): left as text it would become a credential
+// such as the literal "${MY-VAR}" without a word of warning.
+const EXPRESSION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{|\$\{[^}]*\}*/g;
+/**
+ * A credential that is all `$REGISTRY_PASSWORD`: shell syntax, not replaced here, and no real
+ * password looks like that, so it is a mistake rather than a value to send.
+ */
+const BARE = /^\$([A-Z_][A-Z0-9_]*)$/;
+const CREDENTIAL_KEYS = /(^|\.)(username|password|token|opaque_token)$/;
 const TYPED_KEYS = /(^|\.)(timeout|max_tags|max_pages|concurrency|every|discover_vulnerabilities)$/;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
@@ -19,9 +28,11 @@ export function interpolate(doc: unknown, env: Record<string, string | undefined
     if (typeof node === 'string') return interpolateString(node, path, env, problems);
     if (Array.isArray(node)) return node.map((item, i) => walk(item, `${path}[${i}]`));
     if (node && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) out[k] = walk(v, path ? `${path}.${k}` : k);
-      return out;
+      // fromEntries defines own properties: assigning a `__proto__` key would instead replace the
+      // copy's prototype, and the key would vanish from validation.
+      return Object.fromEntries(
+        Object.entries(node).map(([k, v]) => [k, walk(v, path ? `${path}.${k}` : k)]),
+      );
     }
     return node;
   };
@@ -44,6 +55,14 @@ function interpolateString(
     });
     return '';
   };
+  const bare = CREDENTIAL_KEYS.test(path) ? BARE.exec(text) : null;
+  if (bare) {
+    problems.push({
+      path: path || '(root)',
+      message: `${path || '(root)'}: "${text}" is taken literally; write \${${bare[1]}} to read the environment variable ${bare[1]}`,
+    });
+    return text;
+  }
   // In a numeric or boolean field, a value that is only one expression takes the type its text
   // has in YAML, so `timeout: ${TIMEOUT:-30}` is the number 30. Everywhere else (tags such as
   // "1.10", credentials) the text stays a string.
@@ -58,7 +77,18 @@ function interpolateString(
       return raw;
     }
   }
-  return text.replace(EXPRESSION, (match, name: string | undefined, fallback: string | undefined) =>
-    name === undefined ? match.slice(1) : lookup(name, fallback),
-  );
+  return text.replace(EXPRESSION, (match, name: string | undefined, fallback: string | undefined) => {
+    if (name !== undefined) return lookup(name, fallback);
+    if (match === '$${') return '${';
+    const where = path || '(root)';
+    // In a credential the text may be part of a real password: it is not echoed.
+    const shown = CREDENTIAL_KEYS.test(path) ? '' : ` ${match}`;
+    problems.push({
+      path: where,
+      message: match.startsWith('${{')
+        ? `${where}: the GitHub Actions expression${shown} is not evaluated in a config file; pass the value to the step in env: and write \${NAME} here (or give the config in the action's config input, where expressions are evaluated)`
+        : `${where}: the variable reference${shown} is not valid; write \${NAME} or \${NAME:-default} with a name of letters, digits and _ (or $\${ for a literal \${)`,
+    });
+    return match;
+  });
 }

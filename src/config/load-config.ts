@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { Secrets } from '../secrets.js';
@@ -23,15 +23,38 @@ export interface LoadOptions {
   origin: string;
 }
 
+/**
+ * Largest config accepted, in bytes. Real configs are a few KB (a provider per registry, patterns
+ * rather than lists); parsing a megabyte already takes about a second, so anything past this is
+ * refused at once rather than left to grind through YAML and validation.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Problems listed in one error; past this a config is wrong throughout, and more would bury it. */
+const MAX_PROBLEMS = 50;
+
 /** Parses, interpolates and validates a config document; every problem is reported at once. */
 export function loadConfig(text: string, opts: LoadOptions): Settings {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => `${opts.origin}: not valid YAML: ${e.message.split('\n')[0]}`),
-    );
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new ConfigError([
+      `${opts.origin}: the config is ${(bytes / 1024 / 1024).toFixed(1)} MB, over the 1 MB limit; a config is a few KB: one provider per registry, and selector patterns such as "^(api|web)$" instead of lists of repositories`,
+    ]);
   }
-  const raw: unknown = doc.toJS();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // Only the first: a YAML mistake usually sets off a chain of errors after it that all go away
+  // when it is fixed.
+  const yamlError = doc.errors[0];
+  if (yamlError) throw new ConfigError([yamlProblem(yamlError, text, opts.origin)]);
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // The yaml package refuses aliases that expand past its limit (a "billion laughs" document).
+    throw new ConfigError([
+      `${opts.origin}: not valid YAML: ${err instanceof Error ? err.message : String(err)}; write the values out instead of repeating them through *aliases`,
+    ]);
+  }
   if (raw === null || raw === undefined) {
     throw new ConfigError([
       `${opts.origin}: the config is empty; it needs a "providers:" list (see README "Configuration")`,
@@ -46,7 +69,14 @@ export function loadConfig(text: string, opts: LoadOptions): Settings {
   const schemaProblems = parsed.success
     ? []
     : formatIssues(parsed.error.issues.filter((i) => !unset.has(formatPath(i.path))));
-  const all = [...problems.map((p) => p.message), ...schemaProblems, ...crossFieldProblems(value)];
+  const crossProblems = crossFieldProblems(value).filter((m) => !unset.has(m.slice(0, m.indexOf(': '))));
+  const all = [...problems.map((p) => p.message), ...schemaProblems, ...crossProblems];
+  if (all.length > MAX_PROBLEMS) {
+    throw new ConfigError([
+      ...all.slice(0, MAX_PROBLEMS),
+      `… and ${all.length - MAX_PROBLEMS} more problems; fix the ones above and run again`,
+    ]);
+  }
   if (all.length > 0 || !parsed.success) throw new ConfigError(all);
   const file = parsed.data;
 
@@ -202,6 +232,21 @@ function crossFieldProblems(doc: unknown): string[] {
           `${path}.config.password: given without username; add username (or use token for a bearer token)`,
         );
       }
+      if (c && c.username !== undefined && c.password === undefined && c.token === undefined) {
+        out.push(
+          `${path}.config.username: given without password or token; add password (or token), or remove username to use Docker's config.json (docker login) or no credentials`,
+        );
+      }
+      // Credentials inside a URL are never sent (requests go to the URL's origin), yet the URL is
+      // copied into graph.json, the summary and Devgraph (spec.url, registry_url): refuse it.
+      for (const key of ['api_url', 'hub_url', 'github_api_url', 'ecr_api_url']) {
+        const url = c?.[key];
+        if (typeof url === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url)) {
+          out.push(
+            `${path}.config.${key}: must not contain a username or password (value not shown); put them in username and password`,
+          );
+        }
+      }
     });
   }
   return out;
@@ -224,27 +269,97 @@ function describe(value: unknown, path: readonly PropertyKey[]): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'number') return `number ${String(value)}`;
+  return `${typeof value} ${quote(value)}`;
 }
 
+/** A value for a message: JSON-quoted, and cut short, so a megabyte string is not echoed whole. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 60)}…" (${text.length} characters)` : text;
+}
+
+const NUMERIC_TEXT = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?\s*$/i;
+
+/** What would fix a value of the wrong type. */
+function typeHint(expected: string, value: unknown, path: readonly PropertyKey[]): string {
+  if (value === null) return '; give it a value, or remove the key to take the default';
+  if (expected === 'number' || expected === 'int') {
+    if (typeof value === 'string' && NUMERIC_TEXT.test(value)) return '; write the number without quotes';
+    if (typeof value === 'number')
+      return Number.isFinite(value) ? '; round it to a whole number' : '; write a finite number';
+    return '; write a plain number, without units';
+  }
+  if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean'))
+    return path.includes('include_tags')
+      ? '; put it in quotes so YAML reads it as text (1.10 unquoted is the number 1.1)'
+      : '; put it in quotes so YAML reads it as text';
+  if (expected === 'boolean') return '; write true or false';
+  if (expected === 'array') return '; write a list: [a, b], or one "- item" per line';
+  if (expected === 'object')
+    return path.length === 0
+      ? '; the file must be a mapping with a "providers:" list (see README "Configuration")'
+      : '; write it as "key: value" lines indented under it';
+  return '';
+}
+
+const EXPECTED: Record<string, string> = { array: 'a list', object: 'a mapping', int: 'a whole number' };
+
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => {
     const where = formatPath(issue.path);
     switch (issue.code) {
       case 'unrecognized_keys':
-        return issue.keys
-          .map((key) => {
-            const hint = didYouMean(key, knownKeysAt(issue.path));
-            const at = formatPath([...issue.path, key]);
-            return `${at}: unknown key${hint ? `; did you mean ${hint}?` : `; known keys here: ${knownKeysAt(issue.path).join(', ')}`}`;
-          })
-          .join('\n');
+        return issue.keys.map((key) => {
+          const hint = didYouMean(key, knownKeysAt(issue.path));
+          const at = formatPath([...issue.path, key]);
+          return `${at}: unknown key${hint ? `; did you mean ${hint}?` : `; known keys here: ${knownKeysAt(issue.path).join(', ')}`}`;
+        });
       case 'invalid_type':
-        return `${where}: expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${describe(issue.input, issue.path)}`;
-      case 'invalid_value':
-        return `${where}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+        return `${where}: expected ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}, got ${describe(issue.input, issue.path)}${typeHint(issue.expected, issue.input, issue.path)}`;
+      case 'invalid_value': {
+        const hint =
+          typeof issue.input === 'string'
+            ? didYouMean(
+                issue.input,
+                issue.values.map((v) => String(v)),
+              )
+            : undefined;
+        return `${where}: ${quote(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
+      }
+      // Zod's own wording ("Too big: expected number to be <=256") for limits without a message of ours.
+      case 'too_big':
+        if (!issue.message.startsWith('Too big')) return `${where}: ${issue.message}`;
+        return `${where}: ${describe(issue.input, issue.path)} is too large; use at most ${issue.inclusive ? issue.maximum : `less than ${issue.maximum}`}`;
+      case 'too_small':
+        if (!issue.message.startsWith('Too small')) return `${where}: ${issue.message}`;
+        if (issue.origin === 'string' && issue.minimum === 1)
+          return `${where}: must not be empty; give a value or remove the entry`;
+        return `${where}: ${describe(issue.input, issue.path)} is too small; use at least ${issue.inclusive ? issue.minimum : `more than ${issue.minimum}`}`;
       default:
         return `${where}: ${issue.message}`;
     }
   });
+}
+
+const YAML_HINTS: Record<string, string> = {
+  TAB_AS_INDENT: 'indent with spaces',
+  BAD_ALIAS: 'define the &anchor before using it as *alias, or quote a value that starts with *',
+  MISSING_CHAR: 'close the quote or bracket, or quote a value that holds ": " or " #"',
+};
+
+/** A YAML syntax error as line, column, what is wrong and what would fix it. */
+function yamlProblem(error: YAMLError, text: string, origin: string): string {
+  const at = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+  if (error.code === 'DUPLICATE_KEY') {
+    const key = /^[\w.-]+(?=\s*:)/.exec(text.slice(error.pos[0], error.pos[0] + 200))?.[0];
+    return `${origin}: not valid YAML${at}: the key${key ? ` "${key}"` : ''} appears twice in the same mapping; keep one`;
+  }
+  if (error.code === 'MULTIPLE_DOCS')
+    return `${origin}: not valid YAML${at}: the file holds more than one YAML document; keep one: remove the second "---" and what follows, or merge them`;
+  const what = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const fix =
+    YAML_HINTS[error.code] ??
+    'check the indentation and quoting on that line and the one before it (a value holding ": " or starting with [, {, *, & or ! needs quotes)';
+  return `${origin}: not valid YAML${at}: ${what}; ${fix}`;
 }

@@ -27,6 +27,11 @@ const pattern = z
     if ('error' in compiled) ctx.addIssue({ code: 'custom', message: compiled.error });
   });
 
+// An empty credential would be sent as one; without the key the provider uses Docker's
+// config.json or goes anonymous, which is what an empty value usually meant.
+const EMPTY_CREDENTIAL =
+  "must not be empty; set it, or remove the key to use Docker's config.json (docker login) or no credentials";
+
 export const SelectorSchema = z.strictObject({
   namespace_pattern: pattern.default('.*'),
   repository_pattern: pattern.default('.*'),
@@ -59,9 +64,9 @@ export const DockerConfigSchema = z.strictObject({
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
     .optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  token: z.string().optional(),
+  username: z.string().min(1, EMPTY_CREDENTIAL).optional(),
+  password: z.string().min(1, EMPTY_CREDENTIAL).optional(),
+  token: z.string().min(1, EMPTY_CREDENTIAL).optional(),
   timeout: z.number().positive('must be a number of seconds greater than 0').default(30),
   discover_vulnerabilities: z.boolean().default(false),
   selectors: z

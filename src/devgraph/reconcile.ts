@@ -11,6 +11,7 @@ import type { DockerKind, Entity, Graph, GraphReceipt, Relation } from '../graph
 import { DISCOVERY_SOURCE } from '../graph/types.js';
 import { DOCKER_KINDS } from './definitions.js';
 import { FINGERPRINT_ANNOTATION, fingerprint } from './fingerprint.js';
+import { sourceLinks } from './source-links.js';
 
 /** An entity as the server lists it; only the fields reconciliation reads. */
 export interface ServerEntity {
@@ -191,6 +192,8 @@ export function planUpload({ graph, existing, now }: PlanInput): Plan {
     const wire = toWireRelation(r);
     desiredRelations.set(relationSignature(wire), wire);
   }
+  for (const wire of sourceLinks(graph, existing.entities))
+    desiredRelations.set(relationSignature(wire), wire);
   const existingSignatures = new Set<string>();
   for (const r of existing.relations) {
     const wire = normaliseServerRelation(r);

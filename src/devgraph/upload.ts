@@ -43,6 +43,11 @@ export interface DevgraphUploadOptions {
   relationBatchSize?: number;
   /** Entities per bulk upsert call. */
   entityBatchSize?: number;
+  /**
+   * Why nothing may be deleted this time, if nothing may: creates and updates go ahead, deletes
+   * are kept. A merge of shard graphs sets it unless every shard's receipts are complete.
+   */
+  withholdDeletes?: string;
 }
 
 export interface WrittenCounts {
@@ -82,9 +87,12 @@ const DELETES_IN_FLIGHT = 4;
 const MAX_ERRORS = 25;
 
 export async function uploadToDevgraph(
-  graph: Graph,
+  discovered: Graph,
   opts: DevgraphUploadOptions,
 ): Promise<DevgraphUploadResult> {
+  // What Devgraph stores is what graph.json shows: a credential that surfaced in registry data
+  // (a label, a description) goes out masked, never in the clear.
+  const graph = JSON.parse(opts.secrets.redact(JSON.stringify(discovered))) as Graph;
   const dryRun = !!opts.dryRun;
   const written: WrittenCounts = {
     definitions: 0,
@@ -127,6 +135,13 @@ export async function uploadToDevgraph(
     };
   };
 
+  // A shard graph lacks the other shards' repositories: reconciling it would delete them.
+  if (graph.shard) {
+    fail(
+      `Devgraph: graph.json is shard ${graph.shard.index}/${graph.shard.count} of a sharded run; nothing was uploaded. Merge every shard's graph (devgraph-docker merge, or the action's merge-graphs input) and upload the merged graph`,
+    );
+    return finish();
+  }
   const urlProblem = checkUrl(opts.url);
   if (urlProblem) {
     fail(urlProblem);
@@ -160,10 +175,22 @@ export async function uploadToDevgraph(
     fail(`Devgraph: cannot plan the upload: ${messageOf(err)}; nothing was written`);
     return finish();
   }
+  let withheldRelations = 0;
+  if (opts.withholdDeletes && (plan.delete.length > 0 || plan.relations.delete.length > 0)) {
+    withheldRelations = plan.relations.delete.length;
+    plan.kept.push(...plan.delete);
+    plan.delete = [];
+    plan.relations.delete = [];
+  }
   const summary = summarizePlan(plan);
   report.push(
     `Devgraph ${dryRun ? 'dry run, nothing written' : 'upload'} to ${where}:`,
     ...describePlan(summary),
+    ...(opts.withholdDeletes
+      ? [
+          `deletes withheld (${opts.withholdDeletes})${withheldRelations ? `: ${withheldRelations} relations not deleted` : ''}`,
+        ]
+      : []),
   );
   for (const line of report) opts.log.info(line);
   if (plan.kept.length > 0) {

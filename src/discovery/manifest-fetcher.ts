@@ -10,12 +10,15 @@ import {
   parseManifest,
 } from '../oci/manifest.js';
 import type { RegistryClient } from '../oci/registry-client.js';
-import type { StateStore } from '../state/state-store.js';
-import type { ManifestRecord, Platform } from './model.js';
+import { NoState, type StateStore } from '../state/state-store.js';
+import type { ManifestRecord, Platform, StateSavings } from './model.js';
 
 export class ManifestFetcher {
+  readonly savings: StateSavings = { fromState: 0, conditional: 0, notModified: 0 };
   private readonly records = new Map<string, Promise<ManifestRecord>>();
   private readonly configs = new Map<string, Promise<ImageConfig>>();
+  /** Manifest bytes read from the state by holds(), waiting for load(). */
+  private readonly held = new Map<string, Buffer>();
 
   constructor(
     private readonly client: RegistryClient,
@@ -25,9 +28,10 @@ export class ManifestFetcher {
   ) {}
 
   /**
-   * A tag's digest. A tag seen before costs one HEAD (free on registries that count pulls); a
-   * tag never seen costs one GET, whose body we keep, so the manifest is not fetched again (a GET
-   * costs the same one request as the HEAD it replaces).
+   * A tag's digest. A tag never seen costs one GET, whose body we keep. A tag seen before, whose
+   * manifest the state holds, costs one conditional GET: 304 when it has not moved, the new
+   * manifest in the same request when it has. Where GETs count as pulls (Docker Hub) every tag is
+   * resolved with a HEAD instead.
    */
   async resolveTag(
     repo: string,
@@ -35,14 +39,51 @@ export class ManifestFetcher {
     previousDigest: string | undefined,
     tally: Tally,
   ): Promise<string> {
-    if (previousDigest || this.headFirst) {
+    if (this.headFirst) {
       const head = await this.client.headManifest(repo, tag, tally);
       if ('bytes' in head) this.adopt(repo, head.digest, head.bytes, head.mediaType, tally);
       return head.digest;
     }
+    if (previousDigest && (await this.holds(previousDigest))) {
+      this.savings.conditional++;
+      const answer = await this.client.getManifestIfChanged(repo, tag, previousDigest, tally);
+      if ('unchanged' in answer) {
+        this.savings.notModified++;
+        return previousDigest;
+      }
+      this.held.delete(previousDigest);
+      this.adopt(repo, answer.digest, answer.bytes, answer.mediaType, tally);
+      return answer.digest;
+    }
     const fetched = await this.client.getManifest(repo, tag, tally);
     this.adopt(repo, fetched.digest, fetched.bytes, fetched.mediaType, tally);
     return fetched.digest;
+  }
+
+  /** Whether this run or the state already has a manifest, so a 304 for it would be usable. */
+  private async holds(digest: string): Promise<boolean> {
+    if (this.records.has(digest) || this.held.has(digest)) return true;
+    const stored = await this.state.getContent(digest);
+    if (!stored || !inferManifestMediaType(stored)) return false;
+    // Kept for load(), which follows for an unchanged tag, so the file is read and hashed once.
+    this.held.set(digest, stored);
+    return true;
+  }
+
+  /**
+   * Drops this run's cached records (and their configs) of manifests outside `keep`: a
+   * repository's tags past max_tags were read only for their dates, and holding them made memory
+   * follow every tag listed instead of those selected (bench --scale, plain OCI). Another
+   * repository needing one again reads it back from the state directory; with no state directory
+   * that would be a second fetch, so then nothing is dropped.
+   */
+  forget(records: Iterable<ManifestRecord>, keep: ReadonlySet<string>): void {
+    if (this.state instanceof NoState) return;
+    for (const r of records) {
+      if (keep.has(r.digest)) continue;
+      this.records.delete(r.digest);
+      if (r.configDigest) this.configs.delete(r.configDigest);
+    }
   }
 
   /** The record for a manifest and, for an index, for each of its platform manifests. */
@@ -66,9 +107,13 @@ export class ManifestFetcher {
     let record = this.records.get(digest);
     if (!record) {
       record = (async () => {
-        const stored = await this.state.getContent(digest);
+        const stored = this.held.get(digest) ?? (await this.state.getContent(digest));
+        this.held.delete(digest);
         const mediaType = stored ? inferManifestMediaType(stored) : undefined;
-        if (stored && mediaType) return this.build(repo, digest, stored, mediaType, tally, platformHint);
+        if (stored && mediaType) {
+          this.savings.fromState++;
+          return this.build(repo, digest, stored, mediaType, tally, platformHint);
+        }
         const fetched = await this.client.getManifest(repo, digest, tally);
         await this.state.putContent(digest, fetched.bytes);
         return this.build(repo, digest, fetched.bytes, fetched.mediaType, tally, platformHint);
@@ -86,7 +131,10 @@ export class ManifestFetcher {
       config = (async () => {
         const where = `${this.client.host}/${repo}@${digest}`;
         const stored = await this.state.getContent(digest);
-        if (stored) return parseImageConfig(stored, where);
+        if (stored) {
+          this.savings.fromState++;
+          return parseImageConfig(stored, where);
+        }
         const bytes = await this.client.getBlob(repo, digest, tally);
         await this.state.putContent(digest, bytes);
         return parseImageConfig(bytes, where);

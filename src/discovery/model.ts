@@ -64,7 +64,18 @@ export interface ProviderResult {
   notes: string[];
 }
 
+/** What the state of the previous run spared the registries in this one. */
+export interface StateSavings {
+  /** Manifests and configs read from the state instead of fetched. */
+  fromState: number;
+  /** Tags asked with If-None-Match, and of those, answered 304 Not Modified. */
+  conditional: number;
+  notModified: number;
+}
+
 export interface DiscoveryResult {
   providers: ProviderResult[];
   requests: Record<string, number>;
+  /** What the previous run's state spared the registries (manifests and configs by digest, 304s). */
+  savings: StateSavings;
 }

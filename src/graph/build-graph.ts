@@ -34,6 +34,25 @@ export function sourceRepository(labels: Record<string, string>): string | undef
   return undefined;
 }
 
+/**
+ * What an entity's name is made from (`raw`) and what tells it apart (`key`). Names are made
+ * unique over the whole set, so merging shard graphs renames with these same keys.
+ */
+export const nameKeys = {
+  repository: (provider: string, repository: string) => ({
+    key: `${provider}\u0000${repository}`,
+    raw: repository,
+  }),
+  image: (provider: string, repository: string, tag: string) => ({
+    key: `${provider}\u0000${repository}\u0000${tag}`,
+    raw: `${repository}-${tag}`,
+  }),
+  manifest: (provider: string, repository: string, digest: string) => ({
+    key: `${provider}\u0000${repository}\u0000${digest}`,
+    raw: `${repository}-manifest-${digest.split(':')[1]!.slice(0, 12)}`,
+  }),
+};
+
 function compact<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
@@ -55,17 +74,11 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
   for (const pr of result.providers) {
     const ns = pr.settings.namespace;
     for (const repo of pr.repositories) {
-      const rk = `${pr.settings.name}\u0000${repo.name}`;
-      repoKeys.push({ key: rk, raw: repo.name, ns });
+      repoKeys.push({ ...nameKeys.repository(pr.settings.name, repo.name), ns });
       for (const img of repo.images)
-        imageKeys.push({ key: `${rk}\u0000${img.tag}`, raw: `${repo.name}-${img.tag}`, ns });
-      for (const m of repo.manifests.values()) {
-        manifestKeys.push({
-          key: `${rk}\u0000${m.digest}`,
-          raw: `${repo.name}-manifest-${m.digest.split(':')[1]!.slice(0, 12)}`,
-          ns,
-        });
-      }
+        imageKeys.push({ ...nameKeys.image(pr.settings.name, repo.name, img.tag), ns });
+      for (const m of repo.manifests.values())
+        manifestKeys.push({ ...nameKeys.manifest(pr.settings.name, repo.name, m.digest), ns });
     }
   }
   const names = {
@@ -105,8 +118,9 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
 
     for (const repo of pr.repositories) {
       receipts.push(repo.receipt);
-      const rk = `${p.name}\u0000${repo.name}`;
-      const repoRef = ref('DockerRepository', rk, ns);
+      const repoRef = ref('DockerRepository', nameKeys.repository(p.name, repo.name).key, ns);
+      const manifestRef = (digest: string) =>
+        ref('DockerManifest', nameKeys.manifest(p.name, repo.name, digest).key, ns);
       const slash = repo.name.indexOf('/');
       const repoLabels = { ...baseLabels, 'devgraph.ai/repository-name': repo.name };
       // The newest selected image speaks for the repository's source.
@@ -135,7 +149,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
       relate(ns, 'BELONGS_TO', repoRef, registryRef);
 
       for (const m of repo.manifests.values()) {
-        const mRef = ref('DockerManifest', `${rk}\u0000${m.digest}`, ns);
+        const mRef = manifestRef(m.digest);
         entities.push({
           apiVersion: API_VERSION,
           kind: 'DockerManifest',
@@ -166,7 +180,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
 
       for (const img of repo.images) {
         const root = repo.manifests.get(img.digest);
-        const imgRef = ref('DockerImage', `${rk}\u0000${img.tag}`, ns);
+        const imgRef = ref('DockerImage', nameKeys.image(p.name, repo.name, img.tag).key, ns);
         const isIndex = !!root?.children;
         entities.push({
           apiVersion: API_VERSION,
@@ -202,31 +216,41 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
         });
         relate(ns, 'BELONGS_TO', imgRef, repoRef);
         if (root) {
-          relate(ns, 'USES', imgRef, ref('DockerManifest', `${rk}\u0000${root.digest}`, ns));
-          for (const child of root.children ?? [])
-            relate(ns, 'USES', imgRef, ref('DockerManifest', `${rk}\u0000${child}`, ns));
+          relate(ns, 'USES', imgRef, manifestRef(root.digest));
+          for (const child of root.children ?? []) relate(ns, 'USES', imgRef, manifestRef(child));
         }
       }
     }
   }
 
-  entities.sort(
-    (a, b) =>
-      cmp(a.kind, b.kind) ||
-      cmp(a.metadata.namespace, b.metadata.namespace) ||
-      cmp(a.metadata.name, b.metadata.name),
-  );
-  relations.sort(
-    (a, b) =>
-      cmp(a.relation, b.relation) ||
-      cmp(a.source.kind, b.source.kind) ||
-      cmp(a.source.namespace, b.source.namespace) ||
-      cmp(a.source.name, b.source.name) ||
-      cmp(a.target.kind, b.target.kind) ||
-      cmp(a.target.name, b.target.name),
-  );
-  receipts.sort((a, b) => cmp(a.provider, b.provider) || cmp(a.repository, b.repository));
+  entities.sort(compareEntities);
+  relations.sort(compareRelations);
+  receipts.sort(compareReceipts);
   return { format: GRAPH_FORMAT, generated_at: generatedAt, entities, relations, receipts };
+}
+
+// The graph's order, shared with merge.ts so a merged graph is ordered exactly like a built one.
+export function compareEntities(a: Entity, b: Entity): number {
+  return (
+    cmp(a.kind, b.kind) ||
+    cmp(a.metadata.namespace, b.metadata.namespace) ||
+    cmp(a.metadata.name, b.metadata.name)
+  );
+}
+
+export function compareRelations(a: Relation, b: Relation): number {
+  return (
+    cmp(a.relation, b.relation) ||
+    cmp(a.source.kind, b.source.kind) ||
+    cmp(a.source.namespace, b.source.namespace) ||
+    cmp(a.source.name, b.source.name) ||
+    cmp(a.target.kind, b.target.kind) ||
+    cmp(a.target.name, b.target.name)
+  );
+}
+
+export function compareReceipts(a: Receipt, b: Receipt): number {
+  return cmp(a.provider, b.provider) || cmp(a.repository, b.repository);
 }
 
 function platformsOf(index: ManifestRecord, manifests: Map<string, ManifestRecord>): string[] {
@@ -235,7 +259,9 @@ function platformsOf(index: ManifestRecord, manifests: Map<string, ManifestRecor
     .filter((p): p is string => !!p);
 }
 
-function namesPerNamespace(entries: Array<{ key: string; raw: string; ns: string }>): Map<string, string> {
+export function namesPerNamespace(
+  entries: Array<{ key: string; raw: string; ns: string }>,
+): Map<string, string> {
   const byNs = new Map<string, Array<{ key: string; raw: string }>>();
   for (const e of entries) {
     const list = byNs.get(e.ns);

@@ -174,6 +174,36 @@ describe('diffGraphs', () => {
     ]);
   });
 
+  it('after an incomplete inventory, tags it lacked are first seen, not new; moves are still moves', () => {
+    const before = graph([{ repository: 'acme/api', tags: { v1: D(1) }, complete: false }], {
+      registryIncomplete: ['hub'],
+    });
+    const after = graph([
+      { repository: 'acme/api', tags: { v1: D(2), v2: D(3) } },
+      { repository: 'acme/web', tags: { latest: D(4) } },
+    ]);
+    const c = diffGraphs(before, after);
+    expect(c.newTags).toEqual([]);
+    expect(c.newRepositories).toEqual([]);
+    expect(c.firstSeen).toEqual([
+      {
+        provider: 'hub',
+        repository: 'acme/api',
+        tags: ['v2'],
+        reason: 'the previous inventory of the repository was incomplete (manifest v2: HTTP 500)',
+      },
+      {
+        provider: 'hub',
+        repository: 'acme/web',
+        tags: ['latest'],
+        reason: 'the previous repository listing was incomplete (catalog: HTTP 503)',
+      },
+    ]);
+    expect(c.movedTags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v1', from: D(1), to: D(2) },
+    ]);
+  });
+
   it('an incomplete registry listing removes no repository', () => {
     const before = graph([
       { repository: 'a', tags: { v1: D(1) } },

@@ -48,6 +48,11 @@ export interface GraphChanges {
   removedTags: TagRef[];
   newPlatforms: NewPlatforms[];
   unverified: UnverifiedRepository[];
+  /**
+   * Tags this run saw that the previous inventory lacks, where that inventory was incomplete for
+   * their repository or registry: they may have been there all along, so they are not called new.
+   */
+  firstSeen: UnverifiedRepository[];
 }
 
 interface TagFacts {
@@ -127,6 +132,7 @@ function emptyChanges(firstRun: boolean): GraphChanges {
     removedTags: [],
     newPlatforms: [],
     unverified: [],
+    firstSeen: [],
   };
 }
 
@@ -146,9 +152,14 @@ export function diffGraphs(previous: Graph | undefined, current: Graph): GraphCh
   for (const [key, tags] of after.repositories) {
     const ref = split(key);
     const old = before.repositories.get(key);
-    if (!old) changes.newRepositories.push(ref);
+    const doubt = previousDoubt(before, key, ref.provider);
+    if (doubt) {
+      const unseen = [...tags.keys()].filter((tag) => !old?.has(tag)).sort();
+      if (unseen.length > 0) changes.firstSeen.push({ ...ref, tags: unseen, reason: doubt });
+    } else if (!old) changes.newRepositories.push(ref);
     for (const [tag, now] of tags) {
       const was = old?.get(tag);
+      if (!was && doubt) continue;
       if (!was) {
         // Everything in a new repository is new; its tags are listed so the outputs name them.
         changes.newTags.push({ ...ref, tag, digest: now.digest });
@@ -184,9 +195,20 @@ export function diffGraphs(previous: Graph | undefined, current: Graph): GraphCh
     changes.removedTags,
     changes.newPlatforms,
     changes.unverified,
+    changes.firstSeen,
   ])
     list.sort(byRef);
   return changes;
+}
+
+/** Why the previous inventory cannot vouch that a tag it lacks was not there, if it cannot. */
+function previousDoubt(before: Inventory, key: string, provider: string): string | undefined {
+  const repository = before.incompleteRepositories.get(key);
+  if (repository !== undefined)
+    return `the previous inventory of the repository was incomplete (${repository})`;
+  const registry = before.incompleteProviders.get(provider);
+  if (registry !== undefined) return `the previous repository listing was incomplete (${registry})`;
+  return undefined;
 }
 
 /** Why the current run cannot vouch that a previous repository's missing tags are gone, if it cannot. */

@@ -40,11 +40,31 @@ export interface GraphReceipt {
   pages: number;
   requests: number;
   errors: string[];
+  /** In a shard graph only: the shard (`2/3`) that wrote the receipt. A merged graph has none. */
+  shard?: string;
+}
+
+/**
+ * What a shard graph carries beyond an unsharded one, so that merging every shard reproduces the
+ * unsharded graph exactly and checks that the shards belong together. A merged graph has none.
+ */
+export interface ShardRecord {
+  /** 1-based */
+  index: number;
+  count: number;
+  /** configHash() of the settings: shards of one inventory share it. */
+  config: string;
+  /** This shard's requests by kind; the merged summary adds them up. */
+  requests: Record<string, number>;
+  /** The provider notes of this shard's summary (quota left, fallbacks taken). */
+  notes: string[];
 }
 
 export interface Graph {
   format: typeof GRAPH_FORMAT;
   generated_at: string;
+  /** Only in the graph of one shard of a sharded run (see ShardRecord). */
+  shard?: ShardRecord;
   entities: Entity[];
   relations: Relation[];
   receipts: GraphReceipt[];

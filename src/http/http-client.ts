@@ -3,7 +3,9 @@
 // redirects followed by hand so credentials never leave the origin they were meant for.
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
+import { AdaptiveLimit } from './adaptive-limit.js';
 import { askedWaitMs } from './retry-after.js';
+import type { Revalidator } from './revalidation.js';
 import { Semaphore } from './semaphore.js';
 
 export type RequestKind =
@@ -57,6 +59,12 @@ export interface HttpOptions {
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/**
+ * Registries answer 500 for passing storage-backend failures (Distribution on S3/GCS), so a short
+ * burst of 500s must not cost a repository; but a 500 to a POST may have had its effect, so only
+ * requests that are safe to repeat are retried on it.
+ */
+const RETRYABLE_IF_IDEMPOTENT = new Set([500]);
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
   'EPIPE',
@@ -71,11 +79,15 @@ export class HttpClient {
   readonly counts = new Map<RequestKind, number>();
   retries = 0;
   private readonly hosts = new Map<string, Semaphore>();
+  /** Per origin: how many requests its answers say it takes now (adaptive-limit.ts). */
+  private readonly adaptive = new Map<string, AdaptiveLimit>();
   private readonly listeners: Array<(req: HttpRequest, res: HttpResponse) => void> = [];
   private readonly hostLimits = new Map<string, number>();
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly opts: Required<Omit<HttpOptions, 'dispatcher'>>;
+  /** Stored listing pages to revalidate with If-None-Match (from the state of the previous run). */
+  revalidator: Revalidator | undefined;
 
   constructor(options: HttpOptions = {}) {
     this.opts = {
@@ -96,12 +108,18 @@ export class HttpClient {
   /** Sets the concurrency bound for one origin (e.g. a provider's configured `concurrency`). */
   setHostLimit(origin: string, limit: number): void {
     this.hostLimits.set(origin, limit);
+    this.adaptive.get(origin)?.setCeiling(limit);
     this.hosts.get(origin)?.setLimit(limit);
   }
 
   /** Sees every response (each attempt), e.g. to read rate-limit headers; must not throw. */
   onResponse(listener: (req: HttpRequest, res: HttpResponse) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The longest wait a server may ask for and get; a longer ask comes back as the answer, not retried. */
+  get maxRetryAfterMs(): number {
+    return this.opts.maxRetryAfterMs;
   }
 
   get totalRequests(): number {
@@ -120,11 +138,16 @@ export class HttpClient {
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     let url = req.url;
-    let headers = { ...(req.headers ?? {}) };
+    const condition = this.revalidator?.condition(req);
+    let headers: Record<string, string> = {
+      ...(req.headers ?? {}),
+      ...(condition ? { 'if-none-match': condition } : {}),
+    };
     const origin = new URL(req.url).origin;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const res = await this.withRetries({ ...req, url, headers });
-      if (![301, 302, 303, 307, 308].includes(res.status) || !res.headers.location) return res;
+      if (![301, 302, 303, 307, 308].includes(res.status) || !res.headers.location)
+        return this.revalidator ? this.revalidator.settle(req, condition, res) : res;
       const target = new URL(res.headers.location, url);
       if (target.protocol !== 'https:' && target.protocol !== 'http:') {
         throw new RegistryError(
@@ -156,12 +179,18 @@ export class HttpClient {
       let res: HttpResponse | undefined;
       let failure: unknown;
       try {
-        res = await sem.run(() => this.once(req));
+        res = await sem.run(() => this.adapting(sem, req));
       } catch (err) {
         failure = err;
       }
       const last = attempt >= this.opts.maxAttempts;
-      if (res && !RETRYABLE_STATUS.has(res.status)) return res;
+      const idempotent = req.method === 'GET' || req.method === 'HEAD';
+      if (
+        res &&
+        !RETRYABLE_STATUS.has(res.status) &&
+        !(idempotent && RETRYABLE_IF_IDEMPOTENT.has(res.status))
+      )
+        return res;
       if (failure && (!isRetryableError(failure) || last)) throw toRegistryError(failure, req);
       let wait = this.backoff(attempt);
       if (res) {
@@ -172,6 +201,34 @@ export class HttpClient {
       }
       this.retries++;
       await this.opts.sleep(wait);
+    }
+  }
+
+  /** Requests an origin is allowed in flight right now (its adaptive limit). */
+  concurrency(origin: string): number {
+    return this.adaptive.get(origin)?.limit ?? this.hostLimits.get(origin) ?? this.opts.concurrencyPerHost;
+  }
+
+  /** One attempt whose answer, latency or timeout resizes its origin's semaphore. */
+  private async adapting(sem: Semaphore, req: HttpRequest): Promise<HttpResponse> {
+    const origin = new URL(req.url).origin;
+    let limit = this.adaptive.get(origin);
+    if (!limit) {
+      limit = new AdaptiveLimit({ ceiling: this.hostLimits.get(origin) ?? this.opts.concurrencyPerHost });
+      this.adaptive.set(origin, limit);
+    }
+    const ticket = limit.start();
+    const started = performance.now();
+    const answer = { kind: req.kind, latencyMs: 0 };
+    try {
+      const res = await this.once(req);
+      answer.latencyMs = performance.now() - started;
+      sem.setLimit(limit.answered(ticket, { ...answer, status: res.status, headers: res.headers }));
+      return res;
+    } catch (err) {
+      answer.latencyMs = performance.now() - started;
+      sem.setLimit(limit.answered(ticket, { ...answer, timedOut: errorCode(err) === 'TimeoutError' }));
+      throw err;
     }
   }
 

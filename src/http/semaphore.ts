@@ -21,6 +21,12 @@ export class Semaphore {
   }
 
   private release(): void {
+    // Above a lowered limit (adaptive back-off) the slot is given up, not handed on: otherwise a
+    // queue that never empties would keep the old concurrency forever.
+    if (this.active > this.limit) {
+      this.active--;
+      return;
+    }
     const next = this.waiters.shift();
     // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer jump the queue.
     if (next) next();

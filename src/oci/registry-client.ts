@@ -12,6 +12,7 @@ import {
   type Tally,
 } from '../http/http-client.js';
 import { nextLink } from '../http/link-header.js';
+import { askedWaitMs } from '../http/retry-after.js';
 import { inferManifestMediaType } from './manifest.js';
 import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
 
@@ -182,15 +183,57 @@ export class RegistryClient {
         tally,
       },
     );
+    return this.verifiedManifest(repo, ref, res);
+  }
+
+  /**
+   * A tag's manifest unless it still points at `knownDigest`: registries use the digest as the
+   * manifest's ETag, so If-None-Match with it answers 304 for an unchanged tag (one request, like a
+   * HEAD) and the new manifest for a moved one (one request where HEAD + GET took two). A server
+   * that ignores the condition simply sends the manifest.
+   */
+  async getManifestIfChanged(
+    repo: string,
+    tag: string,
+    knownDigest: string,
+    tally?: Tally,
+  ): Promise<FetchedManifest | { unchanged: true }> {
+    const res = await this.send(
+      'GET',
+      `/v2/${repo}/manifests/${tag}`,
+      'manifest',
+      repositoryScope(repo),
+      { accept: MANIFEST_ACCEPT, 'if-none-match': `"${knownDigest}"` },
+      { maxBytes: MAX_MANIFEST_BYTES, tally, allow304: true },
+    );
+    if (res.status !== 304) return this.verifiedManifest(repo, tag, res);
+    const header = res.headers['docker-content-digest'];
+    // A 304 naming another digest contradicts itself; ask again without the condition.
+    if (header && isDigest(header) && header !== knownDigest) return this.getManifest(repo, tag, tally);
+    return { unchanged: true };
+  }
+
+  private verifiedManifest(repo: string, ref: string, res: HttpResponse): FetchedManifest {
     const bytes = res.body;
     const header = res.headers['docker-content-digest'];
     const algorithm = isDigest(ref) ? ref.split(':')[0]! : 'sha256';
     const computed = digestOf(bytes, algorithm);
     const mediaType = inferManifestMediaType(bytes, contentType(res));
-    if (!mediaType)
+    if (!mediaType) {
+      // A body that is not JSON at all (a login portal's HTML, a proxy's error text) is not "a
+      // manifest without a media type": say what arrived instead, never echoing its content.
+      let json = true;
+      try {
+        JSON.parse(bytes.toString('utf8'));
+      } catch {
+        json = false;
+      }
       throw new RegistryError(
-        `${this.host}/${repo}:${ref}: the manifest names no media type and the registry sent no Content-Type`,
+        json
+          ? `${this.host}/${repo}:${ref}: the manifest names no media type and the registry sent no Content-Type`
+          : `${this.host}/${repo}:${ref}: the registry answered with something that is not a manifest (${res.headers['content-type'] ?? 'no content type'}, ${bytes.length} bytes)`,
       );
+    }
     // Signed schema1 manifests are digested without their signatures, so only the header can say.
     const digest = mediaType === MediaType.DockerSchema1Signed && header ? header : computed;
     if (isDigest(ref) && digest !== ref) {
@@ -324,7 +367,13 @@ export class RegistryClient {
     kind: RequestKind,
     scope: string | undefined,
     headers: Record<string, string>,
-    opts: { allow404?: boolean; allow400?: boolean; maxBytes?: number; tally?: Tally | undefined } = {},
+    opts: {
+      allow404?: boolean;
+      allow400?: boolean;
+      allow304?: boolean;
+      maxBytes?: number;
+      tally?: Tally | undefined;
+    } = {},
   ): Promise<HttpResponse> {
     const url = pathOrUrl.startsWith('/v2')
       ? `${this.base}${pathOrUrl}`
@@ -355,6 +404,7 @@ export class RegistryClient {
       res = res!;
       if (res.status >= 200 && res.status < 300) return res;
       if (res.status === 404 && opts.allow404) return res;
+      if (res.status === 304 && opts.allow304) return res;
       if (res.status === 400 && opts.allow400) return res;
       const path = url.startsWith(this.base) ? url.slice(this.base.length) : new URL(url).pathname;
       const verdict = await this.opts.onFailure?.(res, { method, path, sentAuthorization: sent });
@@ -370,10 +420,20 @@ export class RegistryClient {
     const retry = res.headers['retry-after'];
     const what = describeUrl(url);
     if (res.status === 429) {
-      return new RegistryError(
-        `${what}: rate-limited (HTTP 429${detail ? `: ${detail}` : ''})${retry ? `; the registry asks to wait ${retry}` : ''}; retried and gave up`,
-        { status: 429, retryable: true },
-      );
+      // The HTTP client hands back, unretried, a 429 that asks for a longer wait than it allows:
+      // "retried and gave up" would then be untrue, and the fix is to run later, not to retry.
+      const asked = askedWaitMs(res.headers);
+      const tooLong = asked !== undefined && asked > this.http.maxRetryAfterMs;
+      const wait = retry
+        ? `the registry asks to wait ${/^\d+$/.test(retry.trim()) ? `${retry.trim()} s` : retry}`
+        : '';
+      const outcome = tooLong
+        ? `; ${wait || 'the registry asks for a wait'}, longer than a run waits; run again later`
+        : `${wait ? `; ${wait}` : ''}; retried and gave up`;
+      return new RegistryError(`${what}: rate-limited (HTTP 429${detail ? `: ${detail}` : ''})${outcome}`, {
+        status: 429,
+        retryable: true,
+      });
     }
     const code = detail?.split(' ')[0];
     return new RegistryError(`${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, {
@@ -406,7 +466,13 @@ function parseListPage(res: HttpResponse, key: 'repositories' | 'tags', url: str
     throw new RegistryError(`${describeUrl(url)}: the listing is not a JSON object`);
   const value = (doc as Record<string, unknown>)[key];
   // Distribution answers `"tags": null` for a repository whose tags were all deleted.
-  if (value === null || value === undefined) return [];
+  if (value === null) return [];
+  // No key at all is some other JSON (a gateway, a login page's API): read as "empty", a complete
+  // listing would let the upload delete every repository or tag it used to hold.
+  if (value === undefined)
+    throw new RegistryError(
+      `${describeUrl(url)}: the answer has no "${key}" list; it is not a registry listing`,
+    );
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw new RegistryError(`${describeUrl(url)}: "${key}" in the listing is not a list of names`);
   }

@@ -23,11 +23,36 @@ function changes(over: Partial<GraphChanges> = {}): GraphChanges {
     removedTags: [],
     newPlatforms: [],
     unverified: [],
+    firstSeen: [],
     ...over,
   };
 }
 
 describe('renderChangeReport', () => {
+  it('lists tags the previous, incomplete inventory could not vouch for as first seen, not new', () => {
+    const md = renderChangeReport(
+      changes({
+        firstSeen: [
+          {
+            provider: 'hub',
+            repository: 'acme/web',
+            tags: ['v1', 'v2'],
+            reason: 'the previous inventory of the repository was incomplete (timeout)',
+          },
+        ],
+      }),
+    );
+    expect(md).toContain('No changes since the inventory of 2026-01-01T00:00:00Z.');
+    expect(md).toContain(
+      '- acme/web: 2 tags not in the previous inventory, not reported as new because the previous inventory of the repository was incomplete',
+    );
+    expect(
+      renderChangeNote(
+        changes({ firstSeen: [{ provider: 'hub', repository: 'r', tags: ['t'], reason: 'x' }] }),
+      ),
+    ).toBeUndefined();
+  });
+
   it('lists every kind of change with both digests for a moved tag', () => {
     const md = renderChangeReport(
       changes({

@@ -1,5 +1,7 @@
 // The change report in the forms people read it: a Markdown section for the job summary and
 // summary.md, JSON values for the step outputs, and the immutable-tags guard's verdict. Pure.
+import { compileLinear } from '../config/pattern.js';
+import type { Pattern } from '../config/settings.js';
 import { type GraphChanges, hasChanges, type MovedTag, type RepositoryRef } from '../graph/diff.js';
 import { escapeMarkdown } from './summary-markdown.js';
 
@@ -30,7 +32,7 @@ export function renderChangeNote(changes: GraphChanges | undefined): string | un
   if (!changes) return undefined;
   if (changes.firstRun)
     return 'Changes: first inventory, there is no previous graph to compare with; the next run reports what changed since this one.';
-  if (hasChanges(changes) || changes.unverified.length > 0) return undefined;
+  if (hasChanges(changes) || changes.unverified.length + changes.firstSeen.length > 0) return undefined;
   return `Changes: none since the inventory of ${escapeMarkdown(changes.previousGeneratedAt ?? 'the previous run')}.`;
 }
 
@@ -40,7 +42,7 @@ export function renderChangeNote(changes: GraphChanges | undefined): string | un
  */
 export function renderChangeReport(changes: GraphChanges | undefined): string | undefined {
   if (!changes || changes.firstRun) return undefined;
-  if (!hasChanges(changes) && changes.unverified.length === 0) return undefined;
+  if (!hasChanges(changes) && changes.unverified.length + changes.firstSeen.length === 0) return undefined;
 
   const providers = new Set(
     [
@@ -51,6 +53,7 @@ export function renderChangeReport(changes: GraphChanges | undefined): string | 
       ...changes.removedTags,
       ...changes.newPlatforms,
       ...changes.unverified,
+      ...changes.firstSeen,
     ].map((r) => r.provider),
   );
   // The provider is named only when it tells two lists apart.
@@ -105,6 +108,12 @@ export function renderChangeReport(changes: GraphChanges | undefined): string | 
     (u) =>
       `${where(u)}: ${plural(u.tags.length, 'previously inventoried tag')} not seen, not reported as removed because ${escapeMarkdown(u.reason)}`,
   );
+  section(
+    'First seen',
+    changes.firstSeen,
+    (u) =>
+      `${where(u)}: ${plural(u.tags.length, 'tag')} not in the previous inventory, not reported as new because ${escapeMarkdown(u.reason)}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -138,33 +147,42 @@ export function changeOutputs(changes: GraphChanges | undefined): {
 }
 
 /**
- * Compiles the `immutable-tags` input: a plain JavaScript regular expression, case-sensitive and
- * unanchored (write `^…$` to match whole tags), unlike the config's Devgraph-compatible patterns,
- * because this input is ours and a guard should match exactly what it says.
+ * Compiles the `immutable-tags` input: case-sensitive and unanchored (write `^…$` to match whole
+ * tags), unlike the config's Devgraph-compatible patterns, because this input is ours and a guard
+ * should match exactly what it says. RE2 syntax, like the config's, so no tag can make it hang.
  */
-export function compileImmutableTags(source: string): { regex: RegExp } | { error: string } {
-  try {
-    return { regex: new RegExp(source) };
-  } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
-    return {
-      error: `inputs.immutable-tags: ${JSON.stringify(source)} is not a valid regular expression (${why}); fix the pattern, e.g. ^v?\\d+\\.\\d+\\.\\d+$`,
-    };
-  }
+export function compileImmutableTags(source: string): { regex: Pattern } | { error: string } {
+  const compiled = compileLinear(source);
+  if ('error' in compiled) return { error: `inputs.immutable-tags: ${compiled.error}` };
+  const re = compiled.re;
+  return { regex: { source, test: (tag) => re.test(tag) } };
 }
 
 /** The moved tags the guard forbids, and the message that fails the step, if any moved. */
 export function immutableTagViolations(
   changes: GraphChanges | undefined,
-  regex: RegExp,
+  regex: Pattern,
 ): { violations: MovedTag[]; message?: string } {
   const violations = (changes?.movedTags ?? []).filter((m) => regex.test(m.tag));
   if (violations.length === 0) return { violations };
   const lines = violations.map(
-    (m) => `  ${m.provider} ${m.repository}:${m.tag} moved from ${m.from} to ${m.to}`,
+    (m) =>
+      `  ${visible(m.provider)} ${visible(m.repository)}:${visible(m.tag)} moved from ${visible(m.from)} to ${visible(m.to)}`,
   );
   return {
     violations,
     message: `immutable-tags: ${plural(violations.length, 'tag')} matching ${JSON.stringify(regex.source)} moved to another digest:\n${lines.join('\n')}`,
   };
+}
+
+/**
+ * Registry text for the step's failure message, a log line: control and invisible format
+ * characters (ANSI colours, U+202E, line breaks that would forge log lines) shown as \u escapes,
+ * so the reader sees that the name is odd instead of being misled by it.
+ */
+function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }

@@ -9,12 +9,22 @@ import { DISCOVERY_SOURCE, type Entity, type Graph } from '../graph/types.js';
  * inject markup.
  */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1');
+  return (
+    text
+      // Besides C0/C1 controls (line breaks, NUL, ANSI escapes): invisible format characters
+      // such as U+202E, which makes the rest of a line read backwards, Unicode line breaks, and
+      // lone surrogates, which no UTF-8 file can hold.
+      .replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, ' ')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
+      // GitHub links @name and #123 in the rendered text, backslash or not, so a hostile name in
+      // a PR comment would notify people or cross-reference issues; a zero-width space (as an
+      // entity, so the Markdown source stays visible) after the sign keeps it plain text.
+      .replace(/(^|\W)@(?=[A-Za-z0-9])/g, '$1@&#8203;')
+      .replace(/\\#(?=\d)/g, '\\#&#8203;')
+  );
 }
 
 export function formatBytes(n: number | undefined): string {

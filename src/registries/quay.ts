@@ -139,7 +139,11 @@ class QuayApi {
     if (res.status !== 200) throw this.failure(res, url, what);
     const doc = jsonBody(res);
     if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as Record<string, unknown>;
-    throw new RegistryError(`Quay API ${describeUrl(url)}: the answer listing ${what} is not a JSON object`);
+    // Content type and size tell a sign-in page (text/html) from a cut-short answer; the body itself
+    // is not echoed.
+    throw new RegistryError(
+      `Quay API ${describeUrl(url)}: the answer listing ${what} is not a JSON object (${res.headers['content-type'] ?? 'no content type'}, ${res.body.length} bytes)`,
+    );
   }
 
   private failure(res: HttpResponse, url: string, what: string): RegistryError {

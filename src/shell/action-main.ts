@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { loadConfig } from '../config/load-config.js';
 import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { formatShard, parseShard, type Shard } from '../graph/shard.js';
 import type { DockerKind } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
 import type { Log } from '../log.js';
@@ -16,7 +17,15 @@ import {
   renderChangeNote,
   renderChangeReport,
 } from '../output/change-report.js';
-import { generatedAtFromEnv, readPreviousGraph, runDiscovery, serializeGraph } from '../run-discovery.js';
+import { escapeMarkdown } from '../output/summary-markdown.js';
+import {
+  generatedAtFromEnv,
+  type RunResult,
+  readPreviousGraph,
+  runDiscovery,
+  serializeGraph,
+} from '../run-discovery.js';
+import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
 import { cacheKeys, configHash, parseCacheInputs } from '../state/cache-key.js';
 import { readAmbient } from './ambient.js';
@@ -33,11 +42,15 @@ export interface ActionInputs {
   failOnIncomplete: boolean;
   previousGraph?: string;
   /** Tags that must never move to another digest (input `immutable-tags`). */
-  immutableTags?: RegExp;
+  immutableTags?: { source: string; test(tag: string): boolean };
   cache: { enabled: boolean; keyOverride?: string };
   artifact: { name: string; retentionDays?: number };
   commentOnPr: boolean;
   devgraph: { url: string; token?: string; environment?: string; dryRun: boolean };
+  /** Input `shard`: discover one shard and write a shard graph. */
+  shard?: Shard;
+  /** Input `merge-graphs`: merge these shard graphs (files or directories) instead of discovering. */
+  mergeGraphs?: string[];
 }
 
 const bool = (raw: string, name: string, problems: string[], fallback: boolean): boolean => {
@@ -53,7 +66,24 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
   const problems: string[] = [];
   const config = core.getInput('config');
   const configFile = core.getInput('config-file');
-  if (!config && !configFile) problems.push('inputs: set "config" (inline YAML) or "config-file" (a path)');
+  const mergeGraphs = core
+    .getInput('merge-graphs')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (!config && !configFile && mergeGraphs.length === 0)
+    problems.push('inputs: set "config" (inline YAML) or "config-file" (a path)');
+  const rawShard = core.getInput('shard');
+  let shard: Shard | undefined;
+  if (rawShard) {
+    const parsed = parseShard(rawShard, 'inputs.shard');
+    if ('error' in parsed) problems.push(parsed.error);
+    else shard = parsed.shard;
+  }
+  if (rawShard && mergeGraphs.length > 0)
+    problems.push(
+      'inputs: "shard" and "merge-graphs" are both set; shard jobs discover with "shard", the merge job merges with "merge-graphs"',
+    );
   if (config && configFile) problems.push('inputs: "config" and "config-file" are both set; keep one');
   const rawConcurrency = core.getInput('concurrency');
   const concurrency = rawConcurrency ? Number(rawConcurrency) : undefined;
@@ -66,7 +96,7 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
   if (!/^(true|false)$/i.test(rawFail))
     problems.push(`inputs.fail-on-incomplete: must be true or false, got ${JSON.stringify(rawFail)}`);
   const rawImmutable = core.getInput('immutable-tags');
-  let immutableTags: RegExp | undefined;
+  let immutableTags: ActionInputs['immutableTags'];
   if (rawImmutable) {
     const compiled = compileImmutableTags(rawImmutable);
     if ('error' in compiled) problems.push(compiled.error);
@@ -83,6 +113,10 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
   const devgraphToken = core.getInput('devgraph-token');
   if (devgraphToken) core.setSecret(devgraphToken);
   const devgraphEnvironment = core.getInput('devgraph-environment');
+  if (shard && devgraphToken)
+    problems.push(
+      `inputs.devgraph-token: shard ${formatShard(shard)} holds only its own repositories, and uploading it would delete the others' from Devgraph; give devgraph-token to the merge job (merge-graphs) instead`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   const stateDir = core.getInput('state-dir');
   const previousGraph = core.getInput('previous-graph');
@@ -97,7 +131,11 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
     ...(immutableTags ? { immutableTags } : {}),
     cache: { enabled: cache.enabled, ...(cache.keyOverride ? { keyOverride: cache.keyOverride } : {}) },
     artifact: {
-      name: artifact.name,
+      // Artifact names are unique per workflow run: each shard's gets its own by default.
+      name:
+        shard && !core.getInput('artifact-name').trim()
+          ? `${artifact.name}-shard-${shard.index}-of-${shard.count}`
+          : artifact.name,
       ...(artifact.retentionDays ? { retentionDays: artifact.retentionDays } : {}),
     },
     commentOnPr,
@@ -107,6 +145,8 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
       ...(devgraphEnvironment ? { environment: devgraphEnvironment } : {}),
       dryRun,
     },
+    ...(shard ? { shard } : {}),
+    ...(mergeGraphs.length > 0 ? { mergeGraphs } : {}),
   };
 }
 
@@ -119,42 +159,73 @@ export async function run(env: Record<string, string | undefined> = process.env)
   };
   try {
     const inputs = readInputs(env);
-    const text = inputs.config || (await readConfigFile(inputs.configFile));
-    const settings = loadConfig(text, {
-      env,
-      secrets,
-      origin: inputs.config ? 'config input' : inputs.configFile,
-    });
-    const generatedAt = generatedAtFromEnv(env);
-    const ambient = await readAmbient(
-      env,
-      secrets,
-      core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
-    );
+    // Merge mode needs no config; one given there is checked against the shards'.
+    const text = inputs.config || (inputs.configFile ? await readConfigFile(inputs.configFile) : undefined);
+    const settings =
+      text === undefined
+        ? undefined
+        : loadConfig(text, {
+            env,
+            secrets,
+            origin: inputs.config ? 'config input' : inputs.configFile,
+          });
     const previousGraph = inputs.previousGraph
       ? await readPreviousGraph(inputs.previousGraph, 'inputs.previous-graph', log)
       : undefined;
-    // The Actions cache carries the state between runs; without a state-dir it keeps one under RUNNER_TEMP.
-    const stateDir =
-      inputs.stateDir ??
-      (inputs.cache.enabled && env.RUNNER_TEMP ? join(env.RUNNER_TEMP, 'devgraph-docker-state') : undefined);
-    const keys = cacheKeys({
-      settings,
-      ...(inputs.cache.keyOverride ? { override: inputs.cache.keyOverride } : {}),
-      ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
-      ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
-    });
-    const restored =
-      inputs.cache.enabled && stateDir ? await restoreState({ dir: stateDir, keys, log }) : undefined;
-    const result = await runDiscovery(settings, {
-      secrets,
-      log,
-      ambient,
-      ...(previousGraph ? { previousGraph } : {}),
-      ...(stateDir ? { stateDir } : {}),
-      ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
-      ...(generatedAt ? { generatedAt } : {}),
-    });
+    let result: RunResult;
+    let hash: string;
+    let saveCache: (() => Promise<void>) | undefined;
+    if (inputs.mergeGraphs) {
+      const merged = runMerge(await readShardGraphs(inputs.mergeGraphs, 'inputs.merge-graphs'), {
+        secrets,
+        field: 'inputs.merge-graphs',
+        ...(previousGraph ? { previousGraph } : {}),
+        ...(settings ? { expectedConfig: configHash(settings) } : {}),
+      });
+      log.info(`merged ${merged.shards} shard graphs of config ${merged.config}`);
+      result = merged;
+      hash = merged.config;
+    } else {
+      if (!settings) throw new ConfigError(['inputs: set "config" (inline YAML) or "config-file" (a path)']);
+      hash = configHash(settings);
+      const generatedAt = generatedAtFromEnv(env);
+      const ambient = await readAmbient(
+        env,
+        secrets,
+        core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
+      );
+      // The Actions cache carries the state between runs; without a state-dir it keeps one under RUNNER_TEMP.
+      const stateDir =
+        inputs.stateDir ??
+        (inputs.cache.enabled && env.RUNNER_TEMP
+          ? join(env.RUNNER_TEMP, 'devgraph-docker-state')
+          : undefined);
+      const keys = cacheKeys({
+        settings,
+        ...(inputs.cache.keyOverride ? { override: inputs.cache.keyOverride } : {}),
+        ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
+        ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
+        ...(inputs.shard ? { shard: inputs.shard } : {}),
+      });
+      const restored =
+        inputs.cache.enabled && stateDir ? await restoreState({ dir: stateDir, keys, log }) : undefined;
+      result = await runDiscovery(settings, {
+        secrets,
+        log,
+        ambient,
+        ...(previousGraph ? { previousGraph } : {}),
+        ...(stateDir ? { stateDir } : {}),
+        ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
+        ...(generatedAt ? { generatedAt } : {}),
+        ...(inputs.shard ? { shard: inputs.shard } : {}),
+      });
+      if (inputs.cache.enabled && stateDir) {
+        saveCache = async () => {
+          const saved = await saveState({ dir: stateDir, keys, log, ...(restored ? { restored } : {}) });
+          core.setOutput('cache', saved.status);
+        };
+      }
+    }
     await mkdir(inputs.outputDir, { recursive: true });
     const graphPath = join(inputs.outputDir, 'graph.json');
     const summaryPath = join(inputs.outputDir, 'summary.md');
@@ -171,10 +242,7 @@ export async function run(env: Record<string, string | undefined> = process.env)
     core.setOutput('manifests', count('DockerManifest'));
     for (const [name, value] of Object.entries(changeOutputs(result.changes)))
       core.setOutput(name, secrets.redact(value));
-    if (inputs.cache.enabled && stateDir) {
-      const saved = await saveState({ dir: stateDir, keys, log, ...(restored ? { restored } : {}) });
-      core.setOutput('cache', saved.status);
-    }
+    if (saveCache) await saveCache();
     // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
     if (env.ACTIONS_RUNTIME_TOKEN) {
       const uploaded = await uploadGraphArtifact({
@@ -196,7 +264,7 @@ export async function run(env: Record<string, string | undefined> = process.env)
         `## Changes since last inventory\n\n${renderChangeNote(result.changes) ?? 'Nothing to compare with yet (no state-dir or previous-graph).'}\n`;
       await upsertPrComment({
         report,
-        configHash: configHash(settings),
+        configHash: hash,
         token: core.getInput('github-token') || env.GITHUB_TOKEN || undefined,
         env,
         log,
@@ -204,21 +272,39 @@ export async function run(env: Record<string, string | undefined> = process.env)
       });
     }
     const devgraphLines: string[] = [];
-    const devgraphToken = inputs.devgraph.token ?? settings.devgraph?.token;
+    const configuredToken = inputs.devgraph.token ?? settings?.devgraph?.token;
+    // A shard's graph lacks the other shards' repositories; the merge job uploads (readInputs
+    // refuses an explicit devgraph-token here, a config's token is left for the merge).
+    if (configuredToken && inputs.shard)
+      log.info(
+        `Devgraph upload skipped in shard ${formatShard(inputs.shard)}: the merge job uploads the merged graph`,
+      );
+    const devgraphToken = inputs.shard ? undefined : configuredToken;
     if (devgraphToken) {
       const http = new HttpClient();
       try {
-        const environment = inputs.devgraph.environment ?? settings.devgraph?.environment;
+        const environment = inputs.devgraph.environment ?? settings?.devgraph?.environment;
+        const incomplete = result.graph.receipts.filter((r) => !r.complete).length;
         const upload = await uploadToDevgraph(result.graph, {
           url: inputs.devgraph.url,
           token: devgraphToken,
           ...(environment ? { environment } : {}),
+          // Deletes from a merge wait until every shard saw all of its repositories.
+          ...(inputs.mergeGraphs && incomplete > 0
+            ? { withholdDeletes: `${incomplete} incomplete receipt(s) across the shards` }
+            : {}),
           dryRun: inputs.devgraph.dryRun,
           http,
           secrets,
           log,
         });
-        devgraphLines.push('', '## Devgraph upload', '', ...upload.report.map((l) => `- ${l}`));
+        // The report quotes server answers: escaped like any other outside text in the summary.
+        devgraphLines.push(
+          '',
+          '## Devgraph upload',
+          '',
+          ...upload.report.map((l) => `- ${escapeMarkdown(l)}`),
+        );
         core.setOutput('devgraph-uploaded', String(upload.ok && !upload.dryRun));
         if (!upload.ok)
           core.warning(secrets.redact(`Devgraph upload incomplete: ${upload.errors.join('; ')}`));

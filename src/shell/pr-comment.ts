@@ -1,6 +1,7 @@
 // The opt-in sticky PR comment: one per config, edited in place on every run. Posting it is a
 // courtesy on top of the job summary, so any failure is one warning and the run goes on.
-import { context, getOctokit } from '@actions/github';
+import { readFile } from 'node:fs/promises';
+import { getOctokit } from '@actions/github';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import { commentBody, commentMarker, isOwnComment, pullRequestNumber } from '../output/pr-comment-body.js';
@@ -26,8 +27,21 @@ export interface PrCommentOptions {
   repository?: string;
   /** Default: GITHUB_API_URL, else https://api.github.com. */
   apiUrl?: string;
-  /** Default: the workflow event's payload (@actions/github's context). */
+  /** Default: the workflow event's payload, read from the file GITHUB_EVENT_PATH names. */
   eventPayload?: unknown;
+}
+
+/**
+ * The event that started the workflow. Read from the env this run was given rather than from
+ * @actions/github's context, which reads GITHUB_EVENT_PATH once, when the module is loaded.
+ */
+async function eventPayload(env: Record<string, string | undefined>): Promise<unknown> {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    return JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Creates or updates this config's comment on the pull request. Never throws; logs one line. */
@@ -44,7 +58,7 @@ async function upsert(opts: PrCommentOptions): Promise<CommentOutcome> {
     status: 'skipped',
     message: `PR comment not posted: ${why}.`,
   });
-  const pull = opts.pullNumber ?? pullRequestNumber(opts.eventPayload ?? context.payload);
+  const pull = opts.pullNumber ?? pullRequestNumber(opts.eventPayload ?? (await eventPayload(opts.env)));
   if (pull === undefined) {
     const event = opts.env.GITHUB_EVENT_NAME ? ` (event "${opts.env.GITHUB_EVENT_NAME}")` : '';
     return skip(

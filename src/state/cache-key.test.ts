@@ -42,6 +42,21 @@ describe('cacheKeys', () => {
     const k = cacheKeys({ settings: settings(ONE), override: ' team ', runId: '12;rm', runAttempt: 'x' });
     expect(k).toEqual({ prefix: 'team', primaryKey: 'team-run-local-1', restoreKeys: ['team-run-'] });
   });
+
+  it('gives each shard a state of its own, apart from the unsharded one', () => {
+    const k = cacheKeys({
+      settings: settings(ONE),
+      override: 'team',
+      runId: '7',
+      shard: { index: 2, count: 3 },
+    });
+    expect(k).toEqual({
+      prefix: 'team-shard-2-of-3',
+      primaryKey: 'team-shard-2-of-3-run-7-1',
+      restoreKeys: ['team-shard-2-of-3-run-'],
+    });
+    expect(k.restoreKeys[0]!.startsWith('team-run-')).toBe(false);
+  });
 });
 
 describe('cache inputs', () => {

@@ -89,8 +89,11 @@ export function cacheKeys(opts: {
   override?: string;
   runId?: string;
   runAttempt?: string;
+  /** `2/3`: each shard keeps its own state, as it sees only its own repositories. */
+  shard?: { index: number; count: number };
 }): CacheKeys {
-  const prefix = opts.override?.trim() || `${KEY_ROOT}-${STATE_FORMAT}-${configHash(opts.settings)}`;
+  const shared = opts.override?.trim() || `${KEY_ROOT}-${STATE_FORMAT}-${configHash(opts.settings)}`;
+  const prefix = opts.shard ? `${shared}-shard-${opts.shard.index}-of-${opts.shard.count}` : shared;
   // "-run-" ends the prefix, so restoring "team-run-" never picks up an entry of "team-a".
   const base = `${prefix}-run-`;
   const runId = opts.runId && /^\d+$/.test(opts.runId) ? opts.runId : 'local';

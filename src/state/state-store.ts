@@ -2,10 +2,11 @@
 // forever) and the tag → digest map each repository had. Everything read back is verified, so a
 // corrupt or half-written file costs a refetch, never a wrong graph.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseGraph } from '../graph/diff.js';
 import type { Graph } from '../graph/types.js';
+import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
 
 export type TagMap = Record<string, Record<string, string>>;
 
@@ -17,7 +18,11 @@ export interface StateStore {
   saveTags(registryUrl: string, tags: TagMap): Promise<void>;
   /** The graph the previous run wrote, for the change report; undefined when there is none or it is unreadable. */
   loadPreviousGraph(warn?: (message: string) => void): Promise<Graph | undefined>;
-  savePreviousGraph(graph: Graph): Promise<void>;
+  /** `redact` is applied to the JSON text written (the state directory may be cached outside the runner). */
+  savePreviousGraph(graph: Graph, redact?: (json: string) => string): Promise<void>;
+  /** Listing pages with their ETags, for If-None-Match on the next run. */
+  loadPages(): Promise<StoredPages>;
+  savePages(pages: StoredPages): Promise<void>;
 }
 
 /** No state: every run is a cold run. */
@@ -34,10 +39,48 @@ export class NoState implements StateStore {
     return undefined;
   }
   async savePreviousGraph(): Promise<void> {}
+  async loadPages(): Promise<StoredPages> {
+    return {};
+  }
+  async savePages(): Promise<void> {}
 }
 
 export class DirectoryState implements StateStore {
+  /**
+   * Files this run found damaged or unfinished (a killed run's garbled files, its temporary
+   * files) and threw away, by what they held: reported in one line however many there are, since
+   * a silent refetch hides a broken cache and one line per file would bury the log.
+   */
+  private readonly discarded = new Map<string, Set<string>>();
+
   constructor(readonly dir: string) {}
+
+  private discard(what: string, path: string): void {
+    const paths = this.discarded.get(what) ?? new Set<string>();
+    paths.add(path);
+    this.discarded.set(what, paths);
+  }
+
+  /** The one line saying what was discarded, or undefined when nothing was. */
+  discardNote(): string | undefined {
+    if (this.discarded.size === 0) return undefined;
+    const parts = [...this.discarded].map(
+      ([what, paths]) => `${paths.size} ${what}${paths.size === 1 ? '' : 's'}`,
+    );
+    return `state: discarded ${parts.join(', ')} left damaged or unfinished by an earlier run in ${this.dir}; anything needed from them is fetched again`;
+  }
+
+  /** Deletes the temporary files of writes that never finished (see writeAtomically); call before this run writes. */
+  async removeLeftovers(): Promise<void> {
+    // No directory yet is a first run: nothing left over.
+    const entries = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || !TEMPORARY.test(e.name)) continue;
+      const path = join(e.parentPath, e.name);
+      await rm(path, { force: true });
+      this.discard('temporary file', path);
+    }
+  }
 
   private contentPath(digest: string): string | undefined {
     const m = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(digest);
@@ -56,6 +99,7 @@ export class DirectoryState implements StateStore {
     const [algorithm] = digest.split(':');
     if (`${algorithm}:${createHash(algorithm!).update(bytes).digest('hex')}` !== digest) {
       await rm(path, { force: true });
+      this.discard('content file', path);
       return undefined;
     }
     return bytes;
@@ -63,8 +107,23 @@ export class DirectoryState implements StateStore {
 
   async putContent(digest: string, bytes: Buffer): Promise<void> {
     const path = this.contentPath(digest);
-    if (path) await writeAtomically(path, bytes);
+    if (!path) return;
+    // Written in place, not through a temporary file and a rename: getContent verifies the digest,
+    // so a write cut short costs a refetch, never a wrong graph; and at 100,000 images the
+    // temporary file, the rename and a mkdir per file were most of the run's CPU (bench --scale).
+    const dir = join(path, '..');
+    let made = this.contentDirs.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true }).then(() => undefined);
+      this.contentDirs.set(dir, made);
+      made.catch(() => this.contentDirs.delete(dir));
+    }
+    await made;
+    await writeFile(path, bytes);
   }
+
+  /** Content directories (one per digest algorithm), created once per run instead of once per file. */
+  private readonly contentDirs = new Map<string, Promise<void>>();
 
   private tagsPath(registryUrl: string): string {
     return join(
@@ -75,15 +134,23 @@ export class DirectoryState implements StateStore {
   }
 
   async loadTags(registryUrl: string): Promise<TagMap> {
+    const path = this.tagsPath(registryUrl);
     try {
-      const doc = JSON.parse(await readFile(this.tagsPath(registryUrl), 'utf8')) as {
+      const doc = JSON.parse(await readFile(path, 'utf8')) as {
         registry?: unknown;
         repositories?: unknown;
-      };
-      if (doc.registry !== registryUrl || !doc.repositories || typeof doc.repositories !== 'object')
+      } | null;
+      if (doc?.registry !== registryUrl) {
+        if (doc?.registry === undefined) this.discard('tag file', path);
         return {};
+      }
+      if (!doc.repositories || typeof doc.repositories !== 'object') {
+        this.discard('tag file', path);
+        return {};
+      }
       return doc.repositories as TagMap;
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.discard('tag file', path);
       return {};
     }
   }
@@ -119,13 +186,64 @@ export class DirectoryState implements StateStore {
     return parsed.graph;
   }
 
-  async savePreviousGraph(graph: Graph): Promise<void> {
-    await writeAtomically(this.graphPath, Buffer.from(JSON.stringify(graph)));
+  async savePreviousGraph(graph: Graph, redact: (json: string) => string = (json) => json): Promise<void> {
+    await writeAtomically(this.graphPath, jsonPieces(graph, redact));
+  }
+
+  private get pagesPath(): string {
+    return join(this.dir, 'pages.json');
+  }
+
+  async loadPages(): Promise<StoredPages> {
+    try {
+      return parseStoredPages(JSON.parse(await readFile(this.pagesPath, 'utf8')));
+    } catch (err) {
+      // Missing or damaged: the listing is simply read in full again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.discard('listing-page file', this.pagesPath);
+      return {};
+    }
+  }
+
+  async savePages(pages: StoredPages): Promise<void> {
+    await writeAtomically(this.pagesPath, Buffer.from(JSON.stringify(pages)));
   }
 }
 
+/** The names writeAtomically gives its temporary files. */
+const TEMPORARY = /\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * JSON.stringify(value), handed out in pieces of about 1 MB cut between the items of its top-level
+ * arrays (a graph's entities, relations, receipts): as one string, the graph of 100,000 images is
+ * 300 MB, and its Buffer as much again (bench --scale). Each piece is redacted whole; a secret
+ * sits inside one item, never across two.
+ */
+export function* jsonPieces(value: object, redact: (json: string) => string): Generator<string> {
+  let out = '{';
+  for (const [key, v] of Object.entries(value)) {
+    const whole = Array.isArray(v) ? undefined : JSON.stringify(v);
+    // Skipped as JSON.stringify skips them: undefined, functions, symbols.
+    if (!Array.isArray(v) && whole === undefined) continue;
+    out += `${out === '{' ? '' : ','}${JSON.stringify(key)}:`;
+    if (!Array.isArray(v)) {
+      out += whole;
+      continue;
+    }
+    out += '[';
+    for (let i = 0; i < v.length; i++) {
+      out += `${i ? ',' : ''}${JSON.stringify(v[i]) ?? 'null'}`;
+      if (out.length >= 1 << 20) {
+        yield redact(out);
+        out = '';
+      }
+    }
+    out += ']';
+  }
+  yield redact(`${out}}`);
+}
+
 /** Write to a temporary name and rename, so a killed run never leaves a half-written file under the real name. */
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
+async function writeAtomically(path: string, bytes: Buffer | Iterable<string>): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true });
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, bytes);

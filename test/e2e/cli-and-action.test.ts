@@ -77,6 +77,46 @@ describe('CLI', () => {
     expect(r.stderr + r.stdout).not.toContain('demo-password-42');
   });
 
+  it('--upload reconciles into Devgraph with $DEVGRAPH_TOKEN; a dry run and an unchanged re-run write nothing', async () => {
+    const token = 'dg-cli-canary-token-77';
+    const devgraph = await startDevgraphFake({ token, environment: 'env-cli' });
+    try {
+      const file = join(dir, 'upload.yml');
+      await writeFile(file, config(registry.url));
+      const env = { DEMO_PASSWORD: 'demo-password-42', DEVGRAPH_TOKEN: token };
+      const common = ['discover', '--config', file, '--out', join(dir, 'out-upload')];
+      const target = ['--devgraph-url', devgraph.url, '--devgraph-environment', 'env-cli'];
+
+      const dry = await cli([...common, '--devgraph-dry-run', ...target], env);
+      expect(dry.code).toBe(0);
+      expect(devgraph.writes()).toEqual([]);
+      expect(dry.stderr).toMatch(/Devgraph dry run, nothing written/);
+
+      const first = await cli([...common, '--upload', ...target], env);
+      expect(first.code).toBe(0);
+      expect(devgraph.entities.size).toBeGreaterThan(0);
+      const writes = devgraph.writes().length;
+      const again = await cli([...common, '--upload', ...target], env);
+      expect(again.code).toBe(0);
+      expect(devgraph.writes().length).toBe(writes);
+
+      const wrongEnvironment = await cli([...common, '--upload', '--devgraph-url', devgraph.url], {
+        ...env,
+        DEVGRAPH_ENVIRONMENT: 'not-mine',
+      });
+      expect(wrongEnvironment.code).toBe(3);
+      expect(wrongEnvironment.stderr).toMatch(/devgraph-environment/);
+
+      const noToken = await cli([...common, '--upload', ...target], { DEMO_PASSWORD: 'demo-password-42' });
+      expect(noToken.code).toBe(3);
+      expect(noToken.stderr).toContain('--upload needs a Devgraph API token in $DEVGRAPH_TOKEN');
+      for (const r of [dry, first, again, wrongEnvironment, noToken])
+        expect(r.stdout + r.stderr).not.toContain(token);
+    } finally {
+      await devgraph.close();
+    }
+  });
+
   it('a bad config exits 1 with one clear message naming the field', async () => {
     const file = join(dir, 'bad.yml');
     await writeFile(file, `providers:\n  - name: x\n    type: docker\n    config:\n      selector: []\n`);

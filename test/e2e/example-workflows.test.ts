@@ -24,13 +24,31 @@ interface Step {
   with?: Record<string, string>;
 }
 
-function actionSteps(file: string): { text: string; steps: Step[] } {
+interface Job {
+  strategy?: { matrix?: Record<string, unknown[]> };
+  steps: Step[];
+}
+
+const isAction = (s: Step) => !!s.uses?.startsWith('devgraph-ai/devgraph-docker-action@');
+
+/** The workflow's jobs in file order (which is also their `needs` order in these examples). */
+function workflowJobs(file: string): { text: string; jobs: Job[] } {
   const text = readFileSync(join(root, 'examples', 'workflows', file), 'utf8');
-  const doc = parse(text) as { jobs: Record<string, { steps: Step[] }> };
-  const steps = Object.values(doc.jobs)
-    .flatMap((j) => j.steps)
-    .filter((s) => s.uses?.startsWith('devgraph-ai/devgraph-docker-action@'));
-  return { text, steps };
+  const doc = parse(text) as { jobs: Record<string, Job> };
+  return { text, jobs: Object.values(doc.jobs) };
+}
+
+/** One value set per matrix run (single-key matrices are all these examples use). */
+function matrixRuns(job: Job): Array<Record<string, string>> {
+  const entries = Object.entries(job.strategy?.matrix ?? {});
+  if (entries.length === 0) return [{}];
+  expect(entries).toHaveLength(1);
+  const [key, values] = entries[0]!;
+  return values.map((v) => ({ [key]: String(v) }));
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 }
 
 let registry: DemoRegistry;
@@ -45,48 +63,84 @@ afterAll(async () => {
 });
 
 describe('example workflows', () => {
-  it('there are three: after push, scheduled inventory, PR check', () => {
-    expect(files.sort()).toEqual(['after-push.yml', 'pr-check.yml', 'scheduled-inventory.yml']);
+  it('there are four: after push, scheduled inventory, PR check, sharded inventory', () => {
+    expect(files.sort()).toEqual([
+      'after-push.yml',
+      'pr-check.yml',
+      'scheduled-inventory.yml',
+      'sharded-inventory.yml',
+    ]);
   });
 
   for (const file of files) {
-    it(`${file} uses only the action's inputs and outputs, and its action step runs`, async () => {
-      const { text, steps } = actionSteps(file);
-      expect(steps).toHaveLength(1);
-      const step = steps[0]!;
-      for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(key);
+    it(`${file} uses only the action's inputs and outputs, and its action steps run`, async () => {
+      const { text, jobs } = workflowJobs(file);
+      expect(jobs.flatMap((j) => j.steps).filter(isAction).length).toBeGreaterThan(0);
       for (const m of text.matchAll(/steps\.inventory\.outputs\.([\w-]+)/g))
         expect(Object.keys(action.outputs)).toContain(m[1]);
+      // What shard jobs upload and a merge job downloads: artifacts stand in as directories here.
+      const artifacts = join(dir, file, 'artifacts');
 
-      // The step's own inputs, with the registry config pointed at the demo registry and the
-      // secrets-backed ones (Devgraph, PR comment) left out: those have their own fakes and tests.
-      const inputs: Record<string, string> = { cache: 'false' };
-      for (const [k, v] of Object.entries(step.with ?? {})) {
-        if (/^(config|config-file|devgraph-token|devgraph-environment|comment-on-pr)$/.test(k)) continue;
-        inputs[k] = String(v);
+      for (const [jobIndex, job] of jobs.entries()) {
+        const step = job.steps.find(isAction);
+        if (!step) continue;
+        expect(job.steps.filter(isAction)).toHaveLength(1);
+        for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(key);
+        const used = [...JSON.stringify(job).matchAll(/steps\.inventory\.outputs\.([\w-]+)/g)].map(
+          (m) => m[1]!,
+        );
+        for (const matrix of matrixRuns(job)) {
+          // The step's own inputs, with the registry config pointed at the demo registry and the
+          // secrets-backed ones (Devgraph, PR comment) left out: those have their own fakes and tests.
+          const inputs: Record<string, string> = { cache: 'false' };
+          for (const [k, v] of Object.entries(step.with ?? {})) {
+            if (/^(config|config-file|devgraph-token|devgraph-environment|comment-on-pr)$/.test(k)) continue;
+            inputs[k] = String(v).replace(
+              /\$\{\{\s*matrix\.(\w+)\s*\}\}/g,
+              (_, name: string) => matrix[name]!,
+            );
+          }
+          if (step.with?.config || step.with?.['config-file'])
+            inputs.config = `providers:\n  - name: demo\n    type: docker\n    config: { registry_type: private, api_url: "${registry.url}" }\n`;
+          inputs['state-dir'] = join(dir, file, `state-${jobIndex}-${Object.values(matrix).join('-')}`);
+          if (inputs.shard) {
+            const [i, n] = inputs.shard.split('/');
+            inputs['output-dir'] = join(
+              artifacts,
+              `${step.with?.['artifact-name'] || 'devgraph-graph'}-shard-${i}-of-${n}`,
+            );
+          }
+          if (inputs['merge-graphs']) {
+            // The merge reads where download-artifact put every shard artifact.
+            const download = job.steps.find((s) => s.uses?.startsWith('actions/download-artifact@'));
+            expect(download?.with?.path).toBe(inputs['merge-graphs']);
+            const names = readdirSync(artifacts);
+            expect(names.length).toBeGreaterThan(1);
+            for (const name of names) expect(name).toMatch(globToRegExp(download!.with!.pattern!));
+            inputs['merge-graphs'] = artifacts;
+          }
+          const outputFile = join(dir, `${file}-${jobIndex}-${Object.values(matrix).join('-')}.out`);
+          await writeFile(outputFile, '');
+          const env: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: dir };
+          for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+          for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+          vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+          process.exitCode = undefined;
+          try {
+            await run({ ...process.env });
+          } finally {
+            vi.restoreAllMocks();
+            vi.unstubAllEnvs();
+          }
+          expect(process.exitCode).toBeUndefined();
+          const outputs = await readFile(outputFile, 'utf8');
+          for (const name of used) {
+            // artifact-url is set only inside a workflow run (no artifact service here).
+            if (name !== 'artifact-url') expect(outputs).toContain(`${name}<<`);
+          }
+          expect(outputs).toMatch(/complete<<\S+\ntrue\n/);
+        }
       }
-      inputs.config = `providers:\n  - name: demo\n    type: docker\n    config: { registry_type: private, api_url: "${registry.url}" }\n`;
-      inputs['state-dir'] = join(dir, file);
-      const outputFile = join(dir, `${file}.out`);
-      await writeFile(outputFile, '');
-      const env: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: dir };
-      for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-      for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      process.exitCode = undefined;
-      try {
-        await run({ ...process.env });
-      } finally {
-        vi.restoreAllMocks();
-        vi.unstubAllEnvs();
-      }
-      expect(process.exitCode).toBeUndefined();
-      const outputs = await readFile(outputFile, 'utf8');
-      for (const m of text.matchAll(/steps\.inventory\.outputs\.([\w-]+)/g)) {
-        // artifact-url is set only inside a workflow run (no artifact service here).
-        if (m[1] !== 'artifact-url') expect(outputs).toContain(`${m[1]}<<`);
-      }
-      expect(outputs).toMatch(/complete<<\S+\ntrue\n/);
     });
   }
 });

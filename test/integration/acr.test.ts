@@ -375,7 +375,7 @@ describe('acr: rate limits', () => {
     acr.throttle(4, '1');
     const r = await discover(yamlFor({ selectors: one }));
     expect(r.graph.receipts[0]!.errors[0]).toBe(
-      `cannot list repositories: ${acr.host}/acr/v1/_catalog: rate-limited (HTTP 429: TOOMANYREQUESTS too many requests); the registry asks to wait 1; retried and gave up`,
+      `cannot list repositories: ${acr.host}/acr/v1/_catalog: rate-limited (HTTP 429: TOOMANYREQUESTS too many requests); the registry asks to wait 1 s; retried and gave up`,
     );
   });
 });

@@ -296,6 +296,46 @@ describe('upload to Devgraph', () => {
   });
 });
 
+describe('upload to Devgraph, source repositories', () => {
+  it('links a repository to the GithubRepository its image label names (BUILT_FROM / BUILDS), once', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    // Made by a GitHub provider, in its own namespace; the URL differs only in case and `.git`.
+    f.entities.set('GithubRepository/github/payments-api', {
+      apiVersion: 'entities.devgraph.ai/v1',
+      kind: 'GithubRepository',
+      metadata: { name: 'payments-api', namespace: 'github' },
+      spec: { url: 'https://github.com/Acme/payments-api.git' },
+      status: { discovery_source: 'github' },
+    });
+    f.entities.set('GithubRepository/github/payments-api-docs', {
+      apiVersion: 'entities.devgraph.ai/v1',
+      kind: 'GithubRepository',
+      metadata: { name: 'payments-api-docs', namespace: 'github' },
+      spec: { url: 'https://github.com/acme/payments-api-docs' },
+      status: { discovery_source: 'github' },
+    });
+    const { result } = await upload(f, graph);
+    expect(result.ok).toBe(true);
+    const links = f.relations
+      .filter((r) => r.relation === 'BUILT_FROM' || r.relation === 'BUILDS')
+      .map(
+        (r) =>
+          `${r.source.kind}/${r.source.name} ${r.relation} ${r.target.kind}/${r.target.namespace}/${r.target.name}`,
+      );
+    expect(links.sort()).toEqual([
+      'DockerRepository/acme-payments-api BUILT_FROM GithubRepository/github/payments-api',
+      'GithubRepository/payments-api BUILDS DockerRepository/default/acme-payments-api',
+    ]);
+    expect(result.written.relationsCreated).toBe(graph.relations.length + 2);
+
+    const before = f.requests.length;
+    const again = await upload(f, graph);
+    expect(again.result.ok).toBe(true);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+  });
+});
+
 describe('upload to Devgraph, bad inputs', () => {
   it('an unreachable devgraph-url is named, nothing thrown', async () => {
     const { graph } = await discover(sampleRepositories());

@@ -22,14 +22,14 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-async function run() {
+async function run(dir = stateDir, target = registry) {
   const secrets = new Secrets();
-  const text = `providers:\n  - name: demo\n    type: docker\n    config:\n      registry_type: private\n      api_url: ${registry.url}\n      selectors: [{ max_tags: 0 }]\n`;
-  registry.requests.length = 0;
+  const text = `providers:\n  - name: demo\n    type: docker\n    config:\n      registry_type: private\n      api_url: ${target.url}\n      selectors: [{ max_tags: 0 }]\n`;
+  target.requests.length = 0;
   return runDiscovery(loadConfig(text, { env: {}, secrets, origin: 'test' }), {
     secrets,
     log: silentLog,
-    stateDir,
+    stateDir: dir,
     generatedAt: 'x',
   });
 }
@@ -50,14 +50,50 @@ describe('fetch once per digest', () => {
     expect(tagResolutions).toHaveLength(candidateTags);
   });
 
-  it('warm: HEAD per tag, nothing else but listings', async () => {
+  it('warm: one conditional GET per tag, all answered 304; nothing else but listings', async () => {
     const r = await run();
     expect(r.complete).toBe(true);
-    const kinds = registry.requests.map((q) => `${q.method} ${q.kind}`);
-    expect(kinds.filter((k) => k === 'GET manifest' || k === 'GET blob')).toEqual([]);
-    expect(kinds.filter((k) => k === 'HEAD manifest')).toHaveLength(
-      r.graph.receipts.reduce((s, x) => s + x.tags_listed, 0) - 1,
+    const candidates = r.graph.receipts.reduce((s, x) => s + x.tags_listed, 0) - 1;
+    const bodies = registry.requests.filter(
+      (q) => q.method === 'GET' && /^(manifest|blob)$/.test(q.kind) && q.status !== 304,
     );
+    expect(bodies).toEqual([]);
+    const conditional = registry.requests.filter((q) => q.kind === 'manifest' && q.status === 304);
+    expect(conditional).toHaveLength(candidates);
+    expect(registry.requests.filter((q) => q.method === 'HEAD')).toEqual([]);
+    expect(r.summary).toMatch(
+      new RegExp(
+        `State: \\d+ manifest and config fetches saved \\(already held by digest\\); ${candidates} of ${candidates} known tags unchanged \\(304 Not Modified\\)`,
+      ),
+    );
+  });
+
+  it('a moved tag costs one request: the conditional GET brings the new manifest', async () => {
+    const content = sampleRepositories();
+    const payments = content.find((r) => r.name === 'acme/payments-api')!;
+    const own = await mkdtemp(join(tmpdir(), 'dg-moved-'));
+    let moving = await startDemoRegistry(content);
+    try {
+      await run(own, moving);
+      const port = Number(new URL(moving.url).port);
+      await moving.close();
+      const moved = content.map((r) => ({ ...r, tags: { ...r.tags } }));
+      moved.find((r) => r.name === 'acme/payments-api')!.tags['v1.3.0'] = payments.tags['v1.4.0']!;
+      moving = await startDemoRegistry(moved, { port });
+      const r = await run(own, moving);
+      expect(r.changes?.movedTags.map((m) => `${m.tag} ${m.to}`)).toEqual([
+        `v1.3.0 ${payments.tags['v1.4.0']}`,
+      ]);
+      const asked = moving.requests.filter((q) => q.path.startsWith('/v2/acme/payments-api/manifests/'));
+      // v1.3.0: one GET answered with the new manifest; v1.4.0's digest is already held, so nothing by digest.
+      expect(asked.filter((q) => q.path.endsWith('/v1.3.0')).map((q) => `${q.method} ${q.status}`)).toEqual([
+        'GET 200',
+      ]);
+      expect(asked.filter((q) => q.path.includes('sha256:'))).toEqual([]);
+    } finally {
+      await moving.close();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 
   it('a corrupt state file is discarded and refetched, never trusted', async () => {

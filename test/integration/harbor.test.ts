@@ -68,7 +68,12 @@ interface Run {
 
 const SAMPLE_SELECTORS = [
   { namespace_pattern: 'library', max_tags: 0 },
-  { namespace_pattern: 'acme', repository_pattern: '^(?!many-tags$)', max_tags: 0 },
+  // Every sample repository of acme but many-tags (patterns run on RE2: no lookahead).
+  {
+    namespace_pattern: 'acme',
+    repository_pattern: '^(payments-api|platform/ingress-controller|web-frontend|legacy-batch)$',
+    max_tags: 0,
+  },
 ];
 
 async function discover(yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) {
@@ -306,8 +311,12 @@ describe('harbor credentials', () => {
         (q) => q.kind === 'registry' && q.status === 401 && q.path !== '/v2/',
       );
       expect(rejected.length).toBeGreaterThan(0);
-      // Each rejection costs one new token, then the request succeeds.
-      expect(short.requests.filter((q) => q.kind === 'token').length).toBeGreaterThanOrEqual(rejected.length);
+      // Rejections are answered with new tokens (requests in flight on one expired token share
+      // one replacement, so there may be fewer tokens than rejections), then the requests succeed.
+      const tokens = short.requests.filter((q) => q.kind === 'token').length;
+      const firstRun = harbor.requests.filter((q) => q.kind === 'token').length;
+      expect(tokens).toBeGreaterThan(firstRun > 0 ? 1 : 0);
+      expect(tokens).toBeLessThanOrEqual(rejected.length + firstRun);
     } finally {
       await short.close();
     }

@@ -241,7 +241,7 @@ describe('nexus', () => {
     f.throttle(100, { retryAfter: '600', kinds: ['catalog'] });
     r = await discover(yaml);
     expect(r.errors).toEqual([
-      `cannot list repositories: ${f.host}/repository/docker-group/v2/_catalog: rate-limited (HTTP 429: TOOMANYREQUESTS too many requests); the registry asks to wait 600; retried and gave up`,
+      `cannot list repositories: ${f.host}/repository/docker-group/v2/_catalog: rate-limited (HTTP 429: TOOMANYREQUESTS too many requests); the registry asks to wait 600 s, longer than a run waits; run again later`,
     ]);
   });
 

@@ -76,7 +76,12 @@ interface Run {
 
 const SAMPLE_SELECTORS = [
   { namespace_pattern: 'library', max_tags: 0 },
-  { namespace_pattern: 'acme', repository_pattern: '^(?!many-tags$)', max_tags: 0 },
+  // Every sample repository of acme but many-tags (patterns run on RE2: no lookahead).
+  {
+    namespace_pattern: 'acme',
+    repository_pattern: '^(payments-api|platform/ingress-controller|web-frontend|legacy-batch)$',
+    max_tags: 0,
+  },
 ];
 
 function config(run: Run): string {

@@ -74,6 +74,8 @@ export interface RecordedDevgraphRequest {
   /** The document's operationId, or undefined for an unknown route. */
   operation?: string;
   query: Record<string, string>;
+  /** Headers as received (lower-case names), so tests can check what a client sent besides the body. */
+  headers: Record<string, string>;
   body?: unknown;
   status: number;
 }
@@ -515,6 +517,9 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       query: Object.fromEntries(url.searchParams),
+      headers: Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+      ),
       status: 0,
     };
     requests.push(record);

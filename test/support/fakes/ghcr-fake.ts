@@ -7,6 +7,7 @@
 // - REST: per_page ≤ 100 with absolute Link headers, x-ratelimit-* headers counting down per
 //   token, a GITHUB_TOKEN gets 400 "Invalid argument." listing an organisation's packages and 404
 //   for packages its repository cannot access, `/` in package names must be URL-encoded.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../../src/demo/image-builder.js';
@@ -391,7 +392,18 @@ export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFak
       if (page > 1) rels.push(`<${link(page - 1)}>; rel="prev"`);
       if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`);
       if (page > 1) rels.push(`<${link(1)}>; rel="first"`);
-      return send(200, items, { ...rateHeaders(), ...(rels.length ? { link: rels.join(', ') } : {}) });
+      // GitHub's ETags depend on the token as well as the content (github/docs#34689), and a 304
+      // does not count against the rate limit.
+      const etag = `W/"${createHash('sha256')
+        .update(`${token}\n${JSON.stringify(items)}\n${rels.join(', ')}`)
+        .digest('hex')}"`;
+      if (req.headers['if-none-match'] === etag) {
+        rate.remaining++;
+        record(304);
+        res.writeHead(304, { etag, ...rateHeaders() });
+        return res.end();
+      }
+      return send(200, items, { ...rateHeaders(), etag, ...(rels.length ? { link: rels.join(', ') } : {}) });
     };
 
     const list = /^\/(orgs|users)\/([^/]+)\/packages$/.exec(url.pathname);

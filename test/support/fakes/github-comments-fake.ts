@@ -47,7 +47,10 @@ export async function startGitHubCommentsFake(opts: {
   owner: string;
   repo: string;
   pulls: number[];
+  /** The token the API accepts; default TOKEN (a test may pass a canary value). */
+  token?: string;
 }): Promise<GitHubCommentsFake> {
+  const token = opts.token ?? TOKEN;
   let nextId = 1000;
   let clock = Date.parse('2030-01-01T00:00:00Z');
   const stamp = () => {
@@ -121,7 +124,7 @@ export async function startGitHubCommentsFake(opts: {
     });
 
     const auth = req.headers.authorization ?? '';
-    if (auth !== `token ${TOKEN}` && auth !== `Bearer ${TOKEN}`)
+    if (auth !== `token ${token}` && auth !== `Bearer ${token}`)
       return send(res, 401, {
         message: 'Bad credentials',
         documentation_url: 'https://docs.github.com/rest',

@@ -1,0 +1,304 @@
+// Shard graphs → the graph one unsharded run would have written, byte for byte. Pure.
+//
+// What makes that possible:
+// - every shard lists every registry and writes every DockerRegistry entity, so those are taken
+//   from one shard (and checked to be equal in all);
+// - each repository is in exactly one shard, with its receipt, images and manifests;
+// - entity names are made unique over the whole set (names.ts), so a name a shard chose may
+//   differ from the unsharded one when a colliding name is in another shard: every entity is
+//   renamed from its (provider, repository, tag/digest) key over the union, as buildGraph does;
+// - a registry-level receipt ("*", written only when the listing failed) is combined over the
+//   shards: incomplete if any shard's listing was;
+// - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
+// The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
+import {
+  compareEntities,
+  compareReceipts,
+  compareRelations,
+  nameKeys,
+  namesPerNamespace,
+} from './build-graph.js';
+import { formatShard, shardOf } from './shard.js';
+import {
+  DISCOVERY_SOURCE,
+  type DockerKind,
+  type Entity,
+  type EntityRef,
+  type Graph,
+  type GraphReceipt,
+  type Relation,
+  type ShardRecord,
+} from './types.js';
+
+export interface ShardGraphFile {
+  /** Where the graph came from (a path), for messages. */
+  source: string;
+  graph: Graph;
+}
+
+export interface MergedGraph {
+  graph: Graph;
+  /** The config hash every shard was written with. */
+  config: string;
+  count: number;
+  /** Requests by kind, summed over the shards. */
+  requests: Record<string, number>;
+  /** The shards' provider notes, each once, in shard order. */
+  notes: string[];
+}
+
+export interface MergeOptions {
+  /** When set, the shards must have been written with this config hash. */
+  expectedConfig?: string;
+}
+
+const SEP = '\u0000';
+
+export function mergeShardGraphs(
+  files: ShardGraphFile[],
+  opts: MergeOptions = {},
+): MergedGraph | { problems: string[] } {
+  const checked = checkShardSet(files, opts);
+  if ('problems' in checked) return checked;
+  const { ordered, config, count } = checked;
+  const problems: string[] = [];
+
+  // The name each entity gets in the merged graph, from its key over every shard's entities.
+  const identities = ordered.map(({ source, graph }) =>
+    graph.entities.map((e, i) => {
+      const id = identity(e);
+      if (!id) problems.push(`${source}: entities[${i}] (${e.kind} ${e.metadata.name}) ${unnamable}`);
+      return id;
+    }),
+  );
+  const keyEntries: Record<
+    Exclude<DockerKind, 'DockerRegistry'>,
+    Array<{ key: string; raw: string; ns: string }>
+  > = {
+    DockerRepository: [],
+    DockerImage: [],
+    DockerManifest: [],
+  };
+  const holder = new Map<string, string>();
+  ordered.forEach(({ source, graph }, s) => {
+    graph.entities.forEach((e, i) => {
+      const id = identities[s]![i];
+      if (!id || e.kind === 'DockerRegistry') return;
+      const at = `${e.kind}${SEP}${e.metadata.namespace}${SEP}${id.key}`;
+      const other = holder.get(at);
+      if (other !== undefined) {
+        problems.push(
+          `${other} and ${source} both hold ${e.kind} ${e.metadata.namespace}/${e.metadata.name}: the shards overlap`,
+        );
+        return;
+      }
+      holder.set(at, source);
+      keyEntries[e.kind].push({ ...id, ns: e.metadata.namespace });
+    });
+  });
+  // Receipts say which repositories a shard discovered; one outside its shard means another partition.
+  for (const { source, graph } of ordered) {
+    const shard = graph.shard!;
+    for (const r of graph.receipts) {
+      if (r.repository === '*') continue;
+      const belongs = shardOf(r.provider, r.repository, count);
+      if (belongs !== shard.index)
+        problems.push(
+          `${source} (shard ${formatShard(shard)}) has a receipt for ${r.provider} ${r.repository}, which belongs to shard ${belongs}/${count}; was it written by another version of devgraph-docker?`,
+        );
+    }
+  }
+  const first = ordered[0]!;
+  const registries = first.graph.entities.filter((e) => e.kind === 'DockerRegistry');
+  const registryText = JSON.stringify(registries);
+  for (const { source, graph } of ordered.slice(1)) {
+    if (JSON.stringify(graph.entities.filter((e) => e.kind === 'DockerRegistry')) !== registryText)
+      problems.push(
+        `${source} and ${first.source} describe different registries (DockerRegistry entities differ) although their config hash is the same`,
+      );
+  }
+  if (problems.length > 0) return { problems };
+
+  const finalNames = {
+    DockerRepository: namesPerNamespace(keyEntries.DockerRepository),
+    DockerImage: namesPerNamespace(keyEntries.DockerImage),
+    DockerManifest: namesPerNamespace(keyEntries.DockerManifest),
+  };
+
+  const entities: Entity[] = [...registries];
+  const relations: Relation[] = [];
+  const receipts: GraphReceipt[] = [];
+  const registryReceipts = new Map<string, GraphReceipt>();
+  ordered.forEach(({ graph }, s) => {
+    // Names are unique per (kind, namespace) within a shard, so this map is this shard's renaming.
+    const renamed = new Map<string, string>();
+    graph.entities.forEach((e, i) => {
+      if (e.kind === 'DockerRegistry') return;
+      const id = identities[s]![i]!;
+      const name = finalNames[e.kind].get(`${e.metadata.namespace}${SEP}${id.key}`)!;
+      renamed.set(`${e.kind}${SEP}${e.metadata.namespace}${SEP}${e.metadata.name}`, name);
+      entities.push({ ...e, metadata: { ...e.metadata, name } });
+    });
+    const rename = (ref: EntityRef): EntityRef => ({
+      ...ref,
+      name: renamed.get(`${ref.kind}${SEP}${ref.namespace}${SEP}${ref.name}`) ?? ref.name,
+    });
+    for (const r of graph.relations)
+      relations.push({ ...r, source: rename(r.source), target: rename(r.target) });
+    for (const { shard: _, ...r } of graph.receipts) {
+      if (r.repository !== '*') {
+        receipts.push(r);
+        continue;
+      }
+      const seen = registryReceipts.get(r.provider);
+      registryReceipts.set(r.provider, seen ? combineRegistryReceipts(seen, r) : r);
+    }
+  });
+  receipts.push(...registryReceipts.values());
+  entities.sort(compareEntities);
+  relations.sort(compareRelations);
+  receipts.sort(compareReceipts);
+
+  const requests: Record<string, number> = {};
+  const notes: string[] = [];
+  for (const { graph } of ordered) {
+    for (const [kind, n] of Object.entries(graph.shard!.requests)) requests[kind] = (requests[kind] ?? 0) + n;
+    for (const note of graph.shard!.notes) if (!notes.includes(note)) notes.push(note);
+  }
+  const generatedAt = ordered
+    .map((f) => f.graph.generated_at)
+    .reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
+  return {
+    graph: { format: first.graph.format, generated_at: generatedAt, entities, relations, receipts },
+    config,
+    count,
+    requests: Object.fromEntries(Object.entries(requests).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    notes,
+  };
+}
+
+const unnamable =
+  'lacks the discovery-source annotation or the spec fields its name is made from; give graphs written by devgraph-docker';
+
+function identity(e: Entity): { key: string; raw: string } | undefined {
+  const provider = e.metadata.annotations?.[DISCOVERY_SOURCE];
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  if (e.kind === 'DockerRegistry') return { key: provider ?? '', raw: e.metadata.name };
+  if (provider === undefined) return undefined;
+  if (e.kind === 'DockerRepository') {
+    const repository = str(e.spec.full_name);
+    return repository === undefined ? undefined : nameKeys.repository(provider, repository);
+  }
+  const repository = str(e.spec.repository);
+  if (repository === undefined) return undefined;
+  if (e.kind === 'DockerImage') {
+    const tag = str(e.spec.tag);
+    return tag === undefined ? undefined : nameKeys.image(provider, repository, tag);
+  }
+  const digest = str(e.spec.digest);
+  return digest?.includes(':') ? nameKeys.manifest(provider, repository, digest) : undefined;
+}
+
+/** Any shard whose listing failed makes the registry incomplete; every reason is kept once. */
+function combineRegistryReceipts(a: GraphReceipt, b: GraphReceipt): GraphReceipt {
+  return {
+    ...a,
+    complete: a.complete && b.complete,
+    tags_listed: Math.max(a.tags_listed, b.tags_listed),
+    tags_selected: Math.max(a.tags_selected, b.tags_selected),
+    pages: Math.max(a.pages, b.pages),
+    requests: Math.max(a.requests, b.requests),
+    errors: [...a.errors, ...b.errors.filter((e) => !a.errors.includes(e))],
+  };
+}
+
+/** Every graph a shard of one config and one n, each shard exactly once; ordered by shard. */
+function checkShardSet(
+  files: ShardGraphFile[],
+  opts: MergeOptions,
+): { ordered: ShardGraphFile[]; config: string; count: number } | { problems: string[] } {
+  if (files.length === 0) return { problems: ['merge: give the graph.json of every shard'] };
+  const problems: string[] = [];
+  const shards: Array<ShardGraphFile & { shard: ShardRecord }> = [];
+  for (const f of files) {
+    const s = f.graph.shard;
+    if (!isShardRecord(s)) {
+      problems.push(
+        `${f.source} is not a shard graph (it has no valid "shard" record); merge takes the graphs written with --shard i/n (input shard), all of them`,
+      );
+    } else shards.push({ ...f, shard: s });
+  }
+  if (problems.length > 0) return { problems };
+
+  const byConfig = groupBy(shards, (f) => f.shard.config);
+  if (byConfig.size > 1) {
+    const groups = [...byConfig].map(
+      ([config, list]) =>
+        `config ${config}: ${list.map((f) => `${f.source} (${formatShard(f.shard)})`).join(', ')}`,
+    );
+    problems.push(
+      `the shard graphs come from different configs (${groups.join('; ')}); merge only the shards of one run of one config`,
+    );
+  }
+  const config = shards[0]!.shard.config;
+  if (byConfig.size === 1 && opts.expectedConfig !== undefined && config !== opts.expectedConfig)
+    problems.push(
+      `the shard graphs were written with config ${config}, but this config hashes to ${opts.expectedConfig}; merge with the config the shards ran with (or none)`,
+    );
+  const byCount = groupBy(shards, (f) => String(f.shard.count));
+  if (byCount.size > 1) {
+    const groups = [...byCount].map(
+      ([n, list]) => `${list.map((f) => `${f.source} (${formatShard(f.shard)})`).join(', ')} of ${n}`,
+    );
+    problems.push(
+      `the shard graphs split the inventory differently (${groups.join('; ')}); merge the shards of one run, all with the same n`,
+    );
+  }
+  if (problems.length > 0) return { problems };
+
+  const count = shards[0]!.shard.count;
+  const byIndex = groupBy(shards, (f) => String(f.shard.index));
+  for (const [index, list] of byIndex) {
+    if (list.length > 1)
+      problems.push(
+        `shard ${index}/${count} is given ${list.length} times (${list.map((f) => f.source).join(', ')}); give each shard's graph once`,
+      );
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(String(i)));
+  if (missing.length > 0) {
+    problems.push(
+      `${missing.length === 1 ? 'shard' : 'shards'} ${missing.map((i) => `${i}/${count}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (got ${[...byIndex.keys()].map((i) => `${i}/${count}`).join(', ')}); merge needs every shard, or the repositories of the missing ones would be absent (and, on upload, deleted)`,
+    );
+  }
+  if (problems.length > 0) return { problems };
+  const ordered = [...shards].sort((a, b) => a.shard.index - b.shard.index);
+  return { ordered, config, count };
+}
+
+function isShardRecord(s: unknown): s is ShardRecord {
+  if (!s || typeof s !== 'object') return false;
+  const r = s as Partial<ShardRecord>;
+  return (
+    Number.isInteger(r.index) &&
+    Number.isInteger(r.count) &&
+    r.index! >= 1 &&
+    r.index! <= r.count! &&
+    typeof r.config === 'string' &&
+    !!r.requests &&
+    typeof r.requests === 'object' &&
+    Object.values(r.requests).every((n) => typeof n === 'number') &&
+    Array.isArray(r.notes) &&
+    r.notes.every((n) => typeof n === 'string')
+  );
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}

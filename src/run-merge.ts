@@ -1,0 +1,111 @@
+// What the CLI's `merge` and the action's merge mode share: shard graph files in, the graph and
+// summary an unsharded run would have written out. No registry is contacted.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { diffGraphs, parseGraph } from './graph/diff.js';
+import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
+import type { Graph } from './graph/types.js';
+import { renderChangeNote, renderChangeReport } from './output/change-report.js';
+import { renderSummary } from './output/summary-markdown.js';
+import { type RunResult, requestsNote } from './run-discovery.js';
+import type { Secrets } from './secrets.js';
+
+export interface MergeRunOptions {
+  secrets: Secrets;
+  /** The flag or input the graphs came from, for messages (`merge`, `inputs.merge-graphs`). */
+  field: string;
+  previousGraph?: { graph: Graph | undefined; source: string };
+  /** configHash of the config given alongside, when one is: the shards must match it. */
+  expectedConfig?: string;
+}
+
+export interface MergeRunResult extends RunResult {
+  /** The config hash the shards share. */
+  config: string;
+  shards: number;
+}
+
+/**
+ * The graph files behind `paths`: a file is itself; a directory gives every `graph.json` below it
+ * (a download-artifact directory holds one sub-directory per shard artifact).
+ */
+export async function findShardGraphs(paths: string[], field: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const path of paths) {
+    const full = resolve(path);
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(full)).isDirectory();
+    } catch (err) {
+      throw new ConfigError([
+        `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give the shard graph files or the directory they were downloaded to`,
+      ]);
+    }
+    if (!isDirectory) {
+      found.push(full);
+      continue;
+    }
+    const below = (await readdir(full, { recursive: true }))
+      .filter((f) => basename(f) === 'graph.json')
+      .sort()
+      .map((f) => join(full, f));
+    if (below.length === 0)
+      throw new ConfigError([
+        `${field}: ${path} is a directory with no graph.json in it; did the shard artifacts download there?`,
+      ]);
+    found.push(...below);
+  }
+  return [...new Set(found)];
+}
+
+export async function readShardGraphs(paths: string[], field: string): Promise<ShardGraphFile[]> {
+  const files: ShardGraphFile[] = [];
+  for (const path of await findShardGraphs(paths, field)) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([
+        `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      ]);
+    }
+    const parsed = parseGraph(text);
+    if ('error' in parsed)
+      throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${parsed.error}`]);
+    files.push({ source: path, graph: parsed.graph });
+  }
+  return files;
+}
+
+/** Refuses (ConfigError) graphs that are not every shard of one config, each once. */
+export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeRunResult {
+  const merged = mergeShardGraphs(files, {
+    ...(opts.expectedConfig !== undefined ? { expectedConfig: opts.expectedConfig } : {}),
+  });
+  if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
+  const { graph } = merged;
+  const changes = opts.previousGraph ? diffGraphs(opts.previousGraph.graph, graph) : undefined;
+  const report = renderChangeReport(changes);
+  const changeNote = renderChangeNote(changes);
+  const summary = opts.secrets.redact(
+    (report ? `${report}\n` : '') +
+      renderSummary(graph, {
+        notes: [
+          ...(changeNote ? [changeNote] : []),
+          `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
+          ...merged.notes,
+          requestsNote(merged.requests),
+        ],
+      }),
+  );
+  return {
+    graph,
+    summary,
+    complete: graph.receipts.every((r) => r.complete),
+    requests: merged.requests,
+    ...(changes ? { changes } : {}),
+    config: merged.config,
+    shards: merged.count,
+  };
+}

@@ -1,0 +1,51 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Graph } from '../graph/types.js';
+import { DirectoryState, jsonPieces } from './state-store.js';
+
+const entity = (i: number) => ({
+  kind: 'DockerImage',
+  metadata: { name: `img-${i}`, labels: { tag: `1.0.${i}` }, note: undefined },
+  spec: { digest: `sha256:${String(i).padStart(64, '0')}`, layers: [1, undefined, 'x'] },
+});
+
+describe('jsonPieces', () => {
+  it('joins to exactly JSON.stringify, in pieces of about 1 MB', () => {
+    const value = {
+      format: 'devgraph-docker/graph@1',
+      skipped: undefined,
+      entities: Array.from({ length: 20_000 }, (_, i) => entity(i)),
+      relations: [],
+      holes: [undefined, null, 1],
+      nested: { a: [1, 2] },
+    };
+    const pieces = [...jsonPieces(value, (s) => s)];
+    expect(pieces.join('')).toBe(JSON.stringify(value));
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(1.1 * 2 ** 20);
+  });
+
+  it('redacts every piece', () => {
+    const value = {
+      entities: Array.from({ length: 20_000 }, (_, i) => ({ ...entity(i), secret: 'hunter22' })),
+    };
+    const text = [...jsonPieces(value, (s) => s.split('hunter22').join('***'))].join('');
+    expect(text).not.toContain('hunter22');
+    expect(JSON.parse(text).entities[19_999].secret).toBe('***');
+  });
+
+  it('is what savePreviousGraph writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-pieces-'));
+    try {
+      const graph = { format: 'x', entities: [entity(1)], relations: [], receipts: [] } as unknown as Graph;
+      await new DirectoryState(dir).savePreviousGraph(graph, (s) => s.replace('img-1', 'img-one'));
+      expect(await readFile(join(dir, 'graph.json'), 'utf8')).toBe(
+        JSON.stringify(graph).replace('img-1', 'img-one'),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
