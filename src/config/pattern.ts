@@ -17,10 +17,65 @@ export const MAX_PATTERN_SIZE = 5000;
  * i.e. case-insensitive and anchored at the start only.
  */
 export function compilePattern(source: string): { pattern: Pattern } | { error: string } {
-  const compiled = compileLinear(source, `^(?:${source})`, RE2JS.CASE_INSENSITIVE);
-  if ('error' in compiled) return compiled;
+  // Devgraph configs write "everything but X" as a leading lookahead, `^(?!X)…`. At the start of
+  // the text a lookahead is only a second anchored match, so it is kept as one (linear too).
+  const { guards, rest } = leadingLookaheads(source);
+  const checks: Array<{ re: RE2JS; want: boolean }> = [];
+  for (const g of guards) {
+    const compiled = compileLinear(g.body, `^(?:${g.body})`, RE2JS.CASE_INSENSITIVE);
+    if ('error' in compiled) return compiled;
+    checks.push({ re: compiled.re, want: g.positive });
+  }
+  const compiled = compileLinear(rest, `^(?:${rest})`, RE2JS.CASE_INSENSITIVE);
+  if ('error' in compiled)
+    return guards.length > 0
+      ? { error: compiled.error.replace(JSON.stringify(rest), JSON.stringify(source)) }
+      : compiled;
   const re = compiled.re;
-  return { pattern: { source, test: (value) => re.test(value) } };
+  return {
+    pattern: { source, test: (value) => checks.every((c) => c.re.test(value) === c.want) && re.test(value) },
+  };
+}
+
+/**
+ * Splits `^(?!a)(?=b)rest` into its leading lookaheads and the rest; lookaround anywhere else is
+ * left in `rest` (and refused by RE2 with a message that says so).
+ */
+export function leadingLookaheads(source: string): {
+  guards: Array<{ body: string; positive: boolean }>;
+  rest: string;
+} {
+  const guards: Array<{ body: string; positive: boolean }> = [];
+  let at = source.startsWith('^') ? 1 : 0;
+  while (source.startsWith('(?!', at) || source.startsWith('(?=', at)) {
+    const close = closingParen(source, at);
+    if (close < 0) break;
+    guards.push({ body: source.slice(at + 3, close), positive: source[at + 2] === '=' });
+    at = close + 1;
+  }
+  return guards.length > 0 ? { guards, rest: source.slice(at) } : { guards, rest: source };
+}
+
+/** Index of the `)` closing the group opened at `open`, minding escapes and [classes]; -1 if none. */
+function closingParen(source: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+    } else if (c === '[') {
+      i++;
+      if (source[i] === '^') i++;
+      if (source[i] === ']') i++;
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
 }
 
 /**
@@ -64,7 +119,7 @@ function explain(source: string, err: unknown): string {
   if (/^\(\?<?[=!]/.test(at))
     return unsupported(
       'lookaround',
-      'rewrite it without (?=, (?!, (?<= or (?<!, e.g. match the names you want and list what to leave out in exclude_tags',
+      'rewrite it without (?=, (?!, (?<= or (?<! (a config pattern may open with lookaheads, as in ^(?!test-).*), e.g. match the names you want and list what to leave out in exclude_tags',
     );
   if (/^\\[1-9k]$/.test(at) || (at === '(?P' && source.includes('(?P=')))
     return unsupported(
