@@ -79,6 +79,8 @@ export interface CountingProxy {
   concurrency(): Concurrency;
   /** Counts since the last reset. */
   counts(): KindCounts;
+  /** Manifest GETs answered 304 Not Modified (a conditional GET for a known tag): no body sent. */
+  notModified(): number;
   total(): number;
   reset(): void;
   /** Requests that failed inside the proxy (upstream errors, aborted clients). */
@@ -90,6 +92,7 @@ export async function startCountingProxy(upstreamUrl: string, delayMs: number): 
   const upstream = new URL(upstreamUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   let counts = emptyCounts();
+  let notModified = 0;
   const errors: string[] = [];
   let inFlight = 0;
   let peak = 0;
@@ -135,6 +138,7 @@ export async function startCountingProxy(upstreamUrl: string, delayMs: number): 
           agent,
         },
         (ures) => {
+          if (ures.statusCode === 304 && kind === 'manifest-get') notModified++;
           res.writeHead(ures.statusCode ?? 502, ures.statusMessage, endToEnd(ures.rawHeaders));
           ures.pipe(res);
           ures.on('error', (err) => {
@@ -168,6 +172,7 @@ export async function startCountingProxy(upstreamUrl: string, delayMs: number): 
   return {
     url: `http://127.0.0.1:${port}`,
     counts: () => ({ ...counts }),
+    notModified: () => notModified,
     concurrency: () => {
       const sorted = [...upstreamMs].sort((a, b) => a - b);
       const span = lastAt - firstAt;
@@ -183,6 +188,7 @@ export async function startCountingProxy(upstreamUrl: string, delayMs: number): 
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     reset: () => {
       counts = emptyCounts();
+      notModified = 0;
       errors.length = 0;
       peak = 0;
       area = 0;
