@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../src/config/load-config.js';
+import { jsonPieces } from '../src/graph/graph-json.js';
 import { silentLog } from '../src/log.js';
-import { runDiscovery, serializeGraph } from '../src/run-discovery.js';
+import { runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
 
 function maxRssMb(): number {
@@ -42,15 +43,24 @@ async function main(): Promise<void> {
   });
   const wallMs = performance.now() - started;
   const { graph } = result;
-  const serialized = serializeGraph(graph, secrets);
-  if (graphOut) await writeFile(graphOut, serialized);
+  // Hashed and written piece by piece, as the shells write graph.json: one 400 MB string for
+  // 100,000 images would be the peak being measured.
+  const hash = createHash('sha256');
+  const pieces = function* () {
+    for (const piece of jsonPieces(graph, (json) => secrets.redact(json), true)) {
+      hash.update(piece);
+      yield piece;
+    }
+  };
+  if (graphOut) await writeFile(graphOut, pieces());
+  else for (const _ of pieces());
   const line = {
     wallMs: Math.round(wallMs),
     maxRssMb: maxRssMb(),
     complete: result.complete,
     images: graph.entities.filter((e) => e.kind === 'DockerImage').length,
     requests: result.requests,
-    graphSha256: createHash('sha256').update(serialized).digest('hex'),
+    graphSha256: hash.digest('hex'),
     errors: graph.receipts.flatMap((r) => r.errors.map((e) => `${r.repository}: ${e}`)),
   };
   process.stdout.write(`${JSON.stringify(line)}\n`);

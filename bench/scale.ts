@@ -7,7 +7,9 @@
 // run (the state it left), each in a child process (bench/discover-child.ts) for its peak RSS.
 // A 1,000 × 10 Harbor run selects as many tags as 1,000 × 100 while listing a tenth: the pair shows
 // whether memory follows what is selected or what is listed.
-//   npm run bench -- --scale [--only harbor|oci] [--json]
+//   npm run bench -- --scale [--only harbor|oci] [--shape RxT] [--concurrency N] [--json]
+// --shape runs one shape (1000x10, 1000x100, 10000x10); --concurrency sets the provider's
+// `concurrency` (default: none, so the engine's 16 per host).
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,6 +78,8 @@ export interface ScaleRun {
   requests: Record<string, number>;
   engineTotal: number;
   proxyTotal: number;
+  /** Manifest GETs answered 304 (a known tag, unchanged): no body. */
+  notModified: number;
   meanInFlight: number;
   peakInFlight: number;
   errors: string[];
@@ -121,6 +125,9 @@ function runChild(args: string[]): Promise<{ report: ChildReport; processMs: num
   });
 }
 
+/** `concurrency` unset: the engine's default per-host limit, as a config that sets none gets. */
+let concurrency: number | undefined;
+
 function configYaml(api: Api, apiUrl: string): string {
   return stringify({
     providers: [
@@ -130,6 +137,7 @@ function configYaml(api: Api, apiUrl: string): string {
         config: {
           registry_type: api === 'harbor' ? 'harbor' : 'private',
           api_url: apiUrl,
+          ...(concurrency ? { concurrency } : {}),
           selectors: [{ namespace_pattern: `^${PROJECT}$`, max_tags: MAX_TAGS }],
         },
       },
@@ -174,6 +182,7 @@ async function runScenario(
       requests: report.requests,
       engineTotal: sum(report.requests),
       proxyTotal: proxy.total(),
+      notModified: proxy.notModified(),
       meanInFlight: c.meanInFlight,
       peakInFlight: c.peakInFlight,
       errors: report.errors,
@@ -256,7 +265,7 @@ function selectedOfRun(x: ScaleRun): number {
   return selectedOf({ repositories: x.repositories, tagsPerRepository: x.tagsPerRepository });
 }
 
-function byKind(r: Record<string, number>): string {
+function byKind(r: Record<string, number>, notModified: number): string {
   const names: Record<string, string> = {
     'vendor-api': 'API',
     catalog: 'catalog',
@@ -268,43 +277,71 @@ function byKind(r: Record<string, number>): string {
   };
   return Object.entries(r)
     .filter(([k, n]) => n > 0 && k !== 'ping')
-    .map(([k, n]) => `${names[k] ?? k} ${thousands(n)}`)
+    .map(
+      ([k, n]) =>
+        `${names[k] ?? k} ${thousands(n)}${k === 'manifest' && notModified ? ` (${thousands(notModified)} × 304)` : ''}`,
+    )
     .join(', ');
 }
 
-function markdown(runs: ScaleRun[], baselineRssMb: number): string {
+function markdown(runs: ScaleRun[], baselineRssMb: number, limit: number): string {
   const rows = [
     '| API | repos × tags | listed / selected | run | wall | requests | by kind | floor¹ | in flight (mean / peak) | peak RSS² |',
     '|---|---|--:|---|--:|--:|---|--:|--:|--:|',
   ];
   for (const x of runs) {
     rows.push(
-      `| ${x.api === 'harbor' ? 'Harbor API' : 'OCI (generic)'} | ${thousands(x.repositories)} × ${x.tagsPerRepository} | ${thousands(x.tagsListed)} / ${thousands(selectedOfRun(x))} | ${x.run}${x.complete ? '' : ' (INCOMPLETE)'} | ${seconds(x.wallMs)} | ${thousands(x.proxyTotal)} | ${byKind(x.requests)} | ${seconds((x.proxyTotal * DELAY_MS) / ENGINE_CONCURRENCY)} | ${x.meanInFlight.toFixed(1)} / ${x.peakInFlight} | ${x.maxRssMb.toFixed(0)} MB (+${(x.maxRssMb - baselineRssMb).toFixed(0)}) |`,
+      `| ${x.api === 'harbor' ? 'Harbor API' : 'OCI (generic)'} | ${thousands(x.repositories)} × ${x.tagsPerRepository} | ${thousands(x.tagsListed)} / ${thousands(selectedOfRun(x))} | ${x.run}${x.complete ? '' : ' (INCOMPLETE)'} | ${seconds(x.wallMs)} | ${thousands(x.proxyTotal)} | ${byKind(x.requests, x.notModified)} | ${seconds((x.proxyTotal * DELAY_MS) / limit)} | ${x.meanInFlight.toFixed(1)} / ${x.peakInFlight} | ${x.maxRssMb.toFixed(0)} MB (+${(x.maxRssMb - baselineRssMb).toFixed(0)}) |`,
     );
   }
   return rows.join('\n');
 }
 
-function parseArgs(argv: string[]): { json: boolean; only?: Api } {
-  let json = false;
-  let only: Api | undefined;
+const USAGE = 'usage: bench.ts --scale [--only harbor|oci] [--shape RxT] [--concurrency N] [--json]';
+
+interface Args {
+  json: boolean;
+  only?: Api;
+  /** Only the scenarios of this shape, e.g. 10000x10. */
+  shape?: string;
+  concurrency?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const value = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
     if (a === '--scale') continue;
-    if (a === '--json') json = true;
+    if (a === '--json') out.json = true;
     else if (a === '--only' || a.startsWith('--only=')) {
-      const v = a.includes('=') ? a.split('=')[1] : argv[++i];
-      if (v !== 'harbor' && v !== 'oci') throw new Error(`--only takes harbor or oci, got ${v}`);
-      only = v;
-    } else throw new Error(`unknown argument ${a}; usage: bench.ts --scale [--only harbor|oci] [--json]`);
+      const v = value();
+      if (v !== 'harbor' && v !== 'oci') throw new Error(`--only takes harbor or oci, got ${v}; ${USAGE}`);
+      out.only = v;
+    } else if (a === '--shape' || a.startsWith('--shape=')) {
+      const v = value();
+      if (!SCENARIOS.some((s) => `${s.shape.repositories}x${s.shape.tagsPerRepository}` === v))
+        throw new Error(`--shape takes 1000x10, 1000x100 or 10000x10, got ${v}; ${USAGE}`);
+      out.shape = v;
+    } else if (a === '--concurrency' || a.startsWith('--concurrency=')) {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < 1) throw new Error(`--concurrency takes a whole number ≥ 1; ${USAGE}`);
+      out.concurrency = v;
+    } else throw new Error(`unknown argument ${a}; ${USAGE}`);
   }
-  return { json, ...(only ? { only } : {}) };
+  return out;
 }
 
 export async function runScale(argv: string[]): Promise<void> {
-  const { json, only } = parseArgs(argv);
+  const { json, only, shape, ...args } = parseArgs(argv);
+  concurrency = args.concurrency;
+  const limit = concurrency ?? ENGINE_CONCURRENCY;
   const progress = (m: string) => process.stderr.write(`bench:scale: ${m}\n`);
-  const scenarios = SCENARIOS.filter((s) => !only || s.api === only);
+  const scenarios = SCENARIOS.filter(
+    (s) =>
+      (!only || s.api === only) &&
+      (!shape || `${s.shape.repositories}x${s.shape.tagsPerRepository}` === shape),
+  );
   const loadBefore = loadavg()[0]!;
   const registry = await startSyntheticRegistry(scenarios[0]!.shape);
   const proxy = await startCountingProxy(registry.url, DELAY_MS);
@@ -341,7 +378,7 @@ export async function runScale(argv: string[]): Promise<void> {
   const verdict = failed.length
     ? `FAIL: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`
     : 'PASS: every scale target met';
-  const settings = `selectors: namespace_pattern ^${PROJECT}$, max_tags ${MAX_TAGS}; concurrency: not set (engine default ${ENGINE_CONCURRENCY} per host, adaptive); no credentials (anonymous, public project)`;
+  const settings = `selectors: namespace_pattern ^${PROJECT}$, max_tags ${MAX_TAGS}; concurrency: ${concurrency ?? `not set (engine default ${ENGINE_CONCURRENCY} per host)`}, adaptive below it; no credentials (anonymous, public project)`;
   if (json) {
     process.stdout.write(
       `${JSON.stringify({ delayMs: DELAY_MS, maxTags: MAX_TAGS, settings, targets: TARGETS, baselineRssMb, host: { cpus: cpus().length, loadBefore, loadAfter }, runs, checks: results, pass: failed.length === 0, verdict }, null, 2)}\n`,
@@ -354,9 +391,9 @@ export async function runScale(argv: string[]): Promise<void> {
       `Synthetic registry behind a proxy adding ${DELAY_MS} ms per request. Settings: ${settings}.`,
       `Cold = empty state directory, warm = the state the cold run left. Host: ${cpus().length} CPUs, load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
       '',
-      markdown(runs, baselineRssMb),
+      markdown(runs, baselineRssMb, limit),
       '',
-      `¹ requests × ${DELAY_MS} ms ÷ ${ENGINE_CONCURRENCY} (the default per-host limit): the wall time if latency were the only cost.`,
+      `¹ requests × ${DELAY_MS} ms ÷ ${limit} (the per-host limit): the wall time if latency were the only cost.`,
       `² of the discovery child; in brackets above the ${baselineRssMb.toFixed(0)} MB that Node, tsx and the engine's modules take before discovering anything.`,
       '',
       '| target | met | measured |',

@@ -6,7 +6,8 @@ import { discover } from './discovery/discover.js';
 import type { StateSavings } from './discovery/model.js';
 import { ConfigError } from './errors.js';
 import { buildGraph } from './graph/build-graph.js';
-import { diffGraphs, type GraphChanges, parseGraph } from './graph/diff.js';
+import { comparisonGraph, diffGraphs, type GraphChanges, parseGraph } from './graph/diff.js';
+import { jsonPieces } from './graph/graph-json.js';
 import { formatShard, markShard, restrictToShard, type Shard } from './graph/shard.js';
 import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
@@ -108,8 +109,9 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     );
     // Saved redacted, like graph.json: the state directory may be cached outside the runner. The
     // compact JSON is redacted as written; parsing the redacted pretty text back into a graph to
-    // save it held three copies at once (bench --scale: 2.3 GB peak at 100,000 images).
-    await state.savePreviousGraph(graph, (json) => opts.secrets.redact(json));
+    // save it held three copies at once (bench --scale: 2.3 GB peak at 100,000 images). Only what
+    // the next run's comparison reads is kept (comparisonGraph).
+    await state.savePreviousGraph(comparisonGraph(graph), (json) => opts.secrets.redact(json));
     return {
       graph,
       summary,
@@ -155,8 +157,9 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
 }
 
 /** The graph file's text: stable key order as built, two-space indent, trailing newline. */
+/** graph.json's text as one string (tests, comparisons); files are written with writeGraphFile. */
 export function serializeGraph(graph: Graph, secrets: Secrets): string {
-  return secrets.redact(`${JSON.stringify(graph, null, 2)}\n`);
+  return [...jsonPieces(graph, (json) => secrets.redact(json), true)].join('');
 }
 
 /**

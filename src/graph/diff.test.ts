@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffGraphs, hasChanges, parseGraph } from './diff.js';
+import { comparisonGraph, diffGraphs, hasChanges, parseGraph } from './diff.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -243,6 +243,70 @@ describe('diffGraphs', () => {
     expect(diffGraphs(before, after).movedTags).toEqual([
       { provider: 'ghcr', repository: 'acme/api', tag: 'v1', from: D(2), to: D(3) },
     ]);
+  });
+});
+
+describe('comparisonGraph', () => {
+  /** What buildGraph adds around the facts the diff reads: labels, manifests, relations, more spec. */
+  const dressed = (g: Graph): Graph => ({
+    ...g,
+    entities: g.entities.flatMap((e) => [
+      {
+        ...e,
+        metadata: { ...e.metadata, labels: { 'devgraph.ai/provider': 'docker' } },
+        spec: {
+          ...e.spec,
+          registry_url: 'https://r.example',
+          labels: { 'org.opencontainers.image.version': '1' },
+        },
+      },
+      ...(e.kind === 'DockerImage'
+        ? [{ ...e, kind: 'DockerManifest' as const, spec: { digest: e.spec.digest, layer_digests: [D(9)] } }]
+        : []),
+    ]),
+    relations: g.relations.concat({
+      namespace: 'default',
+      relation: 'BELONGS_TO',
+      source: { apiVersion: API_VERSION, kind: 'DockerImage', name: 'x', namespace: 'default' },
+      target: { apiVersion: API_VERSION, kind: 'DockerRepository', name: 'y', namespace: 'default' },
+    }),
+  });
+
+  it('compares as the whole graph does, in fewer bytes', () => {
+    const before = graph(
+      [
+        { repository: 'acme/api', tags: { v1: D(1), v2: D(2), old: D(3) } },
+        { repository: 'acme/gone', tags: { x: D(4) } },
+        { repository: 'acme/half', tags: { a: D(1) }, complete: false },
+        {
+          provider: 'quay',
+          repository: 'acme/api',
+          tags: { v1: { digest: D(1), platforms: ['linux/arm64'] } },
+        },
+      ],
+      { registryIncomplete: ['ghcr'] },
+    );
+    const after = graph([
+      { repository: 'acme/api', tags: { v1: D(1), v2: D(5), v3: D(6) } },
+      { repository: 'acme/half', tags: { a: D(1), b: D(2) } },
+      {
+        provider: 'quay',
+        repository: 'acme/api',
+        tags: { v1: { digest: D(1), platforms: ['linux/arm64', 'linux/amd64'] } },
+      },
+      { provider: 'ghcr', repository: 'acme/new', tags: { t: D(7) } },
+    ]);
+    const full = dressed(before);
+    const slim = comparisonGraph(full);
+    const changes = diffGraphs(full, dressed(after));
+    expect(hasChanges(changes)).toBe(true);
+    expect(diffGraphs(slim, dressed(after))).toEqual(changes);
+    // Read back from the state as text, it is still a graph.
+    const parsed = parseGraph(JSON.stringify(slim));
+    expect('graph' in parsed && diffGraphs(parsed.graph, dressed(after))).toEqual(changes);
+    expect(slim.relations).toEqual([]);
+    expect(slim.entities.some((e) => e.kind === 'DockerManifest')).toBe(false);
+    expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(full).length);
   });
 });
 

@@ -1,9 +1,10 @@
 // How many requests one host gets at once, adjusted from what its answers say. AIMD, as TCP
 // congestion control: start at the configured (or default) limit, halve on 429/503, cut by a
-// quarter when answers slow down (requests queueing at the registry), and give one slot back per
-// window of good answers. The limit never rises above the ceiling (the configured `concurrency` or
-// the default) nor above the budget a rate-limit header says is left. Pure: the caller reports
-// each request's start and answer and applies `limit`; no timers, no I/O.
+// quarter when answers slow down (recent latency well above the host's usual: requests queueing
+// at the registry), and give one slot back per window of good answers. The limit never rises
+// above the ceiling (the configured `concurrency` or the default) nor above the budget a
+// rate-limit header says is left. Pure: the caller reports each request's start and answer and
+// applies `limit`; no timers, no I/O.
 
 export interface AdaptiveLimitOptions {
   /** The configured or default per-host concurrency: where the limit starts and the most it gets. */
@@ -12,7 +13,7 @@ export interface AdaptiveLimitOptions {
   overloadFactor?: number;
   /** Factor applied when answers slow down: queueing, not yet refusal, so a gentler cut. */
   slowdownFactor?: number;
-  /** Latency counts as grown above `tolerance × baseline + slackMs`. */
+  /** Latency counts as grown when recent > `tolerance × usual + slackMs`. */
   latencyTolerance?: number;
   /** Absolute slack, so that jitter on a fast link (1 ms → 3 ms on loopback) is not a slowdown. */
   latencySlackMs?: number;
@@ -33,15 +34,21 @@ export interface Answer {
   kind?: string;
 }
 
+/**
+ * Two moving averages of one kind's latency: the usual (slow) and the recent (fast). Compared with
+ * each other rather than with the fastest answer seen, so a registry whose answers are always
+ * mixed (CDN hits at 10 ms, origin at 100 ms) is not taken for one that is slowing down.
+ */
 interface LatencyStats {
-  /** Fastest answer seen: the latency with no queue in front of us. */
-  min: number;
-  /** Recent latency, an exponential moving average. */
-  ema: number;
+  usual: number;
+  recent: number;
+  /** Answers since the last cut (recent) and in all (usual). */
   samples: number;
+  total: number;
 }
 
-const EMA_WEIGHT = 0.1;
+const USUAL_WEIGHT = 0.01;
+const RECENT_WEIGHT = 0.1;
 
 /**
  * The budget a rate-limit header says is left: Docker Hub's `ratelimit-remaining: 76;w=21600`,
@@ -76,7 +83,7 @@ export class AdaptiveLimit {
   private readonly tolerance: number;
   private readonly slackMs: number;
   private readonly minSamples: number;
-  /** How often the limit was cut, and why: for the run's notes and for tests. */
+  /** How often the limit was cut, and why (tests, diagnostics). */
   readonly cuts = { overload: 0, slowdown: 0 };
 
   constructor(options: AdaptiveLimitOptions) {
@@ -84,8 +91,8 @@ export class AdaptiveLimit {
     this.window = this.ceiling;
     this.overloadFactor = options.overloadFactor ?? 0.5;
     this.slowdownFactor = options.slowdownFactor ?? 0.75;
-    this.tolerance = options.latencyTolerance ?? 2;
-    this.slackMs = options.latencySlackMs ?? 20;
+    this.tolerance = options.latencyTolerance ?? 1.5;
+    this.slackMs = options.latencySlackMs ?? 10;
     this.minSamples = options.minSamples ?? 10;
   }
 
@@ -133,13 +140,18 @@ export class AdaptiveLimit {
   private slowedDown(kind: string, ms: number): boolean {
     const s = this.latency.get(kind);
     if (!s) {
-      this.latency.set(kind, { min: ms, ema: ms, samples: 1 });
+      this.latency.set(kind, { usual: ms, recent: ms, samples: 1, total: 1 });
       return false;
     }
-    s.min = Math.min(s.min, ms);
-    s.ema = s.samples === 0 ? ms : s.ema + EMA_WEIGHT * (ms - s.ema);
+    s.usual += USUAL_WEIGHT * (ms - s.usual);
+    s.recent = s.samples === 0 ? ms : s.recent + RECENT_WEIGHT * (ms - s.recent);
     s.samples++;
-    return s.samples >= this.minSamples && s.ema > this.tolerance * s.min + this.slackMs;
+    s.total++;
+    return (
+      s.samples >= this.minSamples &&
+      s.total >= this.minSamples &&
+      s.recent > this.tolerance * s.usual + this.slackMs
+    );
   }
 
   private cut(ticket: number, factor: number, why: keyof AdaptiveLimit['cuts']): void {

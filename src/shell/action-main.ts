@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { loadConfig } from '../config/load-config.js';
 import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { writeGraphFile } from '../graph/graph-json.js';
 import { formatShard, parseShard, type Shard } from '../graph/shard.js';
 import type { DockerKind } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
@@ -18,13 +19,7 @@ import {
   renderChangeReport,
 } from '../output/change-report.js';
 import { escapeMarkdown } from '../output/summary-markdown.js';
-import {
-  generatedAtFromEnv,
-  type RunResult,
-  readPreviousGraph,
-  runDiscovery,
-  serializeGraph,
-} from '../run-discovery.js';
+import { generatedAtFromEnv, type RunResult, readPreviousGraph, runDiscovery } from '../run-discovery.js';
 import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
 import { cacheKeys, configHash, parseCacheInputs } from '../state/cache-key.js';
@@ -229,7 +224,7 @@ export async function run(env: Record<string, string | undefined> = process.env)
     await mkdir(inputs.outputDir, { recursive: true });
     const graphPath = join(inputs.outputDir, 'graph.json');
     const summaryPath = join(inputs.outputDir, 'summary.md');
-    await writeFile(graphPath, serializeGraph(result.graph, secrets));
+    await writeGraphFile(graphPath, result.graph, (json) => secrets.redact(json));
     await writeFile(summaryPath, result.summary);
 
     const count = (kind: DockerKind) => String(result.graph.entities.filter((e) => e.kind === kind).length);

@@ -11,11 +11,12 @@ import { startDemoRegistry } from '../demo/demo-registry.js';
 import { sampleRepositories } from '../demo/sample-repositories.js';
 import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { writeGraphFile } from '../graph/graph-json.js';
 import { parseShard, type Shard } from '../graph/shard.js';
 import type { Graph } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import { generatedAtFromEnv, readPreviousGraph, runDiscovery, serializeGraph } from '../run-discovery.js';
+import { generatedAtFromEnv, readPreviousGraph, runDiscovery } from '../run-discovery.js';
 import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
 import { configHash } from '../state/cache-key.js';
@@ -142,7 +143,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       ...(generatedAtFromEnv(env) ? { generatedAt: generatedAtFromEnv(env)! } : {}),
     });
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'graph.json'), serializeGraph(result.graph, secrets));
+    await writeGraphFile(join(outDir, 'graph.json'), result.graph, (json) => secrets.redact(json));
     await writeFile(join(outDir, 'summary.md'), result.summary);
     process.stdout.write(result.summary);
     log.info(`wrote ${join(outDir, 'graph.json')} and ${join(outDir, 'summary.md')}`);
@@ -239,7 +240,7 @@ async function mergeCommand(
       ...(expectedConfig ? { expectedConfig } : {}),
     });
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'graph.json'), serializeGraph(result.graph, secrets));
+    await writeGraphFile(join(outDir, 'graph.json'), result.graph, (json) => secrets.redact(json));
     await writeFile(join(outDir, 'summary.md'), result.summary);
     process.stdout.write(result.summary);
     log.info(

@@ -2,9 +2,10 @@
 // forever) and the tag → digest map each repository had. Everything read back is verified, so a
 // corrupt or half-written file costs a refetch, never a wrong graph.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseGraph } from '../graph/diff.js';
+import { jsonPieces } from '../graph/graph-json.js';
 import type { Graph } from '../graph/types.js';
 import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
 
@@ -72,11 +73,8 @@ export class DirectoryState implements StateStore {
 
   /** Deletes the temporary files of writes that never finished (see writeAtomically); call before this run writes. */
   async removeLeftovers(): Promise<void> {
-    // No directory yet is a first run: nothing left over.
-    const entries = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (!e.isFile() || !TEMPORARY.test(e.name)) continue;
-      const path = join(e.parentPath, e.name);
+    for await (const path of filesUnder(this.dir)) {
+      if (!TEMPORARY.test(path)) continue;
       await rm(path, { force: true });
       this.discard('temporary file', path);
     }
@@ -209,38 +207,23 @@ export class DirectoryState implements StateStore {
   }
 }
 
+/**
+ * Every file below `dir`, read one directory entry at a time: a recursive readdir holds them all
+ * at once, +100 MB for the 200,000 content files of 100,000 tags (bench --scale). No directory
+ * yet (a first run) is simply no files.
+ */
+async function* filesUnder(dir: string): AsyncGenerator<string> {
+  const entries = await opendir(dir).catch(() => undefined);
+  if (!entries) return;
+  for await (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) yield* filesUnder(path);
+    else if (e.isFile()) yield path;
+  }
+}
+
 /** The names writeAtomically gives its temporary files. */
 const TEMPORARY = /\.[0-9a-f]{12}\.tmp$/;
-
-/**
- * JSON.stringify(value), handed out in pieces of about 1 MB cut between the items of its top-level
- * arrays (a graph's entities, relations, receipts): as one string, the graph of 100,000 images is
- * 300 MB, and its Buffer as much again (bench --scale). Each piece is redacted whole; a secret
- * sits inside one item, never across two.
- */
-export function* jsonPieces(value: object, redact: (json: string) => string): Generator<string> {
-  let out = '{';
-  for (const [key, v] of Object.entries(value)) {
-    const whole = Array.isArray(v) ? undefined : JSON.stringify(v);
-    // Skipped as JSON.stringify skips them: undefined, functions, symbols.
-    if (!Array.isArray(v) && whole === undefined) continue;
-    out += `${out === '{' ? '' : ','}${JSON.stringify(key)}:`;
-    if (!Array.isArray(v)) {
-      out += whole;
-      continue;
-    }
-    out += '[';
-    for (let i = 0; i < v.length; i++) {
-      out += `${i ? ',' : ''}${JSON.stringify(v[i]) ?? 'null'}`;
-      if (out.length >= 1 << 20) {
-        yield redact(out);
-        out = '';
-      }
-    }
-    out += ']';
-  }
-  yield redact(`${out}}`);
-}
 
 /** Write to a temporary name and rename, so a killed run never leaves a half-written file under the real name. */
 async function writeAtomically(path: string, bytes: Buffer | Iterable<string>): Promise<void> {

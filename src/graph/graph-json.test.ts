@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Graph } from '../graph/types.js';
-import { DirectoryState, jsonPieces } from './state-store.js';
+import { DirectoryState } from '../state/state-store.js';
+import { jsonPieces, writeGraphFile } from './graph-json.js';
+import type { Graph } from './types.js';
 
 const entity = (i: number) => ({
   kind: 'DockerImage',
@@ -25,6 +26,32 @@ describe('jsonPieces', () => {
     expect(pieces.join('')).toBe(JSON.stringify(value));
     expect(pieces.length).toBeGreaterThan(2);
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(1.1 * 2 ** 20);
+  });
+
+  it('joins to exactly JSON.stringify(value, null, 2) and a newline when indented', () => {
+    const shapes: object[] = [
+      {},
+      { entities: [] },
+      { a: undefined, entities: [], b: 1 },
+      { format: 'f', entities: [entity(1), undefined, 'x'], relations: [], receipts: [{ errors: [] }] },
+      { nested: { deep: { list: [1, { x: 'a\nb' }] }, empty: {} }, items: [[1, 2], {}] },
+      { entities: Array.from({ length: 20_000 }, (_, i) => entity(i)), tail: 'end' },
+    ];
+    for (const value of shapes)
+      expect([...jsonPieces(value, (s) => s, true)].join('')).toBe(`${JSON.stringify(value, null, 2)}\n`);
+  });
+
+  it('writes graph.json indented and redacted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-graph-file-'));
+    try {
+      const graph = { format: 'x', entities: [entity(1)], relations: [], receipts: [] };
+      await writeGraphFile(join(dir, 'graph.json'), graph, (s) => s.replace('img-1', 'img-one'));
+      expect(await readFile(join(dir, 'graph.json'), 'utf8')).toBe(
+        `${JSON.stringify(graph, null, 2).replace('img-1', 'img-one')}\n`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('redacts every piece', () => {
