@@ -7,11 +7,9 @@
 //   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
 //   npm run bench -- --scale [--only harbor|oci] [--shape RxT] [--concurrency N] [--json]   100,000 tags (bench/scale.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { mapLimit, pushRepository } from '../test/support/push-content.js';
 import { startRegistry } from '../test/support/registry-process.js';
 import { buildDataset, type Dataset, TAGS_PER_REPOSITORY } from './dataset.js';
@@ -23,6 +21,7 @@ import {
   PROXY_KINDS,
   startCountingProxy,
 } from './proxy.js';
+import { killActiveChild, runChild } from './run-child.js';
 
 const DELAY_MS = 25;
 const CHILD_TIMEOUT_MS = 120_000;
@@ -35,9 +34,6 @@ const TARGETS = {
 } as const;
 
 type Label = keyof typeof TARGETS;
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
 interface ChildReport {
   wallMs: number;
@@ -105,42 +101,6 @@ function engineKinds(requests: Record<string, number>): KindCounts {
 const sum = (c: KindCounts) => Object.values(c).reduce((a, b) => a + b, 0);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-let activeChild: ChildProcess | undefined;
-
-function runChild(args: string[]): Promise<{ line: string; processMs: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'discover-child.ts'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    activeChild = child;
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      activeChild = undefined;
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      activeChild = undefined;
-      if (code !== 0) {
-        reject(new Error(`discovery child exited with ${signal ?? `code ${code}`}:\n${stderr.trim()}`));
-        return;
-      }
-      resolve({ line: stdout.trim().split('\n').pop() ?? '', processMs: performance.now() - started });
-    });
-  });
-}
-
 async function discoverOnce(
   proxy: CountingProxy,
   configPath: string,
@@ -148,7 +108,7 @@ async function discoverOnce(
   graphPath: string,
 ): Promise<Sample> {
   proxy.reset();
-  const { line, processMs } = await runChild([configPath, stateDir, graphPath]);
+  const { line, processMs } = await runChild([configPath, stateDir, graphPath], CHILD_TIMEOUT_MS);
   let engine: ChildReport;
   try {
     engine = JSON.parse(line) as ChildReport;
@@ -422,7 +382,7 @@ async function main(): Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanup = () => {
     cleaning ??= (async () => {
-      if (activeChild && activeChild.exitCode === null) activeChild.kill('SIGKILL');
+      killActiveChild();
       while (cleanups.length > 0) {
         try {
           await cleanups.pop()!();
@@ -480,7 +440,9 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
 
-    const baseline = JSON.parse((await runChild(['--baseline', configPath])).line) as { maxRssMb: number };
+    const baseline = JSON.parse((await runChild(['--baseline', configPath], CHILD_TIMEOUT_MS)).line) as {
+      maxRssMb: number;
+    };
 
     const cold: Sample[] = [];
     const warm: Sample[] = [];

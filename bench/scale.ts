@@ -11,13 +11,12 @@
 // --shape runs one shape (1000x10, 1000x100, 10000x10); --concurrency sets the provider's
 // `concurrency` (default: none, so the engine's 16 per host).
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type CountingProxy, startCountingProxy } from './proxy.js';
+import { killActiveChild, runChild } from './run-child.js';
 import { PROJECT, type Shape, startSyntheticRegistry } from './scale-registry.js';
 
 const DELAY_MS = 25;
@@ -52,9 +51,6 @@ const SCENARIOS: Scenario[] = [
   { api: 'oci', shape: { repositories: 10_000, tagsPerRepository: 10 } },
 ];
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-
 interface ChildReport {
   wallMs: number;
   maxRssMb: number;
@@ -85,44 +81,13 @@ export interface ScaleRun {
   errors: string[];
 }
 
-let activeChild: ChildProcess | undefined;
-
-function runChild(args: string[]): Promise<{ report: ChildReport; processMs: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'discover-child.ts'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    activeChild = child;
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      activeChild = undefined;
-      if (code !== 0) {
-        reject(new Error(`discovery child exited with ${signal ?? `code ${code}`}:\n${stderr.trim()}`));
-        return;
-      }
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve({ report: JSON.parse(line) as ChildReport, processMs: performance.now() - started });
-      } catch {
-        reject(new Error(`discovery child printed no JSON result: ${line.slice(0, 500)}`));
-      }
-    });
-  });
+async function runReport(args: string[]): Promise<{ report: ChildReport; processMs: number }> {
+  const { line, processMs } = await runChild(args, CHILD_TIMEOUT_MS);
+  try {
+    return { report: JSON.parse(line) as ChildReport, processMs };
+  } catch {
+    throw new Error(`discovery child printed no JSON result: ${line.slice(0, 500)}`);
+  }
 }
 
 /** `concurrency` unset: the engine's default per-host limit, as a config that sets none gets. */
@@ -166,7 +131,7 @@ async function runScenario(
   for (const run of scenario.coldOnly ? (['cold'] as const) : (['cold', 'warm'] as const)) {
     progress(`${id}: ${run}…`);
     proxy.reset();
-    const { report, processMs } = await runChild([configPath, stateDir]);
+    const { report, processMs } = await runReport([configPath, stateDir]);
     const c = proxy.concurrency();
     runs.push({
       api,
@@ -347,7 +312,7 @@ export async function runScale(argv: string[]): Promise<void> {
   const proxy = await startCountingProxy(registry.url, DELAY_MS);
   const work = await mkdtemp(join(tmpdir(), 'devgraph-bench-scale-'));
   const cleanup = async () => {
-    if (activeChild && activeChild.exitCode === null) activeChild.kill('SIGKILL');
+    killActiveChild();
     await proxy.stop();
     await registry.close();
     await rm(work, { recursive: true, force: true });
@@ -362,7 +327,7 @@ export async function runScale(argv: string[]): Promise<void> {
   try {
     const basePath = join(work, 'baseline.yml');
     await writeFile(basePath, configYaml('harbor', proxy.url));
-    baselineRssMb = (await runChild(['--baseline', basePath])).report.maxRssMb;
+    baselineRssMb = (await runReport(['--baseline', basePath])).report.maxRssMb;
     for (const s of scenarios) {
       registry.setShape(s.shape);
       runs.push(...(await runScenario(s, proxy, work, progress)));

@@ -88,25 +88,16 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     // A shard holds only its repositories: the others' are not "removed" from its point of view.
     const before = opts.shard && previous ? restrictToShard(previous, opts.shard) : previous;
     const changes = compare ? diffGraphs(before, graph) : undefined;
-    const report = renderChangeReport(changes);
-    const changeNote = renderChangeNote(changes);
-    // The change report opens the summary: on a PR check it is what the reader came for.
-    const summary = opts.secrets.redact(
-      (report ? `${report}\n` : '') +
-        renderSummary(graph, {
-          notes: [
-            ...(changeNote ? [changeNote] : []),
-            ...(opts.shard
-              ? [
-                  `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
-                ]
-              : []),
-            ...providerNotes,
-            requestsNote(result.requests),
-            ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
-          ],
-        }),
-    );
+    const summary = summarize(graph, changes, opts.secrets, [
+      ...(opts.shard
+        ? [
+            `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
+          ]
+        : []),
+      ...providerNotes,
+      requestsNote(result.requests),
+      ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
+    ]);
     // Saved redacted, like graph.json: the state directory may be cached outside the runner. The
     // compact JSON is redacted as written; parsing the redacted pretty text back into a graph to
     // save it held three copies at once (bench --scale: 2.3 GB peak at 100,000 images). Only what
@@ -122,6 +113,24 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
   } finally {
     if (!opts.http) await http.close();
   }
+}
+
+/**
+ * The run's summary Markdown, redacted: the change report first (on a PR check it is what the
+ * reader came for), then the inventory tables with the change note and `notes` under them.
+ */
+export function summarize(
+  graph: Graph,
+  changes: GraphChanges | undefined,
+  secrets: Secrets,
+  notes: string[],
+): string {
+  const report = renderChangeReport(changes);
+  const changeNote = renderChangeNote(changes);
+  return secrets.redact(
+    (report ? `${report}\n` : '') +
+      renderSummary(graph, { notes: [...(changeNote ? [changeNote] : []), ...notes] }),
+  );
 }
 
 /** One line on what the previous run's state spared the registries, for the summary. */

@@ -6,9 +6,7 @@ import { ConfigError } from './errors.js';
 import { diffGraphs, parseGraph } from './graph/diff.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
 import type { Graph } from './graph/types.js';
-import { renderChangeNote, renderChangeReport } from './output/change-report.js';
-import { renderSummary } from './output/summary-markdown.js';
-import { type RunResult, requestsNote } from './run-discovery.js';
+import { type RunResult, requestsNote, summarize } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
 
 export interface MergeRunOptions {
@@ -86,19 +84,11 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
   if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
   const { graph } = merged;
   const changes = opts.previousGraph ? diffGraphs(opts.previousGraph.graph, graph) : undefined;
-  const report = renderChangeReport(changes);
-  const changeNote = renderChangeNote(changes);
-  const summary = opts.secrets.redact(
-    (report ? `${report}\n` : '') +
-      renderSummary(graph, {
-        notes: [
-          ...(changeNote ? [changeNote] : []),
-          `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
-          ...merged.notes,
-          requestsNote(merged.requests),
-        ],
-      }),
-  );
+  const summary = summarize(graph, changes, opts.secrets, [
+    `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
+    ...merged.notes,
+    requestsNote(merged.requests),
+  ]);
   return {
     graph,
     summary,
