@@ -6,8 +6,9 @@
 //   (lexical order, as Distribution does), manifests by tag or digest (GET and HEAD; ETag = the
 //   quoted digest, If-None-Match answered with 304), config blobs;
 // - Harbor API v2.0 (the vendor fast path): project repositories and per-repository artifacts,
-//   `page`/`page_size` ≤ 100, `X-Total-Count`, `Link`, artifacts newest first with digest and push
-//   times, so the engine selects max_tags before it reads a manifest.
+//   `page`/`page_size` ≤ 100, `X-Total-Count`, `Link`, artifacts newest first with digest, push
+//   times and `extra_attrs` (the config's platform, created and labels), so the engine selects
+//   max_tags before it reads a manifest, and with read_manifests: false reads none.
 // Anonymous throughout (a public Harbor project): token requests would add one per repository and
 // say nothing about the engine's scaling.
 import { createHash } from 'node:crypto';
@@ -37,6 +38,8 @@ interface Image {
   digest: string;
   config: Buffer;
   configDigest: string;
+  /** Harbor's artifact size: manifest document + config + layers. */
+  harborSize: number;
 }
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -120,7 +123,8 @@ export class SyntheticContent {
         const digest = sha256(manifest);
         this.byDigest.set(digest, [r, t, false]);
         this.byDigest.set(configDigest, [r, t, true]);
-        list.push({ tag, created, manifest, digest, config, configDigest });
+        const harborSize = manifest.length + config.length + 2_000_000 + 10_000 + t;
+        list.push({ tag, created, manifest, digest, config, configDigest, harborSize });
       }
       this.repos.set(r, list);
     }
@@ -208,6 +212,11 @@ function distributionPage(
   send(res, 200, key === 'tags' ? { name, tags: items } : { repositories: items }, headers);
 }
 
+function harborExtraAttrs(config: Buffer): Record<string, unknown> {
+  const c = JSON.parse(config.toString('utf8')) as Record<string, unknown>;
+  return { architecture: c.architecture, os: c.os, created: c.created, author: '', config: c.config };
+}
+
 function harborPage(
   url: URL,
   total: number,
@@ -286,8 +295,10 @@ export async function startSyntheticRegistry(shape: Shape): Promise<SyntheticReg
             manifest_media_type: OCI_MANIFEST,
             media_type: OCI_CONFIG,
             repository_name: repositoryName(r),
-            size: img.manifest.length + img.config.length,
+            size: img.harborSize,
             push_time: pushed,
+            // Harbor's image processor copies these from the config at push.
+            extra_attrs: harborExtraAttrs(img.config),
             pull_time: '0001-01-01T00:00:00.000Z',
             tags: [{ name: img.tag, push_time: pushed, pull_time: '0001-01-01T00:00:00.000Z' }],
             accessories: null,

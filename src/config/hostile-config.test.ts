@@ -187,7 +187,7 @@ const CASES: Array<[string, string, Env, string[]]> = [
     withConfig('__proto__: { timeout: 1 }'),
     {},
     [
-      `${C}.__proto__: unknown key; known keys here: namespace, registry_type, api_url, hub_url, github_api_url, ecr_api_url, region, username, password, token, timeout, discover_vulnerabilities, selectors, concurrency, max_pages`,
+      `${C}.__proto__: unknown key; known keys here: namespace, registry_type, api_url, hub_url, github_api_url, ecr_api_url, region, username, password, token, timeout, discover_vulnerabilities, read_manifests, selectors, concurrency, max_pages`,
     ],
   ],
 
@@ -207,6 +207,20 @@ const CASES: Array<[string, string, Env, string[]]> = [
     [
       `${C}.username: given without password or token; add password (or token), or remove username to use Docker's config.json (docker login) or no credentials`,
     ],
+  ],
+  [
+    'read_manifests: false where no listing describes images',
+    withConfig(...PRIVATE, 'read_manifests: false'),
+    {},
+    [
+      `${C}.read_manifests: false needs a registry whose listing describes each image (registry_type harbor); private has none, so remove read_manifests or set it to true`,
+    ],
+  ],
+  [
+    'read_manifests as text',
+    withConfig('registry_type: harbor', 'api_url: https://harbor.example.com', 'read_manifests: "no"'),
+    {},
+    [`${C}.read_manifests: expected a boolean, got string "no"; write true or false`],
   ],
   [
     'a password without its username',

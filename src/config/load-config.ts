@@ -157,6 +157,7 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     },
     timeoutMs: Math.round(c.timeout * 1000),
     discoverVulnerabilities: c.discover_vulnerabilities,
+    readManifests: c.read_manifests,
     selectors,
     ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
     maxPages: c.max_pages,
@@ -235,6 +236,11 @@ function crossFieldProblems(doc: unknown): string[] {
       if (c && c.username !== undefined && c.password === undefined && c.token === undefined) {
         out.push(
           `${path}.config.username: given without password or token; add password (or token), or remove username to use Docker's config.json (docker login) or no credentials`,
+        );
+      }
+      if (c && c.read_manifests === false && type !== 'harbor') {
+        out.push(
+          `${path}.config.read_manifests: false needs a registry whose listing describes each image (registry_type harbor); ${String(type)} has none, so remove read_manifests or set it to true`,
         );
       }
       // Credentials inside a URL are never sent (requests go to the URL's origin), yet the URL is

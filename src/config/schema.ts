@@ -69,6 +69,11 @@ export const DockerConfigSchema = z.strictObject({
   token: z.string().min(1, EMPTY_CREDENTIAL).optional(),
   timeout: z.number().positive('must be a number of seconds greater than 0').default(30),
   discover_vulnerabilities: z.boolean().default(false),
+  /**
+   * false: take each image's platform, created time, labels and size from the vendor's listing
+   * instead of reading its manifest and config (Harbor only; no layer or config digests then).
+   */
+  read_manifests: z.boolean().default(true),
   selectors: z
     .array(SelectorSchema)
     .min(1, 'needs at least one selector; use [{}] to select everything')

@@ -39,6 +39,8 @@ export interface ProviderSettings {
   credentials: Credentials;
   timeoutMs: number;
   discoverVulnerabilities: boolean;
+  /** false: images the vendor listing fully describes are not read (read_manifests; Harbor). */
+  readManifests: boolean;
   selectors: Selector[];
   concurrency?: number;
   maxPages: number;

@@ -8,7 +8,13 @@ import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit, Semaphore } from '../http/semaphore.js';
 import type { Log } from '../log.js';
 import { openAdapter } from '../registries/open-adapter.js';
-import type { Ambient, RegistryAdapter, RepositoryInfo, TagListing } from '../registries/registry-adapter.js';
+import type {
+  Ambient,
+  ListedManifest,
+  RegistryAdapter,
+  RepositoryInfo,
+  TagListing,
+} from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
@@ -170,6 +176,19 @@ async function discoverProvider(
   };
 }
 
+/** A manifest as the vendor listing described it (read_manifests: false): nothing guessed, so no layers. */
+function listedRecord(digest: string, listed: ListedManifest): ManifestRecord {
+  return {
+    digest,
+    mediaType: listed.mediaType,
+    schemaVersion: 2,
+    platform: listed.platform,
+    labels: listed.labels,
+    ...(listed.created ? { created: listed.created } : {}),
+    ...(listed.size !== undefined ? { size: listed.size } : {}),
+  };
+}
+
 async function discoverRepository(
   p: ProviderSettings,
   adapter: RegistryAdapter,
@@ -223,10 +242,10 @@ async function discoverRepository(
   await mapLimit(candidates, TAGS_IN_FLIGHT, (tag) =>
     chains.run(async () => {
       try {
-        const digest =
-          vendor?.get(tag)?.digest ?? (await fetcher.resolveTag(name, tag, previous[tag], tally));
+        const v = vendor?.get(tag);
+        const digest = v?.digest ?? (await fetcher.resolveTag(name, tag, previous[tag], tally));
         resolvedTags[tag] = digest;
-        const tree = await fetcher.tree(name, digest, tally);
+        const tree = v?.listed ? [listedRecord(digest, v.listed)] : await fetcher.tree(name, digest, tally);
         const entry = { tag, digest, tree, ...(tree[0]!.created ? { created: tree[0]!.created } : {}) };
         if (selector.maxTags === 0) {
           chosen.push(entry);

@@ -154,7 +154,7 @@ export class ManifestFetcher {
     platformHint?: Platform,
   ): Promise<ManifestRecord> {
     const parsed: ParsedManifest = parseManifest(bytes, mediaType, `${this.client.host}/${repo}@${digest}`);
-    const base = { digest, mediaType, schemaVersion: parsed.schemaVersion, documentSize: bytes.length };
+    const base = { digest, mediaType, schemaVersion: parsed.schemaVersion };
     if (parsed.kind === 'schema1') {
       return {
         ...base,

@@ -14,10 +14,9 @@ export interface ManifestRecord {
   digest: string;
   mediaType: string;
   schemaVersion: number;
-  /** Bytes of the manifest document itself. */
-  documentSize: number;
   configDigest?: string;
-  layerDigests: string[];
+  /** Unknown (absent) when the manifest was described by a vendor listing instead of read. */
+  layerDigests?: string[];
   /** Compressed layers + config, for an image manifest; for an index, the sum over its platforms. */
   size?: number;
   platform?: Platform;

@@ -207,7 +207,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
             created: root?.created,
             last_updated: img.pushedAt,
             labels: root?.labels ?? {},
-            layers: isIndex ? undefined : root?.layerDigests.length,
+            layers: isIndex ? undefined : root?.layerDigests?.length,
             signed: repo.signed.has(img.digest) ? true : undefined,
             artifact: root?.artifact ? true : undefined,
             vulnerabilities: img.vulnerabilities,

@@ -38,7 +38,6 @@ function repository(provider: string, name: string, tags: Record<string, string>
       digest: d,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       schemaVersion: 2,
-      documentSize: 400,
       configDigest: digest(`config-${d}`),
       layerDigests: [digest(`layer-${d}`)],
       size: 1000,

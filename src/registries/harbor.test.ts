@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { harborArtifactTags, harborRepositoryPath, harborVulnerabilities } from './harbor.js';
+import {
+  harborArtifactTags,
+  harborListedManifest,
+  harborRepositoryPath,
+  harborVulnerabilities,
+} from './harbor.js';
 import type { VendorTag } from './registry-adapter.js';
 
 const D1 = `sha256:${'a'.repeat(64)}`;
@@ -54,12 +59,77 @@ describe('harbor helpers', () => {
         },
       ],
       vendor,
-      false,
+      { vulnerabilities: false, describe: false },
     );
     expect(Object.fromEntries(vendor)).toEqual({
       latest: { digest: D1, pushedAt: '2024-10-03T00:00:00Z' },
       '1.0': { digest: D1, pushedAt: '2024-10-02T17:55:35Z' },
       [`sha256-${'a'.repeat(64)}.sig`]: { digest: SIG, pushedAt: '2024-10-04T00:00:00Z' },
+    });
+  });
+
+  describe('harborListedManifest (read_manifests: false)', () => {
+    const image = {
+      digest: D1,
+      type: 'IMAGE',
+      manifest_media_type: 'application/vnd.oci.image.manifest.v1+json',
+      size: 2048,
+      extra_attrs: {
+        created: '2024-10-02T17:55:35.123456789Z',
+        architecture: 'amd64',
+        os: 'linux',
+        author: 'ci',
+        config: { Labels: { 'org.opencontainers.image.source': 'https://github.com/acme/app', n: 1 } },
+      },
+    };
+
+    it("describes a single-platform image from its row's extra_attrs", () => {
+      expect(harborListedManifest(image)).toEqual({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        platform: { architecture: 'amd64', os: 'linux' },
+        created: '2024-10-02T17:55:35.123456789Z',
+        size: 2048,
+        labels: { 'org.opencontainers.image.source': 'https://github.com/acme/app' },
+      });
+      const bare = {
+        ...image,
+        size: 0,
+        extra_attrs: { ...image.extra_attrs, created: '0001-01-01T00:00:00Z', config: null },
+      };
+      expect(harborListedManifest(bare)).toEqual({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        platform: { architecture: 'amd64', os: 'linux' },
+        labels: {},
+      });
+    });
+
+    it('leaves to the manifest what the row cannot say', () => {
+      const index = {
+        ...image,
+        manifest_media_type: 'application/vnd.oci.image.index.v1+json',
+        extra_attrs: {},
+      };
+      for (const row of [
+        index,
+        { ...image, type: 'CHART' },
+        { ...image, manifest_media_type: 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+        { ...image, extra_attrs: null },
+        { ...image, extra_attrs: { ...image.extra_attrs, os: '' } },
+        { ...image, extra_attrs: { ...image.extra_attrs, architecture: 'arm' } },
+        { ...image, extra_attrs: { ...image.extra_attrs, architecture: 'arm64' } },
+      ])
+        expect(harborListedManifest(row)).toBeUndefined();
+    });
+
+    it('is attached to every tag of the row only when asked for', () => {
+      const row = { ...image, tags: [{ name: 'a' }, { name: 'b' }] };
+      const on = new Map<string, VendorTag>();
+      harborArtifactTags([row], on, { vulnerabilities: false, describe: true });
+      expect(on.get('a')?.listed?.platform).toEqual({ architecture: 'amd64', os: 'linux' });
+      expect(on.get('b')?.listed).toBe(on.get('a')?.listed);
+      const off = new Map<string, VendorTag>();
+      harborArtifactTags([row], off, { vulnerabilities: false, describe: false });
+      expect(off.get('a')?.listed).toBeUndefined();
     });
   });
 });

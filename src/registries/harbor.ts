@@ -7,7 +7,9 @@ import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
 import { nextLink } from '../http/link-header.js';
+import { MediaType } from '../oci/media-types.js';
 import {
+  type ListedManifest,
   type OpenAdapter,
   ociAdapter,
   type RepositoryInfo,
@@ -59,6 +61,16 @@ interface HarborScanSummary {
 
 interface HarborArtifact {
   digest?: unknown;
+  type?: unknown;
+  manifest_media_type?: unknown;
+  size?: unknown;
+  /** For an image: its config's created, architecture, os, author and config (with Labels). */
+  extra_attrs?: {
+    created?: unknown;
+    architecture?: unknown;
+    os?: unknown;
+    config?: { Labels?: unknown } | null;
+  } | null;
   push_time?: unknown;
   tags?: HarborTag[] | null;
   accessories?: HarborAccessory[] | null;
@@ -66,6 +78,36 @@ interface HarborArtifact {
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+const VARIANT_ARCHITECTURES: ReadonlySet<string> = new Set(['arm', 'arm64']);
+const IMAGE_MANIFEST_TYPES: ReadonlySet<unknown> = new Set([MediaType.OciManifest, MediaType.DockerManifest]);
+
+/**
+ * What an artifacts row says about a single-platform image, or undefined when it says too little
+ * and the manifest must be read: an index (its children are not rows), a chart or signature, a
+ * row without platform, and an arm or arm64 image, whose variant (v7, v8) Harbor does not keep.
+ */
+export function harborListedManifest(a: HarborArtifact): ListedManifest | undefined {
+  const x = a.extra_attrs;
+  if (a.type !== 'IMAGE' || !IMAGE_MANIFEST_TYPES.has(a.manifest_media_type) || !x) return undefined;
+  const { architecture, os } = x;
+  if (typeof architecture !== 'string' || !architecture || typeof os !== 'string' || !os) return undefined;
+  if (VARIANT_ARCHITECTURES.has(architecture)) return undefined;
+  const labels: Record<string, string> = {};
+  const raw = x.config?.Labels;
+  if (raw && typeof raw === 'object')
+    for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') labels[k] = v;
+  // Go's zero time is what Harbor writes for a config without `created`.
+  const created =
+    typeof x.created === 'string' && x.created && !x.created.startsWith('0001-') ? x.created : undefined;
+  return {
+    mediaType: a.manifest_media_type as string,
+    platform: { architecture, os },
+    ...(created ? { created } : {}),
+    ...(typeof a.size === 'number' && a.size > 0 ? { size: a.size } : {}),
+    labels,
+  };
+}
 
 function isoTime(value: unknown): string | undefined {
   if (typeof value !== 'string' || !value) return undefined;
@@ -124,11 +166,12 @@ export function harborVulnerabilities(
 export function harborArtifactTags(
   artifacts: HarborArtifact[],
   vendor: Map<string, VendorTag>,
-  withVulnerabilities: boolean,
+  opts: { vulnerabilities: boolean; describe: boolean },
 ): void {
   for (const a of artifacts) {
     if (typeof a.digest !== 'string' || !DIGEST.test(a.digest)) continue;
-    const vulnerabilities = withVulnerabilities ? harborVulnerabilities(a.scan_overview) : undefined;
+    const vulnerabilities = opts.vulnerabilities ? harborVulnerabilities(a.scan_overview) : undefined;
+    const listed = opts.describe ? harborListedManifest(a) : undefined;
     for (const t of a.tags ?? []) {
       if (typeof t.name !== 'string') continue;
       const pushedAt = isoTime(t.push_time) ?? isoTime(a.push_time);
@@ -136,6 +179,7 @@ export function harborArtifactTags(
         digest: a.digest,
         ...(pushedAt ? { pushedAt } : {}),
         ...(vulnerabilities ? { vulnerabilities } : {}),
+        ...(listed ? { listed } : {}),
       });
     }
     for (const acc of a.accessories ?? []) {
@@ -352,7 +396,11 @@ async function harborTags(
     (page) =>
       `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
     `the artifacts of ${repo}`,
-    (items) => harborArtifactTags(items as HarborArtifact[], vendor, scan),
+    (items) =>
+      harborArtifactTags(items as HarborArtifact[], vendor, {
+        vulnerabilities: scan,
+        describe: !p.readManifests,
+      }),
     {
       tally,
       hint403: ARTIFACT_HINT,

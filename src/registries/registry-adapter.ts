@@ -29,6 +29,21 @@ export interface VendorTag {
   pushedAt?: string;
   /** Severity counts, only when discover_vulnerabilities is on and the vendor scanned the image. */
   vulnerabilities?: VulnerabilityCounts;
+  /** With read_manifests: false, what the listing says about a single-platform image, when enough. */
+  listed?: ListedManifest;
+}
+
+/**
+ * An image manifest as a vendor listing describes it: its config's platform, creation time and
+ * labels, without the manifest or config being read. Layer and config digests are not in it.
+ */
+export interface ListedManifest {
+  mediaType: string;
+  platform: { architecture: string; os: string };
+  created?: string;
+  /** As the vendor counts it (Harbor: manifest document + config + layers, compressed). */
+  size?: number;
+  labels: Record<string, string>;
 }
 
 /** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */

@@ -64,6 +64,7 @@ interface Run {
   selectors?: Array<Record<string, unknown>>;
   vulnerabilities?: boolean;
   url?: string;
+  readManifests?: boolean;
 }
 
 const SAMPLE_SELECTORS = [
@@ -75,6 +76,16 @@ const SAMPLE_SELECTORS = [
     max_tags: 0,
   },
 ];
+
+/** The admin account over every sample repository and the newest 3 of many-tags. */
+const ADMIN_SAMPLES: Run = {
+  username: 'admin',
+  password: 'Harbor12345',
+  selectors: [
+    ...SAMPLE_SELECTORS,
+    { namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 3 },
+  ],
+};
 
 async function discover(yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) {
   const secrets = new Secrets();
@@ -104,6 +115,7 @@ function config(run: Run): string {
           ...(run.username ? { username: run.username } : {}),
           ...(run.password ? { password: run.password } : {}),
           ...(run.vulnerabilities ? { discover_vulnerabilities: true } : {}),
+          ...(run.readManifests !== undefined ? { read_manifests: run.readManifests } : {}),
           selectors: run.selectors ?? SAMPLE_SELECTORS,
         },
       },
@@ -192,14 +204,7 @@ describe('harbor listing', () => {
   });
 
   it('goes the same way as the plain OCI path (same graph)', async () => {
-    const admin = {
-      username: 'admin',
-      password: 'Harbor12345',
-      selectors: [
-        ...SAMPLE_SELECTORS,
-        { namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 3 },
-      ],
-    };
+    const admin = ADMIN_SAMPLES;
     const fast = await discover(config(admin));
     const oci = await discover(config({ ...admin, type: 'private' }));
     expect(fast.complete && oci.complete).toBe(true);
@@ -248,6 +253,83 @@ describe('harbor listing', () => {
         },
       ],
     });
+  });
+});
+
+describe('harbor read_manifests: false', () => {
+  const admin = ADMIN_SAMPLES;
+  // Facts of every platform image the fake serves, by digest: what Harbor's rows were built from.
+  const platformFacts = new Map(
+    [...sampleRepositories(), manyTagsRepository('acme/many-tags', MANY)]
+      .flatMap((repo) => tagFacts(repo))
+      .flatMap((f) => f.platforms.map((pl) => [pl.digest, pl] as const)),
+  );
+
+  it('takes single-platform images from the artifact rows: no manifest or config read for them', async () => {
+    harbor.registry.requests.length = 0;
+    const r = await discover(
+      config({
+        ...admin,
+        readManifests: false,
+        selectors: [{ namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 3 }],
+      }),
+    );
+    expect(r.complete).toBe(true);
+    expect(images(r.graph).map((e) => e.spec.tag)).toHaveLength(3);
+    expect(harbor.registry.requests.filter((q) => q.kind === 'manifest' || q.kind === 'blob')).toEqual([]);
+    // The repository's whole cost is its listing: 3 pages for 250 artifacts.
+    expect(r.graph.receipts.map((x) => [x.pages, x.requests])).toEqual([[3, 3]]);
+  });
+
+  it('gives the graph of a full read, less the layers the rows do not carry; indexes are still read', async () => {
+    const full = await discover(config(admin));
+    harbor.registry.requests.length = 0;
+    const listed = await discover(config({ ...admin, readManifests: false }));
+    expect(full.complete && listed.complete).toBe(true);
+
+    const fullEntities = new Map(full.graph.entities.map((e) => [`${e.kind}/${e.metadata.name}`, e]));
+    let described = 0;
+    for (const e of listed.graph.entities) {
+      const twin = fullEntities.get(`${e.kind}/${e.metadata.name}`);
+      expect(twin, `${e.kind}/${e.metadata.name}`).toBeDefined();
+      const field = e.kind === 'DockerManifest' ? 'layer_digests' : 'layers';
+      const fromRow = e.spec[field] === undefined && twin!.spec[field] !== undefined;
+      if (!fromRow) {
+        expect(e.spec, `${e.kind}/${e.metadata.name}`).toEqual(twin!.spec);
+        continue;
+      }
+      described++;
+      const expected: Record<string, unknown> = { ...twin!.spec };
+      delete expected.layers;
+      delete expected.layer_digests;
+      delete expected.config_digest;
+      // Harbor's size counts the manifest document too.
+      const fact = platformFacts.get(String(e.spec.digest))!;
+      expected.size = (twin!.spec.size as number) + fact.documentSize;
+      expect(e.spec, `${e.kind}/${e.metadata.name}`).toEqual(expected);
+    }
+    expect(described).toBeGreaterThan(10);
+    expect(listed.graph.relations).toEqual(full.graph.relations);
+
+    // What was read: only trees the rows cannot describe (indexes, arm/arm64 and non-image artifacts).
+    const read = new Set(
+      harbor.registry.requests
+        .filter((q) => q.kind === 'manifest')
+        .map((q) => decodeURIComponent(q.path.slice(q.path.lastIndexOf('/') + 1))),
+    );
+    const listedDigests = new Set(
+      listed.graph.entities
+        .filter((e) => e.kind === 'DockerManifest' && e.spec.layer_digests === undefined)
+        .map((e) => e.spec.digest),
+    );
+    for (const d of listedDigests) expect(read.has(String(d))).toBe(false);
+    expect(read.size).toBeGreaterThan(0);
+  });
+
+  it('is refused for a registry without such a listing, naming the field', async () => {
+    await expect(discover(config({ ...admin, type: 'private', readManifests: false }))).rejects.toThrow(
+      'providers[0].config.read_manifests: false needs a registry whose listing describes each image (registry_type harbor); private has none, so remove read_manifests or set it to true',
+    );
   });
 });
 

@@ -11,7 +11,12 @@ export interface PlatformFact {
   variant?: string;
   /** Compressed bytes: config + layers. */
   size: number;
+  /** Bytes of the manifest document (Harbor counts them in an artifact's size). */
+  documentSize: number;
+  /** The config's media type (a signature or SBOM is not an image config). */
+  configMediaType: string;
   created?: string;
+  labels: Record<string, string>;
 }
 
 export interface TagFact {
@@ -59,6 +64,7 @@ function imageFact(all: Map<string, Content>, digest: string): PlatformFact {
     architecture?: string;
     variant?: string;
     created?: string;
+    config?: { Labels?: Record<string, string> | null } | null;
   };
   return {
     digest,
@@ -67,7 +73,10 @@ function imageFact(all: Map<string, Content>, digest: string): PlatformFact {
     architecture: config.architecture ?? 'unknown',
     ...(config.variant ? { variant: config.variant } : {}),
     size: doc.config.size + doc.layers.reduce((a, l) => a + l.size, 0),
+    documentSize: m.bytes.length,
+    configMediaType: doc.config.mediaType,
     ...(config.created ? { created: config.created } : {}),
+    labels: config.config?.Labels ?? {},
   };
 }
 

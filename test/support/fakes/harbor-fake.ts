@@ -5,7 +5,9 @@
 //   `X-Total-Count` and a relative `Link` whose query Harbor unescapes;
 // - repository names with `/` only matched when double-encoded (`a%252Fb`); single-encoded ones
 //   split the path and find no route (404);
-// - artifacts: indexes with `references` (children not listed as rows), tags with push times,
+// - artifacts: indexes with `references` (children not listed as rows), images with `extra_attrs`
+//   (config created/os/architecture/Labels, no variant), size = document + config + layers,
+//   type UNKNOWN for a non-image config, tags with push times,
 //   cosign signatures as accessories of their subject (not rows; Harbor 2.5+), scan_overview keyed
 //   by the report MIME type the client accepts (`X-Accept-Vulnerabilities`);
 // - errors `{"errors":[{"code","message"}]}`: 401 UNAUTHORIZED for anonymous or wrong Basic
@@ -19,6 +21,11 @@ import { tagFacts } from './content-facts.js';
 import { basicCredentials, type RateLimit, refuseScripted, sendJson } from './fake-http.js';
 
 export type { RateLimit };
+
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+]);
 
 export const HARBOR_REPORT_MIME = 'application/vnd.security.vulnerability.report; version=1.1';
 
@@ -186,21 +193,33 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
             icon: '',
             creation_time: harborTime(s.pushedAt),
           }));
+        const single = f.isIndex ? undefined : f.platforms[0]!;
+        const isImage = !single || IMAGE_CONFIG_TYPES.has(single.configMediaType);
         return {
           id: id + 1,
-          type: 'IMAGE',
-          media_type: 'application/vnd.oci.image.config.v1+json',
+          type: isImage ? 'IMAGE' : 'UNKNOWN',
+          media_type: single?.configMediaType ?? 'application/vnd.oci.image.config.v1+json',
           manifest_media_type: f.mediaType,
           project_id: 1,
           repository_id: 1,
           repository_name: repo,
           digest,
-          size: f.size,
+          // Harbor counts the manifest document with the config and layers.
+          size: single ? single.documentSize + single.size : f.size,
           push_time: harborTime(f.pushedAt),
           pull_time: '0001-01-01T00:00:00.000Z',
-          extra_attrs: f.isIndex
-            ? {}
-            : { created: f.created, os: f.platforms[0]!.os, architecture: f.platforms[0]!.architecture },
+          // An image's config facts as Harbor's image processor keeps them: no variant, and Go's
+          // zero time for a config without `created`.
+          extra_attrs:
+            single && isImage
+              ? {
+                  created: single.created ?? '0001-01-01T00:00:00Z',
+                  os: single.os,
+                  architecture: single.architecture,
+                  author: '',
+                  config: { Labels: Object.keys(single.labels).length ? single.labels : null },
+                }
+              : {},
           references: f.isIndex
             ? f.platforms.map((pl) => ({
                 parent_id: id + 1,
