@@ -48,7 +48,7 @@ interface ChildReport {
 /** One child run as the engine and the proxy saw it. */
 interface Sample {
   engine: ChildReport;
-  /** Child process lifetime, Node and tsx start-up included. */
+  /** Child process lifetime, Node start-up included. */
   processMs: number;
   proxy: KindCounts;
   /** Of the manifest GETs, those answered 304 (tag unchanged, nothing sent). */
@@ -283,7 +283,7 @@ function render(r: LabelReport, dataset: Dataset, baselineRssMb: number): string
         [
           'peak RSS (child)',
           `${m.engine.maxRssMb.toFixed(1)} MB`,
-          `runs: ${rss} MB; Node+tsx+modules alone ${baselineRssMb.toFixed(0)} MB`,
+          `runs: ${rss} MB; Node+modules alone ${baselineRssMb.toFixed(0)} MB`,
         ],
         ['images in graph', String(m.engine.images), ''],
         [

@@ -1,9 +1,10 @@
-// One discovery run in a process of its own, so its peak RSS is the engine's alone.
+// One discovery run in a process of its own, so its peak RSS is the engine's alone. The benches
+// run it bundled by ncc (bench/run-child.ts); by hand, `node --import tsx` works too:
 //   node --import tsx bench/discover-child.ts <configPath> <stateDir> [graphOut]
 //   node --import tsx bench/discover-child.ts --baseline <configPath>
 // Prints one JSON line: { wallMs, maxRssMb, complete, images, requests, graphSha256, errors }.
-// --baseline loads the same modules and the config but discovers nothing: the RSS of Node, the
-// tsx loader and the engine's code, to subtract from a real run's.
+// --baseline loads the same modules and the config but discovers nothing: the RSS of Node and
+// the engine's code, to subtract from a real run's.
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../src/config/load-config.js';

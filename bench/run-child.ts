@@ -1,22 +1,49 @@
 // Runs bench/discover-child.ts in a process of its own (its peak RSS is then the engine's alone)
-// and hands back the last line it printed. Shared by the small bench and the scale bench.
-import { type ChildProcess, spawn } from 'node:child_process';
+// and hands back the last line it printed. Shared by the small bench and the scale bench. The
+// child runs as ncc bundles it, the way dist/ is built, so its RSS is what the shipped action's
+// would be; under tsx, TypeScript compiled in the process added about 30 MB to every figure.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 let active: ChildProcess | undefined;
+
+let bundle: Promise<string> | undefined;
+
+/** bench/discover-child.ts bundled by ncc into a temporary directory, once per bench process. */
+function bundledChild(): Promise<string> {
+  bundle ??= (async () => {
+    const out = mkdtempSync(join(tmpdir(), 'devgraph-bench-child-'));
+    process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+    const ncc = join(here, '..', 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
+    await promisify(execFile)(
+      process.execPath,
+      [ncc, 'build', join(here, 'discover-child.ts'), '-o', out, '--target', 'es2022', '--quiet'],
+      { cwd: join(here, '..'), maxBuffer: 64 << 20 },
+    );
+    return join(out, 'index.js');
+  })();
+  return bundle;
+}
 
 /** Kills the child still running, if any: for a bench interrupted by a signal. */
 export function killActiveChild(): void {
   if (active && active.exitCode === null) active.kill('SIGKILL');
 }
 
-export function runChild(args: string[], timeoutMs: number): Promise<{ line: string; processMs: number }> {
+export async function runChild(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ line: string; processMs: number }> {
+  const script = await bundledChild();
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'discover-child.ts'), ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd: join(here, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

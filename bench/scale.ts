@@ -373,7 +373,7 @@ export async function runScale(argv: string[]): Promise<void> {
       markdown(runs, baselineRssMb, limit),
       '',
       `¹ requests × ${DELAY_MS} ms ÷ ${limit} (the per-host limit): the wall time if latency were the only cost.`,
-      `² of the discovery child; in brackets above the ${baselineRssMb.toFixed(0)} MB that Node, tsx and the engine's modules take before discovering anything.`,
+      `² of the discovery child; in brackets above the ${baselineRssMb.toFixed(0)} MB that Node and the engine's bundled modules take before discovering anything.`,
       '',
       '| target | met | measured |',
       '|---|---|---|',

@@ -1,8 +1,15 @@
 // Discovery result → Devgraph entities and relations (reference/devgraph.md §3). Pure: the same
 // discovery gives the same graph, sorted, so identical registries give identical files.
 import type { ProviderSettings } from '../config/settings.js';
-import type { DiscoveryResult, ManifestRecord, Platform, Receipt } from '../discovery/model.js';
-import { uniqueNames } from './names.js';
+import type {
+  DiscoveryResult,
+  ManifestRecord,
+  Platform,
+  ProviderResult,
+  Receipt,
+  RepositoryResult,
+} from '../discovery/model.js';
+import { type NameEntry, UniqueNames } from './names.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -63,34 +70,38 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
   const receipts: Receipt[] = [];
 
   // Names are made unique per (kind, namespace) across all providers.
-  const registryKeys = result.providers.map((pr) => ({
-    key: pr.settings.name,
-    raw: registryEntityName(pr.settings),
-    ns: pr.settings.namespace,
-  }));
-  const repoKeys: Array<{ key: string; raw: string; ns: string }> = [];
-  const imageKeys: Array<{ key: string; raw: string; ns: string }> = [];
-  const manifestKeys: Array<{ key: string; raw: string; ns: string }> = [];
-  for (const pr of result.providers) {
-    const ns = pr.settings.namespace;
-    for (const repo of pr.repositories) {
-      repoKeys.push({ ...nameKeys.repository(pr.settings.name, repo.name), ns });
-      for (const img of repo.images)
-        imageKeys.push({ ...nameKeys.image(pr.settings.name, repo.name, img.tag), ns });
-      for (const m of repo.manifests.values())
-        manifestKeys.push({ ...nameKeys.manifest(pr.settings.name, repo.name, m.digest), ns });
-    }
-  }
-  const names = {
-    DockerRegistry: namesPerNamespace(registryKeys),
-    DockerRepository: namesPerNamespace(repoKeys),
-    DockerImage: namesPerNamespace(imageKeys),
-    DockerManifest: namesPerNamespace(manifestKeys),
+  const entries = (
+    of: (pr: ProviderResult, repo: RepositoryResult) => Iterable<{ key: string; raw: string }>,
+  ) =>
+    function* (): Iterable<NameEntry> {
+      for (const pr of result.providers)
+        for (const repo of pr.repositories)
+          for (const k of of(pr, repo)) yield { ...k, ns: pr.settings.namespace };
+    };
+  const names: Record<DockerKind, UniqueNames> = {
+    DockerRegistry: new UniqueNames(() =>
+      result.providers.map((pr) => ({
+        key: pr.settings.name,
+        raw: registryEntityName(pr.settings),
+        ns: pr.settings.namespace,
+      })),
+    ),
+    DockerRepository: new UniqueNames(
+      entries((pr, repo) => [nameKeys.repository(pr.settings.name, repo.name)]),
+    ),
+    DockerImage: new UniqueNames(
+      entries((pr, repo) => repo.images.map((img) => nameKeys.image(pr.settings.name, repo.name, img.tag))),
+    ),
+    DockerManifest: new UniqueNames(
+      entries((pr, repo) =>
+        Array.from(repo.manifests.keys(), (d) => nameKeys.manifest(pr.settings.name, repo.name, d)),
+      ),
+    ),
   };
-  const ref = (kind: DockerKind, key: string, namespace: string): EntityRef => ({
+  const ref = (kind: DockerKind, k: { key: string; raw: string }, namespace: string): EntityRef => ({
     apiVersion: API_VERSION,
     kind,
-    name: names[kind].get(`${namespace}\u0000${key}`)!,
+    name: names[kind].get(namespace, k.key, k.raw),
     namespace,
   });
   const relate = (namespace: string, relation: Relation['relation'], source: EntityRef, target: EntityRef) =>
@@ -101,7 +112,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
     const ns = p.namespace;
     const baseLabels = { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType };
     const annotations = { [DISCOVERY_SOURCE]: p.name };
-    const registryRef = ref('DockerRegistry', p.name, ns);
+    const registryRef = ref('DockerRegistry', { key: p.name, raw: registryEntityName(p) }, ns);
     entities.push({
       apiVersion: API_VERSION,
       kind: 'DockerRegistry',
@@ -118,9 +129,9 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
 
     for (const repo of pr.repositories) {
       receipts.push(repo.receipt);
-      const repoRef = ref('DockerRepository', nameKeys.repository(p.name, repo.name).key, ns);
+      const repoRef = ref('DockerRepository', nameKeys.repository(p.name, repo.name), ns);
       const manifestRef = (digest: string) =>
-        ref('DockerManifest', nameKeys.manifest(p.name, repo.name, digest).key, ns);
+        ref('DockerManifest', nameKeys.manifest(p.name, repo.name, digest), ns);
       const slash = repo.name.indexOf('/');
       const repoLabels = { ...baseLabels, 'devgraph.ai/repository-name': repo.name };
       // The newest selected image speaks for the repository's source.
@@ -180,7 +191,7 @@ export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph 
 
       for (const img of repo.images) {
         const root = repo.manifests.get(img.digest);
-        const imgRef = ref('DockerImage', nameKeys.image(p.name, repo.name, img.tag).key, ns);
+        const imgRef = ref('DockerImage', nameKeys.image(p.name, repo.name, img.tag), ns);
         const isIndex = !!root?.children;
         entities.push({
           apiVersion: API_VERSION,
@@ -257,21 +268,6 @@ function platformsOf(index: ManifestRecord, manifests: Map<string, ManifestRecor
   return (index.children ?? [])
     .map((d) => platformString(manifests.get(d)?.platform))
     .filter((p): p is string => !!p);
-}
-
-export function namesPerNamespace(
-  entries: Array<{ key: string; raw: string; ns: string }>,
-): Map<string, string> {
-  const byNs = new Map<string, Array<{ key: string; raw: string }>>();
-  for (const e of entries) {
-    const list = byNs.get(e.ns);
-    if (list) list.push({ key: e.key, raw: e.raw });
-    else byNs.set(e.ns, [{ key: e.key, raw: e.raw }]);
-  }
-  const out = new Map<string, string>();
-  for (const [ns, list] of byNs)
-    for (const [key, name] of uniqueNames(list)) out.set(`${ns}\u0000${key}`, name);
-  return out;
 }
 
 function cmp(a: string, b: string): number {

@@ -11,13 +11,8 @@
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
 // The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
-import {
-  compareEntities,
-  compareReceipts,
-  compareRelations,
-  nameKeys,
-  namesPerNamespace,
-} from './build-graph.js';
+import { compareEntities, compareReceipts, compareRelations, nameKeys } from './build-graph.js';
+import { UniqueNames } from './names.js';
 import { formatShard, shardOf } from './shard.js';
 import {
   DISCOVERY_SOURCE,
@@ -120,9 +115,9 @@ export function mergeShardGraphs(
   if (problems.length > 0) return { problems };
 
   const finalNames = {
-    DockerRepository: namesPerNamespace(keyEntries.DockerRepository),
-    DockerImage: namesPerNamespace(keyEntries.DockerImage),
-    DockerManifest: namesPerNamespace(keyEntries.DockerManifest),
+    DockerRepository: new UniqueNames(() => keyEntries.DockerRepository),
+    DockerImage: new UniqueNames(() => keyEntries.DockerImage),
+    DockerManifest: new UniqueNames(() => keyEntries.DockerManifest),
   };
 
   const entities: Entity[] = [...registries];
@@ -135,7 +130,7 @@ export function mergeShardGraphs(
     graph.entities.forEach((e, i) => {
       if (e.kind === 'DockerRegistry') return;
       const id = identities[s]![i]!;
-      const name = finalNames[e.kind].get(`${e.metadata.namespace}${SEP}${id.key}`)!;
+      const name = finalNames[e.kind].get(e.metadata.namespace, id.key, id.raw);
       renamed.set(`${e.kind}${SEP}${e.metadata.namespace}${SEP}${e.metadata.name}`, name);
       entities.push({ ...e, metadata: { ...e.metadata, name } });
     });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sanitize, uniqueNames } from './names.js';
+import { sanitize, UniqueNames } from './names.js';
 
 const hash8 = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 8);
 const DNS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -43,8 +43,11 @@ describe('sanitize (Devgraph s())', () => {
   });
 });
 
-describe('uniqueNames', () => {
-  const names = (entries: Array<{ key: string; raw: string }>) => uniqueNames(entries);
+describe('UniqueNames', () => {
+  const names = (entries: Array<{ key: string; raw: string }>) => {
+    const unique = new UniqueNames(() => entries.map((e) => ({ ...e, ns: '' })));
+    return new Map(entries.map((e) => [e.key, unique.get('', e.key, e.raw)]));
+  };
 
   it('gives plain sanitized names when nothing collides', () => {
     const raws = ['library/nginx', 'library/redis', 'Org/App', 'ghcr.io', 'x--y', `${'a'.repeat(63)}`];

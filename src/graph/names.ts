@@ -27,48 +27,87 @@ function hashed(raw: string, key: string): string {
   return base ? `${base}-${suffix}` : suffix;
 }
 
+/** One entity's name material: `raw` is what the name is made from, `key` what makes it distinct. */
+export interface NameEntry {
+  key: string;
+  raw: string;
+  ns: string;
+}
+
+function plainOrHashed(raw: string, key: string): string {
+  const full = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return full.length > MAX || full === '' ? hashed(raw, key) : full;
+}
+
 /**
- * Names for the entities of one kind in one namespace. `raw` is what the name is made from
- * (`library/nginx`), `key` what makes the entity distinct (registry + repository), so the same
- * repository in two registries gets two names. Deterministic for the same set; a truncated name
- * is always hashed, so it does not change when other names come and go.
+ * Names for the entities of one kind, unique within each namespace. `raw` is what a name is made
+ * from (`library/nginx`), `key` what makes the entity distinct (registry + repository), so the
+ * same repository in two registries gets two names. Deterministic for the same set; a truncated
+ * name is always hashed, so it does not change when other names come and go. Keys must be
+ * distinct within a namespace.
+ *
+ * Only the names that collisions changed are stored; every other name is recomputed when asked
+ * for, and `entries` is a function so the caller need not hold them in a list: at 100,000 images
+ * maps of every key and name held more memory than the graph itself (bench --scale).
  */
-export function uniqueNames(entries: Iterable<{ key: string; raw: string }>): Map<string, string> {
-  const out = new Map<string, string>();
-  const list = [...entries];
-  for (const { key, raw } of list) {
-    if (out.has(key)) continue;
-    const full = raw
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-')
-      .replace(/^-+|-+$/g, '');
-    const name = full.length > MAX || full === '' ? hashed(raw, key) : full;
-    out.set(key, name);
-  }
-  const rawOf = new Map(list.map((e) => [e.key, e.raw]));
-  // Hash every member of a colliding group. A plain name can still equal another entry's hashed
-  // name, so repeat until no two keys share a name; each round only turns plain names into
-  // hashed ones, so this ends.
-  for (let round = 0; round < 4; round++) {
-    const groups = new Map<string, string[]>();
-    for (const [key, name] of out) {
-      const g = groups.get(name);
-      if (g) g.push(key);
-      else groups.set(name, [key]);
+export class UniqueNames {
+  /** `${ns}\0${key}` → name, for the entries a collision renamed. */
+  private readonly renamed = new Map<string, string>();
+
+  constructor(entries: () => Iterable<NameEntry>) {
+    const counts = new Map<string, Map<string, number>>();
+    for (const e of entries()) {
+      let inNs = counts.get(e.ns);
+      if (!inNs) {
+        inNs = new Map();
+        counts.set(e.ns, inNs);
+      }
+      const name = this.get(e.ns, e.key, e.raw);
+      inNs.set(name, (inNs.get(name) ?? 0) + 1);
     }
-    let changed = false;
-    for (const [name, group] of groups) {
-      if (group.length < 2) continue;
-      for (const key of group) {
-        const h = hashed(rawOf.get(key)!, key);
-        const next = h === name ? hashed(rawOf.get(key)!, `${key}\u0000${round}`) : h;
-        if (next !== out.get(key)) {
-          out.set(key, next);
-          changed = true;
+    // Hash every member of a colliding group. A plain name can still equal another entry's hashed
+    // name, so repeat until no two keys share a name; each round only turns plain names into
+    // hashed ones, so this ends. Groups are gathered only for names counted twice or more, and
+    // a key listed twice is one member, not a collision.
+    for (let round = 0; round < 4; round++) {
+      const groups = new Map<string, Map<string, NameEntry>>();
+      for (const e of entries()) {
+        const name = this.get(e.ns, e.key, e.raw);
+        if (counts.get(e.ns)!.get(name)! < 2) continue;
+        const at = `${e.ns}\u0000${name}`;
+        let group = groups.get(at);
+        if (!group) {
+          group = new Map();
+          groups.set(at, group);
+        }
+        if (!group.has(e.key)) group.set(e.key, e);
+      }
+      const nameOf = (at: string) => at.slice(at.indexOf('\u0000') + 1);
+      for (const [at, group] of groups)
+        counts.get(group.values().next().value!.ns)!.set(nameOf(at), group.size);
+      let moved = false;
+      for (const [at, group] of groups) {
+        if (group.size < 2) continue;
+        const name = nameOf(at);
+        for (const e of group.values()) {
+          const inNs = counts.get(e.ns)!;
+          const h = hashed(e.raw, e.key);
+          const to = h === name ? hashed(e.raw, `${e.key}\u0000${round}`) : h;
+          if (to === name) continue;
+          inNs.set(name, inNs.get(name)! - 1);
+          inNs.set(to, (inNs.get(to) ?? 0) + 1);
+          this.renamed.set(`${e.ns}\u0000${e.key}`, to);
+          moved = true;
         }
       }
+      if (!moved) break;
     }
-    if (!changed) break;
   }
-  return out;
+
+  get(ns: string, key: string, raw: string): string {
+    return (this.renamed.size > 0 && this.renamed.get(`${ns}\u0000${key}`)) || plainOrHashed(raw, key);
+  }
 }
