@@ -191,6 +191,8 @@ class AcrLister {
         `${this.client.origin}/acr/v1/_catalog?n=${PAGE_SIZE}`,
         CATALOG_SCOPE,
         (doc, url) => {
+          // An empty registry answers without a list (`az acr repository list` failed on it with
+          // "'NoneType' object is not iterable", Azure/azure-cli#6977): that page lists nothing.
           const list = doc.repositories ?? [];
           if (!Array.isArray(list))
             throw new RegistryError(`${describeUrl(url)}: "repositories" is not a list`);
