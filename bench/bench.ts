@@ -5,7 +5,7 @@
 // with a fresh state directory) and reported at the median, because a shared 2-CPU host is noisy.
 //   npm run bench [-- --json] [-- --repeat N]
 //   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
-//   npm run bench -- --scale [--only harbor|oci] [--shape RxT] [--concurrency N] [--json]   100,000 tags (bench/scale.ts)
+//   npm run bench -- --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]   100,000 tags (bench/scale.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -356,7 +356,7 @@ function parseArgs(argv: string[]): { json: boolean; repeat: number } {
         throw new Error(`--repeat needs a whole number ≥ 1, got ${v}`);
     } else
       throw new Error(
-        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json] | --scale [--only harbor|oci] [--shape RxT] [--concurrency N] [--json]`,
+        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json] | --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]`,
       );
   }
   return { json, repeat };

@@ -165,8 +165,10 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
   return new Date(Number(epoch) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The graph file's text: stable key order as built, two-space indent, trailing newline. */
-/** graph.json's text as one string (tests, comparisons); files are written with writeGraphFile. */
+/**
+ * graph.json's text as one string (tests, comparisons): stable key order as built, two-space
+ * indent, trailing newline. Files are written with writeGraphFile.
+ */
 export function serializeGraph(graph: Graph, secrets: Secrets): string {
   return [...jsonPieces(graph, (json) => secrets.redact(json), true)].join('');
 }

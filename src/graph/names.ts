@@ -9,11 +9,15 @@ const HASH_LENGTH = 8;
 
 /** Devgraph's `s()`: lowercase, [^a-z0-9-] → "-", strip "-" at both ends, cut to 63. */
 export function sanitize(raw: string): string {
+  return uncut(raw).slice(0, MAX);
+}
+
+/** Devgraph's `s()` before the cut to 63. */
+function uncut(raw: string): string {
   return raw
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, MAX);
+    .replace(/^-+|-+$/g, '');
 }
 
 function hashed(raw: string, key: string): string {
@@ -35,10 +39,7 @@ export interface NameEntry {
 }
 
 function plainOrHashed(raw: string, key: string): string {
-  const full = raw
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/^-+|-+$/g, '');
+  const full = uncut(raw);
   return full.length > MAX || full === '' ? hashed(raw, key) : full;
 }
 
