@@ -156,7 +156,7 @@ export function planUpload({ graph, existing, now }: PlanInput): Plan {
         name: entity.metadata.name,
         namespace: entity.metadata.namespace,
         labels: { ...entity.metadata.labels },
-        annotations: { ...entity.metadata.annotations, [FINGERPRINT_ANNOTATION]: fp },
+        annotations: Object.assign({}, entity.metadata.annotations, { [FINGERPRINT_ANNOTATION]: fp }),
       },
       spec: entity.spec,
       status: {

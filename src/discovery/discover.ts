@@ -40,6 +40,11 @@ export interface DiscoverDeps {
   ambient?: Ambient;
   /** Discover only this shard's repositories (every registry is still listed). */
   shard?: Shard;
+  /**
+   * Takes each repository as soon as it is discovered, instead of the result's `repositories`
+   * (left empty): what is built from it can be kept without its records (runDiscovery).
+   */
+  onRepository?: (provider: ProviderSettings, repository: RepositoryResult) => void;
 }
 
 /**
@@ -150,13 +155,15 @@ async function discoverProvider(
       previous[name] ?? {},
       seen,
     );
-    const info = { ...repositoryInfo?.get(name), ...result.info };
+    const info = Object.assign({}, repositoryInfo?.get(name), result.info);
     if (Object.keys(info).length > 0) result.info = info;
     const r = result.receipt;
     log.info(
       `${p.name}: ${name}: ${r.tags_selected}/${r.tags_listed} tags, ${r.requests} requests${r.complete ? '' : ` INCOMPLETE: ${r.errors.join('; ')}`}`,
     );
-    return result;
+    if (!deps.onRepository) return [result];
+    deps.onRepository(p, result);
+    return [];
   });
   await deps.state.saveTags(p.apiUrl, seen);
   for (const k of ['fromState', 'conditional', 'notModified'] as const) savings[k] += fetcher.savings[k];
@@ -170,7 +177,7 @@ async function discoverProvider(
     notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
   return {
     settings: p,
-    repositories: results,
+    repositories: results.flat(),
     ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
     notes,
   };

@@ -154,10 +154,14 @@ export class ManifestFetcher {
     platformHint?: Platform,
   ): Promise<ManifestRecord> {
     const parsed: ParsedManifest = parseManifest(bytes, mediaType, `${this.client.host}/${repo}@${digest}`);
-    const base = { digest, mediaType, schemaVersion: parsed.schemaVersion };
+    // Every record starts with literal properties: one that starts with a spread (`...base`) and
+    // goes on gets a hidden class of its own in V8, 100 MB per 100,000 records (bench --scale).
+    const { schemaVersion } = parsed;
     if (parsed.kind === 'schema1') {
       return {
-        ...base,
+        digest,
+        mediaType,
+        schemaVersion,
         layerDigests: parsed.layers,
         labels: {},
         ...(parsed.architecture ? { platform: { architecture: parsed.architecture, os: 'linux' } } : {}),
@@ -165,24 +169,25 @@ export class ManifestFetcher {
       };
     }
     if (parsed.kind === 'image') {
-      const size = parsed.config.size + parsed.layers.reduce((sum, l) => sum + l.size, 0);
-      const record: ManifestRecord = {
-        ...base,
-        configDigest: parsed.config.digest,
-        layerDigests: parsed.layers.map((l) => l.digest),
-        size,
-        labels: {},
-      };
-      if (!isImageConfigType(parsed.config.mediaType))
-        return { ...record, artifact: true, ...(platformHint ? { platform: platformHint } : {}) };
-      const config = await this.config(repo, parsed.config.digest, tally);
+      const { config: described, layers } = parsed;
+      const image = (labels: Record<string, string>, rest: Partial<ManifestRecord>): ManifestRecord => ({
+        digest,
+        mediaType,
+        schemaVersion,
+        configDigest: described.digest,
+        layerDigests: layers.map((l) => l.digest),
+        size: described.size + layers.reduce((sum, l) => sum + l.size, 0),
+        labels,
+        ...rest,
+      });
+      if (!isImageConfigType(described.mediaType))
+        return image({}, { artifact: true, ...(platformHint ? { platform: platformHint } : {}) });
+      const config = await this.config(repo, described.digest, tally);
       const platform = config.architecture && config.os ? platformOf(config) : platformHint;
-      return {
-        ...record,
-        labels: config.labels,
-        ...(config.created ? { created: config.created } : {}),
-        ...(platform ? { platform } : {}),
-      };
+      const rest: Partial<ManifestRecord> = {};
+      if (config.created) rest.created = config.created;
+      if (platform) rest.platform = platform;
+      return image(config.labels, rest);
     }
     const platforms = parsed.children.filter((c) => !c.attestation);
     const children = await Promise.all(
@@ -196,7 +201,9 @@ export class ManifestFetcher {
       .sort()
       .pop();
     return {
-      ...base,
+      digest,
+      mediaType,
+      schemaVersion,
       layerDigests: [],
       size: children.reduce((sum, c) => sum + (c.size ?? 0), 0),
       labels: primary?.labels ?? {},

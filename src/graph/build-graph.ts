@@ -5,11 +5,10 @@ import type {
   DiscoveryResult,
   ManifestRecord,
   Platform,
-  ProviderResult,
   Receipt,
   RepositoryResult,
 } from '../discovery/model.js';
-import { type NameEntry, UniqueNames } from './names.js';
+import { type NameEntry, plainName, UniqueNames } from './names.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -64,180 +63,306 @@ function compact<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/**
+ * The whole discovery at once; runDiscovery feeds a GraphBuilder repository by repository
+ * instead, so a repository's records are dropped as soon as its entities exist.
+ */
 export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
-  const entities: Entity[] = [];
-  const relations: Relation[] = [];
-  const receipts: Receipt[] = [];
-
-  // Names are made unique per (kind, namespace) across all providers.
-  const entries = (
-    of: (pr: ProviderResult, repo: RepositoryResult) => Iterable<{ key: string; raw: string }>,
-  ) =>
-    function* (): Iterable<NameEntry> {
-      for (const pr of result.providers)
-        for (const repo of pr.repositories)
-          for (const k of of(pr, repo)) yield { ...k, ns: pr.settings.namespace };
-    };
-  const names: Record<DockerKind, UniqueNames> = {
-    DockerRegistry: new UniqueNames(() =>
-      result.providers.map((pr) => ({
-        key: pr.settings.name,
-        raw: registryEntityName(pr.settings),
-        ns: pr.settings.namespace,
-      })),
-    ),
-    DockerRepository: new UniqueNames(
-      entries((pr, repo) => [nameKeys.repository(pr.settings.name, repo.name)]),
-    ),
-    DockerImage: new UniqueNames(
-      entries((pr, repo) => repo.images.map((img) => nameKeys.image(pr.settings.name, repo.name, img.tag))),
-    ),
-    DockerManifest: new UniqueNames(
-      entries((pr, repo) =>
-        Array.from(repo.manifests.keys(), (d) => nameKeys.manifest(pr.settings.name, repo.name, d)),
-      ),
-    ),
-  };
-  const ref = (kind: DockerKind, k: { key: string; raw: string }, namespace: string): EntityRef => ({
-    apiVersion: API_VERSION,
-    kind,
-    name: names[kind].get(namespace, k.key, k.raw),
-    namespace,
-  });
-  const relate = (namespace: string, relation: Relation['relation'], source: EntityRef, target: EntityRef) =>
-    relations.push({ namespace, relation, source, target });
-
+  const builder = new GraphBuilder(result.providers.map((pr) => pr.settings));
   for (const pr of result.providers) {
-    const p = pr.settings;
-    const ns = p.namespace;
-    const baseLabels = { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType };
-    const annotations = { [DISCOVERY_SOURCE]: p.name };
-    const registryRef = ref('DockerRegistry', { key: p.name, raw: registryEntityName(p) }, ns);
-    entities.push({
-      apiVersion: API_VERSION,
-      kind: 'DockerRegistry',
-      metadata: { name: registryRef.name, namespace: ns, labels: { ...baseLabels }, annotations },
-      spec: {
-        name: registryRef.name,
-        registry_type: p.registryType,
-        url: p.apiUrl,
-        description: `${p.registryType} Docker registry`,
-        public: p.registryType === 'docker-hub',
-      },
-    });
-    if (pr.receipt) receipts.push(pr.receipt);
+    for (const repo of pr.repositories) builder.addRepository(pr.settings, repo);
+    if (pr.receipt) builder.addReceipt(pr.receipt);
+  }
+  return builder.finish(generatedAt);
+}
 
-    for (const repo of pr.repositories) {
-      receipts.push(repo.receipt);
-      const repoRef = ref('DockerRepository', nameKeys.repository(p.name, repo.name), ns);
-      const manifestRef = (digest: string) =>
-        ref('DockerManifest', nameKeys.manifest(p.name, repo.name, digest), ns);
-      const slash = repo.name.indexOf('/');
-      const repoLabels = { ...baseLabels, 'devgraph.ai/repository-name': repo.name };
-      // The newest selected image speaks for the repository's source.
-      const newestRoot = [...repo.images]
-        .map((i) => repo.manifests.get(i.digest))
-        .filter((m): m is ManifestRecord => !!m)
-        .sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : -1))[0];
-      entities.push({
+/**
+ * Entities and relations built as repositories arrive, in any order. A name depends on every
+ * other name of its kind (collisions), so each entity is built with the name it gets when nothing
+ * collides and `finish` renames the few that do. Each entity has one EntityRef, shared by every
+ * relation naming it, so renaming it renames them all; at 100,000 images a ref per relation end
+ * was a fifth of the graph's memory (bench --scale).
+ */
+export class GraphBuilder {
+  private readonly entities: Entity[] = [];
+  /** refs[i] names entities[i]. */
+  private readonly refs: EntityRef[] = [];
+  private readonly relations: Relation[] = [];
+  private readonly receipts: Receipt[] = [];
+  private readonly registryRefs = new Map<string, EntityRef>();
+  private readonly sharedTexts = new Map<string, string>();
+
+  constructor(providers: ProviderSettings[]) {
+    // Registries are few and known up front: their names are final at once.
+    const names = new UniqueNames(() =>
+      providers.map((p) => ({ key: p.name, raw: registryEntityName(p), ns: p.namespace })),
+    );
+    for (const p of providers) {
+      const name = names.get(p.namespace, p.name, registryEntityName(p));
+      const ref = this.add({
         apiVersion: API_VERSION,
-        kind: 'DockerRepository',
-        metadata: { name: repoRef.name, namespace: ns, labels: repoLabels, annotations },
+        kind: 'DockerRegistry',
+        metadata: {
+          name,
+          namespace: p.namespace,
+          labels: { 'devgraph.ai/provider': 'docker', 'devgraph.ai/registry-type': p.registryType },
+          annotations: { [DISCOVERY_SOURCE]: p.name },
+        },
+        spec: {
+          name,
+          registry_type: p.registryType,
+          url: p.apiUrl,
+          description: `${p.registryType} Docker registry`,
+          public: p.registryType === 'docker-hub',
+        },
+      });
+      this.registryRefs.set(p.name, ref);
+    }
+  }
+
+  /** A registry-level receipt (the repository listing failed or was cut short). */
+  addReceipt(receipt: Receipt): void {
+    this.receipts.push(receipt);
+  }
+
+  addRepository(p: ProviderSettings, repo: RepositoryResult): void {
+    const registryRef = this.registryRefs.get(p.name);
+    if (!registryRef) throw new Error(`addRepository: provider ${p.name} was not given to the GraphBuilder`);
+    const ns = p.namespace;
+    this.receipts.push(repo.receipt);
+    const annotations = { [DISCOVERY_SOURCE]: p.name };
+    const repoLabels = {
+      'devgraph.ai/provider': 'docker',
+      'devgraph.ai/registry-type': p.registryType,
+      'devgraph.ai/repository-name': repo.name,
+    };
+    const slash = repo.name.indexOf('/');
+    // The newest selected image speaks for the repository's source.
+    const newestRoot = [...repo.images]
+      .map((i) => repo.manifests.get(i.digest))
+      .filter((m): m is ManifestRecord => !!m)
+      .sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : -1))[0];
+    const repoRef = this.add({
+      apiVersion: API_VERSION,
+      kind: 'DockerRepository',
+      metadata: {
+        name: this.plain(nameKeys.repository(p.name, repo.name)),
+        namespace: ns,
+        labels: repoLabels,
+        annotations,
+      },
+      spec: compact({
+        name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
+        full_name: repo.name,
+        namespace: slash < 0 ? undefined : repo.name.slice(0, slash),
+        description: repo.info?.description || undefined,
+        official: repo.info?.official ?? false,
+        automated: repo.info?.automated ?? false,
+        star_count: repo.info?.star_count,
+        pull_count: repo.info?.pull_count,
+        last_updated: repo.info?.last_updated,
+        registry_url: p.apiUrl,
+        source_repository: newestRoot ? sourceRepository(newestRoot.labels) : undefined,
+      }),
+    });
+    this.relate(ns, 'BELONGS_TO', repoRef, registryRef);
+
+    const manifestRefs = new Map<string, EntityRef>();
+    for (const m of repo.manifests.values()) {
+      const mRef = this.add({
+        apiVersion: API_VERSION,
+        kind: 'DockerManifest',
+        metadata: {
+          name: this.plain(nameKeys.manifest(p.name, repo.name, m.digest)),
+          namespace: ns,
+          // Written out, not spread from repoLabels: V8 gave every spread copy a hidden class of
+          // its own, 40 MB at 100,000 images (bench --scale heap snapshot).
+          labels: {
+            'devgraph.ai/provider': 'docker',
+            'devgraph.ai/registry-type': p.registryType,
+            'devgraph.ai/repository-name': repo.name,
+            'devgraph.ai/manifest-digest': m.digest,
+          },
+          annotations,
+        },
         spec: compact({
-          name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
-          full_name: repo.name,
-          namespace: slash < 0 ? undefined : repo.name.slice(0, slash),
-          description: repo.info?.description || undefined,
-          official: repo.info?.official ?? false,
-          automated: repo.info?.automated ?? false,
-          star_count: repo.info?.star_count,
-          pull_count: repo.info?.pull_count,
-          last_updated: repo.info?.last_updated,
+          repository: repo.name,
+          digest: m.digest,
+          media_type: this.shared(m.mediaType),
+          schema_version: m.schemaVersion,
+          architecture: m.platform?.architecture,
+          os: m.platform?.os,
+          variant: m.platform?.variant,
+          size: m.size,
+          config_digest: m.configDigest,
+          layer_digests: m.layerDigests,
+          created: m.created,
+          platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
           registry_url: p.apiUrl,
-          source_repository: newestRoot ? sourceRepository(newestRoot.labels) : undefined,
         }),
       });
-      relate(ns, 'BELONGS_TO', repoRef, registryRef);
+      manifestRefs.set(m.digest, mRef);
+      this.relate(ns, 'BELONGS_TO', mRef, repoRef);
+    }
 
-      for (const m of repo.manifests.values()) {
-        const mRef = manifestRef(m.digest);
-        entities.push({
-          apiVersion: API_VERSION,
-          kind: 'DockerManifest',
-          metadata: {
-            name: mRef.name,
-            namespace: ns,
-            labels: { ...repoLabels, 'devgraph.ai/manifest-digest': m.digest },
-            annotations,
+    for (const img of repo.images) {
+      const root = repo.manifests.get(img.digest);
+      const isIndex = !!root?.children;
+      const imgRef = this.add({
+        apiVersion: API_VERSION,
+        kind: 'DockerImage',
+        metadata: {
+          name: this.plain(nameKeys.image(p.name, repo.name, img.tag)),
+          namespace: ns,
+          labels: {
+            'devgraph.ai/provider': 'docker',
+            'devgraph.ai/registry-type': p.registryType,
+            'devgraph.ai/repository-name': repo.name,
+            'devgraph.ai/image-tag': img.tag,
           },
-          spec: compact({
-            repository: repo.name,
-            digest: m.digest,
-            media_type: m.mediaType,
-            schema_version: m.schemaVersion,
-            architecture: m.platform?.architecture,
-            os: m.platform?.os,
-            variant: m.platform?.variant,
-            size: m.size,
-            config_digest: m.configDigest,
-            layer_digests: m.layerDigests,
-            created: m.created,
-            platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
-            registry_url: p.apiUrl,
-          }),
-        });
-        relate(ns, 'BELONGS_TO', mRef, repoRef);
-      }
-
-      for (const img of repo.images) {
-        const root = repo.manifests.get(img.digest);
-        const imgRef = ref('DockerImage', nameKeys.image(p.name, repo.name, img.tag), ns);
-        const isIndex = !!root?.children;
-        entities.push({
-          apiVersion: API_VERSION,
-          kind: 'DockerImage',
-          metadata: {
-            name: imgRef.name,
-            namespace: ns,
-            labels: { ...repoLabels, 'devgraph.ai/image-tag': img.tag },
-            annotations,
-          },
-          spec: compact({
-            repository: repo.name,
-            tag: img.tag,
-            digest: img.digest,
-            media_type: root?.mediaType,
-            size: root?.size,
-            architecture: isIndex ? undefined : root?.platform?.architecture,
-            os: isIndex ? undefined : root?.platform?.os,
-            platforms: root
-              ? isIndex
-                ? platformsOf(root, repo.manifests)
-                : [platformString(root.platform)].filter(Boolean)
-              : undefined,
-            created: root?.created,
-            last_updated: img.pushedAt,
-            labels: root?.labels ?? {},
-            layers: isIndex ? undefined : root?.layerDigests?.length,
-            signed: repo.signed.has(img.digest) ? true : undefined,
-            artifact: root?.artifact ? true : undefined,
-            vulnerabilities: img.vulnerabilities,
-            registry_url: p.apiUrl,
-          }),
-        });
-        relate(ns, 'BELONGS_TO', imgRef, repoRef);
-        if (root) {
-          relate(ns, 'USES', imgRef, manifestRef(root.digest));
-          for (const child of root.children ?? []) relate(ns, 'USES', imgRef, manifestRef(child));
+          annotations,
+        },
+        spec: compact({
+          repository: repo.name,
+          tag: img.tag,
+          digest: img.digest,
+          media_type: this.shared(root?.mediaType),
+          size: root?.size,
+          architecture: isIndex ? undefined : root?.platform?.architecture,
+          os: isIndex ? undefined : root?.platform?.os,
+          platforms: root
+            ? isIndex
+              ? platformsOf(root, repo.manifests)
+              : this.onePlatform(root.platform)
+            : undefined,
+          created: root?.created,
+          last_updated: img.pushedAt,
+          labels: root?.labels ?? {},
+          layers: isIndex ? undefined : root?.layerDigests?.length,
+          signed: repo.signed.has(img.digest) ? true : undefined,
+          artifact: root?.artifact ? true : undefined,
+          vulnerabilities: img.vulnerabilities,
+          registry_url: p.apiUrl,
+        }),
+      });
+      this.relate(ns, 'BELONGS_TO', imgRef, repoRef);
+      if (root) {
+        for (const digest of [root.digest, ...(root.children ?? [])]) {
+          const target = manifestRefs.get(digest);
+          // Every manifest an image uses is in repo.manifests; a ref is made for one that is not,
+          // as a graph that names a missing entity is still a relation worth keeping.
+          this.relate(
+            ns,
+            'USES',
+            imgRef,
+            target ??
+              this.refOf('DockerManifest', this.plain(nameKeys.manifest(p.name, repo.name, digest)), ns),
+          );
         }
       }
     }
   }
 
-  entities.sort(compareEntities);
-  relations.sort(compareRelations);
-  receipts.sort(compareReceipts);
-  return { format: GRAPH_FORMAT, generated_at: generatedAt, entities, relations, receipts };
+  /** Settles colliding names, sorts, and hands the graph over; the builder is spent. */
+  finish(generatedAt: string): Graph {
+    const { entities, refs } = this;
+    for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
+      // Keys are made again from each entity when asked for, not held: 100,000 of them are 20 MB.
+      function* ofKind(): Generator<NameEntry & { at: number }> {
+        for (let at = 0; at < entities.length; at++) {
+          const e = entities[at]!;
+          if (e.kind !== kind) continue;
+          const { key, raw } = entityIdentity(e)!;
+          yield { key, raw, ns: e.metadata.namespace, plain: e.metadata.name, at };
+        }
+      }
+      const names = new UniqueNames(ofKind);
+      if (names.renames === 0) continue;
+      for (const { key, raw, ns, plain, at } of ofKind()) {
+        const name = names.get(ns, key, raw, plain);
+        if (name !== plain) entities[at]!.metadata.name = refs[at]!.name = name;
+      }
+    }
+    this.refs.length = 0;
+    entities.sort(compareEntities);
+    this.relations.sort(compareRelations);
+    this.receipts.sort(compareReceipts);
+    return {
+      format: GRAPH_FORMAT,
+      generated_at: generatedAt,
+      entities,
+      relations: this.relations,
+      receipts: this.receipts,
+    };
+  }
+
+  /**
+   * An image's platform as a list, sized exactly: `[p].filter(Boolean)` allocated room for 16 and
+   * kept it (15 MB at 100,000 images).
+   */
+  private onePlatform(p: Platform | undefined): string[] {
+    const text = this.shared(platformString(p));
+    return text ? [text] : [];
+  }
+
+  /**
+   * One copy of a string that most entities repeat (`linux/amd64`, a media type): each parsed
+   * listing row or response header is a copy of its own, 100 bytes × 100,000 images apiece.
+   */
+  private shared(text: string | undefined): string | undefined {
+    if (text === undefined) return undefined;
+    const held = this.sharedTexts.get(text);
+    if (held !== undefined) return held;
+    this.sharedTexts.set(text, text);
+    return text;
+  }
+
+  private plain(k: { key: string; raw: string }): string {
+    return plainName(k.raw, k.key);
+  }
+
+  private refOf(kind: DockerKind, name: string, namespace: string): EntityRef {
+    return { apiVersion: API_VERSION, kind, name, namespace };
+  }
+
+  private add(e: Entity): EntityRef {
+    const ref = this.refOf(e.kind, e.metadata.name, e.metadata.namespace);
+    this.entities.push(e);
+    this.refs.push(ref);
+    return ref;
+  }
+
+  private relate(
+    namespace: string,
+    relation: Relation['relation'],
+    source: EntityRef,
+    target: EntityRef,
+  ): void {
+    this.relations.push({ namespace, relation, source, target });
+  }
+}
+
+/**
+ * What an entity's name was made from, read back from the entity itself (its provider
+ * annotation and spec); undefined for an entity this action did not write.
+ */
+export function entityIdentity(e: Entity): { key: string; raw: string } | undefined {
+  const provider = e.metadata.annotations?.[DISCOVERY_SOURCE];
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  if (e.kind === 'DockerRegistry') return { key: provider ?? '', raw: e.metadata.name };
+  if (provider === undefined) return undefined;
+  if (e.kind === 'DockerRepository') {
+    const repository = str(e.spec.full_name);
+    return repository === undefined ? undefined : nameKeys.repository(provider, repository);
+  }
+  const repository = str(e.spec.repository);
+  if (repository === undefined) return undefined;
+  if (e.kind === 'DockerImage') {
+    const tag = str(e.spec.tag);
+    return tag === undefined ? undefined : nameKeys.image(provider, repository, tag);
+  }
+  const digest = str(e.spec.digest);
+  return digest?.includes(':') ? nameKeys.manifest(provider, repository, digest) : undefined;
 }
 
 // The graph's order, shared with merge.ts so a merged graph is ordered exactly like a built one.

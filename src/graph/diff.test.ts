@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { comparisonGraph, diffGraphs, hasChanges, parseGraph } from './diff.js';
+import { comparisonGraph, comparisonView, diffGraphs, hasChanges, parseGraph } from './diff.js';
+import { jsonPieces } from './graph-json.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -307,6 +308,8 @@ describe('comparisonGraph', () => {
     expect(slim.relations).toEqual([]);
     expect(slim.entities.some((e) => e.kind === 'DockerManifest')).toBe(false);
     expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(full).length);
+    // The state writes it as comparisonView, made entity by entity: the same text.
+    expect([...jsonPieces(comparisonView(full), (s) => s)].join('')).toBe(JSON.stringify(slim));
   });
 });
 

@@ -2,7 +2,7 @@
 // two graphs in, plain lists out. A tag is identified by the provider that found it (the
 // discovery-source annotation), its repository and its name, so two registries holding the same
 // repository name never mix.
-import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
+import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from './types.js';
 
 export interface RepositoryRef {
   provider: string;
@@ -60,7 +60,12 @@ interface TagFacts {
   platforms: string[];
 }
 
-interface Inventory {
+/**
+ * What diffGraphs reads of a graph, and all of it: a run holds the previous graph in this form
+ * while it discovers (a tenth of the graph's memory at 100,000 images, bench --scale).
+ */
+export interface Inventory {
+  generatedAt: string;
   providers: Set<string>;
   /** Providers whose repository listing failed or was cut short. */
   incompleteProviders: Map<string, string>;
@@ -76,26 +81,32 @@ function annotationSource(e: Entity): string {
   return e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '';
 }
 
-function inventory(graph: Graph): Inventory {
-  const inv: Inventory = {
+/** Whether a repository counts (a shard's own), by provider and repository name. */
+export type RepositoryFilter = (provider: string, repository: string) => boolean;
+
+/**
+ * An Inventory built entity by entity and receipt by receipt, so a graph file can be read into one
+ * as it streams in (read-inventory.ts) instead of parsed whole. With `keep`, only the repositories
+ * it accepts are taken (registries always).
+ */
+export class InventoryBuilder {
+  private readonly inv: Inventory = {
+    generatedAt: '',
     providers: new Set(),
     incompleteProviders: new Map(),
     repositories: new Map(),
     incompleteRepositories: new Map(),
   };
-  const repo = (key: string) => {
-    let tags = inv.repositories.get(key);
-    if (!tags) {
-      tags = new Map();
-      inv.repositories.set(key, tags);
-    }
-    return tags;
-  };
-  for (const e of graph.entities) {
+  // Parsed JSON holds a string per occurrence; one copy of each platform string serves them all.
+  private readonly platformStrings = new Map<string, string>();
+
+  constructor(private readonly keep?: RepositoryFilter) {}
+
+  entity(e: Entity): void {
     const provider = annotationSource(e);
-    if (e.kind === 'DockerRegistry') inv.providers.add(provider);
+    if (e.kind === 'DockerRegistry') this.inv.providers.add(provider);
     else if (e.kind === 'DockerRepository' && typeof e.spec.full_name === 'string')
-      repo(`${provider}${SEP}${e.spec.full_name}`);
+      this.repo(provider, e.spec.full_name);
     else if (
       e.kind === 'DockerImage' &&
       typeof e.spec.repository === 'string' &&
@@ -103,18 +114,57 @@ function inventory(graph: Graph): Inventory {
       typeof e.spec.digest === 'string'
     ) {
       const platforms = Array.isArray(e.spec.platforms)
-        ? e.spec.platforms.filter((p): p is string => typeof p === 'string')
+        ? e.spec.platforms.filter((p): p is string => typeof p === 'string').map((p) => this.intern(p))
         : [];
-      repo(`${provider}${SEP}${e.spec.repository}`).set(e.spec.tag, { digest: e.spec.digest, platforms });
+      this.repo(provider, e.spec.repository)?.set(e.spec.tag, { digest: e.spec.digest, platforms });
     }
   }
-  for (const r of graph.receipts) {
-    if (r.complete) continue;
+
+  receipt(r: GraphReceipt): void {
+    if (r.complete) return;
     const why = r.errors[0] ?? 'incomplete';
-    if (r.repository === '*') inv.incompleteProviders.set(r.provider, why);
-    else inv.incompleteRepositories.set(`${r.provider}${SEP}${r.repository}`, why);
+    if (r.repository === '*') this.inv.incompleteProviders.set(r.provider, why);
+    else if (!this.keep || this.keep(r.provider, r.repository))
+      this.inv.incompleteRepositories.set(`${r.provider}${SEP}${r.repository}`, why);
   }
-  return inv;
+
+  finish(generatedAt: string): Inventory {
+    this.inv.generatedAt = generatedAt;
+    return this.inv;
+  }
+
+  private repo(provider: string, repository: string): Map<string, TagFacts> | undefined {
+    if (this.keep && !this.keep(provider, repository)) return undefined;
+    const key = `${provider}${SEP}${repository}`;
+    let tags = this.inv.repositories.get(key);
+    if (!tags) {
+      tags = new Map();
+      this.inv.repositories.set(key, tags);
+    }
+    return tags;
+  }
+
+  private intern(p: string): string {
+    const held = this.platformStrings.get(p);
+    if (held !== undefined) return held;
+    this.platformStrings.set(p, p);
+    return p;
+  }
+}
+
+export function inventoryOf(graph: Graph, keep?: RepositoryFilter): Inventory {
+  const builder = new InventoryBuilder(keep);
+  for (const e of graph.entities) builder.entity(e);
+  for (const r of graph.receipts) builder.receipt(r);
+  return builder.finish(graph.generated_at);
+}
+
+/**
+ * `ref` with `fields`. Not `{ ...ref, ...fields }`: V8 gives every object that starts with a spread
+ * and goes on a hidden class of its own, 100,000 of them 100 MB until a full collection.
+ */
+function at<T extends object>(ref: RepositoryRef, fields: T): RepositoryRef & T {
+  return { provider: ref.provider, repository: ref.repository, ...fields };
 }
 
 function split(key: string): RepositoryRef {
@@ -142,12 +192,12 @@ function emptyChanges(firstRun: boolean): GraphChanges {
  * nothing useful. Tags the current run did not see count as removed only where the current
  * receipts prove the run saw everything; elsewhere they are listed as unverified.
  */
-export function diffGraphs(previous: Graph | undefined, current: Graph): GraphChanges {
+export function diffGraphs(previous: Graph | Inventory | undefined, current: Graph): GraphChanges {
   if (!previous) return emptyChanges(true);
+  const before = 'entities' in previous ? inventoryOf(previous) : previous;
   const changes = emptyChanges(false);
-  changes.previousGeneratedAt = previous.generated_at;
-  const before = inventory(previous);
-  const after = inventory(current);
+  changes.previousGeneratedAt = before.generatedAt;
+  const after = inventoryOf(current);
 
   for (const [key, tags] of after.repositories) {
     const ref = split(key);
@@ -155,20 +205,20 @@ export function diffGraphs(previous: Graph | undefined, current: Graph): GraphCh
     const doubt = previousDoubt(before, key, ref.provider);
     if (doubt) {
       const unseen = [...tags.keys()].filter((tag) => !old?.has(tag)).sort();
-      if (unseen.length > 0) changes.firstSeen.push({ ...ref, tags: unseen, reason: doubt });
+      if (unseen.length > 0) changes.firstSeen.push(at(ref, { tags: unseen, reason: doubt }));
     } else if (!old) changes.newRepositories.push(ref);
     for (const [tag, now] of tags) {
       const was = old?.get(tag);
       if (!was && doubt) continue;
       if (!was) {
         // Everything in a new repository is new; its tags are listed so the outputs name them.
-        changes.newTags.push({ ...ref, tag, digest: now.digest });
+        changes.newTags.push(at(ref, { tag, digest: now.digest }));
         continue;
       }
       if (was.digest !== now.digest)
-        changes.movedTags.push({ ...ref, tag, from: was.digest, to: now.digest });
+        changes.movedTags.push(at(ref, { tag, from: was.digest, to: now.digest }));
       const added = now.platforms.filter((p) => !was.platforms.includes(p));
-      if (added.length > 0) changes.newPlatforms.push({ ...ref, tag, digest: now.digest, platforms: added });
+      if (added.length > 0) changes.newPlatforms.push(at(ref, { tag, digest: now.digest, platforms: added }));
     }
   }
 
@@ -178,11 +228,11 @@ export function diffGraphs(previous: Graph | undefined, current: Graph): GraphCh
     const gone = [...tags].filter(([tag]) => !now?.has(tag));
     const reason = unverifiedReason(after, key, ref.provider, now !== undefined);
     if (reason) {
-      if (gone.length > 0) changes.unverified.push({ ...ref, tags: gone.map(([t]) => t).sort(), reason });
+      if (gone.length > 0) changes.unverified.push(at(ref, { tags: gone.map(([t]) => t).sort(), reason }));
       continue;
     }
     if (!now) changes.removedRepositories.push(ref);
-    for (const [tag, facts] of gone) changes.removedTags.push({ ...ref, tag, digest: facts.digest });
+    for (const [tag, facts] of gone) changes.removedTags.push(at(ref, { tag, digest: facts.digest }));
   }
 
   const byRef = (a: RepositoryRef & { tag?: string }, b: RepositoryRef & { tag?: string }) =>
@@ -235,24 +285,39 @@ function unverifiedReason(
  * (bench --scale). diffGraphs(comparisonGraph(a), b) is diffGraphs(a, b).
  */
 export function comparisonGraph(graph: Graph): Graph {
-  const entities: Entity[] = [];
-  for (const e of graph.entities) {
-    if (e.kind !== 'DockerRegistry' && e.kind !== 'DockerRepository' && e.kind !== 'DockerImage') continue;
-    const source = e.metadata.annotations?.[DISCOVERY_SOURCE];
-    const { full_name, repository, tag, digest, platforms } = e.spec;
-    entities.push({
-      apiVersion: e.apiVersion,
-      kind: e.kind,
-      metadata: {
-        name: e.metadata.name,
-        namespace: e.metadata.namespace,
-        labels: {},
-        ...(source !== undefined ? { annotations: { [DISCOVERY_SOURCE]: source } } : {}),
-      },
-      spec: { full_name, repository, tag, digest, platforms },
-    });
+  return { ...graph, entities: graph.entities.flatMap((e) => comparisonEntity(e) ?? []), relations: [] };
+}
+
+/**
+ * comparisonGraph(graph) for jsonPieces: its entities made one at a time as they are written, so
+ * the copy is never held whole (bench --scale: +40 MB at the end of a run of 100,000 images).
+ */
+export function comparisonView(graph: Graph): object {
+  function* entities(): Generator<Entity> {
+    for (const e of graph.entities) {
+      const slim = comparisonEntity(e);
+      if (slim) yield slim;
+    }
   }
-  return { ...graph, entities, relations: [] };
+  return { ...graph, entities: entities(), relations: [] };
+}
+
+function comparisonEntity(e: Entity): Entity | undefined {
+  if (e.kind !== 'DockerRegistry' && e.kind !== 'DockerRepository' && e.kind !== 'DockerImage')
+    return undefined;
+  const source = e.metadata.annotations?.[DISCOVERY_SOURCE];
+  const { full_name, repository, tag, digest, platforms } = e.spec;
+  return {
+    apiVersion: e.apiVersion,
+    kind: e.kind,
+    metadata: {
+      name: e.metadata.name,
+      namespace: e.metadata.namespace,
+      labels: {},
+      ...(source !== undefined ? { annotations: { [DISCOVERY_SOURCE]: source } } : {}),
+    },
+    spec: { full_name, repository, tag, digest, platforms },
+  };
 }
 
 /** True when anything was added, moved or removed; unverified tags alone are not a change. */
@@ -279,7 +344,7 @@ export function parseGraph(text: string): { graph: Graph } | { error: string } {
   } catch (err) {
     return { error: `not valid JSON (${err instanceof Error ? err.message : String(err)})` };
   }
-  if (!doc || typeof doc !== 'object') return { error: 'not a JSON object' };
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { error: 'not a JSON object' };
   const g = doc as Partial<Graph>;
   if (g.format !== GRAPH_FORMAT)
     return {

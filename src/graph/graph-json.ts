@@ -13,7 +13,7 @@ const PIECE = 1 << 16;
 
 /**
  * JSON.stringify(value) (or JSON.stringify(value, null, 2) with `indent`), cut between the items
- * of its top-level arrays (a graph's entities, relations, receipts). Each piece is redacted whole;
+ * of its top-level arrays (a graph's entities, relations, receipts), generators written as arrays. Each piece is redacted whole;
  * a secret sits inside one item, never across two.
  */
 export function* jsonPieces(
@@ -29,25 +29,37 @@ export function* jsonPieces(
   let out = '{';
   let members = 0;
   for (const [key, v] of Object.entries(value)) {
-    const whole = Array.isArray(v) ? undefined : stringify(v);
+    const list = listOf(v);
+    const whole = list ? undefined : stringify(v);
     // Skipped as JSON.stringify skips them: undefined, functions, symbols.
-    if (!Array.isArray(v) && whole === undefined) continue;
+    if (!list && whole === undefined) continue;
     out += `${members++ ? ',' : ''}${nl}${indent ? '  ' : ''}${JSON.stringify(key)}:${indent ? ' ' : ''}`;
-    if (!Array.isArray(v)) {
+    if (!list) {
       out += pad(whole!, '  ');
       continue;
     }
     out += '[';
-    for (let i = 0; i < v.length; i++) {
-      out += `${i ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(stringify(v[i]) ?? 'null', '    ')}`;
+    let i = 0;
+    for (const item of list) {
+      out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(stringify(item) ?? 'null', '    ')}`;
       if (out.length >= PIECE) {
         yield redact(out);
         out = '';
       }
     }
-    out += v.length > 0 ? `${nl}${indent ? '  ' : ''}]` : ']';
+    out += i > 0 ? `${nl}${indent ? '  ' : ''}]` : ']';
   }
   yield redact(`${out}${members > 0 ? nl : ''}}${nl}`);
+}
+
+/**
+ * A top-level member written as an array: an array, or a generator handing out its items one at a
+ * time (comparisonView: the state's copy of a graph is never held whole).
+ */
+function listOf(v: unknown): Iterable<unknown> | undefined {
+  if (Array.isArray(v)) return v;
+  if (v && typeof v === 'object' && Symbol.iterator in v && 'next' in v) return v as Iterable<unknown>;
+  return undefined;
 }
 
 /** Writes graph.json as the action and the CLI publish it: indented, redacted, newline-terminated. */

@@ -11,19 +11,10 @@
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
 // The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
-import { compareEntities, compareReceipts, compareRelations, nameKeys } from './build-graph.js';
+import { compareEntities, compareReceipts, compareRelations, entityIdentity } from './build-graph.js';
 import { UniqueNames } from './names.js';
 import { formatShard, shardOf } from './shard.js';
-import {
-  DISCOVERY_SOURCE,
-  type DockerKind,
-  type Entity,
-  type EntityRef,
-  type Graph,
-  type GraphReceipt,
-  type Relation,
-  type ShardRecord,
-} from './types.js';
+import type { DockerKind, Entity, EntityRef, Graph, GraphReceipt, Relation, ShardRecord } from './types.js';
 
 export interface ShardGraphFile {
   /** Where the graph came from (a path), for messages. */
@@ -61,7 +52,7 @@ export function mergeShardGraphs(
   // The name each entity gets in the merged graph, from its key over every shard's entities.
   const identities = ordered.map(({ source, graph }) =>
     graph.entities.map((e, i) => {
-      const id = identity(e);
+      const id = entityIdentity(e);
       if (!id) problems.push(`${source}: entities[${i}] (${e.kind} ${e.metadata.name}) ${unnamable}`);
       return id;
     }),
@@ -88,7 +79,7 @@ export function mergeShardGraphs(
         return;
       }
       holder.set(at, source);
-      keyEntries[e.kind].push({ ...id, ns: e.metadata.namespace });
+      keyEntries[e.kind].push({ key: id.key, raw: id.raw, ns: e.metadata.namespace });
     });
   });
   // Receipts say which repositories a shard discovered; one outside its shard means another partition.
@@ -132,14 +123,14 @@ export function mergeShardGraphs(
       const id = identities[s]![i]!;
       const name = finalNames[e.kind].get(e.metadata.namespace, id.key, id.raw);
       renamed.set(`${e.kind}${SEP}${e.metadata.namespace}${SEP}${e.metadata.name}`, name);
-      entities.push({ ...e, metadata: { ...e.metadata, name } });
+      entities.push(Object.assign({}, e, { metadata: Object.assign({}, e.metadata, { name }) }));
     });
-    const rename = (ref: EntityRef): EntityRef => ({
-      ...ref,
-      name: renamed.get(`${ref.kind}${SEP}${ref.namespace}${SEP}${ref.name}`) ?? ref.name,
-    });
+    const rename = (ref: EntityRef): EntityRef =>
+      Object.assign({}, ref, {
+        name: renamed.get(`${ref.kind}${SEP}${ref.namespace}${SEP}${ref.name}`) ?? ref.name,
+      });
     for (const r of graph.relations)
-      relations.push({ ...r, source: rename(r.source), target: rename(r.target) });
+      relations.push(Object.assign({}, r, { source: rename(r.source), target: rename(r.target) }));
     for (const { shard: _, ...r } of graph.receipts) {
       if (r.repository !== '*') {
         receipts.push(r);
@@ -174,25 +165,6 @@ export function mergeShardGraphs(
 
 const unnamable =
   'lacks the discovery-source annotation or the spec fields its name is made from; give graphs written by devgraph-docker';
-
-function identity(e: Entity): { key: string; raw: string } | undefined {
-  const provider = e.metadata.annotations?.[DISCOVERY_SOURCE];
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  if (e.kind === 'DockerRegistry') return { key: provider ?? '', raw: e.metadata.name };
-  if (provider === undefined) return undefined;
-  if (e.kind === 'DockerRepository') {
-    const repository = str(e.spec.full_name);
-    return repository === undefined ? undefined : nameKeys.repository(provider, repository);
-  }
-  const repository = str(e.spec.repository);
-  if (repository === undefined) return undefined;
-  if (e.kind === 'DockerImage') {
-    const tag = str(e.spec.tag);
-    return tag === undefined ? undefined : nameKeys.image(provider, repository, tag);
-  }
-  const digest = str(e.spec.digest);
-  return digest?.includes(':') ? nameKeys.manifest(provider, repository, digest) : undefined;
-}
 
 /** Any shard whose listing failed makes the registry incomplete; every reason is kept once. */
 function combineRegistryReceipts(a: GraphReceipt, b: GraphReceipt): GraphReceipt {

@@ -36,9 +36,12 @@ export interface NameEntry {
   key: string;
   raw: string;
   ns: string;
+  /** The entry's name before collisions are settled (plainName), when the caller already holds it. */
+  plain?: string;
 }
 
-function plainOrHashed(raw: string, key: string): string {
+/** The name an entry gets unless a collision renames it. */
+export function plainName(raw: string, key: string): string {
   const full = uncut(raw);
   return full.length > MAX || full === '' ? hashed(raw, key) : full;
 }
@@ -66,7 +69,7 @@ export class UniqueNames {
         inNs = new Map();
         counts.set(e.ns, inNs);
       }
-      const name = this.get(e.ns, e.key, e.raw);
+      const name = e.plain ?? plainName(e.raw, e.key);
       inNs.set(name, (inNs.get(name) ?? 0) + 1);
     }
     // Hash every member of a colliding group. A plain name can still equal another entry's hashed
@@ -76,7 +79,7 @@ export class UniqueNames {
     for (let round = 0; round < 4; round++) {
       const groups = new Map<string, Map<string, NameEntry>>();
       for (const e of entries()) {
-        const name = this.get(e.ns, e.key, e.raw);
+        const name = this.get(e.ns, e.key, e.raw, e.plain);
         if (counts.get(e.ns)!.get(name)! < 2) continue;
         const at = `${e.ns}\u0000${name}`;
         let group = groups.get(at);
@@ -108,7 +111,12 @@ export class UniqueNames {
     }
   }
 
-  get(ns: string, key: string, raw: string): string {
-    return (this.renamed.size > 0 && this.renamed.get(`${ns}\u0000${key}`)) || plainOrHashed(raw, key);
+  /** How many names collisions changed; with none, every name is its plainName. */
+  get renames(): number {
+    return this.renamed.size;
+  }
+
+  get(ns: string, key: string, raw: string, plain?: string): string {
+    return (this.renamed.size > 0 && this.renamed.get(`${ns}\u0000${key}`)) || (plain ?? plainName(raw, key));
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inShard, MAX_SHARDS, parseShard, restrictToShard, shardOf } from './shard.js';
+import { inventoryOf } from './diff.js';
+import { inShard, MAX_SHARDS, parseShard, shardOf } from './shard.js';
 import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
 
 describe('parseShard', () => {
@@ -54,7 +55,7 @@ describe('shardOf', () => {
   });
 });
 
-describe('restrictToShard', () => {
+describe("a shard's previous inventory", () => {
   it('keeps every registry and only the shard’s repositories, images and receipts', () => {
     const entity = (kind: Entity['kind'], name: string, spec: Record<string, unknown>): Entity => ({
       apiVersion: API_VERSION,
@@ -100,12 +101,12 @@ describe('restrictToShard', () => {
     const shard = { index: 2, count: 3 };
     const mine = repos.filter((r) => shardOf('hub', r, 3) === 2);
     expect(mine.length).toBeGreaterThan(0);
-    const part = restrictToShard(graph, shard);
-    expect(part.entities.filter((e) => e.kind === 'DockerRegistry')).toHaveLength(1);
-    expect(part.entities.filter((e) => e.kind === 'DockerRepository').map((e) => e.spec.full_name)).toEqual(
-      mine,
-    );
-    expect(part.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.repository)).toEqual(mine);
-    expect(part.receipts.map((r) => r.repository)).toEqual(['*', ...mine]);
+    // The receipts are complete, so make them incomplete to see which ones the inventory keeps.
+    for (const r of graph.receipts) r.complete = false;
+    const part = inventoryOf(graph, (provider, repository) => inShard(provider, repository, shard));
+    expect([...part.providers]).toEqual(['hub']);
+    expect([...part.repositories.keys()]).toEqual(mine.map((r) => `hub\u0000${r}`));
+    expect([...part.incompleteProviders.keys()]).toEqual(['hub']);
+    expect([...part.incompleteRepositories.keys()]).toEqual(mine.map((r) => `hub\u0000${r}`));
   });
 });

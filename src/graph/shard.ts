@@ -2,7 +2,7 @@
 // its provider and name only, so every job agrees without talking to the others, and a repository
 // stays in its shard when others come and go. Shards are numbered 1..n, as a matrix `[1, 2, 3]`.
 import { createHash } from 'node:crypto';
-import { DISCOVERY_SOURCE, type Entity, type Graph, type ShardRecord } from './types.js';
+import type { Graph, ShardRecord } from './types.js';
 
 export interface Shard {
   /** 1-based */
@@ -50,32 +50,6 @@ export function markShard(graph: Graph, record: ShardRecord): Graph {
     shard: record,
     entities,
     relations,
-    receipts: receipts.map((r) => ({ ...r, shard })),
-  };
-}
-
-/**
- * The part of a graph one shard would have discovered: every registry, and the repositories (with
- * their images, manifests and receipts) of that shard. A shard compares itself with this, so the
- * other shards' repositories are not reported as removed.
- */
-export function restrictToShard(graph: Graph, shard: Shard): Graph {
-  const mine = (provider: string, repository: unknown) =>
-    typeof repository === 'string' && inShard(provider, repository, shard);
-  const keep = (e: Entity) =>
-    e.kind === 'DockerRegistry' ||
-    mine(
-      e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '',
-      e.kind === 'DockerRepository' ? e.spec.full_name : e.spec.repository,
-    );
-  const entities = graph.entities.filter(keep);
-  const kept = new Set(entities.map((e) => `${e.kind}\u0000${e.metadata.namespace}\u0000${e.metadata.name}`));
-  return {
-    ...graph,
-    entities,
-    relations: graph.relations.filter((r) =>
-      kept.has(`${r.source.kind}\u0000${r.source.namespace}\u0000${r.source.name}`),
-    ),
-    receipts: graph.receipts.filter((r) => r.repository === '*' || mine(r.provider, r.repository)),
+    receipts: receipts.map((r) => Object.assign({}, r, { shard })),
   };
 }

@@ -139,13 +139,16 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     let url = req.url;
     const condition = this.revalidator?.condition(req);
-    let headers: Record<string, string> = {
-      ...(req.headers ?? {}),
-      ...(condition ? { 'if-none-match': condition } : {}),
-    };
+    // Object.assign, not spreads: an object literal that starts with a spread and goes on gets a
+    // hidden class of its own in V8, one per request (old space, bench --scale).
+    let headers: Record<string, string> = Object.assign(
+      {},
+      req.headers,
+      condition ? { 'if-none-match': condition } : undefined,
+    );
     const origin = new URL(req.url).origin;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const res = await this.withRetries({ ...req, url, headers });
+      const res = await this.withRetries(Object.assign({}, req, { url, headers }));
       if (![301, 302, 303, 307, 308].includes(res.status) || !res.headers.location)
         return this.revalidator ? this.revalidator.settle(req, condition, res) : res;
       const target = new URL(res.headers.location, url);
@@ -223,11 +226,15 @@ export class HttpClient {
     try {
       const res = await this.once(req);
       answer.latencyMs = performance.now() - started;
-      sem.setLimit(limit.answered(ticket, { ...answer, status: res.status, headers: res.headers }));
+      sem.setLimit(
+        limit.answered(ticket, Object.assign({}, answer, { status: res.status, headers: res.headers })),
+      );
       return res;
     } catch (err) {
       answer.latencyMs = performance.now() - started;
-      sem.setLimit(limit.answered(ticket, { ...answer, timedOut: errorCode(err) === 'TimeoutError' }));
+      sem.setLimit(
+        limit.answered(ticket, Object.assign({}, answer, { timedOut: errorCode(err) === 'TimeoutError' })),
+      );
       throw err;
     }
   }

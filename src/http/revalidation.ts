@@ -51,7 +51,7 @@ export class Revalidator {
       const { 'content-length': _length, ...fresh } = res.headers;
       return {
         status: stored.status,
-        headers: { ...fresh, ...stored.headers },
+        headers: Object.assign({}, fresh, stored.headers),
         body: Buffer.from(stored.body, 'utf8'),
         url: res.url,
       };

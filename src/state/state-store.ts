@@ -2,11 +2,11 @@
 // forever) and the tag → digest map each repository had. Everything read back is verified, so a
 // corrupt or half-written file costs a refetch, never a wrong graph.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseGraph } from '../graph/diff.js';
+import type { Inventory, RepositoryFilter } from '../graph/diff.js';
 import { jsonPieces } from '../graph/graph-json.js';
-import type { Graph } from '../graph/types.js';
+import { readInventory } from '../graph/read-inventory.js';
 import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
 
 export type TagMap = Record<string, Record<string, string>>;
@@ -17,10 +17,16 @@ export interface StateStore {
   /** The tag → digest map per repository recorded for a registry by the previous run. */
   loadTags(registryUrl: string): Promise<TagMap>;
   saveTags(registryUrl: string, tags: TagMap): Promise<void>;
-  /** The graph the previous run wrote, for the change report; undefined when there is none or it is unreadable. */
-  loadPreviousGraph(warn?: (message: string) => void): Promise<Graph | undefined>;
+  /**
+   * What the change report compares with, from the graph the previous run saved (only the
+   * repositories `keep` accepts, when given); undefined when there is none or it is unreadable.
+   */
+  loadPreviousInventory(
+    warn?: (message: string) => void,
+    keep?: RepositoryFilter,
+  ): Promise<Inventory | undefined>;
   /** `redact` is applied to the JSON text written (the state directory may be cached outside the runner). */
-  savePreviousGraph(graph: Graph, redact?: (json: string) => string): Promise<void>;
+  savePreviousGraph(graph: object, redact?: (json: string) => string): Promise<void>;
   /** Listing pages with their ETags, for If-None-Match on the next run. */
   loadPages(): Promise<StoredPages>;
   savePages(pages: StoredPages): Promise<void>;
@@ -36,7 +42,7 @@ export class NoState implements StateStore {
     return {};
   }
   async saveTags(): Promise<void> {}
-  async loadPreviousGraph(): Promise<undefined> {
+  async loadPreviousInventory(): Promise<undefined> {
     return undefined;
   }
   async savePreviousGraph(): Promise<void> {}
@@ -164,10 +170,13 @@ export class DirectoryState implements StateStore {
     return join(this.dir, 'graph.json');
   }
 
-  async loadPreviousGraph(warn?: (message: string) => void): Promise<Graph | undefined> {
-    let text: string;
+  async loadPreviousInventory(
+    warn?: (message: string) => void,
+    keep?: RepositoryFilter,
+  ): Promise<Inventory | undefined> {
+    let file: FileHandle;
     try {
-      text = await readFile(this.graphPath, 'utf8');
+      file = await open(this.graphPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         warn?.(
@@ -175,16 +184,23 @@ export class DirectoryState implements StateStore {
         );
       return undefined;
     }
-    const parsed = parseGraph(text);
-    if ('error' in parsed) {
+    let read: Awaited<ReturnType<typeof readInventory>>;
+    try {
+      read = await readInventory(file.createReadStream(), keep);
+    } catch (err) {
+      read = { error: `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+    if ('error' in read) {
       // A corrupt previous graph only costs this run's change report; the new graph replaces it.
-      warn?.(`state: ignoring ${this.graphPath}: ${parsed.error}; this run is reported as a first inventory`);
+      warn?.(`state: ignoring ${this.graphPath}: ${read.error}; this run is reported as a first inventory`);
       return undefined;
     }
-    return parsed.graph;
+    return read.inventory;
   }
 
-  async savePreviousGraph(graph: Graph, redact: (json: string) => string = (json) => json): Promise<void> {
+  async savePreviousGraph(graph: object, redact: (json: string) => string = (json) => json): Promise<void> {
     await writeAtomically(this.graphPath, jsonPieces(graph, redact));
   }
 

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load-config.js';
+import type { ManifestRecord, RepositoryResult } from '../discovery/model.js';
+import { Secrets } from '../secrets.js';
+import { entityIdentity, GraphBuilder } from './build-graph.js';
+import { UniqueNames } from './names.js';
+import type { Graph } from './types.js';
+
+const settings = loadConfig(
+  `providers:
+  - { name: hub, type: docker, config: { registry_type: private, api_url: "https://registry.example.com" } }
+  - { name: mirror, type: docker, config: { registry_type: private, api_url: "https://mirror.example.com" } }
+`,
+  { env: {}, secrets: new Secrets(), origin: 'test' },
+);
+const [hub, mirror] = settings.providers as [(typeof settings.providers)[0], (typeof settings.providers)[0]];
+const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
+
+function manifest(d: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
+  return {
+    digest: d,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schemaVersion: 2,
+    layerDigests: [digest(`layer-${d}`)],
+    platform: { architecture: 'amd64', os: 'linux' },
+    labels: {},
+    ...extra,
+  };
+}
+
+function repository(provider: string, name: string, tags: Record<string, string>): RepositoryResult {
+  const manifests = new Map(Object.values(tags).map((d) => [d, manifest(d)]));
+  return {
+    name,
+    images: Object.entries(tags).map(([tag, d]) => ({ tag, digest: d })),
+    manifests,
+    signed: new Set(),
+    receipt: {
+      provider,
+      repository: name,
+      complete: true,
+      tags_listed: 1,
+      tags_selected: 1,
+      pages: 1,
+      requests: 2,
+      errors: [],
+    },
+  };
+}
+
+/** Names that collide after sanitising (`app_x`/`app-x`, `a` + `b-c` / `a-b` + `c`), one name in two registries. */
+function repositories(): Array<[typeof hub, RepositoryResult]> {
+  const out: Array<[typeof hub, RepositoryResult]> = [];
+  for (let i = 0; i < 4; i++) {
+    const shared = digest(`shared-${i}`);
+    out.push([hub, repository('hub', `team${i}/app_x`, { latest: shared })]);
+    out.push([hub, repository('hub', `team${i}/app-x`, { latest: shared, v1: digest(`v1-${i}`) })]);
+    out.push([hub, repository('hub', `lib${i}/a`, { 'b-c': digest(`abc-${i}`) })]);
+    out.push([hub, repository('hub', `lib${i}/a-b`, { c: digest(`abc2-${i}`) })]);
+    out.push([mirror, repository('mirror', `team${i}/app-x`, { latest: shared })]);
+  }
+  return out;
+}
+
+function build(order: Array<[typeof hub, RepositoryResult]>): Graph {
+  const builder = new GraphBuilder([hub, mirror]);
+  for (const [p, repo] of order) builder.addRepository(p, repo);
+  return builder.finish('2026-01-01T00:00:00Z');
+}
+
+describe('GraphBuilder', () => {
+  it('gives the names a view of every entity at once would give, however the repositories arrive', () => {
+    const graph = build(repositories());
+    // The names UniqueNames gives when it sees every key up front.
+    for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
+      const ofKind = graph.entities.filter((e) => e.kind === kind);
+      const names = new UniqueNames(() =>
+        ofKind.map((e) => ({ ...entityIdentity(e)!, ns: e.metadata.namespace })),
+      );
+      for (const e of ofKind) {
+        const { key, raw } = entityIdentity(e)!;
+        expect(e.metadata.name).toBe(names.get(e.metadata.namespace, key, raw));
+      }
+      expect(new Set(ofKind.map((e) => e.metadata.name)).size).toBe(ofKind.length);
+    }
+    // The collisions were real: some names carry the hash.
+    expect(graph.entities.filter((e) => /-[0-9a-f]{8}$/.test(e.metadata.name)).length).toBeGreaterThan(0);
+
+    const reversed = build(repositories().reverse());
+    expect(JSON.stringify(reversed)).toBe(JSON.stringify(graph));
+  });
+
+  it('renames every relation end with the entity it names', () => {
+    const graph = build(repositories());
+    const names = new Set(graph.entities.map((e) => `${e.kind} ${e.metadata.namespace} ${e.metadata.name}`));
+    for (const r of graph.relations) {
+      expect(names).toContain(`${r.source.kind} ${r.source.namespace} ${r.source.name}`);
+      expect(names).toContain(`${r.target.kind} ${r.target.namespace} ${r.target.name}`);
+    }
+    // Every image belongs to its repository and uses its manifest.
+    const images = graph.entities.filter((e) => e.kind === 'DockerImage').length;
+    expect(graph.relations.filter((r) => r.relation === 'USES')).toHaveLength(images);
+  });
+
+  it('refuses a repository of a provider it was not given', () => {
+    const builder = new GraphBuilder([hub]);
+    expect(() => builder.addRepository(mirror, repository('mirror', 'x', {}))).toThrow(/mirror/);
+  });
+});
