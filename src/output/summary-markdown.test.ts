@@ -7,7 +7,14 @@ import {
   type Graph,
   type GraphReceipt,
 } from '../graph/types.js';
-import { escapeMarkdown, formatBytes, formatVulnerabilities, renderSummary } from './summary-markdown.js';
+import {
+  escapeMarkdown,
+  fitStepSummary,
+  formatBytes,
+  formatVulnerabilities,
+  renderSummary,
+  STEP_SUMMARY_LIMIT,
+} from './summary-markdown.js';
 
 const HUB = 'https://registry-1.docker.io';
 
@@ -352,5 +359,50 @@ describe('renderSummary', () => {
 
   it('is deterministic', () => {
     expect(renderSummary(base())).toBe(renderSummary(base()));
+  });
+});
+
+describe('fitStepSummary', () => {
+  const whole = 'summary.md';
+  /** The summary of `n` repositories with nothing in them: one table row each. */
+  function inventory(n: number): string {
+    const graph: Graph = {
+      format: GRAPH_FORMAT,
+      generated_at: '2026-01-01T00:00:00Z',
+      entities: [],
+      relations: [],
+      receipts: Array.from({ length: n }, (_, i) => ({
+        provider: 'hub',
+        repository: `platform-team-${i % 50}/service-ünïcode-${String(i).padStart(5, '0')}`,
+        complete: true,
+        tags_listed: 120,
+        tags_selected: 10,
+        pages: 2,
+        requests: 3,
+        errors: [],
+      })),
+    };
+    return renderSummary(graph);
+  }
+
+  it('leaves a summary GitHub takes as it is', () => {
+    const text = inventory(100);
+    expect(fitStepSummary(text, whole)).toBe(text);
+  });
+
+  it('cuts 15,000 repositories at a whole line under 1 MiB and says where the rest is', () => {
+    const text = inventory(15_000);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(STEP_SUMMARY_LIMIT);
+    const fitted = fitStepSummary(text, whole);
+    expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT);
+    const [kept, note] = fitted.split('\n**The summary is cut here**');
+    expect(text.startsWith(kept!)).toBe(true);
+    expect(kept!.endsWith('|\n')).toBe(true);
+    expect(kept).not.toContain('\uFFFD');
+    expect(note).toMatch(
+      /^: it is [\d,]+ KB, over the 1,024 KB GitHub shows of a job summary\. The whole of it is in summary\.md\.\n$/,
+    );
+    // Room left for what follows (the Devgraph upload report) is honoured too.
+    expect(Buffer.byteLength(fitStepSummary(text, whole, 500_000))).toBeLessThanOrEqual(500_000);
   });
 });

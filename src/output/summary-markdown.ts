@@ -142,3 +142,23 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   }
   return out;
 }
+
+/** What GitHub shows of one step's job summary: beyond it the whole summary is dropped, not cut. */
+export const STEP_SUMMARY_LIMIT = 1024 * 1024;
+
+/**
+ * `markdown` cut at a line to fit GitHub's job-summary limit, with a note saying where the whole
+ * of it is. Over the limit GitHub drops the step's summary altogether ("upload aborted, supports
+ * content up to a size of 1024k"): 10,000 repositories with images make over 1 MB of tables.
+ */
+export function fitStepSummary(markdown: string, whole: string, limit = STEP_SUMMARY_LIMIT): string {
+  const size = Buffer.byteLength(markdown, 'utf8');
+  if (size <= limit) return markdown;
+  const kb = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en-US')} KB`;
+  const note = `\n**The summary is cut here**: it is ${kb(size)}, over the ${kb(limit)} GitHub shows of a job summary. The whole of it is in ${whole}.\n`;
+  // Decoding a cut mid-character ends in U+FFFD, which falls after the last whole line and goes with it.
+  const head = Buffer.from(markdown, 'utf8')
+    .subarray(0, limit - Buffer.byteLength(note, 'utf8'))
+    .toString('utf8');
+  return `${head.slice(0, head.lastIndexOf('\n') + 1)}${note}`;
+}

@@ -18,7 +18,7 @@ import {
   renderChangeNote,
   renderChangeReport,
 } from '../output/change-report.js';
-import { escapeMarkdown } from '../output/summary-markdown.js';
+import { escapeMarkdown, fitStepSummary, STEP_SUMMARY_LIMIT } from '../output/summary-markdown.js';
 import { generatedAtFromEnv, type RunResult, readPreviousGraph, runDiscovery } from '../run-discovery.js';
 import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
@@ -307,8 +307,16 @@ export async function run(env: Record<string, string | undefined> = process.env)
         await http.close();
       }
     }
-    if (env.GITHUB_STEP_SUMMARY)
-      await core.summary.addRaw(secrets.redact(`${result.summary}${devgraphLines.join('\n')}\n`)).write();
+    if (env.GITHUB_STEP_SUMMARY) {
+      // The upload report stays whole after the inventory: summary.md does not have it.
+      const report = secrets.redact(`${devgraphLines.join('\n')}\n`);
+      const inventory = fitStepSummary(
+        secrets.redact(result.summary),
+        'summary.md (the `summary-path` output, and the graph artifact when one is uploaded)',
+        STEP_SUMMARY_LIMIT - Buffer.byteLength(report, 'utf8'),
+      );
+      await core.summary.addRaw(`${inventory}${report}`).write();
+    }
 
     if (!result.complete) {
       const failed = result.graph.receipts
