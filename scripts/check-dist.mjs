@@ -1,15 +1,12 @@
 // dist/ is what GitHub runs: fail when it differs from a fresh build of src/.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { build } from './build.mjs';
 
 const fresh = mkdtempSync(join(tmpdir(), 'check-dist-'));
-const ncc = (entry, out, extra = []) =>
-  execFileSync('npx', ['ncc', 'build', entry, '-o', out, '--target', 'es2022', ...extra], { stdio: 'pipe' });
 try {
-  ncc('src/index.ts', fresh, ['--license', 'licenses.txt']);
-  ncc('src/cli.ts', join(fresh, 'cli'));
+  await build(fresh);
   const files = (dir) =>
     readdirSync(dir).flatMap((f) =>
       statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)],
