@@ -1,13 +1,7 @@
 // Discovery result → Devgraph entities and relations (reference/devgraph.md §3). Pure: the same
 // discovery gives the same graph, sorted, so identical registries give identical files.
 import type { ProviderSettings } from '../config/settings.js';
-import type {
-  DiscoveryResult,
-  ManifestRecord,
-  Platform,
-  Receipt,
-  RepositoryResult,
-} from '../discovery/model.js';
+import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../discovery/model.js';
 import { type NameEntry, plainName, UniqueNames } from './names.js';
 import {
   API_VERSION,
@@ -61,19 +55,6 @@ export const nameKeys = {
 
 function compact<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/**
- * The whole discovery at once; runDiscovery feeds a GraphBuilder repository by repository
- * instead, so a repository's records are dropped as soon as its entities exist.
- */
-export function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
-  const builder = new GraphBuilder(result.providers.map((pr) => pr.settings));
-  for (const pr of result.providers) {
-    for (const repo of pr.repositories) builder.addRepository(pr.settings, repo);
-    if (pr.receipt) builder.addReceipt(pr.receipt);
-  }
-  return builder.finish(generatedAt);
 }
 
 /**

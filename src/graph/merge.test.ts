@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import type { DiscoveryResult, ManifestRecord, RepositoryResult } from '../discovery/model.js';
 import { Secrets } from '../secrets.js';
-import { buildGraph } from './build-graph.js';
+import { GraphBuilder } from './build-graph.js';
 import { mergeShardGraphs, type ShardGraphFile } from './merge.js';
 import { markShard, type Shard, shardOf } from './shard.js';
 import type { Graph, GraphReceipt } from './types.js';
@@ -53,6 +53,16 @@ function repository(provider: string, name: string, tags: Record<string, string>
     signed: new Set(),
     receipt: receipt(provider, name),
   };
+}
+
+/** The graph of a whole discovery, built as runDiscovery builds it. */
+function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
+  const builder = new GraphBuilder(result.providers.map((pr) => pr.settings));
+  for (const pr of result.providers) {
+    for (const repo of pr.repositories) builder.addRepository(pr.settings, repo);
+    if (pr.receipt) builder.addReceipt(pr.receipt);
+  }
+  return builder.finish(generatedAt);
 }
 
 /**

@@ -6,7 +6,7 @@
 // - each repository is in exactly one shard, with its receipt, images and manifests;
 // - entity names are made unique over the whole set (names.ts), so a name a shard chose may
 //   differ from the unsharded one when a colliding name is in another shard: every entity is
-//   renamed from its (provider, repository, tag/digest) key over the union, as buildGraph does;
+//   renamed from its (provider, repository, tag/digest) key over the union, as GraphBuilder does;
 // - a registry-level receipt ("*", written only when the listing failed) is combined over the
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
