@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../src/config/load-config.js';
 import { jsonPieces } from '../src/graph/graph-json.js';
+import { graphDocument } from '../src/graph/graph-source.js';
 import { silentLog } from '../src/log.js';
 import { runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   // 100,000 images would be the peak being measured.
   const hash = createHash('sha256');
   const pieces = function* () {
-    for (const piece of jsonPieces(graph, (json) => secrets.redact(json), true)) {
+    for (const piece of jsonPieces(graphDocument(graph), (json) => secrets.redact(json), true)) {
       hash.update(piece);
       yield piece;
     }
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     wallMs: Math.round(wallMs),
     maxRssMb: maxRssMb(),
     complete: result.complete,
-    images: graph.entities.filter((e) => e.kind === 'DockerImage').length,
+    images: graph.count('DockerImage'),
     requests: result.requests,
     graphSha256: hash.digest('hex'),
     errors: graph.receipts.flatMap((r) => r.errors.map((e) => `${r.repository}: ${e}`)),

@@ -15,7 +15,8 @@ import {
   parseGraph,
 } from './graph/diff.js';
 import { jsonPieces } from './graph/graph-json.js';
-import { formatShard, inShard, markShard, type Shard } from './graph/shard.js';
+import { type GraphSource, graphDocument } from './graph/graph-source.js';
+import { formatShard, inShard, type Shard } from './graph/shard.js';
 import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import { Revalidator } from './http/revalidation.js';
@@ -47,7 +48,8 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  graph: Graph;
+  /** Read it before `close()`, which removes the file a discovery's entities wait in. */
+  graph: GraphSource;
   summary: string;
   complete: boolean;
   requests: Record<string, number>;
@@ -57,6 +59,9 @@ export interface RunResult {
 
 export async function runDiscovery(settings: Settings, opts: RunOptions): Promise<RunResult> {
   const http = opts.http ?? new HttpClient();
+  // Until the graph is handed over, an error removes its spill file here.
+  let builder: GraphBuilder | undefined;
+  let handedOver = false;
   try {
     const directory = opts.stateDir ? new DirectoryState(opts.stateDir) : undefined;
     const state = directory ?? new NoState();
@@ -67,10 +72,11 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const compare = opts.previousGraph !== undefined || opts.stateDir !== undefined;
     const revalidator = opts.stateDir ? new Revalidator(await state.loadPages()) : undefined;
     http.revalidator = revalidator;
-    const builder = new GraphBuilder(settings.providers);
+    builder = new GraphBuilder(settings.providers, (json) => opts.secrets.redact(json));
+    const spilling = builder;
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
-      onRepository: (provider, repository) => builder.addRepository(provider, repository),
+      onRepository: (provider, repository) => spilling.addRepository(provider, repository),
       http,
       state,
       secrets: opts.secrets,
@@ -83,17 +89,18 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
-    const built = builder.finish(opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
+    const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.
-    const graph = opts.shard
-      ? markShard(built, {
-          ...opts.shard,
-          config: configHash(settings),
-          requests: result.requests,
-          notes: providerNotes,
-        })
-      : built;
+    const graph = builder.finish(
+      generatedAt,
+      opts.shard && {
+        ...opts.shard,
+        config: configHash(settings),
+        requests: result.requests,
+        notes: providerNotes,
+      },
+    );
     const changes = compare ? diffGraphs(previous, graph) : undefined;
     const summary = summarize(graph, changes, opts.secrets, [
       ...(opts.shard
@@ -110,6 +117,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     // save it held three copies at once (bench --scale: 2.3 GB peak at 100,000 images). Only what
     // the next run's comparison reads is kept (comparisonView).
     await state.savePreviousGraph(comparisonView(graph), (json) => opts.secrets.redact(json));
+    handedOver = true;
     return {
       graph,
       summary,
@@ -118,6 +126,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       ...(changes ? { changes } : {}),
     };
   } finally {
+    if (!handedOver) builder?.discard();
     if (!opts.http) await http.close();
   }
 }
@@ -142,7 +151,7 @@ async function previousInventory(state: StateStore, opts: RunOptions): Promise<I
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
 export function summarize(
-  graph: Graph,
+  graph: Graph | GraphSource,
   changes: GraphChanges | undefined,
   secrets: Secrets,
   notes: string[],
@@ -191,8 +200,9 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
  * graph.json's text as one string (tests, comparisons): stable key order as built, two-space
  * indent, trailing newline. Files are written with writeGraphFile.
  */
-export function serializeGraph(graph: Graph, secrets: Secrets): string {
-  return [...jsonPieces(graph, (json) => secrets.redact(json), true)].join('');
+export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): string {
+  const document = 'load' in graph ? graphDocument(graph) : graph;
+  return [...jsonPieces(document, (json) => secrets.redact(json), true)].join('');
 }
 
 /**

@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { diffGraphs, parseGraph } from './graph/diff.js';
+import { inMemory } from './graph/graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
 import type { Graph } from './graph/types.js';
 import { type RunResult, requestsNote, summarize } from './run-discovery.js';
@@ -90,7 +91,7 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
     requestsNote(merged.requests),
   ]);
   return {
-    graph,
+    graph: inMemory(graph),
     summary,
     complete: graph.receipts.every((r) => r.complete),
     requests: merged.requests,

@@ -66,7 +66,7 @@ function repositories(): Array<[typeof hub, RepositoryResult]> {
 function build(order: Array<[typeof hub, RepositoryResult]>): Graph {
   const builder = new GraphBuilder([hub, mirror]);
   for (const [p, repo] of order) builder.addRepository(p, repo);
-  return builder.finish('2026-01-01T00:00:00Z');
+  return builder.finish('2026-01-01T00:00:00Z').load();
 }
 
 describe('GraphBuilder', () => {

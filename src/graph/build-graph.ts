@@ -1,8 +1,12 @@
-// Discovery result → Devgraph entities and relations (reference/devgraph.md §3). Pure: the same
-// discovery gives the same graph, sorted, so identical registries give identical files.
+// Discovery result → Devgraph entities and relations (reference/devgraph.md §3). The same
+// discovery gives the same graph, sorted, so identical registries give identical files; the
+// entities wait in a temporary file (entity-spill.ts) until the outputs read them.
 import type { ProviderSettings } from '../config/settings.js';
 import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../discovery/model.js';
+import { EntitySpill } from './entity-spill.js';
+import type { GraphSource } from './graph-source.js';
 import { type NameEntry, plainName, UniqueNames } from './names.js';
+import { formatShard } from './shard.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -11,7 +15,9 @@ import {
   type EntityRef,
   GRAPH_FORMAT,
   type Graph,
+  type GraphReceipt,
   type Relation,
+  type ShardRecord,
 } from './types.js';
 
 export function registryEntityName(p: ProviderSettings): string {
@@ -60,20 +66,30 @@ function compact<T extends Record<string, unknown>>(o: T): T {
 /**
  * Entities and relations built as repositories arrive, in any order. A name depends on every
  * other name of its kind (collisions), so each entity is built with the name it gets when nothing
- * collides and `finish` renames the few that do. Each entity has one EntityRef, shared by every
- * relation naming it, so renaming it renames them all; at 100,000 images the relations took 43 MB
- * with a ref (and a name string) per end, 29 MB with shared ones (bench --scale heap snapshots).
+ * collides and `finish` renames the few that do. Each entity goes to the spill as soon as it is
+ * made; what stays in memory is its EntityRef, shared by every relation naming it, so renaming it
+ * renames them all (at 100,000 images the relations took 43 MB with a ref and a name string per
+ * end, 29 MB with shared ones: bench --scale heap snapshots).
  */
 export class GraphBuilder {
-  private readonly entities: Entity[] = [];
-  /** refs[i] names entities[i]. */
+  private readonly spill = new EntitySpill();
+  /** refs[i] names entity i, stored in the spill at offsets[i], lengths[i] bytes. */
   private readonly refs: EntityRef[] = [];
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
   private readonly relations: Relation[] = [];
   private readonly receipts: Receipt[] = [];
   private readonly registryRefs = new Map<string, EntityRef>();
   private readonly sharedTexts = new Map<string, string>();
+  private readonly redact: (json: string) => string;
 
-  constructor(providers: ProviderSettings[]) {
+  /**
+   * `redact` is applied to each entity's JSON as it is spilled, so no credential that surfaced in
+   * registry data reaches the disk (outputs are redacted again as written, with every secret
+   * known by then).
+   */
+  constructor(providers: ProviderSettings[], redact: (json: string) => string = (json) => json) {
+    this.redact = redact;
     // Registries are few and known up front: their names are final at once.
     const names = new UniqueNames(() =>
       providers.map((p) => ({ key: p.name, raw: registryEntityName(p), ns: p.namespace })),
@@ -244,37 +260,53 @@ export class GraphBuilder {
     }
   }
 
-  /** Settles colliding names, sorts, and hands the graph over; the builder is spent. */
-  finish(generatedAt: string): Graph {
-    const { entities, refs } = this;
+  /**
+   * Settles colliding names, sorts, and hands the graph over; the builder is spent. With `shard`,
+   * a shard's graph: the record after `generated_at`, each receipt naming its shard.
+   */
+  finish(generatedAt: string, shard?: ShardRecord): SpilledGraph {
+    const { refs } = this;
     for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
-      // Keys are made again from each entity when asked for, not held for the whole set.
-      function* ofKind(): Generator<NameEntry & { at: number }> {
-        for (let at = 0; at < entities.length; at++) {
-          const e = entities[at]!;
-          if (e.kind !== kind) continue;
-          const { key, raw } = entityIdentity(e)!;
-          yield { key, raw, ns: e.metadata.namespace, plain: e.metadata.name, at };
-        }
-      }
+      // Only plain names are held; what a name is made from is read back from the spill for the
+      // entities a collision touches (none, in most registries).
+      const ofKind = () => {
+        const entries: SpilledName[] = [];
+        for (let at = 0; at < refs.length; at++)
+          if (refs[at]!.kind === kind) entries.push(new SpilledName(this, at));
+        return entries;
+      };
       const names = new UniqueNames(ofKind);
       if (names.renames === 0) continue;
-      for (const { key, raw, ns, plain, at } of ofKind()) {
-        const name = names.get(ns, key, raw, plain);
-        if (name !== plain) entities[at]!.metadata.name = refs[at]!.name = name;
+      for (const e of ofKind()) {
+        const name = names.get(e.ns, e.key, e.raw, e.plain);
+        if (name !== e.plain) refs[e.at]!.name = name;
       }
     }
-    this.refs.length = 0;
-    entities.sort(compareEntities);
     this.relations.sort(compareRelations);
-    this.receipts.sort(compareReceipts);
-    return {
-      format: GRAPH_FORMAT,
-      generated_at: generatedAt,
-      entities,
+    const receipts: GraphReceipt[] = shard
+      ? this.receipts.map((r) => Object.assign({}, r, { shard: formatShard(shard) }))
+      : this.receipts;
+    receipts.sort(compareReceipts);
+    return new SpilledGraph({
+      spill: this.spill,
+      refs,
+      offsets: this.offsets,
+      lengths: this.lengths,
       relations: this.relations,
-      receipts: this.receipts,
-    };
+      receipts,
+      generatedAt,
+      ...(shard ? { shard } : {}),
+    });
+  }
+
+  /** Removes the spill of a graph that will not be finished (the run failed). */
+  discard(): void {
+    this.spill.close();
+  }
+
+  /** Entity `at` as it was spilled, its name as built. */
+  readEntity(at: number): Entity {
+    return JSON.parse(this.spill.read(this.offsets[at]!, this.lengths[at]!)) as Entity;
   }
 
   /**
@@ -308,9 +340,15 @@ export class GraphBuilder {
 
   private add(e: Entity): EntityRef {
     const ref = this.refOf(e.kind, e.metadata.name, e.metadata.namespace);
-    this.entities.push(e);
+    const { offset, length } = this.spill.append(`${this.redact(JSON.stringify(e))}\n`);
     this.refs.push(ref);
+    this.offsets.push(offset);
+    this.lengths.push(length);
     return ref;
+  }
+
+  nameOf(at: number): EntityRef {
+    return this.refs[at]!;
   }
 
   private relate(
@@ -320,6 +358,111 @@ export class GraphBuilder {
     target: EntityRef,
   ): void {
     this.relations.push({ namespace, relation, source, target });
+  }
+}
+
+/**
+ * One entity's name material for UniqueNames. `plain` and `ns` come from its ref; `key` and `raw`
+ * are read back from the spill only when asked for, which only a collision does.
+ */
+class SpilledName implements NameEntry {
+  readonly ns: string;
+  readonly plain: string;
+  private identity: { key: string; raw: string } | undefined;
+
+  constructor(
+    private readonly builder: GraphBuilder,
+    readonly at: number,
+  ) {
+    const ref = builder.nameOf(at);
+    this.ns = ref.namespace;
+    this.plain = ref.name;
+  }
+
+  get key(): string {
+    return this.identify().key;
+  }
+
+  get raw(): string {
+    return this.identify().raw;
+  }
+
+  private identify(): { key: string; raw: string } {
+    this.identity ??= entityIdentity(this.builder.readEntity(this.at))!;
+    return this.identity;
+  }
+}
+
+/** A built graph whose entities wait in the spill; `close` removes the file. */
+export class SpilledGraph implements GraphSource {
+  readonly format = GRAPH_FORMAT;
+  readonly generated_at: string;
+  readonly shard?: ShardRecord;
+  readonly receipts: GraphReceipt[];
+  private readonly spill: EntitySpill;
+  private readonly refs: EntityRef[];
+  private readonly offsets: number[];
+  private readonly lengths: number[];
+  private readonly relationList: Relation[];
+  /** Entity indexes in graph order. */
+  private readonly order: number[];
+  private readonly counts = new Map<DockerKind, number>();
+
+  constructor(parts: {
+    spill: EntitySpill;
+    refs: EntityRef[];
+    offsets: number[];
+    lengths: number[];
+    relations: Relation[];
+    receipts: GraphReceipt[];
+    generatedAt: string;
+    shard?: ShardRecord;
+  }) {
+    this.spill = parts.spill;
+    this.refs = parts.refs;
+    this.offsets = parts.offsets;
+    this.lengths = parts.lengths;
+    this.relationList = parts.relations;
+    this.receipts = parts.receipts;
+    this.generated_at = parts.generatedAt;
+    if (parts.shard) this.shard = parts.shard;
+    const refs = parts.refs;
+    this.order = refs.map((_, i) => i).sort((a, b) => compareRefs(refs[a]!, refs[b]!));
+    for (const r of refs) this.counts.set(r.kind, (this.counts.get(r.kind) ?? 0) + 1);
+  }
+
+  count(kind: DockerKind): number {
+    return this.counts.get(kind) ?? 0;
+  }
+
+  *entities(kinds?: readonly DockerKind[]): Generator<Entity> {
+    for (const at of this.order) {
+      const ref = this.refs[at]!;
+      if (kinds && !kinds.includes(ref.kind)) continue;
+      const e = JSON.parse(this.spill.read(this.offsets[at]!, this.lengths[at]!)) as Entity;
+      // A collision may have renamed it after it was spilled.
+      e.metadata.name = ref.name;
+      yield e;
+    }
+  }
+
+  relations(): Iterable<Relation> {
+    return this.relationList;
+  }
+
+  load(): Graph {
+    return {
+      format: GRAPH_FORMAT,
+      generated_at: this.generated_at,
+      ...(this.shard ? { shard: this.shard } : {}),
+      entities: [...this.entities()],
+      relations: this.relationList,
+      receipts: this.receipts,
+    };
+  }
+
+  close(): void {
+    this.spill.close();
   }
 }
 
@@ -353,6 +496,11 @@ export function compareEntities(a: Entity, b: Entity): number {
     cmp(a.metadata.namespace, b.metadata.namespace) ||
     cmp(a.metadata.name, b.metadata.name)
   );
+}
+
+/** compareEntities, by the refs naming them. */
+function compareRefs(a: EntityRef, b: EntityRef): number {
+  return cmp(a.kind, b.kind) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
 }
 
 export function compareRelations(a: Relation, b: Relation): number {

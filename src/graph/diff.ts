@@ -2,6 +2,7 @@
 // two graphs in, plain lists out. A tag is identified by the provider that found it (the
 // discovery-source annotation), its repository and its name, so two registries holding the same
 // repository name never mix.
+import { asSource, type GraphSource } from './graph-source.js';
 import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from './types.js';
 
 export interface RepositoryRef {
@@ -152,9 +153,12 @@ export class InventoryBuilder {
   }
 }
 
-export function inventoryOf(graph: Graph, keep?: RepositoryFilter): Inventory {
+/** The kinds an Inventory is made from. */
+const INVENTORY_KINDS = ['DockerRegistry', 'DockerRepository', 'DockerImage'] as const;
+
+export function inventoryOf(graph: Graph | GraphSource, keep?: RepositoryFilter): Inventory {
   const builder = new InventoryBuilder(keep);
-  for (const e of graph.entities) builder.entity(e);
+  for (const e of asSource(graph).entities(INVENTORY_KINDS)) builder.entity(e);
   for (const r of graph.receipts) builder.receipt(r);
   return builder.finish(graph.generated_at);
 }
@@ -192,7 +196,10 @@ function emptyChanges(firstRun: boolean): GraphChanges {
  * nothing useful. Tags the current run did not see count as removed only where the current
  * receipts prove the run saw everything; elsewhere they are listed as unverified.
  */
-export function diffGraphs(previous: Graph | Inventory | undefined, current: Graph): GraphChanges {
+export function diffGraphs(
+  previous: Graph | GraphSource | Inventory | undefined,
+  current: Graph | GraphSource,
+): GraphChanges {
   if (!previous) return emptyChanges(true);
   const before = 'entities' in previous ? inventoryOf(previous) : previous;
   const changes = emptyChanges(false);
@@ -285,14 +292,22 @@ function unverifiedReason(
  * made, one at a time: the copy is never held whole (bench --scale: +40 MB at the end of a run of
  * 100,000 images). Read back, diffGraphs(it, b) is diffGraphs(graph, b).
  */
-export function comparisonView(graph: Graph): object {
+export function comparisonView(graph: Graph | GraphSource): object {
+  const source = asSource(graph);
   function* entities(): Generator<Entity> {
-    for (const e of graph.entities) {
+    for (const e of source.entities(INVENTORY_KINDS)) {
       const slim = comparisonEntity(e);
       if (slim) yield slim;
     }
   }
-  return { ...graph, entities: entities(), relations: [] };
+  return {
+    format: source.format,
+    generated_at: source.generated_at,
+    ...(source.shard ? { shard: source.shard } : {}),
+    entities: entities(),
+    relations: [],
+    receipts: source.receipts,
+  };
 }
 
 function comparisonEntity(e: Entity): Entity | undefined {

@@ -62,7 +62,7 @@ function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
     for (const repo of pr.repositories) builder.addRepository(pr.settings, repo);
     if (pr.receipt) builder.addReceipt(pr.receipt);
   }
-  return builder.finish(generatedAt);
+  return builder.finish(generatedAt).load();
 }
 
 /**

@@ -79,7 +79,7 @@ export class UniqueNames {
     for (let round = 0; round < 4; round++) {
       const groups = new Map<string, Map<string, NameEntry>>();
       for (const e of entries()) {
-        const name = this.get(e.ns, e.key, e.raw, e.plain);
+        const name = this.current(e);
         if (counts.get(e.ns)!.get(name)! < 2) continue;
         const at = `${e.ns}\u0000${name}`;
         let group = groups.get(at);
@@ -114,6 +114,12 @@ export class UniqueNames {
   /** How many names collisions changed; with none, every name is its plainName. */
   get renames(): number {
     return this.renamed.size;
+  }
+
+  /** get() for an entry, reading its key only once something was renamed (it may be costly). */
+  private current(e: NameEntry): string {
+    if (this.renamed.size > 0) return this.get(e.ns, e.key, e.raw, e.plain);
+    return e.plain ?? plainName(e.raw, e.key);
   }
 
   get(ns: string, key: string, raw: string, plain?: string): string {

@@ -1,6 +1,8 @@
 // The human view of a graph: a table per provider, a row per repository, then every failure.
-// Pure: the CLI writes it to summary.md, the action to the job summary.
+// The CLI writes it to summary.md, the action to the job summary. It reads the graph's images one
+// pass, one at a time, holding a row per repository.
 import { compareNewestFirst } from '../discovery/order-tags.js';
+import { asSource, type GraphSource } from '../graph/graph-source.js';
 import { DISCOVERY_SOURCE, type Entity, type Graph } from '../graph/types.js';
 
 /**
@@ -54,8 +56,9 @@ export interface SummaryOptions {
   notes?: string[];
 }
 
-export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
-  const count = (kind: Entity['kind']) => graph.entities.filter((e) => e.kind === kind).length;
+export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions = {}): string {
+  const graph = asSource(input);
+  const count = (kind: Entity['kind']) => graph.count(kind);
   const complete = graph.receipts.every((r) => r.complete);
   const lines: string[] = ['# Registry inventory', ''];
   lines.push(
@@ -64,14 +67,18 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
   );
   for (const note of opts.notes ?? []) lines.push('', note);
 
+  // Only each repository's newest image is shown, so only it is kept as the images stream past.
   // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
-  const images = groupBy(
-    graph.entities.filter((e) => e.kind === 'DockerImage'),
-    (e) => `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`,
-  );
-  const byProvider = groupBy(graph.receipts, (r) => r.provider);
+  const newestOf = new Map<string, Entity>();
   // The column appears only when some vendor scanner reported: an empty column would read as "clean".
-  const showVulnerabilities = graph.entities.some((e) => e.kind === 'DockerImage' && e.spec.vulnerabilities);
+  let showVulnerabilities = false;
+  for (const e of graph.entities(['DockerImage'])) {
+    if (e.spec.vulnerabilities) showVulnerabilities = true;
+    const key = `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`;
+    const held = newestOf.get(key);
+    if (!held || compareNewestFirst(newestFacts(e), newestFacts(held)) < 0) newestOf.set(key, e);
+  }
+  const byProvider = groupBy(graph.receipts, (r) => r.provider);
   for (const [provider, receipts] of byProvider) {
     lines.push('', `## ${escapeMarkdown(provider)}`, '');
     const repoReceipts = receipts.filter((r) => r.repository !== '*');
@@ -84,13 +91,7 @@ export function renderSummary(graph: Graph, opts: SummaryOptions = {}): string {
     );
     lines.push(`|---|---|---|---|---|---|---|${showVulnerabilities ? '---|' : ''}---|`);
     for (const r of repoReceipts) {
-      const list = images.get(`${provider}\u0000${r.repository}`) ?? [];
-      const newest = [...list].sort((a, b) =>
-        compareNewestFirst(
-          { tag: String(a.spec.tag), created: a.spec.created as string | undefined },
-          { tag: String(b.spec.tag), created: b.spec.created as string | undefined },
-        ),
-      )[0];
+      const newest = newestOf.get(`${provider}\u0000${r.repository}`);
       const platforms = (newest?.spec.platforms as string[] | undefined) ?? [];
       lines.push(
         `| ${escapeMarkdown(r.repository)} | ${r.tags_selected} / ${r.tags_listed} | ${newest ? escapeMarkdown(String(newest.spec.tag)) : ''} | ${
@@ -130,6 +131,10 @@ export function formatVulnerabilities(v: unknown): string {
   );
   if (parts.length > 0) return parts.join(', ');
   return typeof counts.total === 'number' && counts.total > 0 ? `${counts.total} other` : 'none';
+}
+
+function newestFacts(image: Entity): { tag: string; created: string | undefined } {
+  return { tag: String(image.spec.tag), created: image.spec.created as string | undefined };
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

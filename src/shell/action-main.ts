@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load-config.js';
 import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { writeGraphFile } from '../graph/graph-json.js';
+import { graphDocument } from '../graph/graph-source.js';
 import { formatShard, parseShard, type Shard } from '../graph/shard.js';
 import type { DockerKind } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
@@ -147,6 +148,7 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
 
 export async function run(env: Record<string, string | undefined> = process.env): Promise<void> {
   const secrets = new Secrets((value) => core.setSecret(value));
+  let result: RunResult | undefined;
   const log: Log = {
     info: (m) => core.info(secrets.redact(m)),
     warn: (m) => core.warning(secrets.redact(m)),
@@ -167,7 +169,6 @@ export async function run(env: Record<string, string | undefined> = process.env)
     const previousGraph = inputs.previousGraph
       ? await readPreviousGraph(inputs.previousGraph, 'inputs.previous-graph', log)
       : undefined;
-    let result: RunResult;
     let hash: string;
     let saveCache: (() => Promise<void>) | undefined;
     if (inputs.mergeGraphs) {
@@ -224,10 +225,11 @@ export async function run(env: Record<string, string | undefined> = process.env)
     await mkdir(inputs.outputDir, { recursive: true });
     const graphPath = join(inputs.outputDir, 'graph.json');
     const summaryPath = join(inputs.outputDir, 'summary.md');
-    await writeGraphFile(graphPath, result.graph, (json) => secrets.redact(json));
+    await writeGraphFile(graphPath, graphDocument(result.graph), (json) => secrets.redact(json));
     await writeFile(summaryPath, result.summary);
 
-    const count = (kind: DockerKind) => String(result.graph.entities.filter((e) => e.kind === kind).length);
+    const { graph } = result;
+    const count = (kind: DockerKind) => String(graph.count(kind));
     core.setOutput('graph-path', graphPath);
     core.setOutput('summary-path', summaryPath);
     core.setOutput('complete', String(result.complete));
@@ -280,7 +282,7 @@ export async function run(env: Record<string, string | undefined> = process.env)
       try {
         const environment = inputs.devgraph.environment ?? settings?.devgraph?.environment;
         const incomplete = result.graph.receipts.filter((r) => !r.complete).length;
-        const upload = await uploadToDevgraph(result.graph, {
+        const upload = await uploadToDevgraph(result.graph.load(), {
           url: inputs.devgraph.url,
           token: devgraphToken,
           ...(environment ? { environment } : {}),
@@ -338,6 +340,8 @@ export async function run(env: Record<string, string | undefined> = process.env)
     core.setFailed(
       secrets.redact(err instanceof ConfigError ? err.message : `devgraph-docker: ${errorMessage(err)}`),
     );
+  } finally {
+    result?.graph.close();
   }
 }
 

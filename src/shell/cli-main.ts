@@ -12,6 +12,7 @@ import { sampleRepositories } from '../demo/sample-repositories.js';
 import { uploadToDevgraph } from '../devgraph/upload.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { writeGraphFile } from '../graph/graph-json.js';
+import { graphDocument } from '../graph/graph-source.js';
 import { parseShard, type Shard } from '../graph/shard.js';
 import type { Graph } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
@@ -142,27 +143,34 @@ export async function main(argv: string[], env: Record<string, string | undefine
       ...(shard ? { shard } : {}),
       ...(generatedAtFromEnv(env) ? { generatedAt: generatedAtFromEnv(env)! } : {}),
     });
-    await mkdir(outDir, { recursive: true });
-    await writeGraphFile(join(outDir, 'graph.json'), result.graph, (json) => secrets.redact(json));
-    await writeFile(join(outDir, 'summary.md'), result.summary);
-    process.stdout.write(result.summary);
-    log.info(`wrote ${join(outDir, 'graph.json')} and ${join(outDir, 'summary.md')}`);
-    if (command === 'demo') {
-      log.info(
-        `try it on a real registry: devgraph-docker discover --config devgraph-docker.yml (see README)`,
+    try {
+      await mkdir(outDir, { recursive: true });
+      await writeGraphFile(join(outDir, 'graph.json'), graphDocument(result.graph), (json) =>
+        secrets.redact(json),
       );
-    }
-    if (wantsUpload(values)) {
-      if (shard) {
-        process.stderr.write(
-          `devgraph-docker: not uploading shard ${values.shard}: it holds only its own repositories; upload the merged graph (devgraph-docker merge --upload)\n`,
+      await writeFile(join(outDir, 'summary.md'), result.summary);
+      process.stdout.write(result.summary);
+      log.info(`wrote ${join(outDir, 'graph.json')} and ${join(outDir, 'summary.md')}`);
+      if (command === 'demo') {
+        log.info(
+          `try it on a real registry: devgraph-docker discover --config devgraph-docker.yml (see README)`,
         );
-        return 1;
       }
-      const uploaded = await upload(result.graph, values, env, settings, secrets, log, false);
-      if (!uploaded) return 3;
+      if (wantsUpload(values)) {
+        if (shard) {
+          process.stderr.write(
+            `devgraph-docker: not uploading shard ${values.shard}: it holds only its own repositories; upload the merged graph (devgraph-docker merge --upload)\n`,
+          );
+          return 1;
+        }
+        const uploaded = await upload(result.graph.load(), values, env, settings, secrets, log, false);
+        if (!uploaded) return 3;
+      }
+      return result.complete ? 0 : 2;
+    } finally {
+      // The entities' spill file goes now; a process that exits early loses it at exit.
+      result.graph.close();
     }
-    return result.complete ? 0 : 2;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`devgraph-docker: ${secrets.redact(err.message)}\n`);
@@ -240,13 +248,18 @@ async function mergeCommand(
       ...(expectedConfig ? { expectedConfig } : {}),
     });
     await mkdir(outDir, { recursive: true });
-    await writeGraphFile(join(outDir, 'graph.json'), result.graph, (json) => secrets.redact(json));
+    await writeGraphFile(join(outDir, 'graph.json'), graphDocument(result.graph), (json) =>
+      secrets.redact(json),
+    );
     await writeFile(join(outDir, 'summary.md'), result.summary);
     process.stdout.write(result.summary);
     log.info(
       `merged ${result.shards} shard graphs into ${join(outDir, 'graph.json')} and ${join(outDir, 'summary.md')}`,
     );
-    if (wantsUpload(values) && !(await upload(result.graph, values, env, settings, secrets, log, true)))
+    if (
+      wantsUpload(values) &&
+      !(await upload(result.graph.load(), values, env, settings, secrets, log, true))
+    )
       return 3;
     return result.complete ? 0 : 2;
   } catch (err) {

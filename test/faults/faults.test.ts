@@ -190,9 +190,9 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
     Object.fromEntries(Object.entries(baseRequests).map(([k, v]) => [k, v + (extra[k] ?? 0)]));
   /** The fault-free graph, with the same requests apart from `extra`. */
   const expectBaseline = (r: Run, extra: Record<string, number> = {}) => {
-    expect(shape(r.result.graph, proxy.url)).toEqual(base);
+    expect(shape(r.result.graph.load(), proxy.url)).toEqual(base);
     expect(r.result.complete).toBe(true);
-    expect(requests(r.result.graph)).toEqual(plus(extra));
+    expect(requests(r.result.graph.load())).toEqual(plus(extra));
   };
 
   const API_V1 = ACME_API.v1_0_0.manifest.digest;
@@ -210,8 +210,8 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
     await pushRepositories(registry, [NGINX.repo, ACME_API.repo, ORG_TEAM_APP.repo, ACME_EPOCH.repo]);
     proxy = await startFaultProxy(registry.url);
     const first = await run([]);
-    base = shape(first.result.graph, proxy.url);
-    baseRequests = requests(first.result.graph);
+    base = shape(first.result.graph.load(), proxy.url);
+    baseRequests = requests(first.result.graph.load());
   }, 60_000);
   afterAll(async () => {
     await Promise.all(closers.map((c) => c()));
@@ -225,8 +225,8 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
 
   it('without faults the proxy is invisible: the same graph as straight from the registry', async () => {
     const direct = await discover({ ...config(), api_url: registry.url }, ENV);
-    expect(shape(direct.result.graph, registry.url)).toEqual(base);
-    expect(requests(direct.result.graph)).toEqual(baseRequests);
+    expect(shape(direct.result.graph.load(), registry.url)).toEqual(base);
+    expect(requests(direct.result.graph.load())).toEqual(baseRequests);
     expect(base.receipts.every((r) => r.complete)).toBe(true);
     expect(base.entities.filter((e) => e.kind === 'DockerImage')).toHaveLength(12);
   });
@@ -280,7 +280,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const r = await run([
         { path: /^\/v2\/acme\/epoch\/tags\/list/, fault: { type: 'respond', status: 429, body: TOOMANY } },
       ]);
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: ['acme-epoch-reproducible', 'acme-epoch-v1-0-0', ...manifestsOf('acme/epoch')],
           receipts: {
@@ -296,7 +296,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
           },
         }),
       );
-      expect(requests(r.result.graph)['acme/epoch']).toBe(4);
+      expect(requests(r.result.graph.load())['acme/epoch']).toBe(4);
       expect(r.result.complete).toBe(false);
     });
 
@@ -362,7 +362,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         const r = await run([
           { method: 'GET', path: /^\/v2\/acme\/api\/manifests\/v1\.0\.0$/, fault: fault(status) },
         ]);
-        expect(shape(r.result.graph, proxy.url)).toEqual(
+        expect(shape(r.result.graph.load(), proxy.url)).toEqual(
           expected(base, {
             drop: DROP_API_V1,
             receipts: {
@@ -375,7 +375,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
           }),
         );
         // Four tries instead of one, and no config blob for the image that was never read.
-        expect(requests(r.result.graph)).toEqual(plus({ 'acme/api': 3 - 1 }));
+        expect(requests(r.result.graph.load())).toEqual(plus({ 'acme/api': 3 - 1 }));
       },
     );
   });
@@ -389,7 +389,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
 
     it('resets on every try: the repository is incomplete, the reason says reset', async () => {
       const r = await run([{ path: /^\/v2\/acme\/api\/tags\/list/, fault: { type: 'reset' } }]);
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: [...API_REPO, ...apiManifests()],
           unset: NO_API_SOURCE,
@@ -406,7 +406,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
           },
         }),
       );
-      expect(requests(r.result.graph)['acme/api']).toBe(4);
+      expect(requests(r.result.graph.load())['acme/api']).toBe(4);
     });
 
     it('a server that stops sending once is timed out and retried: the same graph', async () => {
@@ -414,7 +414,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         [{ path: /^\/v2\/acme\/api\/manifests\/v1\.0\.0$/, on: 1, fault: { type: 'stall' } }],
         { timeout: SHORT_TIMEOUT_S },
       );
-      expect(shape(r.result.graph, proxy.url)).toEqual(base);
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(base);
       expect(proxy.requests.filter((q) => q.fault === 'stall')).toHaveLength(1);
     });
 
@@ -422,7 +422,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const r = await run([{ path: /^\/v2\/acme\/api\/manifests\/v1\.0\.0$/, fault: { type: 'stall' } }], {
         timeout: SHORT_TIMEOUT_S,
       });
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: DROP_API_V1,
           receipts: {
@@ -469,16 +469,16 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const r = await run([
         { path: /^\/v2\/acme\/api\/tags\/list/, fault: { type: 'rewrite', body: cut.body } },
       ]);
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         noApi(listingGone('/v2/acme/api/tags/list', cut.length)),
       );
-      expect(requests(r.result.graph)['acme/api']).toBe(1);
+      expect(requests(r.result.graph.load())['acme/api']).toBe(1);
     });
 
     it('truncated JSON on the catalog: nothing but the registry, and the registry receipt says why', async () => {
       const cut = halve();
       const r = await run([{ path: /^\/v2\/_catalog/, fault: { type: 'rewrite', body: cut.body } }]);
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         catalogGone(
           `${at('/v2/_catalog')}: expected a JSON listing but got something else (application/json; charset=utf-8, ${cut.length} bytes)`,
         ),
@@ -492,13 +492,13 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const tags = await run([
         { path: /^\/v2\/acme\/api\/tags\/list/, fault: { type: 'rewrite', body: () => bad } },
       ]);
-      expect(shape(tags.result.graph, proxy.url)).toEqual(
+      expect(shape(tags.result.graph.load(), proxy.url)).toEqual(
         noApi(listingGone('/v2/acme/api/tags/list', bad.length)),
       );
       const catalog = await run([
         { path: /^\/v2\/_catalog/, fault: { type: 'rewrite', body: () => '{"repositories":' } },
       ]);
-      expect(shape(catalog.result.graph, proxy.url)).toEqual(
+      expect(shape(catalog.result.graph.load(), proxy.url)).toEqual(
         catalogGone(
           `${at('/v2/_catalog')}: expected a JSON listing but got something else (application/json; charset=utf-8, 16 bytes)`,
         ),
@@ -507,7 +507,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const shapeless = await run([
         { path: /^\/v2\/acme\/api\/tags\/list/, fault: { type: 'rewrite', body: () => '{"tags":"v1.0.0"}' } },
       ]);
-      expect(shape(shapeless.result.graph, proxy.url)).toEqual(
+      expect(shape(shapeless.result.graph.load(), proxy.url)).toEqual(
         noApi(
           `cannot list tags: ${at('/v2/acme/api/tags/list')}: "tags" in the listing is not a list of names`,
         ),
@@ -523,11 +523,11 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         body: html,
       };
       const tags = await run([{ path: /^\/v2\/acme\/api\/tags\/list/, fault: page }]);
-      expect(shape(tags.result.graph, proxy.url)).toEqual(
+      expect(shape(tags.result.graph.load(), proxy.url)).toEqual(
         noApi(listingGone('/v2/acme/api/tags/list', html.length, 'text/html')),
       );
       const manifest = await run([{ path: /^\/v2\/acme\/api\/manifests\/v1\.0\.0$/, fault: page }]);
-      expect(shape(manifest.result.graph, proxy.url)).toEqual(
+      expect(shape(manifest.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: DROP_API_V1,
           receipts: {
@@ -550,14 +550,14 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
           fault: { type: 'rewrite', body: () => '{"name":"acme/epoch","tags":null}' },
         },
       ]);
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: ['acme-epoch-reproducible', 'acme-epoch-v1-0-0', ...manifestsOf('acme/epoch')],
           receipts: { 'acme/epoch': { tags_listed: 0, tags_selected: 0 } },
         }),
       );
       expect(r.result.complete).toBe(true);
-      expect(requests(r.result.graph)['acme/epoch']).toBe(1);
+      expect(requests(r.result.graph.load())['acme/epoch']).toBe(1);
     });
 
     it('bodies far over the size cap, streamed or declared, are refused without reading them', async () => {
@@ -567,7 +567,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
           fault: { type: 'flood', bytes: 256 * 1024 * 1024 },
         },
       ]);
-      expect(shape(streamed.result.graph, proxy.url)).toEqual(
+      expect(shape(streamed.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: DROP_API_V1,
           receipts: {
@@ -584,7 +584,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       const declared = await run([
         { path: /^\/v2\/_catalog/, fault: { type: 'flood', bytes: 8 * 1024 ** 3, declare: true } },
       ]);
-      expect(shape(declared.result.graph, proxy.url)).toEqual(
+      expect(shape(declared.result.graph.load(), proxy.url)).toEqual(
         catalogGone(`${at('/v2/_catalog')}: response of 8589934592 bytes exceeds the 33554432-byte limit`),
       );
       expect(declared.counts.catalog).toBe(1);
@@ -598,7 +598,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         },
       ]);
       const tampered = sha256(Buffer.concat([ACME_API.v1_0_0.manifest.bytes, Buffer.from('\n')]));
-      expect(shape(byTag.result.graph, proxy.url)).toEqual(
+      expect(shape(byTag.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: DROP_API_V1,
           receipts: {
@@ -629,7 +629,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         Buffer.from(child.bytes.toString().replace('"schemaVersion": 2', '"schemaVersion":2')),
       );
       expect(forged).not.toBe(child.digest);
-      expect(shape(byDigest.result.graph, proxy.url)).toEqual(
+      expect(shape(byDigest.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           drop: [
             'library-nginx-1-24-0',
@@ -665,7 +665,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         },
       ]);
       const host = new URL(elsewhere.url).host;
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           receipts: {
             'acme/api': {
@@ -701,7 +701,7 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         {},
         { dispatcher },
       );
-      expect(shape(r.result.graph, proxy.url)).toEqual(
+      expect(shape(r.result.graph.load(), proxy.url)).toEqual(
         expected(base, {
           registry: [
             "repository listing: the registry's next-page link points to another origin (169.254.169.254); not followed",
@@ -846,8 +846,8 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
     });
     proxy = await startFaultProxy(quay.url);
     const first = await run([]);
-    base = shape(first.result.graph, proxy.url);
-    baseRequests = requests(first.result.graph);
+    base = shape(first.result.graph.load(), proxy.url);
+    baseRequests = requests(first.result.graph.load());
     expect(base.receipts.map((r) => [r.repository, r.complete])).toEqual([
       ['library/nginx', true],
       ['library/redis', true],
@@ -862,8 +862,8 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
     quay.requests.length = 0;
   });
   const expectBaseline = (r: Run, extra: Record<string, number>) => {
-    expect(shape(r.result.graph, proxy.url)).toEqual(base);
-    expect(requests(r.result.graph)).toEqual(
+    expect(shape(r.result.graph.load(), proxy.url)).toEqual(base);
+    expect(requests(r.result.graph.load())).toEqual(
       Object.fromEntries(Object.entries(baseRequests).map(([k, v]) => [k, v + (extra[k] ?? 0)])),
     );
   };
@@ -898,7 +898,7 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
     const r = await run([
       { path: TAGS, fault: { type: 'respond', status: 429, body: '<html>Too Many Requests</html>' } },
     ]);
-    expect(shape(r.result.graph, proxy.url)).toEqual(
+    expect(shape(r.result.graph.load(), proxy.url)).toEqual(
       withoutNginx(
         `cannot list tags: ${at(nginxTags)}: rate-limited listing the tags of library/nginx (HTTP 429) and still limited after retries; run again later or lower concurrency`,
       ),
@@ -912,7 +912,7 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
     const long = await run([
       { path: TAGS, fault: { type: 'respond', status: 500, body: 'Internal Server Error' } },
     ]);
-    expect(shape(long.result.graph, proxy.url)).toEqual(
+    expect(shape(long.result.graph.load(), proxy.url)).toEqual(
       withoutNginx(`cannot list tags: ${at(nginxTags)}: HTTP 500 listing the tags of library/nginx`),
     );
   });
@@ -921,14 +921,14 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
     const reset = await run([{ path: TAGS, on: 1, fault: { type: 'reset' } }]);
     expectBaseline(reset, { 'library/nginx': 1 });
     const stall = await run([{ path: TAGS, on: 1, fault: { type: 'stall' } }], { timeout: SHORT_TIMEOUT_S });
-    expect(shape(stall.result.graph, proxy.url)).toEqual(base);
+    expect(shape(stall.result.graph.load(), proxy.url)).toEqual(base);
   });
 
   it('a tag API that always stalls: incomplete after tries x timeout, with the timeout named', async () => {
     const r = await run([{ path: TAGS, fault: { type: 'stall', afterBytes: 10 } }], {
       timeout: SHORT_TIMEOUT_S,
     });
-    expect(shape(r.result.graph, proxy.url)).toEqual(
+    expect(shape(r.result.graph.load(), proxy.url)).toEqual(
       withoutNginx(
         `cannot list tags: ${proxy.host}${nginxTags}: no complete answer within ${SHORT_TIMEOUT_S} s (timeout)`,
       ),
@@ -939,7 +939,7 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
   it('truncated JSON and an HTML page from the tag API: the repository is incomplete', async () => {
     const cut = halve();
     const truncated = await run([{ path: TAGS, fault: { type: 'rewrite', body: cut.body } }]);
-    expect(shape(truncated.result.graph, proxy.url)).toEqual(
+    expect(shape(truncated.result.graph.load(), proxy.url)).toEqual(
       withoutNginx(
         `cannot list tags: ${at(nginxTags)}: the answer listing the tags of library/nginx is not a JSON object (application/json, ${cut.length} bytes)`,
       ),
@@ -951,7 +951,7 @@ describe('faults between discovery and a vendor API (Quay fake)', () => {
         fault: { type: 'respond', status: 200, headers: { 'content-type': 'text/html' }, body: page },
       },
     ]);
-    expect(shape(html.result.graph, proxy.url)).toEqual(
+    expect(shape(html.result.graph.load(), proxy.url)).toEqual(
       withoutNginx(
         `cannot list tags: ${at(nginxTags)}: the answer listing the tags of library/nginx is not a JSON object (text/html, ${page.length} bytes)`,
       ),

@@ -168,7 +168,7 @@ ${extra}      selectors:
 
 async function discoverGraph(url: string, extra = ''): Promise<Graph> {
   const { secrets, settings } = settingsFor(url, extra);
-  return (await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW })).graph;
+  return (await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW })).graph.load();
 }
 
 async function upload(graph: Graph, target: string, http = new HttpClient()) {

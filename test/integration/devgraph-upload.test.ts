@@ -52,7 +52,7 @@ async function discover(
     const secrets = new Secrets();
     const settings = loadConfig(config(registry.url), { env: {}, secrets, origin: 'test config' });
     const { graph } = await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW });
-    return { graph, port: Number(new URL(registry.url).port) };
+    return { graph: graph.load(), port: Number(new URL(registry.url).port) };
   } finally {
     await registry.close();
   }

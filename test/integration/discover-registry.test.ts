@@ -71,6 +71,7 @@ async function discoverOnce(
     });
     return {
       ...result,
+      graph: result.graph.load(),
       counts: Object.fromEntries(http.counts),
       text: serializeGraph(result.graph, secrets),
     };

@@ -119,7 +119,7 @@ describe('docker-hub: listing', () => {
   it('runs the README example anonymously: public repositories only, with the Hub facts', async () => {
     const r = await discover({ creds: 'none' });
     expect(r.complete).toBe(true);
-    expect(repositories(r.graph)).toEqual([
+    expect(repositories(r.graph.load())).toEqual([
       'acme/ingress-controller',
       'acme/legacy-batch',
       'acme/many-tags',
@@ -129,9 +129,9 @@ describe('docker-hub: listing', () => {
     ]);
     expect(fake.logins).toEqual({ token: 0, legacy: 0 });
     expect(fake.hubRequests.every((q) => q.user === undefined)).toBe(true);
-    const nginx = r.graph.entities.find(
-      (e) => e.kind === 'DockerRepository' && e.spec.full_name === 'library/nginx',
-    );
+    const nginx = r.graph
+      .load()
+      .entities.find((e) => e.kind === 'DockerRepository' && e.spec.full_name === 'library/nginx');
     expect(nginx?.spec).toMatchObject({
       description: 'Official build of Nginx.',
       official: true,
@@ -140,12 +140,12 @@ describe('docker-hub: listing', () => {
       pull_count: 5000,
       last_updated: '2024-10-02T17:55:35Z',
     });
-    const web = r.graph.entities.find(
-      (e) => e.kind === 'DockerRepository' && e.spec.full_name === 'acme/web-frontend',
-    );
+    const web = r.graph
+      .load()
+      .entities.find((e) => e.kind === 'DockerRepository' && e.spec.full_name === 'acme/web-frontend');
     expect(web?.spec.official).toBe(false);
     // Push times from the Hub reach the images.
-    const image = r.graph.entities.find((e) => e.kind === 'DockerImage' && e.spec.tag === '1.27.2');
+    const image = r.graph.load().entities.find((e) => e.kind === 'DockerImage' && e.spec.tag === '1.27.2');
     expect(image?.spec.last_updated).toBe('2024-10-02T17:55:35Z');
   });
 
@@ -154,7 +154,7 @@ describe('docker-hub: listing', () => {
       creds: 'none',
       selectors: [{ namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 5 }],
     });
-    const rc = receipt(r.graph, 'acme/many-tags')!;
+    const rc = receipt(r.graph.load(), 'acme/many-tags')!;
     expect(rc).toMatchObject({ complete: true, tags_listed: 250, tags_selected: 5, pages: 3 });
     const tagPages = fake.hubRequests.filter((q) => q.path.includes('/repositories/many-tags/tags'));
     expect(tagPages).toHaveLength(3);
@@ -162,7 +162,10 @@ describe('docker-hub: listing', () => {
     expect(tagPages[0]!.path).toContain('ordering=last_updated');
     // Listing requests per 100 tags: 3 pages for 250 tags.
     expect((tagPages.length / 250) * 100).toBeLessThanOrEqual(3);
-    const kept = r.graph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag);
+    const kept = r.graph
+      .load()
+      .entities.filter((e) => e.kind === 'DockerImage')
+      .map((e) => e.spec.tag);
     expect([...kept].sort()).toEqual(newestOfMany(250, 5).sort());
     // Digests from the Hub: no HEAD, no GET by tag; one GET per kept single-platform image.
     expect(manifestRequests().filter((q) => q.method === 'HEAD')).toEqual([]);
@@ -176,7 +179,7 @@ describe('docker-hub: listing', () => {
       maxPages: 2,
       selectors: [{ namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 1 }],
     });
-    const rc = receipt(r.graph, 'acme/many-tags')!;
+    const rc = receipt(r.graph.load(), 'acme/many-tags')!;
     expect(rc.complete).toBe(false);
     expect(rc.errors).toContain(
       'tag listing: stopped after 2 pages (max_pages); raise max_pages to list everything',
@@ -195,8 +198,8 @@ describe('docker-hub: listing', () => {
       const oci = await discover({ selectors, registryType: 'private', apiUrl: plain.url, creds: 'none' });
       expect(hub.complete).toBe(true);
       expect(oci.complete).toBe(true);
-      expect(repositories(hub.graph)).toEqual(repositories(oci.graph));
-      expect(comparableGraph(hub.graph)).toBe(comparableGraph(oci.graph));
+      expect(repositories(hub.graph.load())).toEqual(repositories(oci.graph.load()));
+      expect(comparableGraph(hub.graph.load())).toBe(comparableGraph(oci.graph.load()));
     } finally {
       await plain.close();
     }
@@ -216,7 +219,7 @@ describe('docker-hub: listing', () => {
       expect(r.complete).toBe(true);
       const byTag = manifestRequests().filter((q) => !q.path.includes('sha256:'));
       expect(byTag.map((q) => `${q.method} ${q.path}`)).toEqual(['HEAD /v2/library/redis/manifests/7.4.1']);
-      expect(comparableGraph(r.graph)).toBe(comparableGraph(oci.graph));
+      expect(comparableGraph(r.graph.load())).toBe(comparableGraph(oci.graph.load()));
     } finally {
       await plain.close();
     }
@@ -242,8 +245,8 @@ describe('docker-hub: credentials', () => {
   it('with a PAT (via /v2/auth/token) sees the private repository and never shows a secret', async () => {
     const r = await discover();
     expect(r.complete).toBe(true);
-    expect(repositories(r.graph)).toContain('acme/payments-api');
-    expect(receipt(r.graph, 'acme/payments-api')).toMatchObject({ complete: true, tags_selected: 5 });
+    expect(repositories(r.graph.load())).toContain('acme/payments-api');
+    expect(receipt(r.graph.load(), 'acme/payments-api')).toMatchObject({ complete: true, tags_selected: 5 });
     expect(fake.logins).toEqual({ token: 1, legacy: 0 });
     expect(fake.hubRequests.filter((q) => q.method === 'GET').every((q) => q.user === 'alice')).toBe(true);
     // The registry token service got Basic alice:PAT and granted the private repository.
@@ -273,7 +276,7 @@ describe('docker-hub: credentials', () => {
       },
     });
     expect(r.complete).toBe(true);
-    expect(repositories(r.graph)).toContain('acme/payments-api');
+    expect(repositories(r.graph.load())).toContain('acme/payments-api');
     expect(fake.logins.token).toBe(1);
   });
 
@@ -301,7 +304,7 @@ describe('docker-hub: credentials', () => {
 
   it('the private repository stays invisible anonymously', async () => {
     const r = await discover({ creds: 'none', selectors: [{ namespace_pattern: 'acme' }] });
-    expect(repositories(r.graph)).not.toContain('acme/payments-api');
+    expect(repositories(r.graph.load())).not.toContain('acme/payments-api');
     expect(fake.tokenRequests.some((t) => t.scopes.includes('repository:acme/payments-api:pull'))).toBe(
       false,
     );
@@ -313,7 +316,7 @@ describe('docker-hub: credentials', () => {
       selectors: [{ namespace_pattern: 'acme', max_tags: 1 }],
     });
     expect(r.complete).toBe(true);
-    expect(repositories(r.graph)).toContain('acme/payments-api');
+    expect(repositories(r.graph.load())).toContain('acme/payments-api');
     expect(fake.logins.token).toBe(1);
   });
 
@@ -321,7 +324,7 @@ describe('docker-hub: credentials', () => {
     fake.knobs.legacyLoginOnly = true;
     const r = await discover({ creds: 'password', selectors: [{ namespace_pattern: 'acme', max_tags: 1 }] });
     expect(r.complete).toBe(true);
-    expect(repositories(r.graph)).toContain('acme/payments-api');
+    expect(repositories(r.graph.load())).toContain('acme/payments-api');
     expect(fake.logins).toEqual({ token: 0, legacy: 1 });
     expect(r.summary).toContain(
       'Docker Hub API: /v2/auth/token is not available here; logged in with the deprecated /v2/users/login.',
@@ -359,11 +362,14 @@ describe('docker-hub: credentials', () => {
     fake.knobs.anonymousTagOffset = 100;
     const selectors = [{ namespace_pattern: 'acme', repository_pattern: '^many-tags$', max_tags: 1 }];
     const anon = await discover({ creds: 'none', selectors });
-    expect(receipt(anon.graph, 'acme/many-tags')!.errors).toEqual([
+    expect(receipt(anon.graph.load(), 'acme/many-tags')!.errors).toEqual([
       `cannot list tags: Docker Hub refuses to page further anonymously listing the tags of acme/many-tags (HTTP 403: pagination offset too large for anonymous requests; sign in to page further); set username and password (${PAT_HINT}) to list everything`,
     ]);
     const authed = await discover({ selectors });
-    expect(receipt(authed.graph, 'acme/many-tags')).toMatchObject({ complete: true, tags_listed: 250 });
+    expect(receipt(authed.graph.load(), 'acme/many-tags')).toMatchObject({
+      complete: true,
+      tags_listed: 250,
+    });
   });
 });
 
@@ -429,7 +435,7 @@ describe('docker-hub: rate limits', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'hub-state-'));
     try {
       const cold = await discover({ creds: 'none', selectors: LIBRARY, stateDir });
-      const kept = cold.graph.entities.filter((e) => e.kind === 'DockerManifest').length;
+      const kept = cold.graph.load().entities.filter((e) => e.kind === 'DockerManifest').length;
       expect(manifestRequests().filter((q) => q.method === 'GET')).toHaveLength(kept);
       expect(manifestRequests().filter((q) => q.method === 'HEAD')).toEqual([]);
       const coldPulls = fake.pulls;
@@ -439,7 +445,7 @@ describe('docker-hub: rate limits', () => {
       const warm = await discover({ creds: 'none', selectors: LIBRARY, stateDir });
       expect(manifestRequests()).toEqual([]);
       expect(fake.pulls).toBe(coldPulls);
-      expect(comparableGraph(warm.graph)).toBe(comparableGraph(cold.graph));
+      expect(comparableGraph(warm.graph.load())).toBe(comparableGraph(cold.graph.load()));
       // Per repository, the warm run costs one Hub API tag page and nothing on the registry.
       expect(warm.graph.receipts.map((x) => x.requests)).toEqual([1, 1]);
       expect(warm.summary).not.toContain('pull quota');

@@ -110,7 +110,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
     ]);
     // 8 repositories at 3 per page; 250 images at (a server-capped) 100 per page.
     expect(ops(fake).filter((o) => o === 'DescribeRepositories')).toHaveLength(3);
-    const many = receiptOf(r.graph, 'acme/many-tags');
+    const many = receiptOf(r.graph.load(), 'acme/many-tags');
     expect(many.pages).toBe(3);
     expect((many.pages / many.tags_listed) * 100).toBeLessThanOrEqual(3);
     expect(ops(fake).filter((o) => o === 'GetAuthorizationToken')).toHaveLength(1);
@@ -125,7 +125,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
     expect(served.some((q) => q.kind === 'catalog' || q.kind === 'tags')).toBe(false);
     expect(served.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:'))).toEqual([]);
     expect(served.filter((q) => q.kind === 'manifest')).toHaveLength(
-      r.graph.entities.filter((e) => e.kind === 'DockerManifest').length,
+      r.graph.load().entities.filter((e) => e.kind === 'DockerManifest').length,
     );
     expect(r.summary).toContain(`ECR API: ${fake.apiCalls.length} calls`);
     // The minted registry password and the AWS secrets are masked.
@@ -139,7 +139,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
       .images('acme/many-tags')
       .sort((a, b) => (a.pushedAt < b.pushedAt ? 1 : -1))
       .slice(0, 5);
-    const kept = images(r.graph).filter((e) => e.spec.repository === 'acme/many-tags');
+    const kept = images(r.graph.load()).filter((e) => e.spec.repository === 'acme/many-tags');
     expect(kept.map((e) => e.spec.tag).sort()).toEqual(newest.map((i) => i.tags[0]).sort());
     for (const img of newest) {
       const entity = kept.find((e) => e.spec.tag === img.tags[0])!;
@@ -155,7 +155,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
   it('fills vulnerabilities from the scan summary, and says which images have none', async () => {
     const r = await run(exampleFor(fake), { ambient: { env: AWS_ENV } });
     const web = fake.images('acme/web-frontend')[0]!;
-    const entity = images(r.graph).find(
+    const entity = images(r.graph.load()).find(
       (e) => e.spec.repository === 'acme/web-frontend' && e.spec.tag === web.tags[0],
     )!;
     expect(entity.spec.vulnerabilities).toEqual(vulnerabilityCounts(web.severity));
@@ -166,7 +166,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
       unknown: 3,
     });
     expect(fakeSeverityCounts(web.digest)).toEqual(web.severity);
-    const legacy = images(r.graph).filter((e) => e.spec.repository === 'acme/legacy-batch');
+    const legacy = images(r.graph.load()).filter((e) => e.spec.repository === 'acme/legacy-batch');
     expect(legacy.length).toBeGreaterThan(0);
     for (const e of legacy) expect(e.spec.vulnerabilities).toBeUndefined();
     expect(r.summary).toMatch(/vulnerabilities: 2 images have no basic-scan summary/);
@@ -187,7 +187,7 @@ describe('ECR with AWS credentials (ECR API)', () => {
       denied.deny('DescribeImages');
       const r = await run(exampleFor(denied), { ambient: { env: AWS_ENV } });
       expect(r.complete).toBe(false);
-      expect(receiptOf(r.graph, 'acme/web-frontend').errors[0]).toBe(
+      expect(receiptOf(r.graph.load(), 'acme/web-frontend').errors[0]).toBe(
         `cannot list tags: the ECR API denied DescribeImages on acme/web-frontend (AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/github-actions/GitHubActions is not authorized to perform: ecr:DescribeImages on resource: arn:aws:ecr:eu-west-1:123456789012:repository/acme/web-frontend because no identity-based policy allows the ecr:DescribeImages action); the AWS identity needs the ecr:DescribeImages permission (the read-only set is ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:DescribeImages)`,
       );
       denied.deny('GetAuthorizationToken');
@@ -294,8 +294,8 @@ describe('ECR with a registry password (get-login-password)', () => {
     });
     expect(r.complete).toBe(true);
     expect(fake.apiCalls).toEqual([]);
-    expect(receiptOf(r.graph, 'acme/many-tags').tags_listed).toBe(250);
-    expect(receiptOf(r.graph, 'acme/many-tags').pages).toBe(84);
+    expect(receiptOf(r.graph.load(), 'acme/many-tags').tags_listed).toBe(250);
+    expect(receiptOf(r.graph.load(), 'acme/many-tags').pages).toBe(84);
     const served = fake.registry.requests;
     // 8 repositories at 2 per catalog page.
     expect(served.filter((q) => q.kind === 'catalog')).toHaveLength(4);
@@ -332,7 +332,7 @@ describe('ECR with a registry password (get-login-password)', () => {
       { env: { ECR_TOKEN: encoded } },
     );
     expect(b64.complete).toBe(true);
-    expect(comparableGraph(b64.graph)).toBe(comparableGraph(basic.graph));
+    expect(comparableGraph(b64.graph.load())).toBe(comparableGraph(basic.graph.load()));
   });
 
   it('answers n > 1000 with 405 UNSUPPORTED like ECR', async () => {
@@ -390,8 +390,8 @@ describe('ECR fast path and the plain OCI path', () => {
       expect(api.complete).toBe(true);
       expect(oci.complete).toBe(true);
       // 34 tags, one of them a cosign signature (not an image).
-      expect(images(api.graph).length).toBe(33);
-      expect(comparableGraph(api.graph)).toBe(comparableGraph(oci.graph));
+      expect(images(api.graph.load()).length).toBe(33);
+      expect(comparableGraph(api.graph.load())).toBe(comparableGraph(oci.graph.load()));
     } finally {
       await small.close();
     }

@@ -86,8 +86,9 @@ async function discover(text: string, opts: { env?: Record<string, string>; http
 const receiptsOf = (r: Awaited<ReturnType<typeof discover>>) =>
   Object.fromEntries(r.graph.receipts.map((x) => [x.repository, x]));
 const imageTags = (r: Awaited<ReturnType<typeof discover>>, repository: string) =>
-  r.graph.entities
-    .filter((e) => e.kind === 'DockerImage' && e.spec.repository === repository)
+  r.graph
+    .load()
+    .entities.filter((e) => e.kind === 'DockerImage' && e.spec.repository === repository)
     .map((e) => e.spec.tag as string)
     .sort();
 
@@ -169,7 +170,10 @@ describe('gcr: listing', () => {
     );
     expect(r.complete).toBe(true);
     expect(imageTags(r, 'my-project/acme/big-service')).toEqual(newestOfMany(BIG, 3).sort());
-    const last = r.graph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.last_updated);
+    const last = r.graph
+      .load()
+      .entities.filter((e) => e.kind === 'DockerImage')
+      .map((e) => e.spec.last_updated);
     expect(last).toHaveLength(3);
     expect(last.every((v) => typeof v === 'string' && /^2023-/.test(v))).toBe(true);
     expect(gcr.requests.filter((q) => q.kind === 'manifest')).toHaveLength(3);
@@ -217,8 +221,8 @@ describe('gcr: listing', () => {
     const fast = await discover(yamlFor([{ url: gcr.url, selectors }]));
     const oci = await discover(yamlFor([{ url: gcr.url, type: 'private', selectors }]));
     expect(fast.complete && oci.complete).toBe(true);
-    expect(comparableGraph(fast.graph)).toBe(comparableGraph(oci.graph));
-    expect(fast.graph.entities.filter((e) => e.kind === 'DockerImage').length).toBe(34 - 1 + BIG);
+    expect(comparableGraph(fast.graph.load())).toBe(comparableGraph(oci.graph.load()));
+    expect(fast.graph.load().entities.filter((e) => e.kind === 'DockerImage').length).toBe(34 - 1 + BIG);
   });
 
   it('Artifact Registry: fast path == OCI path too (when its _catalog is not empty)', async () => {
@@ -234,7 +238,7 @@ describe('gcr: listing', () => {
       const fast = await discover(yamlFor([{ url: arFull.url, selectors }]));
       const oci = await discover(yamlFor([{ url: arFull.url, type: 'private', selectors }]));
       expect(fast.complete && oci.complete).toBe(true);
-      expect(comparableGraph(fast.graph)).toBe(comparableGraph(oci.graph));
+      expect(comparableGraph(fast.graph.load())).toBe(comparableGraph(oci.graph.load()));
     } finally {
       await arFull.close();
     }

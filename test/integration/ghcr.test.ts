@@ -150,7 +150,10 @@ describe('ghcr with a classic PAT', () => {
   it('keeps the newest tags by push time (created_at), fetching manifests only for them; ≤ 3 listing requests per 100 tags', async () => {
     const r = await discover({ credentials: `token: ${PAT}`, selectors: selector(ORG, '^many-builds$', 3) });
     expect(r.complete).toBe(true);
-    const images = r.graph.entities.filter((e) => e.kind === 'DockerImage').map((e) => e.spec.tag);
+    const images = r.graph
+      .load()
+      .entities.filter((e) => e.kind === 'DockerImage')
+      .map((e) => e.spec.tag);
     expect(images).toEqual([
       buildNumber(MANY_COUNT - 2),
       buildNumber(MANY_COUNT - 1),
@@ -209,9 +212,9 @@ describe('ghcr with a classic PAT', () => {
     });
     expect(vendor.complete).toBe(true);
     expect(oci.complete).toBe(true);
-    expect(comparableGraph(vendor.graph)).toBe(comparableGraph(oci.graph));
+    expect(comparableGraph(vendor.graph.load())).toBe(comparableGraph(oci.graph.load()));
     // Push times only come from the API.
-    const images = vendor.graph.entities.filter((e) => e.kind === 'DockerImage');
+    const images = vendor.graph.load().entities.filter((e) => e.kind === 'DockerImage');
     expect(images.every((e) => typeof e.spec.last_updated === 'string')).toBe(true);
   });
 

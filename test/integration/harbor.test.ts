@@ -172,10 +172,12 @@ describe('harbor listing', () => {
     // The cosign signature is an accessory in Harbor, yet its tag is known and marks the image signed.
     const payments = r.graph.receipts.find((x) => x.repository === 'acme/payments-api')!;
     expect(payments.tags_listed).toBe(8);
-    const nginx = r.graph.entities.find((e) => e.kind === 'DockerRepository' && e.spec.name === 'nginx');
+    const nginx = r.graph
+      .load()
+      .entities.find((e) => e.kind === 'DockerRepository' && e.spec.name === 'nginx');
     expect(nginx?.spec.description).toBe('Official build of Nginx.');
     expect(typeof nginx?.spec.pull_count).toBe('number');
-    expect(images(r.graph).find((e) => e.spec.tag === '1.27.2')?.spec.last_updated).toBe(
+    expect(images(r.graph.load()).find((e) => e.spec.tag === '1.27.2')?.spec.last_updated).toBe(
       '2024-10-02T17:55:35Z',
     );
   });
@@ -192,7 +194,7 @@ describe('harbor listing', () => {
     );
     expect(r.complete).toBe(true);
     expect(
-      images(r.graph)
+      images(r.graph.load())
         .map((e) => e.spec.tag)
         .sort(),
     ).toEqual(newestOfMany(MANY, 3).sort());
@@ -208,8 +210,8 @@ describe('harbor listing', () => {
     const fast = await discover(config(admin));
     const oci = await discover(config({ ...admin, type: 'private' }));
     expect(fast.complete && oci.complete).toBe(true);
-    expect(comparableGraph(fast.graph)).toBe(comparableGraph(oci.graph));
-    expect(images(fast.graph)).toHaveLength(images(oci.graph).length);
+    expect(comparableGraph(fast.graph.load())).toBe(comparableGraph(oci.graph.load()));
+    expect(images(fast.graph.load())).toHaveLength(images(oci.graph.load()).length);
   });
 
   it('double-encodes nested repository names (acme/platform/ingress-controller)', async () => {
@@ -228,7 +230,7 @@ describe('harbor listing', () => {
       ),
     );
     expect(
-      images(r.graph)
+      images(r.graph.load())
         .map((e) => e.spec.tag)
         .sort(),
     ).toEqual(['2.3.0', '2.3.1', '2.4.0', 'latest']);
@@ -275,7 +277,7 @@ describe('harbor read_manifests: false', () => {
       }),
     );
     expect(r.complete).toBe(true);
-    expect(images(r.graph).map((e) => e.spec.tag)).toHaveLength(3);
+    expect(images(r.graph.load()).map((e) => e.spec.tag)).toHaveLength(3);
     expect(harbor.registry.requests.filter((q) => q.kind === 'manifest' || q.kind === 'blob')).toEqual([]);
     // The repository's whole cost is its listing: 3 pages for 250 artifacts.
     expect(r.graph.receipts.map((x) => [x.pages, x.requests])).toEqual([[3, 3]]);
@@ -287,9 +289,9 @@ describe('harbor read_manifests: false', () => {
     const listed = await discover(config({ ...admin, readManifests: false }));
     expect(full.complete && listed.complete).toBe(true);
 
-    const fullEntities = new Map(full.graph.entities.map((e) => [`${e.kind}/${e.metadata.name}`, e]));
+    const fullEntities = new Map(full.graph.load().entities.map((e) => [`${e.kind}/${e.metadata.name}`, e]));
     let described = 0;
-    for (const e of listed.graph.entities) {
+    for (const e of listed.graph.load().entities) {
       const twin = fullEntities.get(`${e.kind}/${e.metadata.name}`);
       expect(twin, `${e.kind}/${e.metadata.name}`).toBeDefined();
       const field = e.kind === 'DockerManifest' ? 'layer_digests' : 'layers';
@@ -318,8 +320,9 @@ describe('harbor read_manifests: false', () => {
         .map((q) => decodeURIComponent(q.path.slice(q.path.lastIndexOf('/') + 1))),
     );
     const listedDigests = new Set(
-      listed.graph.entities
-        .filter((e) => e.kind === 'DockerManifest' && e.spec.layer_digests === undefined)
+      listed.graph
+        .load()
+        .entities.filter((e) => e.kind === 'DockerManifest' && e.spec.layer_digests === undefined)
         .map((e) => e.spec.digest),
     );
     for (const d of listedDigests) expect(read.has(String(d))).toBe(false);
@@ -388,7 +391,7 @@ describe('harbor credentials', () => {
       const r = await discover(config({ url: short.url, username: ROBOT, password: ROBOT_SECRET }));
       expect(r.graph.receipts.flatMap((x) => x.errors)).toEqual([]);
       expect(r.complete).toBe(true);
-      expect(comparableGraph(r.graph)).toBe(comparableGraph(baseline.graph));
+      expect(comparableGraph(r.graph.load())).toBe(comparableGraph(baseline.graph.load()));
       const rejected = short.requests.filter(
         (q) => q.kind === 'registry' && q.status === 401 && q.path !== '/v2/',
       );
@@ -452,7 +455,7 @@ describe('harbor vulnerabilities', () => {
       config({ username: 'admin', password: 'Harbor12345', vulnerabilities: true, selectors: nginxOnly }),
     );
     expect(r.complete).toBe(true);
-    const byTag = Object.fromEntries(images(r.graph).map((e) => [e.spec.tag, e.spec.vulnerabilities]));
+    const byTag = Object.fromEntries(images(r.graph.load()).map((e) => [e.spec.tag, e.spec.vulnerabilities]));
     expect(byTag['1.27.2']).toEqual({
       total: 11,
       fixable: 4,
@@ -477,7 +480,7 @@ describe('harbor vulnerabilities', () => {
   it('discover_vulnerabilities off: no counts and no scan overview asked for', async () => {
     harbor.requests.length = 0;
     const r = await discover(config({ username: 'admin', password: 'Harbor12345', selectors: nginxOnly }));
-    expect(images(r.graph).some((e) => e.spec.vulnerabilities !== undefined)).toBe(false);
+    expect(images(r.graph.load()).some((e) => e.spec.vulnerabilities !== undefined)).toBe(false);
     expect(
       harbor.requests
         .filter((q) => q.path.includes('/artifacts?'))
@@ -502,7 +505,7 @@ describe('examples/configs/harbor.yml', () => {
       'library/nginx',
       'library/redis',
     ]);
-    expect(images(r.graph).find((e) => e.spec.tag === '1.27.2')?.spec.vulnerabilities).toMatchObject({
+    expect(images(r.graph.load()).find((e) => e.spec.tag === '1.27.2')?.spec.vulnerabilities).toMatchObject({
       critical: 1,
     });
     expect(r.summary).not.toContain(ROBOT_SECRET);

@@ -167,10 +167,12 @@ describe('quay listing', () => {
     expect(
       quay.registry.requests.filter((q) => q.kind === 'manifest' && !q.path.includes('sha256:')),
     ).toEqual([]);
-    const nginx = r.graph.entities.find((e) => e.kind === 'DockerRepository' && e.spec.name === 'nginx');
+    const nginx = r.graph
+      .load()
+      .entities.find((e) => e.kind === 'DockerRepository' && e.spec.name === 'nginx');
     expect(nginx?.spec.description).toBe('Official build of Nginx.');
     expect(nginx?.spec.last_updated).toBe('2024-10-02T17:55:35Z');
-    expect(images(r.graph).find((e) => e.spec.tag === '1.27.2')?.spec.last_updated).toBe(
+    expect(images(r.graph.load()).find((e) => e.spec.tag === '1.27.2')?.spec.last_updated).toBe(
       '2024-10-02T17:55:35Z',
     );
   });
@@ -186,7 +188,7 @@ describe('quay listing', () => {
     );
     expect(r.complete).toBe(true);
     expect(
-      images(r.graph)
+      images(r.graph.load())
         .map((e) => e.spec.tag)
         .sort(),
     ).toEqual(newestOfMany(MANY, 3).sort());
@@ -220,10 +222,10 @@ describe('quay listing', () => {
         }),
       );
       expect(r.graph.receipts.flatMap((x) => x.errors)).toEqual([]);
-      expect(images(r.graph).map((e) => e.spec.tag)).not.toContain('1.27.0');
-      const latest = images(r.graph).find((e) => e.spec.tag === 'latest')!;
+      expect(images(r.graph.load()).map((e) => e.spec.tag)).not.toContain('1.27.0');
+      const latest = images(r.graph.load()).find((e) => e.spec.tag === 'latest')!;
       expect(latest.spec.digest).toBe(digestOf('1.27.2'));
-      expect(comparableGraph(r.graph)).toBe(comparableGraph(baseline.graph));
+      expect(comparableGraph(r.graph.load())).toBe(comparableGraph(baseline.graph.load()));
     } finally {
       await old.close();
     }
@@ -240,8 +242,8 @@ describe('quay listing', () => {
       config({ type: 'private', username: '$oauthtoken', password: OAUTH, selectors }),
     );
     expect(fast.complete && oci.complete).toBe(true);
-    expect(comparableGraph(fast.graph)).toBe(comparableGraph(oci.graph));
-    expect(images(fast.graph)).toHaveLength(images(oci.graph).length);
+    expect(comparableGraph(fast.graph.load())).toBe(comparableGraph(oci.graph.load()));
+    expect(images(fast.graph.load())).toHaveLength(images(oci.graph.load()).length);
     // The OCI path walked Quay's tags/list, 50 a page with opaque next_page cursors: 5 pages for 250 tags.
     const manyPages = quay.registry.requests.filter(
       (q) => q.kind === 'tags' && q.path.startsWith('/v2/acme/many-tags/'),
@@ -291,7 +293,7 @@ describe('quay credentials', () => {
       'library/redis',
     ]);
     const oauth = await discover(config({ token: OAUTH }));
-    expect(comparableGraph(r.graph)).toBe(comparableGraph(oauth.graph));
+    expect(comparableGraph(r.graph.load())).toBe(comparableGraph(oauth.graph.load()));
     // Private repositories through the registry's tags/list; the public ones through the tag API.
     const viaRegistry = new Set(
       quay.registry.requests.filter((q) => q.kind === 'tags').map((q) => q.path.split('/tags/list')[0]),
@@ -337,7 +339,7 @@ describe('quay credentials', () => {
       const baseline = await discover(config({ token: OAUTH }));
       const r = await discover(config({ url: short.url, token: OAUTH }));
       expect(r.graph.receipts.flatMap((x) => x.errors)).toEqual([]);
-      expect(comparableGraph(r.graph)).toBe(comparableGraph(baseline.graph));
+      expect(comparableGraph(r.graph.load())).toBe(comparableGraph(baseline.graph.load()));
       expect(
         short.requests.filter((q) => q.kind === 'registry' && q.status === 401 && q.path !== '/v2/').length,
       ).toBeGreaterThan(0);
@@ -391,7 +393,7 @@ describe('quay notes', () => {
       }),
     );
     expect(r.summary).toContain('Quay reports scans per manifest only');
-    expect(images(r.graph).some((e) => e.spec.vulnerabilities !== undefined)).toBe(false);
+    expect(images(r.graph.load()).some((e) => e.spec.vulnerabilities !== undefined)).toBe(false);
   });
 });
 
@@ -409,6 +411,6 @@ describe('examples/configs/quay.yml', () => {
       'acme/platform/ingress-controller',
       'acme/web-frontend',
     ]);
-    expect(images(r.graph).some((e) => String(e.spec.tag).startsWith('pr-'))).toBe(false);
+    expect(images(r.graph.load()).some((e) => String(e.spec.tag).startsWith('pr-'))).toBe(false);
   });
 });
