@@ -1,6 +1,6 @@
 // What the CLI and the action share: settings in, graph and summary out. The shells decide
 // where files go and how progress is shown.
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Settings } from './config/settings.js';
 import { discover } from './discovery/discover.js';
 import type { StateSavings } from './discovery/model.js';
@@ -11,11 +11,11 @@ import {
   diffGraphs,
   type GraphChanges,
   type Inventory,
-  inventoryOf,
-  parseGraph,
+  keepRepositories,
 } from './graph/diff.js';
 import { jsonPieces } from './graph/graph-json.js';
 import { type GraphSource, graphDocument } from './graph/graph-source.js';
+import { readInventory } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
 import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
@@ -40,9 +40,10 @@ export interface RunOptions {
   ambient?: Ambient;
   /**
    * A previous graph named explicitly (`--previous`, input `previous-graph`); it wins over the
-   * state's. `graph: undefined` = the named file does not exist yet, so this run is the first.
+   * state's, read as the Inventory the comparison needs (readPreviousGraph). `inventory:
+   * undefined` = the named file does not exist yet, so this run is the first.
    */
-  previousGraph?: { graph: Graph | undefined; source: string };
+  previousGraph?: PreviousGraph;
   /** Discover one shard's repositories and write a shard graph (for `merge`). */
   shard?: Shard;
 }
@@ -142,7 +143,10 @@ async function previousInventory(state: StateStore, opts: RunOptions): Promise<I
   const keep = shard
     ? (provider: string, repository: string) => inShard(provider, repository, shard)
     : undefined;
-  if (opts.previousGraph) return opts.previousGraph.graph && inventoryOf(opts.previousGraph.graph, keep);
+  if (opts.previousGraph) {
+    const { inventory } = opts.previousGraph;
+    return inventory && keep ? keepRepositories(inventory, keep) : inventory;
+  }
   return state.loadPreviousInventory((m) => opts.log.warn(m), keep);
 }
 
@@ -205,31 +209,43 @@ export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): st
   return [...jsonPieces(document, (json) => secrets.redact(json), true)].join('');
 }
 
+/** A previous graph named on the command line or in an input, as the comparison reads it. */
+export interface PreviousGraph {
+  inventory: Inventory | undefined;
+  source: string;
+}
+
 /**
- * Reads an explicitly named previous graph. A missing file is a first run, not an error: on the
- * first PR the default branch has no graph to download yet. A file that is there but is not a
- * graph is an error, because the comparison would be meaningless. `field` names the flag or input.
+ * Reads an explicitly named previous graph into the Inventory the comparison needs, streamed
+ * (readInventory), never parsed whole. A missing file is a first run, not an error: on the first
+ * PR the default branch has no graph to download yet. A file that is there but is not a graph is
+ * an error, because the comparison would be meaningless. `field` names the flag or input.
  */
-export async function readPreviousGraph(
-  path: string,
-  field: string,
-  log: Log,
-): Promise<{ graph: Graph | undefined; source: string }> {
-  let text: string;
+export async function readPreviousGraph(path: string, field: string, log: Log): Promise<PreviousGraph> {
+  let file: FileHandle;
   try {
-    text = await readFile(path, 'utf8');
+    file = await open(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       log.warn(
         `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,
       );
-      return { graph: undefined, source: path };
+      return { inventory: undefined, source: path };
     }
     throw new ConfigError([`${field}: cannot read ${path} (${code ?? String(err)}); check the path`]);
   }
-  const parsed = parseGraph(text);
-  if ('error' in parsed)
-    throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${parsed.error}`]);
-  return { graph: parsed.graph, source: path };
+  let read: Awaited<ReturnType<typeof readInventory>>;
+  try {
+    read = await readInventory(file.createReadStream({ autoClose: false }));
+  } catch (err) {
+    // A read failing midway (EISDIR, EIO) rather than the content being wrong.
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([`${field}: cannot read ${path} (${code ?? String(err)}); check the path`]);
+  } finally {
+    await file.close();
+  }
+  if ('error' in read)
+    throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${read.error}`]);
+  return { inventory: read.inventory, source: path };
 }

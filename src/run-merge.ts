@@ -6,15 +6,14 @@ import { ConfigError } from './errors.js';
 import { diffGraphs, parseGraph } from './graph/diff.js';
 import { inMemory } from './graph/graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
-import type { Graph } from './graph/types.js';
-import { type RunResult, requestsNote, summarize } from './run-discovery.js';
+import { type PreviousGraph, type RunResult, requestsNote, summarize } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
 
 export interface MergeRunOptions {
   secrets: Secrets;
   /** The flag or input the graphs came from, for messages (`merge`, `inputs.merge-graphs`). */
   field: string;
-  previousGraph?: { graph: Graph | undefined; source: string };
+  previousGraph?: PreviousGraph;
   /** configHash of the config given alongside, when one is: the shards must match it. */
   expectedConfig?: string;
 }
@@ -84,7 +83,7 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
   });
   if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
   const { graph } = merged;
-  const changes = opts.previousGraph ? diffGraphs(opts.previousGraph.graph, graph) : undefined;
+  const changes = opts.previousGraph ? diffGraphs(opts.previousGraph.inventory, graph) : undefined;
   const summary = summarize(graph, changes, opts.secrets, [
     `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
     ...merged.notes,

@@ -103,6 +103,44 @@ describe('GraphBuilder', () => {
     expect(graph.relations.filter((r) => r.relation === 'USES')).toHaveLength(images);
   });
 
+  it('names a manifest an image uses that discovery did not keep, in sorted relations', () => {
+    const index = digest('index');
+    const gone = digest('gone');
+    const repo = repository('hub', 'acme/api', { latest: index });
+    repo.manifests.set(index, manifest(index, { children: [gone], layerDigests: [] }));
+    const builder = new GraphBuilder([hub]);
+    builder.addRepository(hub, repo);
+    const graph = builder.finish('2026-01-01T00:00:00Z');
+    const uses = [...graph.relations()].filter((r) => r.relation === 'USES');
+    expect(uses.map((r) => r.target.name)).toEqual([
+      `acme-api-manifest-${index.slice(7, 19)}`,
+      `acme-api-manifest-${gone.slice(7, 19)}`,
+    ]);
+    expect(graph.count('DockerManifest')).toBe(1);
+    graph.close();
+  });
+
+  it('reads entities back in graph order, a kind at a time, redacted as they were spilled', () => {
+    const builder = new GraphBuilder([hub, mirror], (json) => json.replaceAll('s3cr3t-token', '***'));
+    const repo = repository('hub', 'acme/s3cr3t-token', { v1: digest('a'), v2: digest('b') });
+    builder.addRepository(hub, repo);
+    builder.addRepository(mirror, repository('mirror', 'acme/web', { latest: digest('c') }));
+    const graph = builder.finish('2026-01-01T00:00:00Z');
+    const images = [...graph.entities(['DockerImage'])];
+    expect(images.map((e) => e.metadata.name)).toEqual([
+      'acme-s3cr3t-token-v1',
+      'acme-s3cr3t-token-v2',
+      'acme-web-latest',
+    ]);
+    // The spilled text is redacted; the names kept in memory are redacted when graph.json is written.
+    expect(images[0]!.spec.repository).toBe('acme/***');
+    const all = [...graph.entities()];
+    expect(all.map((e) => e.kind)).toEqual([...all.map((e) => e.kind)].sort());
+    expect(all).toHaveLength(2 + 2 + 3 + 3);
+    expect(graph.load().entities).toEqual(all);
+    graph.close();
+  });
+
   it('refuses a repository of a provider it was not given', () => {
     const builder = new GraphBuilder([hub]);
     expect(() => builder.addRepository(mirror, repository('mirror', 'x', {}))).toThrow(/mirror/);

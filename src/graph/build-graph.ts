@@ -4,17 +4,13 @@
 import type { ProviderSettings } from '../config/settings.js';
 import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../discovery/model.js';
 import { EntitySpill } from './entity-spill.js';
-import type { GraphSource } from './graph-source.js';
 import { type NameEntry, plainName, UniqueNames } from './names.js';
 import { formatShard } from './shard.js';
+import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
-  type DockerKind,
   type Entity,
-  type EntityRef,
-  GRAPH_FORMAT,
-  type Graph,
   type GraphReceipt,
   type Relation,
   type ShardRecord,
@@ -59,27 +55,18 @@ export const nameKeys = {
   }),
 };
 
-function compact<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
 /**
  * Entities and relations built as repositories arrive, in any order. A name depends on every
  * other name of its kind (collisions), so each entity is built with the name it gets when nothing
  * collides and `finish` renames the few that do. Each entity goes to the spill as soon as it is
- * made; what stays in memory is its EntityRef, shared by every relation naming it, so renaming it
- * renames them all (at 100,000 images the relations took 43 MB with a ref and a name string per
- * end, 29 MB with shared ones: bench --scale heap snapshots).
+ * made; what stays in memory is its number in the EntityTable, which relations name it by, so a
+ * rename reaches them all.
  */
 export class GraphBuilder {
-  private readonly spill = new EntitySpill();
-  /** refs[i] names entity i, stored in the spill at offsets[i], lengths[i] bytes. */
-  private readonly refs: EntityRef[] = [];
-  private readonly offsets: number[] = [];
-  private readonly lengths: number[] = [];
-  private readonly relations: Relation[] = [];
+  private readonly entities = new EntityTable(new EntitySpill());
+  private readonly relations = new RelationTable();
   private readonly receipts: Receipt[] = [];
-  private readonly registryRefs = new Map<string, EntityRef>();
+  private readonly registryIds = new Map<string, number>();
   private readonly sharedTexts = new Map<string, string>();
   private readonly redact: (json: string) => string;
 
@@ -96,7 +83,7 @@ export class GraphBuilder {
     );
     for (const p of providers) {
       const name = names.get(p.namespace, p.name, registryEntityName(p));
-      const ref = this.add({
+      const id = this.add({
         apiVersion: API_VERSION,
         kind: 'DockerRegistry',
         metadata: {
@@ -113,7 +100,7 @@ export class GraphBuilder {
           public: p.registryType === 'docker-hub',
         },
       });
-      this.registryRefs.set(p.name, ref);
+      this.registryIds.set(p.name, id);
     }
   }
 
@@ -123,8 +110,9 @@ export class GraphBuilder {
   }
 
   addRepository(p: ProviderSettings, repo: RepositoryResult): void {
-    const registryRef = this.registryRefs.get(p.name);
-    if (!registryRef) throw new Error(`addRepository: provider ${p.name} was not given to the GraphBuilder`);
+    const registryId = this.registryIds.get(p.name);
+    if (registryId === undefined)
+      throw new Error(`addRepository: provider ${p.name} was not given to the GraphBuilder`);
     const ns = p.namespace;
     this.receipts.push(repo.receipt);
     const annotations = { [DISCOVERY_SOURCE]: p.name };
@@ -139,7 +127,7 @@ export class GraphBuilder {
       .map((i) => repo.manifests.get(i.digest))
       .filter((m): m is ManifestRecord => !!m)
       .sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : -1))[0];
-    const repoRef = this.add({
+    const repoId = this.add({
       apiVersion: API_VERSION,
       kind: 'DockerRepository',
       metadata: {
@@ -148,7 +136,7 @@ export class GraphBuilder {
         labels: repoLabels,
         annotations,
       },
-      spec: compact({
+      spec: {
         name: slash < 0 ? repo.name : repo.name.slice(slash + 1),
         full_name: repo.name,
         namespace: slash < 0 ? undefined : repo.name.slice(0, slash),
@@ -160,13 +148,13 @@ export class GraphBuilder {
         last_updated: repo.info?.last_updated,
         registry_url: p.apiUrl,
         source_repository: newestRoot ? sourceRepository(newestRoot.labels) : undefined,
-      }),
+      },
     });
-    this.relate(ns, 'BELONGS_TO', repoRef, registryRef);
+    this.relations.add('BELONGS_TO', repoId, registryId);
 
-    const manifestRefs = new Map<string, EntityRef>();
+    const manifestIds = new Map<string, number>();
     for (const m of repo.manifests.values()) {
-      const mRef = this.add({
+      const manifestId = this.add({
         apiVersion: API_VERSION,
         kind: 'DockerManifest',
         metadata: {
@@ -182,7 +170,7 @@ export class GraphBuilder {
           },
           annotations,
         },
-        spec: compact({
+        spec: {
           repository: repo.name,
           digest: m.digest,
           media_type: this.shared(m.mediaType),
@@ -196,16 +184,16 @@ export class GraphBuilder {
           created: m.created,
           platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
           registry_url: p.apiUrl,
-        }),
+        },
       });
-      manifestRefs.set(m.digest, mRef);
-      this.relate(ns, 'BELONGS_TO', mRef, repoRef);
+      manifestIds.set(m.digest, manifestId);
+      this.relations.add('BELONGS_TO', manifestId, repoId);
     }
 
     for (const img of repo.images) {
       const root = repo.manifests.get(img.digest);
       const isIndex = !!root?.children;
-      const imgRef = this.add({
+      const imageId = this.add({
         apiVersion: API_VERSION,
         kind: 'DockerImage',
         metadata: {
@@ -219,7 +207,7 @@ export class GraphBuilder {
           },
           annotations,
         },
-        spec: compact({
+        spec: {
           repository: repo.name,
           tag: img.tag,
           digest: img.digest,
@@ -240,21 +228,21 @@ export class GraphBuilder {
           artifact: root?.artifact ? true : undefined,
           vulnerabilities: img.vulnerabilities,
           registry_url: p.apiUrl,
-        }),
+        },
       });
-      this.relate(ns, 'BELONGS_TO', imgRef, repoRef);
+      this.relations.add('BELONGS_TO', imageId, repoId);
       if (root) {
         for (const digest of [root.digest, ...(root.children ?? [])]) {
-          const target = manifestRefs.get(digest);
-          // Every manifest an image uses is in repo.manifests; a ref is made for one that is not,
+          // Every manifest an image uses is in repo.manifests; one that is not is still named,
           // as a graph that names a missing entity is still a relation worth keeping.
-          this.relate(
-            ns,
-            'USES',
-            imgRef,
-            target ??
-              this.refOf('DockerManifest', this.plain(nameKeys.manifest(p.name, repo.name, digest)), ns),
-          );
+          const target =
+            manifestIds.get(digest) ??
+            this.entities.addDangling(
+              'DockerManifest',
+              ns,
+              this.plain(nameKeys.manifest(p.name, repo.name, digest)),
+            );
+          this.relations.add('USES', imageId, target);
         }
       }
     }
@@ -265,33 +253,29 @@ export class GraphBuilder {
    * a shard's graph: the record after `generated_at`, each receipt naming its shard.
    */
   finish(generatedAt: string, shard?: ShardRecord): SpilledGraph {
-    const { refs } = this;
+    const { entities } = this;
     for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
       // Only plain names are held; what a name is made from is read back from the spill for the
       // entities a collision touches (none, in most registries).
       const ofKind = () => {
         const entries: SpilledName[] = [];
-        for (let at = 0; at < refs.length; at++)
-          if (refs[at]!.kind === kind) entries.push(new SpilledName(this, at));
+        for (let id = 0; id < entities.size; id++)
+          if (entities.kind(id) === kind) entries.push(new SpilledName(entities, id));
         return entries;
       };
       const names = new UniqueNames(ofKind);
       if (names.renames === 0) continue;
       for (const e of ofKind()) {
         const name = names.get(e.ns, e.key, e.raw, e.plain);
-        if (name !== e.plain) refs[e.at]!.name = name;
+        if (name !== e.plain) entities.rename(e.id, name);
       }
     }
-    this.relations.sort(compareRelations);
     const receipts: GraphReceipt[] = shard
       ? this.receipts.map((r) => Object.assign({}, r, { shard: formatShard(shard) }))
       : this.receipts;
     receipts.sort(compareReceipts);
     return new SpilledGraph({
-      spill: this.spill,
-      refs,
-      offsets: this.offsets,
-      lengths: this.lengths,
+      entities,
       relations: this.relations,
       receipts,
       generatedAt,
@@ -301,12 +285,7 @@ export class GraphBuilder {
 
   /** Removes the spill of a graph that will not be finished (the run failed). */
   discard(): void {
-    this.spill.close();
-  }
-
-  /** Entity `at` as it was spilled, its name as built. */
-  readEntity(at: number): Entity {
-    return JSON.parse(this.spill.read(this.offsets[at]!, this.lengths[at]!)) as Entity;
+    this.entities.spill.close();
   }
 
   /**
@@ -334,36 +313,16 @@ export class GraphBuilder {
     return plainName(k.raw, k.key);
   }
 
-  private refOf(kind: DockerKind, name: string, namespace: string): EntityRef {
-    return { apiVersion: API_VERSION, kind, name, namespace };
-  }
-
-  private add(e: Entity): EntityRef {
-    const ref = this.refOf(e.kind, e.metadata.name, e.metadata.namespace);
-    const { offset, length } = this.spill.append(`${this.redact(JSON.stringify(e))}\n`);
-    this.refs.push(ref);
-    this.offsets.push(offset);
-    this.lengths.push(length);
-    return ref;
-  }
-
-  nameOf(at: number): EntityRef {
-    return this.refs[at]!;
-  }
-
-  private relate(
-    namespace: string,
-    relation: Relation['relation'],
-    source: EntityRef,
-    target: EntityRef,
-  ): void {
-    this.relations.push({ namespace, relation, source, target });
+  /** Undefined spec fields are left out of the graph by JSON.stringify, here as when written. */
+  private add(e: Entity): number {
+    const json = `${this.redact(JSON.stringify(e))}\n`;
+    return this.entities.add(e.kind, e.metadata.namespace, e.metadata.name, json);
   }
 }
 
 /**
- * One entity's name material for UniqueNames. `plain` and `ns` come from its ref; `key` and `raw`
- * are read back from the spill only when asked for, which only a collision does.
+ * One entity's name material for UniqueNames. `plain` and `ns` come from the table; `key` and
+ * `raw` are read back from the spill only when asked for, which only a collision does.
  */
 class SpilledName implements NameEntry {
   readonly ns: string;
@@ -371,12 +330,11 @@ class SpilledName implements NameEntry {
   private identity: { key: string; raw: string } | undefined;
 
   constructor(
-    private readonly builder: GraphBuilder,
-    readonly at: number,
+    private readonly entities: EntityTable,
+    readonly id: number,
   ) {
-    const ref = builder.nameOf(at);
-    this.ns = ref.namespace;
-    this.plain = ref.name;
+    this.ns = entities.namespace(id);
+    this.plain = entities.name(id);
   }
 
   get key(): string {
@@ -388,81 +346,8 @@ class SpilledName implements NameEntry {
   }
 
   private identify(): { key: string; raw: string } {
-    this.identity ??= entityIdentity(this.builder.readEntity(this.at))!;
+    this.identity ??= entityIdentity(this.entities.read(this.id))!;
     return this.identity;
-  }
-}
-
-/** A built graph whose entities wait in the spill; `close` removes the file. */
-export class SpilledGraph implements GraphSource {
-  readonly format = GRAPH_FORMAT;
-  readonly generated_at: string;
-  readonly shard?: ShardRecord;
-  readonly receipts: GraphReceipt[];
-  private readonly spill: EntitySpill;
-  private readonly refs: EntityRef[];
-  private readonly offsets: number[];
-  private readonly lengths: number[];
-  private readonly relationList: Relation[];
-  /** Entity indexes in graph order. */
-  private readonly order: number[];
-  private readonly counts = new Map<DockerKind, number>();
-
-  constructor(parts: {
-    spill: EntitySpill;
-    refs: EntityRef[];
-    offsets: number[];
-    lengths: number[];
-    relations: Relation[];
-    receipts: GraphReceipt[];
-    generatedAt: string;
-    shard?: ShardRecord;
-  }) {
-    this.spill = parts.spill;
-    this.refs = parts.refs;
-    this.offsets = parts.offsets;
-    this.lengths = parts.lengths;
-    this.relationList = parts.relations;
-    this.receipts = parts.receipts;
-    this.generated_at = parts.generatedAt;
-    if (parts.shard) this.shard = parts.shard;
-    const refs = parts.refs;
-    this.order = refs.map((_, i) => i).sort((a, b) => compareRefs(refs[a]!, refs[b]!));
-    for (const r of refs) this.counts.set(r.kind, (this.counts.get(r.kind) ?? 0) + 1);
-  }
-
-  count(kind: DockerKind): number {
-    return this.counts.get(kind) ?? 0;
-  }
-
-  *entities(kinds?: readonly DockerKind[]): Generator<Entity> {
-    for (const at of this.order) {
-      const ref = this.refs[at]!;
-      if (kinds && !kinds.includes(ref.kind)) continue;
-      const e = JSON.parse(this.spill.read(this.offsets[at]!, this.lengths[at]!)) as Entity;
-      // A collision may have renamed it after it was spilled.
-      e.metadata.name = ref.name;
-      yield e;
-    }
-  }
-
-  relations(): Iterable<Relation> {
-    return this.relationList;
-  }
-
-  load(): Graph {
-    return {
-      format: GRAPH_FORMAT,
-      generated_at: this.generated_at,
-      ...(this.shard ? { shard: this.shard } : {}),
-      entities: [...this.entities()],
-      relations: this.relationList,
-      receipts: this.receipts,
-    };
-  }
-
-  close(): void {
-    this.spill.close();
   }
 }
 
@@ -496,11 +381,6 @@ export function compareEntities(a: Entity, b: Entity): number {
     cmp(a.metadata.namespace, b.metadata.namespace) ||
     cmp(a.metadata.name, b.metadata.name)
   );
-}
-
-/** compareEntities, by the refs naming them. */
-function compareRefs(a: EntityRef, b: EntityRef): number {
-  return cmp(a.kind, b.kind) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
 }
 
 export function compareRelations(a: Relation, b: Relation): number {

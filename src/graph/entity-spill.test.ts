@@ -24,7 +24,8 @@ describe('EntitySpill', () => {
     const at: Array<{ offset: number; length: number }> = [];
     for (let i = 0; i < 5000; i++) {
       // Multi-byte characters make byte offsets differ from string lengths.
-      const text = `{"n":${i},"s":"${'é→𝄞x'.repeat(i % 37)}"}\n`;
+      // Now and then one longer than a read block.
+      const text = `{"n":${i},"s":"${'é→𝄞x'.repeat(i % 500 === 0 ? 9000 : i % 37)}"}\n`;
       texts.push(text);
       at.push(spill.append(text));
       // Some reads come while the text is still in the unwritten batch.

@@ -7,6 +7,12 @@ import { join } from 'node:path';
 
 /** Appends are gathered to about this size before one write. */
 const BATCH = 1 << 16;
+/**
+ * Reads fetch at least this much: an output reads entities in name order, and a repository's
+ * entities sit together in the file, so most reads are served from the previous one's block. One
+ * read call per entity was 2 s of a 30 s run at 100,000 images (bench --scale CPU profile).
+ */
+const BLOCK = 1 << 14;
 
 const open = new Set<EntitySpill>();
 let exitHooked = false;
@@ -18,6 +24,9 @@ export class EntitySpill {
   private batch: string[] = [];
   private batchBytes = 0;
   private removed = false;
+  /** The last block read, and where in the file it starts. */
+  private block: Buffer = Buffer.alloc(0);
+  private blockStart = 0;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'devgraph-docker-'));
@@ -52,14 +61,15 @@ export class EntitySpill {
 
   read(offset: number, length: number): string {
     if (offset + length > this.written) this.flush();
-    const buffer = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.handle(), buffer, done, length - done, offset + done);
-      if (n === 0) throw new Error(`entity spill: ${length} bytes at ${offset} are past the end of the file`);
-      done += n;
+    const at = offset - this.blockStart;
+    if (at < 0 || at + length > this.block.length) {
+      this.block = this.readAt(offset, Math.max(length, Math.min(BLOCK, this.written - offset)));
+      this.blockStart = offset;
+      if (this.block.length < length)
+        throw new Error(`entity spill: ${length} bytes at ${offset} are past the end of the file`);
     }
-    return buffer.toString('utf8');
+    const from = offset - this.blockStart;
+    return this.block.toString('utf8', from, from + length);
   }
 
   /** Removes the file; the spill cannot be read after. */
@@ -69,6 +79,18 @@ export class EntitySpill {
     this.fd = undefined;
     if (!this.removed) rmSync(this.dir, { recursive: true, force: true });
     this.removed = true;
+  }
+
+  /** Up to `length` bytes at `offset`; fewer only at the end of the file. */
+  private readAt(offset: number, length: number): Buffer {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.handle(), buffer, done, length - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
   }
 
   private flush(): void {

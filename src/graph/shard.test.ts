@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryOf } from './diff.js';
+import { inventoryOf, keepRepositories } from './diff.js';
 import { inShard, MAX_SHARDS, parseShard, shardOf } from './shard.js';
 import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
 
@@ -108,5 +108,10 @@ describe("a shard's previous inventory", () => {
     expect([...part.repositories.keys()]).toEqual(mine.map((r) => `hub\u0000${r}`));
     expect([...part.incompleteProviders.keys()]).toEqual(['hub']);
     expect([...part.incompleteRepositories.keys()]).toEqual(mine.map((r) => `hub\u0000${r}`));
+    // A named previous graph is read without the shard and cut afterwards: the same inventory.
+    const cut = keepRepositories(inventoryOf(graph), (provider, repository) =>
+      inShard(provider, repository, shard),
+    );
+    expect(cut).toEqual(part);
   });
 });
