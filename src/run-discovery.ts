@@ -1,6 +1,5 @@
 // What the CLI and the action share: settings in, graph and summary out. The shells decide
 // where files go and how progress is shown.
-import { type FileHandle, open } from 'node:fs/promises';
 import type { Settings } from './config/settings.js';
 import { discover } from './discovery/discover.js';
 import type { StateSavings } from './discovery/model.js';
@@ -14,8 +13,8 @@ import {
   keepRepositories,
 } from './graph/diff.js';
 import { jsonPieces } from './graph/graph-json.js';
-import { type GraphSource, graphDocument } from './graph/graph-source.js';
-import { readInventory } from './graph/read-inventory.js';
+import { asSource, type GraphSource, graphDocument } from './graph/graph-source.js';
+import { readInventoryFile } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
 import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
@@ -207,8 +206,7 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
  * indent, trailing newline. Files are written with writeGraphFile.
  */
 export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): string {
-  const document = 'load' in graph ? graphDocument(graph) : graph;
-  return [...jsonPieces(document, (json) => secrets.redact(json), true)].join('');
+  return [...jsonPieces(graphDocument(asSource(graph)), (json) => secrets.redact(json), true)].join('');
 }
 
 /** A previous graph named on the command line or in an input, as the comparison reads it. */
@@ -224,30 +222,15 @@ export interface PreviousGraph {
  * an error, because the comparison would be meaningless. `field` names the flag or input.
  */
 export async function readPreviousGraph(path: string, field: string, log: Log): Promise<PreviousGraph> {
-  let file: FileHandle;
-  try {
-    file = await open(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      log.warn(
-        `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,
-      );
-      return { inventory: undefined, source: path };
-    }
-    throw new ConfigError([`${field}: cannot read ${path} (${code ?? String(err)}); check the path`]);
+  const read = await readInventoryFile(path);
+  if ('inventory' in read) return { inventory: read.inventory, source: path };
+  if ('missing' in read) {
+    log.warn(
+      `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,
+    );
+    return { inventory: undefined, source: path };
   }
-  let read: Awaited<ReturnType<typeof readInventory>>;
-  try {
-    read = await readInventory(file.createReadStream({ autoClose: false }));
-  } catch (err) {
-    // A read failing midway (EISDIR, EIO) rather than the content being wrong.
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([`${field}: cannot read ${path} (${code ?? String(err)}); check the path`]);
-  } finally {
-    await file.close();
-  }
-  if ('error' in read)
-    throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${read.error}`]);
-  return { inventory: read.inventory, source: path };
+  if ('unreadable' in read)
+    throw new ConfigError([`${field}: cannot read ${path} (${read.unreadable}); check the path`]);
+  throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${read.error}`]);
 }

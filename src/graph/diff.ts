@@ -2,7 +2,7 @@
 // two graphs in, plain lists out. A tag is identified by the provider that found it (the
 // discovery-source annotation), its repository and its name, so two registries holding the same
 // repository name never mix.
-import { asSource, type GraphSource } from './graph-source.js';
+import { asSource, type GraphSource, graphDocument } from './graph-source.js';
 import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from './types.js';
 
 export interface RepositoryRef {
@@ -318,14 +318,7 @@ export function comparisonView(graph: Graph | GraphSource): object {
       if (slim) yield slim;
     }
   }
-  return {
-    format: source.format,
-    generated_at: source.generated_at,
-    ...(source.shard ? { shard: source.shard } : {}),
-    entities: entities(),
-    relations: [],
-    receipts: source.receipts,
-  };
+  return graphDocument(source, { entities: entities(), relations: [] });
 }
 
 function comparisonEntity(e: Entity): Entity | undefined {

@@ -48,15 +48,19 @@ export function asSource(graph: Graph | GraphSource): GraphSource {
 
 /**
  * The graph as the object graph.json is written from (jsonPieces), its entities and relations
- * handed out one at a time: same keys in the same order as a Graph, so the same file.
+ * handed out one at a time: same keys in the same order as a Graph, so the same file. `parts`
+ * writes other entities or relations in their place (the state's slim comparison copy).
  */
-export function graphDocument(graph: GraphSource): object {
+export function graphDocument(
+  graph: GraphSource,
+  parts: { entities?: Iterable<Entity>; relations?: Iterable<Relation> } = {},
+): object {
   return {
     format: GRAPH_FORMAT,
     generated_at: graph.generated_at,
     ...(graph.shard ? { shard: graph.shard } : {}),
-    entities: each(graph.entities()),
-    relations: each(graph.relations()),
+    entities: each(parts.entities ?? graph.entities()),
+    relations: each(parts.relations ?? graph.relations()),
     receipts: graph.receipts,
   };
 }

@@ -5,8 +5,8 @@ import type { DiscoveryResult, ManifestRecord, RepositoryResult } from '../disco
 import { Secrets } from '../secrets.js';
 import { GraphBuilder } from './build-graph.js';
 import { mergeShardGraphs, type ShardGraphFile } from './merge.js';
-import { markShard, type Shard, shardOf } from './shard.js';
-import type { Graph, GraphReceipt } from './types.js';
+import { type Shard, shardOf } from './shard.js';
+import type { Graph, GraphReceipt, ShardRecord } from './types.js';
 
 const T = '2026-01-01T00:00:00Z';
 const settings = loadConfig(
@@ -56,13 +56,13 @@ function repository(provider: string, name: string, tags: Record<string, string>
 }
 
 /** The graph of a whole discovery, built as runDiscovery builds it. */
-function buildGraph(result: DiscoveryResult, generatedAt: string): Graph {
+function buildGraph(result: DiscoveryResult, generatedAt: string, shard?: ShardRecord): Graph {
   const builder = new GraphBuilder(result.providers.map((pr) => pr.settings));
   for (const pr of result.providers) {
     for (const repo of pr.repositories) builder.addRepository(pr.settings, repo);
     if (pr.receipt) builder.addReceipt(pr.receipt);
   }
-  return builder.finish(generatedAt).load();
+  return builder.finish(generatedAt, shard).load();
 }
 
 /**
@@ -104,7 +104,7 @@ function shardGraph(full: DiscoveryResult, shard: Shard, opts: { config?: string
       ),
     })),
   };
-  const graph = markShard(buildGraph(part, opts.at ?? T), {
+  const graph = buildGraph(part, opts.at ?? T, {
     ...shard,
     config: opts.config ?? 'cfg1',
     requests: { manifest: shard.index, tags: 1 },

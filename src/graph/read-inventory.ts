@@ -2,6 +2,7 @@
 // time as the bytes arrive. JSON.parse of the whole file held the text and every parsed entity at
 // once: at 100,000 images about 100 MB of garbage at the start of a warm run, and the run's peak
 // RSS kept it (bench --scale). The checks and messages are parseGraph's.
+import { open } from 'node:fs/promises';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { type Inventory, InventoryBuilder, type RepositoryFilter } from './diff.js';
 import { type Entity, GRAPH_FORMAT, type GraphReceipt } from './types.js';
@@ -118,4 +119,33 @@ export async function readInventory(
     return { error: `entities[${badEntity}] is not an entity (kind, metadata, spec)` };
   if (badReceipt !== undefined) return { error: `receipts[${badReceipt}] is not a receipt` };
   return { inventory: builder.finish(typeof generatedAt === 'string' ? generatedAt : '') };
+}
+
+/** What reading a graph file gave: its inventory, no file, a file that could not be read, or bad content. */
+export type InventoryFile =
+  | { inventory: Inventory }
+  | { missing: true }
+  | { unreadable: string }
+  | { error: string };
+
+/**
+ * readInventory over the file at `path`. A missing file and an unreadable one (`unreadable`: the
+ * error code, at open or midway, e.g. EISDIR) are told apart from content that is not a graph, as
+ * each caller words them differently.
+ */
+export async function readInventoryFile(path: string, keep?: RepositoryFilter): Promise<InventoryFile> {
+  const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(path);
+  } catch (err) {
+    return code(err) === 'ENOENT' ? { missing: true } : { unreadable: code(err) };
+  }
+  try {
+    return await readInventory(file.createReadStream({ autoClose: false }), keep);
+  } catch (err) {
+    return { unreadable: code(err) };
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }

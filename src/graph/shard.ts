@@ -2,7 +2,6 @@
 // its provider and name only, so every job agrees without talking to the others, and a repository
 // stays in its shard when others come and go. Shards are numbered 1..n, as a matrix `[1, 2, 3]`.
 import { createHash } from 'node:crypto';
-import type { Graph, ShardRecord } from './types.js';
 
 export interface Shard {
   /** 1-based */
@@ -38,18 +37,4 @@ export function shardOf(provider: string, repository: string, count: number): nu
 
 export function inShard(provider: string, repository: string, shard: Shard): boolean {
   return shardOf(provider, repository, shard.count) === shard.index;
-}
-
-/** A shard's graph: the shard record after `generated_at`, and each receipt naming its shard. */
-export function markShard(graph: Graph, record: ShardRecord): Graph {
-  const { format, generated_at, entities, relations, receipts } = graph;
-  const shard = formatShard(record);
-  return {
-    format,
-    generated_at,
-    shard: record,
-    entities,
-    relations,
-    receipts: receipts.map((r) => Object.assign({}, r, { shard })),
-  };
 }

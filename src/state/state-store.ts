@@ -2,11 +2,11 @@
 // forever) and the tag → digest map each repository had. Everything read back is verified, so a
 // corrupt or half-written file costs a refetch, never a wrong graph.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inventory, RepositoryFilter } from '../graph/diff.js';
 import { jsonPieces } from '../graph/graph-json.js';
-import { readInventory } from '../graph/read-inventory.js';
+import { readInventoryFile } from '../graph/read-inventory.js';
 import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
 
 export type TagMap = Record<string, Record<string, string>>;
@@ -174,30 +174,16 @@ export class DirectoryState implements StateStore {
     warn?: (message: string) => void,
     keep?: RepositoryFilter,
   ): Promise<Inventory | undefined> {
-    let file: FileHandle;
-    try {
-      file = await open(this.graphPath);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        warn?.(
-          `state: cannot read ${this.graphPath} (${(err as NodeJS.ErrnoException).code ?? String(err)}); this run is reported as a first inventory`,
-        );
-      return undefined;
-    }
-    let read: Awaited<ReturnType<typeof readInventory>>;
-    try {
-      read = await readInventory(file.createReadStream(), keep);
-    } catch (err) {
-      read = { error: `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
-    } finally {
-      await file.close().catch(() => undefined);
-    }
-    if ('error' in read) {
-      // A corrupt previous graph only costs this run's change report; the new graph replaces it.
+    const read = await readInventoryFile(this.graphPath, keep);
+    if ('inventory' in read) return read.inventory;
+    if ('unreadable' in read)
+      warn?.(
+        `state: cannot read ${this.graphPath} (${read.unreadable}); this run is reported as a first inventory`,
+      );
+    // A corrupt previous graph only costs this run's change report; the new graph replaces it.
+    else if ('error' in read)
       warn?.(`state: ignoring ${this.graphPath}: ${read.error}; this run is reported as a first inventory`);
-      return undefined;
-    }
-    return read.inventory;
+    return undefined;
   }
 
   async savePreviousGraph(graph: object, redact: (json: string) => string = (json) => json): Promise<void> {
