@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparisonView, diffGraphs, hasChanges, parseGraph } from './diff.js';
+import { comparisonView, diffGraphs, hasChanges, inventoryOf, parseGraph } from './diff.js';
 import { jsonPieces } from './graph-json.js';
 import {
   API_VERSION,
@@ -124,6 +124,27 @@ describe('diffGraphs', () => {
       { provider: 'hub', repository: 'acme/gone', tag: 'x', digest: D(4) },
     ]);
     expect(hasChanges(c)).toBe(true);
+  });
+
+  it('an Inventory compares as its graph does, and is used up by the comparison', () => {
+    const before = graph([
+      { repository: 'acme/api', tags: { v1: D(1), v2: D(2), old: D(3) } },
+      { repository: 'acme/gone', tags: { x: D(4) } },
+      { repository: 'acme/half', tags: { a: D(1) }, complete: false },
+    ]);
+    const after = graph([
+      { repository: 'acme/api', tags: { v1: D(1), v2: D(5), v3: D(6) } },
+      { repository: 'acme/half', tags: { a: D(1), b: D(2) } },
+      { repository: 'acme/web', tags: { latest: D(7) } },
+    ]);
+    const inventory = inventoryOf(before);
+    expect(diffGraphs(inventory, after)).toEqual(diffGraphs(before, after));
+    // Each tag the current graph has was taken out as it was compared; what is left was not seen.
+    expect([...inventory.repositories].map(([k, tags]) => [k, [...tags.keys()]])).toEqual([
+      ['hub\u0000acme/api', ['old']],
+      ['hub\u0000acme/gone', ['x']],
+      ['hub\u0000acme/half', []],
+    ]);
   });
 
   it('aliases: each tag on a shared digest is its own entry', () => {

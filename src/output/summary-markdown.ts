@@ -69,14 +69,17 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
 
   // Only each repository's newest image is shown, so only it is kept as the images stream past.
   // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
-  const newestOf = new Map<string, Entity>();
+  // Only what its row shows: a whole entity per repository (labels and all) was 10,000 of them
+  // held at once at 10,000 repositories.
+  const newestOf = new Map<string, Entity['spec']>();
   // The column appears only when some vendor scanner reported: an empty column would read as "clean".
   let showVulnerabilities = false;
   for (const e of graph.entities(['DockerImage'])) {
     if (e.spec.vulnerabilities) showVulnerabilities = true;
     const key = `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`;
     const held = newestOf.get(key);
-    if (!held || compareNewestFirst(newestFacts(e), newestFacts(held)) < 0) newestOf.set(key, e);
+    if (!held || compareNewestFirst(newestFacts(e.spec), newestFacts(held)) < 0)
+      newestOf.set(key, rowFacts(e.spec));
   }
   const byProvider = groupBy(graph.receipts, (r) => r.provider);
   for (const [provider, receipts] of byProvider) {
@@ -92,13 +95,13 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
     lines.push(`|---|---|---|---|---|---|---|${showVulnerabilities ? '---|' : ''}---|`);
     for (const r of repoReceipts) {
       const newest = newestOf.get(`${provider}\u0000${r.repository}`);
-      const platforms = (newest?.spec.platforms as string[] | undefined) ?? [];
+      const platforms = (newest?.platforms as string[] | undefined) ?? [];
       lines.push(
-        `| ${escapeMarkdown(r.repository)} | ${r.tags_selected} / ${r.tags_listed} | ${newest ? escapeMarkdown(String(newest.spec.tag)) : ''} | ${
-          newest ? `\`${shortDigest(newest.spec.digest)}\`` : ''
-        } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.spec.size as number | undefined)} | ${
-          typeof newest?.spec.created === 'string' ? escapeMarkdown(newest.spec.created.slice(0, 10)) : ''
-        } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.spec.vulnerabilities)} |` : ''} ${r.complete ? 'yes' : '**no**'} |`,
+        `| ${escapeMarkdown(r.repository)} | ${r.tags_selected} / ${r.tags_listed} | ${newest ? escapeMarkdown(String(newest.tag)) : ''} | ${
+          newest ? `\`${shortDigest(newest.digest)}\`` : ''
+        } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.size as number | undefined)} | ${
+          typeof newest?.created === 'string' ? escapeMarkdown(newest.created.slice(0, 10)) : ''
+        } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.vulnerabilities)} |` : ''} ${r.complete ? 'yes' : '**no**'} |`,
       );
     }
   }
@@ -133,8 +136,19 @@ export function formatVulnerabilities(v: unknown): string {
   return typeof counts.total === 'number' && counts.total > 0 ? `${counts.total} other` : 'none';
 }
 
-function newestFacts(image: Entity): { tag: string; created: string | undefined } {
-  return { tag: String(image.spec.tag), created: image.spec.created as string | undefined };
+function rowFacts({
+  tag,
+  digest,
+  platforms,
+  size,
+  created,
+  vulnerabilities,
+}: Entity['spec']): Entity['spec'] {
+  return { tag, digest, platforms, size, created, vulnerabilities };
+}
+
+function newestFacts(spec: Entity['spec']): { tag: string; created: string | undefined } {
+  return { tag: String(spec.tag), created: spec.created as string | undefined };
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
