@@ -41,6 +41,25 @@ describe('jsonPieces', () => {
       expect([...jsonPieces(value, (s) => s, true)].join('')).toBe(`${JSON.stringify(value, null, 2)}\n`);
   });
 
+  it('writes a Map as an object and a record of many members, both in pieces', () => {
+    const tags = Object.fromEntries(
+      Array.from({ length: 20_000 }, (_, i) => [`repo/${i}`, { [`v${i}`]: entity(i).spec.digest }]),
+    );
+    const asMap = { registry: 'https://r', repositories: new Map(Object.entries(tags)), empty: new Map() };
+    const asObject = { registry: 'https://r', repositories: tags, empty: {} };
+    for (const indent of [false, true]) {
+      const pieces = [...jsonPieces(asMap, (s) => s, indent)];
+      expect(pieces.join('')).toBe(
+        indent ? `${JSON.stringify(asObject, null, 2)}\n` : JSON.stringify(asObject),
+      );
+      expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(2 ** 16 + 2 ** 10);
+      // A record whose members are the items (the state's listing pages) is cut between them.
+      const members = [...jsonPieces(tags, (s) => s, indent)];
+      expect(members.join('')).toBe(indent ? `${JSON.stringify(tags, null, 2)}\n` : JSON.stringify(tags));
+      expect(Math.max(...members.map((p) => p.length))).toBeLessThan(2 ** 16 + 2 ** 10);
+    }
+  });
+
   it('writes graph.json indented and redacted', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dg-graph-file-'));
     try {

@@ -12,9 +12,10 @@ import { writeFile } from 'node:fs/promises';
 const PIECE = 1 << 16;
 
 /**
- * JSON.stringify(value) (or JSON.stringify(value, null, 2) with `indent`), cut between the items
- * of its top-level arrays (a graph's entities, relations, receipts), generators written as arrays. Each piece is redacted whole;
- * a secret sits inside one item, never across two.
+ * JSON.stringify(value) (or JSON.stringify(value, null, 2) with `indent`), cut between its
+ * members and between the items of its top-level arrays (a graph's entities, relations, receipts)
+ * and maps. Generators are written as arrays, a Map as an object: its string keys, in its order.
+ * Each piece is redacted whole; a secret sits inside one item, never across two.
  */
 export function* jsonPieces(
   value: object,
@@ -30,24 +31,41 @@ export function* jsonPieces(
   let members = 0;
   for (const [key, v] of Object.entries(value)) {
     const list = listOf(v);
-    const whole = list ? undefined : stringify(v);
+    const whole = list || v instanceof Map ? undefined : stringify(v);
     // Skipped as JSON.stringify skips them: undefined, functions, symbols.
-    if (!list && whole === undefined) continue;
+    if (!list && !(v instanceof Map) && whole === undefined) continue;
     out += `${members++ ? ',' : ''}${nl}${indent ? '  ' : ''}${JSON.stringify(key)}:${indent ? ' ' : ''}`;
-    if (!list) {
-      out += pad(whole!, '  ');
-      continue;
-    }
-    out += '[';
-    let i = 0;
-    for (const item of list) {
-      out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(stringify(item) ?? 'null', '    ')}`;
-      if (out.length >= PIECE) {
-        yield redact(out);
-        out = '';
+    if (whole !== undefined) {
+      out += pad(whole, '  ');
+    } else if (list) {
+      out += '[';
+      let i = 0;
+      for (const item of list) {
+        out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(stringify(item) ?? 'null', '    ')}`;
+        if (out.length >= PIECE) {
+          yield redact(out);
+          out = '';
+        }
       }
+      out += i > 0 ? `${nl}${indent ? '  ' : ''}]` : ']';
+    } else {
+      out += '{';
+      let i = 0;
+      for (const [k, item] of v as Map<string, unknown>) {
+        const text = stringify(item);
+        if (text === undefined) continue;
+        out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${JSON.stringify(k)}:${indent ? ' ' : ''}${pad(text, '    ')}`;
+        if (out.length >= PIECE) {
+          yield redact(out);
+          out = '';
+        }
+      }
+      out += i > 0 ? `${nl}${indent ? '  ' : ''}}` : '}';
     }
-    out += i > 0 ? `${nl}${indent ? '  ' : ''}]` : ']';
+    if (out.length >= PIECE) {
+      yield redact(out);
+      out = '';
+    }
   }
   yield redact(`${out}${members > 0 ? nl : ''}}${nl}`);
 }

@@ -1,6 +1,7 @@
 // The one place that talks HTTP. Keep-alive pools per origin (undici Agent), bounded concurrency
 // per host, per-request timeouts, retries that honour Retry-After, a cap on body size, and
 // redirects followed by hand so credentials never leave the origin they were meant for.
+import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
@@ -249,40 +250,65 @@ export class HttpClient {
     if (req.tally) req.tally.requests++;
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
     const maxBytes = req.maxBytes ?? this.opts.maxBodyBytes;
-    const signal = AbortSignal.timeout(timeoutMs);
-    const target = new URL(req.url);
-    const res = await this.dispatcher.request({
-      origin: target.origin,
-      path: target.pathname + target.search,
-      method: req.method,
-      headers: { 'user-agent': 'devgraph-docker-action', ...(req.headers ?? {}) },
-      body: req.body,
-      signal,
-    });
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) {
-      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    const declared = Number(headers['content-length']);
-    if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) {
-      discard(res.body);
-      throw new RegistryError(
-        `${describeUrl(req.url)}: response of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
-      );
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        discard(res.body);
-        throw new RegistryError(`${describeUrl(req.url)}: response exceeds the ${maxBytes}-byte limit`);
+    // The deadline is an EventEmitter (undici takes one in place of an AbortSignal) on a timer
+    // cleared the moment the answer is in. An AbortSignal that undici has listened to outlives
+    // young-generation collections (Node keeps it for a full one), and AbortSignal.timeout keeps
+    // its timer for the whole timeout besides: per request, they were 60 MB of the 175 MB of
+    // garbage a run of 20,000 images left for full collections (bench --scale, sampling heap
+    // profile of objects freed by major GCs).
+    const deadline = new Deadline();
+    const timer = setTimeout(() => deadline.expire(), timeoutMs);
+    timer.unref();
+    try {
+      const target = new URL(req.url);
+      const res = await this.dispatcher.request({
+        origin: target.origin,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers: { 'user-agent': 'devgraph-docker-action', ...(req.headers ?? {}) },
+        body: req.body,
+        signal: deadline,
+      });
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       }
-      chunks.push(chunk as Buffer);
+      const declared = Number(headers['content-length']);
+      if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > maxBytes) {
+        discard(res.body);
+        throw new RegistryError(
+          `${describeUrl(req.url)}: response of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
+        );
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          discard(res.body);
+          throw new RegistryError(`${describeUrl(req.url)}: response exceeds the ${maxBytes}-byte limit`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const response = { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
+      for (const listener of this.listeners) listener(req, response);
+      return response;
+    } finally {
+      clearTimeout(timer);
     }
-    const response = { status: res.statusCode, headers, body: Buffer.concat(chunks), url: req.url };
-    for (const listener of this.listeners) listener(req, response);
-    return response;
+  }
+}
+
+/** What undici reads of a signal: `aborted`, `reason` and an 'abort' event. */
+class Deadline extends EventEmitter {
+  aborted = false;
+  reason: unknown;
+
+  expire(): void {
+    this.aborted = true;
+    // The reason AbortSignal.timeout gives, so a timeout reads the same everywhere (errorCode).
+    this.reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    this.emit('abort');
   }
 }
 

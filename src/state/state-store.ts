@@ -160,9 +160,11 @@ export class DirectoryState implements StateStore {
   }
 
   async saveTags(registryUrl: string, tags: TagMap): Promise<void> {
+    // In pieces: as one string and its Buffer, 100,000 tags were 20 MB allocated at once at the
+    // end of discovery, where a run's heap is at its largest (bench --scale --trace-gc).
     await writeAtomically(
       this.tagsPath(registryUrl),
-      Buffer.from(JSON.stringify({ registry: registryUrl, repositories: tags })),
+      jsonPieces({ registry: registryUrl, repositories: new Map(Object.entries(tags)) }, unchanged),
     );
   }
 
@@ -205,7 +207,7 @@ export class DirectoryState implements StateStore {
   }
 
   async savePages(pages: StoredPages): Promise<void> {
-    await writeAtomically(this.pagesPath, Buffer.from(JSON.stringify(pages)));
+    await writeAtomically(this.pagesPath, jsonPieces(pages, unchanged));
   }
 }
 
@@ -223,6 +225,8 @@ async function* filesUnder(dir: string): AsyncGenerator<string> {
     else if (e.isFile()) yield path;
   }
 }
+
+const unchanged = (json: string) => json;
 
 /** The names writeAtomically gives its temporary files. */
 const TEMPORARY = /\.[0-9a-f]{12}\.tmp$/;
