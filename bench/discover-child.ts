@@ -5,9 +5,13 @@
 // Prints one JSON line: { wallMs, maxRssMb, complete, images, requests, graphSha256, errors }.
 // --baseline loads the same modules and the config but discovers nothing: the RSS of Node and
 // the engine's code, to subtract from a real run's.
+// With BENCH_HEAP_PROFILE=<file>, the discovery's allocations that only a full collection freed
+// (or that are still live at its end) are sampled into <file>.<pid>.heapprofile, for Chrome
+// DevTools' Memory tab: what fills the old generation, and so the peak RSS.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../src/config/load-config.js';
 import { jsonPieces } from '../src/graph/graph-json.js';
 import { graphDocument } from '../src/graph/graph-source.js';
@@ -49,6 +53,17 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ maxRssMb: maxRssMb() })}\n`);
     return;
   }
+  const profile = process.env.BENCH_HEAP_PROFILE;
+  const inspector = new Session();
+  if (profile) {
+    inspector.connect();
+    await inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      // Garbage a young collection frees costs no RSS; what survives into the old generation does.
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+  }
   const result = await runDiscovery(settings, {
     secrets,
     log: silentLog,
@@ -56,6 +71,11 @@ async function main(): Promise<void> {
     // Fixed, so the graphs of two runs can be compared byte for byte.
     generatedAt: '2000-01-01T00:00:00Z',
   });
+  if (profile) {
+    const sampled = await inspector.post('HeapProfiler.stopSampling');
+    await writeFile(`${profile}.${process.pid}.heapprofile`, JSON.stringify(sampled.profile));
+    inspector.disconnect();
+  }
   const wallMs = performance.now() - started;
   const { graph } = result;
   // Hashed and written piece by piece, as the shells write graph.json: one 400 MB string for
