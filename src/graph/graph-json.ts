@@ -27,40 +27,43 @@ export function* jsonPieces(
   const nl = indent ? '\n' : '';
   const pad = (text: string, spaces: string) => (indent ? text.replaceAll('\n', `\n${spaces}`) : text);
   const stringify = (v: unknown) => (indent ? JSON.stringify(v, null, 2) : JSON.stringify(v));
+  const colon = indent ? ': ' : ':';
+  // A list's items and a Map's members, each as its text; a member JSON.stringify would skip
+  // (undefined) is left out, a list item that would be is `null`, as JSON.stringify writes them.
+  function* listed(list: Iterable<unknown>): Generator<string> {
+    for (const item of list) yield stringify(item) ?? 'null';
+  }
+  function* mapped(map: Map<unknown, unknown>): Generator<string> {
+    for (const [k, item] of map) {
+      const text = stringify(item);
+      if (text !== undefined) yield `${JSON.stringify(String(k))}${colon}${text}`;
+    }
+  }
   let out = '{';
   let members = 0;
   for (const [key, v] of Object.entries(value)) {
     const list = listOf(v);
-    const whole = list || v instanceof Map ? undefined : stringify(v);
+    const parts = list
+      ? { open: '[', close: ']', items: listed(list) }
+      : v instanceof Map
+        ? { open: '{', close: '}', items: mapped(v) }
+        : undefined;
+    const whole = parts ? undefined : stringify(v);
     // Skipped as JSON.stringify skips them: undefined, functions, symbols.
-    if (!list && !(v instanceof Map) && whole === undefined) continue;
-    out += `${members++ ? ',' : ''}${nl}${indent ? '  ' : ''}${JSON.stringify(key)}:${indent ? ' ' : ''}`;
-    if (whole !== undefined) {
-      out += pad(whole, '  ');
-    } else if (list) {
-      out += '[';
+    if (!parts && whole === undefined) continue;
+    out += `${members++ ? ',' : ''}${nl}${indent ? '  ' : ''}${JSON.stringify(key)}${colon}`;
+    if (!parts) out += pad(whole!, '  ');
+    else {
+      out += parts.open;
       let i = 0;
-      for (const item of list) {
-        out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(stringify(item) ?? 'null', '    ')}`;
+      for (const text of parts.items) {
+        out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${pad(text, '    ')}`;
         if (out.length >= PIECE) {
           yield redact(out);
           out = '';
         }
       }
-      out += i > 0 ? `${nl}${indent ? '  ' : ''}]` : ']';
-    } else {
-      out += '{';
-      let i = 0;
-      for (const [k, item] of v as Map<string, unknown>) {
-        const text = stringify(item);
-        if (text === undefined) continue;
-        out += `${i++ ? ',' : ''}${nl}${indent ? '    ' : ''}${JSON.stringify(k)}:${indent ? ' ' : ''}${pad(text, '    ')}`;
-        if (out.length >= PIECE) {
-          yield redact(out);
-          out = '';
-        }
-      }
-      out += i > 0 ? `${nl}${indent ? '  ' : ''}}` : '}';
+      out += i > 0 ? `${nl}${indent ? '  ' : ''}${parts.close}` : parts.close;
     }
     if (out.length >= PIECE) {
       yield redact(out);

@@ -188,7 +188,7 @@ export class DirectoryState implements StateStore {
     return undefined;
   }
 
-  async savePreviousGraph(graph: object, redact: (json: string) => string = (json) => json): Promise<void> {
+  async savePreviousGraph(graph: object, redact: (json: string) => string = unchanged): Promise<void> {
     await writeAtomically(this.graphPath, jsonPieces(graph, redact));
   }
 
