@@ -68,8 +68,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     // A killed run's temporary files are never read; gone before this run writes its own.
     await directory?.removeLeftovers();
     // Read before discovery writes anything, so the comparison is with the last run, not this one;
-    // and while the heap is small: read after discovery, its parsing garbage raised a warm run's
-    // peak RSS at 100,000 images from 300 to 364 MB (bench --scale).
+    // and while the heap is small, so its parsing garbage does not land on a grown heap
+    // (docs/performance.md, "Memory").
     const previous = await previousInventory(state, opts);
     const compare = opts.previousGraph !== undefined || opts.stateDir !== undefined;
     const revalidator = opts.stateDir ? new Revalidator(await state.loadPages()) : undefined;
@@ -115,9 +115,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
     ]);
     // Saved redacted, like graph.json: the state directory may be cached outside the runner. The
-    // compact JSON is redacted as written; parsing the redacted pretty text back into a graph to
-    // save it held three copies at once (bench --scale: 2.3 GB peak at 100,000 images). Only what
-    // the next run's comparison reads is kept (comparisonView).
+    // compact JSON is redacted as written, never parsed back, so no second or third copy of the
+    // graph is held. Only what the next run's comparison reads is kept (comparisonView).
     await state.savePreviousGraph(comparisonView(graph), (json) => opts.secrets.redact(json));
     handedOver = true;
     return {
@@ -136,8 +135,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
 /**
  * What the comparison needs of the previous graph, and only this shard's part: a shard holds only
  * its repositories, so the others' are not "removed" from its point of view. A function of its own
- * so that no frame of runDiscovery holds what reading made on the way (bench --scale: a parsed
- * graph stayed reachable from the async function's saved registers, +80 MB at 100,000 images).
+ * so that no frame of runDiscovery holds what reading made on the way (an async function's saved
+ * registers kept a parsed graph reachable).
  */
 async function previousInventory(state: StateStore, opts: RunOptions): Promise<Inventory | undefined> {
   const { shard } = opts;

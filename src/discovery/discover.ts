@@ -50,8 +50,7 @@ export interface DiscoverDeps {
 /**
  * Repositories processed at once per provider; requests are bounded separately, per host. As many
  * as the default per-host limit: a warm run is one listing request per repository, and with fewer
- * repositories in flight than the host takes, 10,000 repositories wait out 10,000 round trips ÷ 4
- * (bench --scale: 63 s of a warm run's floor at 25 ms, 16 s at 16).
+ * repositories in flight than the host takes, the host's spare capacity goes unused.
  */
 const REPOSITORIES_IN_FLIGHT = 16;
 /** Tags resolved at once per repository (the per-host bound still applies). */
@@ -156,8 +155,8 @@ async function discoverProvider(
       seen,
     );
     // What the last run saw of this repository is needed no more (seen holds what this run saw,
-    // or the old map when the repository failed): at 100,000 images the two copies of every
-    // digest held 10 MB for the whole run (bench --scale).
+    // or the old map when the repository failed): otherwise two copies of every digest would be
+    // held for the whole run.
     delete previous[name];
     const info = Object.assign({}, repositoryInfo?.get(name), result.info);
     if (Object.keys(info).length > 0) result.info = info;

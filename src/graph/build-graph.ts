@@ -160,8 +160,8 @@ export class GraphBuilder {
         metadata: {
           name: this.plain(nameKeys.manifest(p.name, repo.name, m.digest)),
           namespace: ns,
-          // Written out, not spread from repoLabels: V8 gave every spread copy a hidden class of
-          // its own, 40 MB at 100,000 images (bench --scale heap snapshot).
+          // Written out, not spread from repoLabels: V8 gives every spread copy a hidden class of
+          // its own.
           labels: {
             'devgraph.ai/provider': 'docker',
             'devgraph.ai/registry-type': p.registryType,
@@ -257,8 +257,8 @@ export class GraphBuilder {
     for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
       // Only plain names are held; what a name is made from is read back from the spill for the
       // entities a collision touches (none, in most registries). Handed out one at a time: as a
-      // list, 100,000 entries were made at the end of a run, where the heap is largest, and lived
-      // long enough to reach the old generation (bench --scale, sampling heap profile: 20 MB).
+      // list, they were all made at the end of a run, where the heap is largest, and lived long
+      // enough to reach the old generation.
       const ofKind = function* (): Generator<SpilledName> {
         for (let id = 0; id < entities.size; id++)
           if (entities.kind(id) === kind) yield new SpilledName(entities, id);
@@ -289,8 +289,8 @@ export class GraphBuilder {
   }
 
   /**
-   * An image's platform as a list, sized exactly: `[p].filter(Boolean)` allocated room for 16 and
-   * kept it (15 MB at 100,000 images).
+   * An image's platform as a list, sized exactly: `[p].filter(Boolean)` allocates room for 16 and
+   * keeps it.
    */
   private onePlatform(p: Platform | undefined): string[] {
     const text = this.shared(platformString(p));
@@ -299,7 +299,7 @@ export class GraphBuilder {
 
   /**
    * One copy of a string that most entities repeat (`linux/amd64`, a media type): each parsed
-   * listing row or response header is a copy of its own, 100 bytes × 100,000 images apiece.
+   * listing row or response header is a copy of its own, once per image.
    */
   private shared(text: string | undefined): string | undefined {
     if (text === undefined) return undefined;

@@ -64,7 +64,7 @@ interface TagFacts {
 
 /**
  * What diffGraphs reads of a graph, and all of it: a run holds the previous graph in this form
- * while it discovers (28 MB at 100,000 images, where the parsed comparison graph held 66 MB: bench --scale).
+ * while it discovers, a fraction of what the parsed graph would hold.
  */
 export interface Inventory {
   generatedAt: string;
@@ -133,7 +133,7 @@ export class InventoryBuilder {
     incompleteRepositories: new Map(),
   };
   // Parsed JSON holds a list per image; one copy of each distinct list serves them all (most
-  // images share a handful: 100,000 lists were 9 MB of a warm run's heap, bench --scale).
+  // images share a handful).
   private readonly platformLists = new Map<string, readonly string[]>();
 
   constructor(private readonly keep?: RepositoryFilter) {}
@@ -207,7 +207,7 @@ export function keepRepositories(inventory: Inventory, keep: RepositoryFilter): 
 
 /**
  * `ref` with `fields`. Not `{ ...ref, ...fields }`: V8 gives every object that starts with a spread
- * and goes on a hidden class of its own (some 200 bytes each, in old space until a full collection).
+ * and goes on a hidden class of its own, which stays in old space until a full collection.
  */
 function at<T extends object>(ref: RepositoryRef, fields: T): RepositoryRef & T {
   return { provider: ref.provider, repository: ref.repository, ...fields };
@@ -241,8 +241,8 @@ function emptyChanges(firstRun: boolean): GraphChanges {
  * The current graph is read one entity at a time and never made an Inventory of its own: each
  * tag is looked up in `previous` and taken out of it, so what is left there at the end is what
  * the current graph lacks. An Inventory given as `previous` is used up by this. Building the
- * current Inventory first held a second copy of every tag and digest (bench --scale: a warm run
- * of 100,000 images peaked in this step).
+ * current Inventory first held a second copy of every tag and digest, at the point of a warm
+ * run where the heap is largest.
  */
 export function diffGraphs(
   previous: Graph | GraphSource | Inventory | undefined,
@@ -354,10 +354,9 @@ function unverifiedReason(
 /**
  * The part of a graph that diffGraphs reads, as the state saves it for the next run's comparison:
  * registries, repositories and images with their provider, names, tags, digests and platforms, and
- * every receipt; no manifests, relations or labels, so a warm run of 100,000 images does not parse
- * 300 MB to learn 100,000 digests. Written with jsonPieces, which takes the entities as they are
- * made, one at a time: the copy is never held whole (bench --scale: +40 MB at the end of a run of
- * 100,000 images). Read back, diffGraphs(it, b) is diffGraphs(graph, b).
+ * every receipt; no manifests, relations or labels, so a warm run does not parse the whole graph
+ * to learn its digests. Written with jsonPieces, which takes the entities as they are made, one
+ * at a time: the copy is never held whole. Read back, diffGraphs(it, b) is diffGraphs(graph, b).
  */
 export function comparisonView(graph: Graph | GraphSource): object {
   const source = asSource(graph);

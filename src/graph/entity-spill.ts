@@ -1,6 +1,6 @@
-// Entities parked in a temporary file while a run goes on: at 100,000 images the built entities
-// held 150 MB of heap, and V8 grew the heap to about twice what was live (bench --scale). Each is
-// written once as compact JSON and read back by position when an output needs it.
+// Entities parked in a temporary file while a run goes on, so a large registry's graph does not
+// sit in the heap (which V8 grows well past what is live). Each is written once as compact JSON
+// and read back by position when an output needs it.
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 const BATCH = 1 << 16;
 /**
  * Reads fetch at least this much: an output reads entities in name order, and a repository's
- * entities sit together in the file, so most reads are served from the previous one's block. One
- * read call per entity was 2 s of a 30 s run at 100,000 images (bench --scale CPU profile).
+ * entities sit together in the file, so most reads are served from the previous one's block
+ * rather than costing a read call per entity.
  */
 const BLOCK = 1 << 14;
 

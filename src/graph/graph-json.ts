@@ -1,13 +1,13 @@
-// A graph as JSON text, handed out in pieces. As one string, the graph of 100,000 images is
-// 300 MB compact and 400 MB indented, and redaction copies it once more (bench --scale): the
-// pieces keep that to about 64 KB at a time. The joined pieces are byte for byte what
+// A graph as JSON text, handed out in pieces. As one string, a large graph's text (and the copy
+// redaction makes of it) would sit in the heap whole: the pieces keep that to about 64 KB at a
+// time. The joined pieces are byte for byte what
 // JSON.stringify gives, so files written either way are the same file.
 import { writeFile } from 'node:fs/promises';
 
 /**
  * About how long one piece grows before it is handed out. Below V8's large-object size (128 KB),
- * so a written piece dies in the young generation; 1 MB pieces went to large-object space, which
- * only a full collection empties (bench --scale: +145 MB of peak RSS while writing 100,000 images).
+ * so a written piece dies in the young generation; larger pieces go to large-object space, which
+ * only a full collection empties.
  */
 const PIECE = 1 << 16;
 

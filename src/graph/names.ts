@@ -54,8 +54,8 @@ export function plainName(raw: string, key: string): string {
  * distinct within a namespace.
  *
  * Only the names that collisions changed are stored; every other name is recomputed when asked
- * for, and `entries` is a function so the caller need not hold them in a list: at 100,000 images
- * maps of every key and name held more memory than the graph itself (bench --scale).
+ * for, and `entries` is a function so the caller need not hold them in a list: maps of every key
+ * and name outweighed the graph itself.
  */
 export class UniqueNames {
   /** `${ns}\0${key}` → name, for the entries a collision renamed. */

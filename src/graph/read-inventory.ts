@@ -1,7 +1,6 @@
 // A graph file read straight into the Inventory the change report compares with, one entity at a
 // time as the bytes arrive. JSON.parse of the whole file held the text and every parsed entity at
-// once: at 100,000 images about 100 MB of garbage at the start of a warm run, and the run's peak
-// RSS kept it (bench --scale). The checks and messages are parseGraph's.
+// once, garbage that a warm run's peak RSS kept. The checks and messages are parseGraph's.
 import { open } from 'node:fs/promises';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { type Inventory, InventoryBuilder, type RepositoryFilter } from './diff.js';

@@ -253,9 +253,8 @@ export class HttpClient {
     // The deadline is an EventEmitter (undici takes one in place of an AbortSignal) on a timer
     // cleared the moment the answer is in. An AbortSignal that undici has listened to outlives
     // young-generation collections (Node keeps it for a full one), and AbortSignal.timeout keeps
-    // its timer for the whole timeout besides: per request, they were 60 MB of the 175 MB of
-    // garbage a run of 20,000 images left for full collections (bench --scale, sampling heap
-    // profile of objects freed by major GCs).
+    // its timer for the whole timeout besides: per request, that was the largest share of the
+    // garbage a run left for full collections (docs/performance.md, "Memory").
     const deadline = new Deadline();
     const timer = setTimeout(() => deadline.expire(), timeoutMs);
     timer.unref();

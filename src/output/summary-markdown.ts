@@ -168,7 +168,7 @@ export const STEP_SUMMARY_LIMIT = 1024 * 1024;
 /**
  * `markdown` cut at a line to fit GitHub's job-summary limit, with a note saying where the whole
  * of it is. Over the limit GitHub drops the step's summary altogether ("upload aborted, supports
- * content up to a size of 1024k"): 10,000 repositories with images make over 1 MB of tables.
+ * content up to a size of 1024k"), and a registry of many repositories makes more than that in tables.
  */
 export function fitStepSummary(markdown: string, whole: string, limit = STEP_SUMMARY_LIMIT): string {
   const size = Buffer.byteLength(markdown, 'utf8');

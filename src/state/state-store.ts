@@ -113,8 +113,8 @@ export class DirectoryState implements StateStore {
     const path = this.contentPath(digest);
     if (!path) return;
     // Written in place, not through a temporary file and a rename: getContent verifies the digest,
-    // so a write cut short costs a refetch, never a wrong graph; and at 100,000 images the
-    // temporary file, the rename and a mkdir per file were most of the run's CPU (bench --scale).
+    // so a write cut short costs a refetch, never a wrong graph; and a temporary file, a rename
+    // and a mkdir per file were most of a large run's CPU.
     const dir = join(path, '..');
     let made = this.contentDirs.get(dir);
     if (!made) {
@@ -160,8 +160,8 @@ export class DirectoryState implements StateStore {
   }
 
   async saveTags(registryUrl: string, tags: TagMap): Promise<void> {
-    // In pieces: as one string and its Buffer, 100,000 tags were 20 MB allocated at once at the
-    // end of discovery, where a run's heap is at its largest (bench --scale --trace-gc).
+    // In pieces: as one string and its Buffer, every tag would be allocated at once at the end
+    // of discovery, where a run's heap is at its largest.
     await writeAtomically(
       this.tagsPath(registryUrl),
       jsonPieces({ registry: registryUrl, repositories: new Map(Object.entries(tags)) }, unchanged),
@@ -212,8 +212,8 @@ export class DirectoryState implements StateStore {
 }
 
 /**
- * Every file below `dir`, read one directory entry at a time: a recursive readdir holds them all
- * at once, +100 MB for the 200,000 content files of 100,000 tags (bench --scale). No directory
+ * Every file below `dir`, read one directory entry at a time: a recursive readdir holds every
+ * content file's name at once. No directory
  * yet (a first run) is simply no files.
  */
 async function* filesUnder(dir: string): AsyncGenerator<string> {
