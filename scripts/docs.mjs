@@ -4,11 +4,11 @@
 // `node scripts/docs.mjs --check` changes nothing and exits 1 naming each stale file (a test runs it).
 //
 // Markers, each on its own line:
-//   <!-- action-inputs:start … --> … <!-- action-inputs:end -->
-//   <!-- action-outputs:start … --> … <!-- action-outputs:end -->
-//   <!-- example:start examples/configs/NAME.yml … --> … <!-- example:end -->
+//   <!-- action-inputs:start (…) --> … <!-- action-inputs:end -->
+//   <!-- action-outputs:start (…) --> … <!-- action-outputs:end -->
+//   <!-- example:start examples/configs/NAME.yml (…) --> … <!-- example:end -->
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
@@ -51,45 +51,27 @@ function exampleBlock(path) {
   return `\`${path}\`:\n\n\`\`\`yaml\n${readFileSync(file, 'utf8').trim()}\n\`\`\``;
 }
 
-/** Replaces what lies between each start marker and its end marker with `render(startLine)`. */
-function fill(text, startPattern, endMarker, render, where) {
+/**
+ * Replaces what lies between each `<!-- NAME:start [ARG] … -->` line and the next
+ * `<!-- NAME:end -->` line with what the renderer NAME makes of ARG.
+ */
+function regenerate(text, where, renderers) {
   const lines = text.split('\n');
   const out = [];
   for (let i = 0; i < lines.length; i++) {
     out.push(lines[i]);
-    const m = lines[i].match(startPattern);
+    const m = lines[i].match(/^<!-- ([\w-]+):start(?: ([^\s(]\S*))?.*-->$/);
     if (!m) continue;
+    const [, name, arg] = m;
+    const render = renderers[name];
+    if (!render) throw new Error(`${where}: unknown generated section "${name}"`);
+    const endMarker = `<!-- ${name}:end -->`;
     const end = lines.indexOf(endMarker, i + 1);
     if (end < 0) throw new Error(`${where}: "${lines[i]}" has no "${endMarker}" after it`);
-    out.push('', render(m), '', endMarker);
+    out.push('', render(arg), '', endMarker);
     i = end;
   }
   return out.join('\n');
-}
-
-function regenerate(text, where, action = readAction()) {
-  let next = fill(
-    text,
-    /^<!-- action-inputs:start\b.*-->$/,
-    '<!-- action-inputs:end -->',
-    () => inputsTable(action),
-    where,
-  );
-  next = fill(
-    next,
-    /^<!-- action-outputs:start\b.*-->$/,
-    '<!-- action-outputs:end -->',
-    () => outputsTable(action),
-    where,
-  );
-  next = fill(
-    next,
-    /^<!-- example:start (\S+)\b.*-->$/,
-    '<!-- example:end -->',
-    (m) => exampleBlock(m[1]),
-    where,
-  );
-  return next;
 }
 
 /** README.md and every Markdown file under docs/, as paths relative to the repository. */
@@ -108,13 +90,18 @@ function documentationFiles() {
 
 const check = process.argv.includes('--check');
 const action = readAction();
+const renderers = {
+  'action-inputs': () => inputsTable(action),
+  'action-outputs': () => outputsTable(action),
+  example: (path) => exampleBlock(path),
+};
 const stale = [];
 for (const path of documentationFiles()) {
   const file = join(root, path);
   const text = readFileSync(file, 'utf8');
-  const next = regenerate(text, path, action);
+  const next = regenerate(text, path, renderers);
   if (next === text) continue;
-  stale.push(relative(root, file));
+  stale.push(path);
   if (!check) writeFileSync(file, next);
 }
 if (check && stale.length > 0) {
