@@ -1,6 +1,7 @@
 // The workflows users copy (examples/workflows) must only use inputs and outputs the action has,
 // and the action step of each must run: here against the demo registry, with the registry config
-// swapped for one that points at it.
+// swapped for one that points at it. The workflow snippets in README.md and docs/ must also only
+// use inputs and outputs the action has.
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { parse } from 'yaml';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { run } from '../../src/shell/action-main.js';
+import { codeBlocks, documentationFiles } from '../support/documentation.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as {
@@ -140,6 +142,41 @@ describe('example workflows', () => {
           }
           expect(outputs).toMatch(/complete<<\S+\ntrue\n/);
         }
+      }
+    });
+  }
+});
+
+/** Every step object in a parsed snippet (a step list, a job, or a whole workflow). */
+function stepsIn(node: unknown): Step[] {
+  if (Array.isArray(node)) return node.flatMap(stepsIn);
+  if (!node || typeof node !== 'object') return [];
+  const here = typeof (node as Step).uses === 'string' ? [node as Step] : [];
+  return [...here, ...Object.values(node).flatMap(stepsIn)];
+}
+
+describe('workflow snippets in README.md and docs/', () => {
+  const snippets = documentationFiles()
+    .flatMap(codeBlocks)
+    .filter(
+      (b) =>
+        (b.lang === 'yaml' || b.lang === 'yml') && b.text.includes('devgraph-ai/devgraph-docker-action@'),
+    );
+
+  it('there are some, in the README too', () => {
+    expect(snippets.length).toBeGreaterThan(5);
+    expect(snippets.some((b) => b.path === 'README.md')).toBe(true);
+  });
+
+  for (const block of snippets) {
+    it(`${block.path}:${block.line} uses only the action's inputs and outputs`, () => {
+      const steps = stepsIn(parse(block.text)).filter(isAction);
+      expect(steps.length).toBeGreaterThan(0);
+      for (const step of steps) {
+        for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(key);
+        if (!step.id) continue;
+        for (const m of block.text.matchAll(new RegExp(`steps\\.${step.id}\\.outputs\\.([\\w-]+)`, 'g')))
+          expect(Object.keys(action.outputs)).toContain(m[1]);
       }
     });
   }
