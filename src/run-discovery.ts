@@ -69,7 +69,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     await directory?.removeLeftovers();
     // Read before discovery writes anything, so the comparison is with the last run, not this one;
     // and while the heap is small, so its parsing garbage does not land on a grown heap
-    // (docs/performance.md, "Memory").
+    // (docs/performance.md, "Memory: what shaped the code").
     const previous = await previousInventory(state, opts);
     const compare = opts.previousGraph !== undefined || opts.stateDir !== undefined;
     const revalidator = opts.stateDir ? new Revalidator(await state.loadPages()) : undefined;

@@ -254,7 +254,7 @@ export class HttpClient {
     // cleared the moment the answer is in. An AbortSignal that undici has listened to outlives
     // young-generation collections (Node keeps it for a full one), and AbortSignal.timeout keeps
     // its timer for the whole timeout besides: per request, that was the largest share of the
-    // garbage a run left for full collections (docs/performance.md, "Memory").
+    // garbage a run left for full collections (docs/performance.md, "Memory: what shaped the code").
     const deadline = new Deadline();
     const timer = setTimeout(() => deadline.expire(), timeoutMs);
     timer.unref();
