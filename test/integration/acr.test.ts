@@ -229,6 +229,13 @@ describe('acr: listing', () => {
     ).toEqual(['acme/platform/ingress-controller', 'library/nginx']);
     expect(literalRepositories([sel('^acme$', '^web')])).toBeUndefined();
     expect(literalRepositories([sel('.*', '^web$')])).toBeUndefined();
+    // One reading for every registry (selector-names.ts): alternations, and `^$` for no namespace.
+    expect(literalRepositories([sel('^acme$', '^(web|api)$'), sel('^$', '^nginx$')])).toEqual([
+      'acme/api',
+      'acme/web',
+      'nginx',
+    ]);
+    expect(literalRepositories([sel('^acme$', 'web')])).toBeUndefined();
   });
 });
 
