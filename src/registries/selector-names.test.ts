@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { compilePattern } from '../config/pattern.js';
 import type { Pattern } from '../config/settings.js';
-import { literalNames, literalNamespace, type SpelledNames, spelledNames } from './selector-names.js';
+import {
+  literalNames,
+  literalNamespace,
+  literalPrefixes,
+  type SpelledNames,
+  spelledNames,
+} from './selector-names.js';
 
 const exact = (...names: string[]): SpelledNames => ({ names, exact: true });
 const prefix = (...names: string[]): SpelledNames => ({ names, exact: false });
@@ -82,5 +88,28 @@ describe('what a selector pattern spells', () => {
     }
     // Exact: no longer name matches. A prefix: some longer name does.
     expect(spelled!.names.some((name) => p.test(`${name}-x`))).toBe(!spelled!.exact);
+  });
+});
+
+// What every name a pattern matches starts with, alternative by alternative (Google registries
+// walk from there instead of the whole project).
+describe('the literal start of a pattern', () => {
+  it.each<[string, string[] | undefined]>([
+    ['^containers/', ['containers/']],
+    ['(web|api)/.*', ['web/', 'api/']],
+    ['containers', ['containers']],
+    ['^Team/(API|web)\\.v1$', ['team/api.v1', 'team/web.v1']],
+    ['a/.*|b/c', ['a/', 'b/c']],
+    ['.*', ['']],
+    ['^team/x*', ['team/']],
+    ['^containers/?x', ['containers']],
+    ['^team/(a|b.*)/', ['team/']],
+    ['^(?!x)team/', ['']],
+    ['^[ab]/', ['']],
+    ['^a$b', ['a']],
+    ['api)', undefined],
+    ['(api', undefined],
+  ])('%s', (pattern, heads) => {
+    expect(literalPrefixes(pattern)).toEqual(heads);
   });
 });

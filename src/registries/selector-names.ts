@@ -13,8 +13,10 @@
 // - anything else (a class, `.`, a quantifier, a lookahead, `\d`, a nested anchor) is a regex.
 // A repository is made from a pattern, without listing, only when the pattern is exact: a made-up
 // name is never checked to exist, and a prefix would invent one (`team-a/ap` from `ap`). A
-// namespace is different: the namespace a selector spells (anchored or not, as Devgraph configs
-// write `library`) is then listed, so only real repositories come of it.
+// namespace_pattern is read more loosely, because Devgraph configs write `library` for the
+// namespace library: one name, anchored or not, names that namespace (the longer namespaces an
+// unanchored one also matches cannot be reached where namespaces cannot be listed); anything
+// else, an alternation included, names none.
 import type { Selector } from '../config/settings.js';
 
 /** The names a pattern spells out, lowercase; `exact` when it can match no other name. */
@@ -35,9 +37,13 @@ const ESCAPED_NAME_CHAR = /[._/-]/;
 /** A repository name or path segment as registries write them (lowercase once spelled). */
 const NAME = /^[a-z0-9][a-z0-9._/-]*$/;
 
-/** One alternative: the names it spells, and whether it ended in `$`. */
+/**
+ * One top-level alternative: the literal text its matches start with (one per combination of
+ * its groups), whether that is all of it (`whole`), and whether it ended in `$`.
+ */
 interface Branch {
-  names: string[];
+  heads: string[];
+  whole: boolean;
   exact: boolean;
 }
 
@@ -46,18 +52,123 @@ interface Branch {
  * prefix and what is neither (undefined).
  */
 export function spelledNames(pattern: string): SpelledNames | undefined {
-  const parsed = alternation(pattern, 0, true);
-  if (!parsed || parsed.end !== pattern.length) return undefined;
-  const names = new Set<string>();
-  let exact = true;
-  for (const b of parsed.branches) {
-    for (const n of b.names) names.add(n.toLowerCase());
-    exact &&= b.exact;
-  }
+  const branches = topBranches(pattern);
+  if (!branches?.every((b) => b.whole)) return undefined;
+  const names = new Set(branches.flatMap((b) => b.heads));
+  const exact = branches.every((b) => b.exact);
   // `^$` spells the empty name: the namespace of a repository at the top level (`redis`).
   if (exact && names.size === 1 && names.has('')) return { names: [''], exact };
-  if (names.size > MAX_NAMES || ![...names].every((n) => NAME.test(n))) return undefined;
+  if (![...names].every((n) => NAME.test(n))) return undefined;
   return { names: [...names].sort(), exact };
+}
+
+/**
+ * The literal text every match of the pattern starts with, one entry per alternative (in the
+ * pattern's order), e.g. `^team/.*` → `team/`, `(web|api)/.*` → `web/`, `api/`; `` where an
+ * alternative starts with anything else. Undefined for text that is not a pattern.
+ */
+export function literalPrefixes(pattern: string): string[] | undefined {
+  const branches = topBranches(pattern);
+  return branches && [...new Set(branches.flatMap((b) => b.heads))];
+}
+
+function topBranches(pattern: string): Branch[] | undefined {
+  const branches: Branch[] = [];
+  let i = 0;
+  for (;;) {
+    const b = branch(pattern, i, true);
+    if (!b) return undefined;
+    branches.push(b.branch);
+    i = b.end;
+    if (pattern[i] !== '|') return i === pattern.length ? branches : undefined;
+    i++;
+  }
+}
+
+/**
+ * One alternative from `at`, up to `|`, a `)` or the end. At the top, it may carry its own `^`
+ * and `$`, and reading stops at the first piece that is not a name (the rest is skipped); inside
+ * a group (`top` false) an anchor or such a piece makes the whole group undefined, as the group
+ * then spells nothing the caller could rely on.
+ */
+function branch(pattern: string, at: number, top: boolean): { branch: Branch; end: number } | undefined {
+  let i = at;
+  if (top && pattern[i] === '^') i++;
+  let heads = [''];
+  const stop = (): { branch: Branch; end: number } | undefined => {
+    if (!top) return undefined;
+    const end = branchEnd(pattern, i);
+    return end < 0 ? undefined : { branch: { heads, whole: false, exact: false }, end };
+  };
+  while (i < pattern.length && pattern[i] !== '|' && pattern[i] !== ')') {
+    const c = pattern[i]!;
+    let piece: string[];
+    let next: number;
+    if (top && c === '$') {
+      // `$` ends the name only where the alternative ends; `a$b` can match nothing.
+      if (i + 1 < pattern.length && pattern[i + 1] !== '|' && pattern[i + 1] !== ')') return stop();
+      return { branch: { heads, whole: true, exact: true }, end: i + 1 };
+    } else if (c === '\\') {
+      const e = pattern[i + 1];
+      if (e === undefined || !ESCAPED_NAME_CHAR.test(e)) return stop();
+      piece = [e];
+      next = i + 2;
+    } else if (c === '(') {
+      const open = pattern.startsWith('(?:', i) ? 3 : 1;
+      // `(?` other than `(?:` is lookaround, flags or a named group.
+      if (open === 1 && pattern[i + 1] === '?') return stop();
+      const inner = group(pattern, i + open);
+      if (!inner) return stop();
+      piece = inner.names;
+      next = inner.end + 1;
+    } else if (NAME_CHAR.test(c)) {
+      piece = [c];
+      next = i + 1;
+    } else {
+      return stop();
+    }
+    // A quantifier makes the piece optional or repeated: what came before is all that is certain.
+    if (next < pattern.length && '*+?{'.includes(pattern[next]!)) return stop();
+    if (heads.length * piece.length > MAX_NAMES) return stop();
+    heads = heads.flatMap((head) => piece.map((p) => (head + p).toLowerCase()));
+    i = next;
+  }
+  return { branch: { heads, whole: true, exact: false }, end: i };
+}
+
+/** The names a group spells, from just inside its `(` to its `)`; undefined if it spells none. */
+function group(pattern: string, at: number): { names: string[]; end: number } | undefined {
+  const names: string[] = [];
+  let i = at;
+  for (;;) {
+    const b = branch(pattern, i, false);
+    if (!b) return undefined;
+    names.push(...b.branch.heads);
+    i = b.end;
+    if (pattern[i] === ')') return { names, end: i };
+    if (pattern[i] !== '|') return undefined;
+    i++;
+  }
+}
+
+/** Where the alternative that `at` is inside ends (a top-level `|` or the end); -1 if unbalanced. */
+function branchEnd(pattern: string, at: number): number {
+  let depth = 0;
+  for (let i = at; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      // A class may open with `]` or `^]`, which is then one of its characters.
+      i += pattern[i + 1] === '^' ? 2 : 1;
+      if (pattern[i] === ']') i++;
+      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+    } else if (c === '(') depth++;
+    else if (c === ')') {
+      if (depth === 0) return -1;
+      depth--;
+    } else if (c === '|' && depth === 0) return i;
+  }
+  return depth === 0 ? pattern.length : -1;
 }
 
 /** The repositories (or names inside a namespace) a pattern stands for: an exact list, or undefined. */
@@ -100,69 +211,6 @@ export function literalNamespaces(
     names.add(ns);
   }
   return [...names].sort();
-}
-
-/**
- * `a|b|…` from `at` up to the end or (inside a group) a `)`; undefined as soon as anything in it
- * is not a name. `top`: the branches may carry their own `^` and `$` (inside a group, an anchor
- * would have to be reasoned about against what surrounds the group, so it is read as a regex).
- */
-function alternation(
-  pattern: string,
-  at: number,
-  top: boolean,
-): { branches: Branch[]; end: number } | undefined {
-  const branches: Branch[] = [];
-  let i = at;
-  for (;;) {
-    const b = branch(pattern, i, top);
-    if (!b) return undefined;
-    branches.push(b.branch);
-    i = b.end;
-    if (pattern[i] !== '|') return { branches, end: i };
-    i++;
-  }
-}
-
-/** One alternative: names and groups one after another, with the anchors `top` allows. */
-function branch(pattern: string, at: number, top: boolean): { branch: Branch; end: number } | undefined {
-  let i = at;
-  if (top && pattern[i] === '^') i++;
-  let names = [''];
-  let exact = false;
-  while (i < pattern.length && pattern[i] !== '|' && pattern[i] !== ')') {
-    const c = pattern[i]!;
-    let piece: string[];
-    if (top && c === '$') {
-      // `$` ends the name only where the alternative ends; `a$b` can match nothing.
-      i++;
-      if (i < pattern.length && pattern[i] !== '|' && pattern[i] !== ')') return undefined;
-      exact = true;
-      break;
-    } else if (c === '\\') {
-      const e = pattern[i + 1];
-      if (e === undefined || !ESCAPED_NAME_CHAR.test(e)) return undefined;
-      piece = [e];
-      i += 2;
-    } else if (c === '(') {
-      const open = pattern.startsWith('(?:', i) ? 3 : 1;
-      if (open === 1 && pattern[i + 1] === '?') return undefined; // lookaround, flags, named groups
-      const inner = alternation(pattern, i + open, false);
-      if (!inner || pattern[inner.end] !== ')') return undefined;
-      piece = inner.branches.flatMap((b) => b.names);
-      i = inner.end + 1;
-    } else if (NAME_CHAR.test(c)) {
-      piece = [c];
-      i++;
-    } else {
-      return undefined;
-    }
-    // A quantifier makes the piece optional or repeated: no longer a fixed list of names.
-    if (i < pattern.length && '*+?{'.includes(pattern[i]!)) return undefined;
-    if (names.length * piece.length > MAX_NAMES) return undefined;
-    names = names.flatMap((head) => piece.map((p) => head + p));
-  }
-  return { branch: { names, exact }, end: i };
 }
 
 /**
