@@ -25,7 +25,7 @@ import {
   type VendorContext,
   type VendorTag,
 } from './registry-adapter.js';
-import { literalNames, literalNamespace } from './selector-names.js';
+import { literalNames, literalNamespace, prefixAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** Username that tells ACR's token endpoint the password is an ACR refresh token. */
@@ -208,8 +208,14 @@ class AcrLister {
       // Repository-scoped tokens cannot read the catalog; selectors that name repositories still work.
       const named = literalRepositories(this.ctx.settings.selectors);
       if (!named) {
+        const prefixes = this.ctx.settings.selectors.flatMap(
+          (s) => prefixAdvice('repository_pattern', s.repositoryPattern.source) ?? [],
+        );
         throw new AuthError(
-          `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
+          [
+            `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
+            ...new Set(prefixes),
+          ].join('; '),
           err.details,
         );
       }

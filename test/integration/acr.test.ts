@@ -311,6 +311,20 @@ describe('acr: credentials', () => {
     );
   });
 
+  it('a repository-scoped token with a prefix pattern: no repository made of it, and the exact pattern to write', async () => {
+    const r = await discover(
+      yamlFor({
+        creds: SCOPED_TOKEN,
+        selectors: [{ namespace_pattern: '^acme$', repository_pattern: '^web' }],
+      }),
+    );
+    expect(r.graph.receipts.map((x) => [x.repository, x.complete])).toEqual([['*', false]]);
+    expect(r.graph.receipts[0]!.errors[0]).toContain(
+      'name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$"); repository_pattern "^web" also matches every longer name that starts with it, so without a listing it names no repository; write "^web$" to name web alone',
+    );
+    expect(acr.requests.filter((q) => q.path.includes('/acme/web/'))).toEqual([]);
+  });
+
   it('a wrong password: the token service refusal, without the password', async () => {
     const r = await discover(
       yamlFor({ creds: { username: ADMIN.username, password: 'wrong-password-123' } }),
