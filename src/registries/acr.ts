@@ -25,7 +25,7 @@ import {
   type VendorContext,
   type VendorTag,
 } from './registry-adapter.js';
-import { literalNames, literalNamespace, prefixAdvice } from './selector-names.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** Username that tells ACR's token endpoint the password is an ACR refresh token. */
@@ -209,7 +209,7 @@ class AcrLister {
       const named = literalRepositories(this.ctx.settings.selectors);
       if (!named) {
         const prefixes = this.ctx.settings.selectors.flatMap(
-          (s) => prefixAdvice('repository_pattern', s.repositoryPattern.source) ?? [],
+          (s) => namingAdvice('repository_pattern', s.repositoryPattern.source) ?? [],
         );
         throw new AuthError(
           [

@@ -34,7 +34,7 @@ import {
   type VendorTag,
   type VulnerabilityCounts,
 } from './registry-adapter.js';
-import { literalNames, literalNamespace, prefixAdvice } from './selector-names.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** DescribeImages and DescribeRepositories accept at most this many results per call. */
@@ -500,9 +500,9 @@ export function publicRepositories(p: ProviderSettings): RepositoryListing {
     const alias = literalNamespace(s.namespacePattern.source);
     const names = literalNames(s.repositoryPattern.source);
     if (!alias || !names) {
-      const prefix = prefixAdvice('repository_pattern', s.repositoryPattern.source);
+      const advice = namingAdvice('repository_pattern', s.repositoryPattern.source);
       throw new RegistryError(
-        `ECR Public has no repository listing for anonymous users: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} and repository_pattern ${JSON.stringify(s.repositoryPattern.source)} must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"${prefix ? `; ${prefix}` : ''}`,
+        `ECR Public has no repository listing for anonymous users: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} and repository_pattern ${JSON.stringify(s.repositoryPattern.source)} must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"${advice ? `; ${advice}` : ''}`,
       );
     }
     for (const n of names) items.add(`${alias}/${n}`);

@@ -19,7 +19,7 @@ import type {
   VendorContext,
   VendorTag,
 } from './registry-adapter.js';
-import { literalNames, literalNamespace, prefixAdvice } from './selector-names.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { firstString, maxPagesProblem } from './vendor-api.js';
 
 const PER_PAGE = 100;
@@ -410,8 +410,8 @@ class Ghcr implements RegistryAdapter {
       if (!names) {
         // Packages that match but that we cannot spell are missed; a prefix must not become one.
         exact = false;
-        const prefix = prefixAdvice('repository_pattern', s.repositoryPattern.source);
-        if (prefix) advice.add(prefix);
+        const hint = namingAdvice('repository_pattern', s.repositoryPattern.source);
+        if (hint) advice.add(hint);
         continue;
       }
       for (const o of covers) for (const n of names) selectorNamed.add(`${o}/${n}`);

@@ -5,6 +5,7 @@ import {
   literalNames,
   literalNamespace,
   literalPrefixes,
+  namingAdvice,
   type SpelledNames,
   spelledNames,
 } from './selector-names.js';
@@ -111,5 +112,40 @@ describe('the literal start of a pattern', () => {
     ['(api', undefined],
   ])('%s', (pattern, heads) => {
     expect(literalPrefixes(pattern)).toEqual(heads);
+  });
+});
+
+// What a registry that cannot list says of a pattern that reads like names but is not exact.
+describe('advice for a pattern that names no repository', () => {
+  const cannot = 'names no repository without a listing';
+  it.each<[string, string | undefined]>([
+    [
+      'ap',
+      `repository_pattern "ap" ${cannot} (it also matches every longer name that starts with it); write "^ap$" to name ap alone`,
+    ],
+    [
+      '(web|api)',
+      `repository_pattern "(web|api)" ${cannot} (it also matches every longer name that starts with one of its names); write "^(api|web)$" to name api, web alone`,
+    ],
+    [
+      '^foo.bar$',
+      `repository_pattern "^foo.bar$" ${cannot} ("." matches any character); write "^foo\\\\.bar$" to name foo.bar alone`,
+    ],
+    [
+      'my.app',
+      `repository_pattern "my.app" ${cannot} ("." matches any character; it also matches every longer name that starts with it); write "^my\\\\.app$" to name my.app alone`,
+    ],
+    [
+      '^my\\.app',
+      `repository_pattern "^my\\\\.app" ${cannot} (it also matches every longer name that starts with it); write "^my\\\\.app$" to name my.app alone`,
+    ],
+    ['^api$', undefined],
+    ['^my\\.app$', undefined],
+    ['.*', undefined],
+    ['^[a-z]+$', undefined],
+    ['', undefined],
+    ['^$', undefined],
+  ])('%s', (pattern, advice) => {
+    expect(namingAdvice('repository_pattern', pattern)).toBe(advice);
   });
 });

@@ -214,13 +214,21 @@ export function literalNamespaces(
 }
 
 /**
- * For a pattern that is a prefix: why it names no repository where nothing can be listed, and
- * the exact pattern that would name what it spells. Undefined for any other pattern.
+ * For a pattern that reads like names but is not an exact list (a prefix such as `ap`, or a name
+ * with a bare `.`, which matches any character): why it names no repository where nothing can
+ * be listed, and the exact pattern that would. Undefined for any other pattern.
  */
-export function prefixAdvice(field: string, pattern: string): string | undefined {
-  const spelled = spelledNames(pattern);
-  if (!spelled || spelled.exact) return undefined;
+export function namingAdvice(field: string, pattern: string): string | undefined {
+  const escaped = pattern.replace(/(?<!\\)\./g, '\\.');
+  const spelled = spelledNames(escaped);
+  if (!spelled || (spelled.exact && escaped === pattern) || spelled.names[0] === '') return undefined;
+  const why: string[] = [];
+  if (escaped !== pattern) why.push('"." matches any character');
+  if (!spelled.exact)
+    why.push(
+      `it also matches every longer name that starts with ${spelled.names.length === 1 ? 'it' : 'one of its names'}`,
+    );
   const names = spelled.names.map((n) => n.replaceAll('.', '\\.'));
   const anchored = names.length === 1 ? `^${names[0]}$` : `^(${names.join('|')})$`;
-  return `${field} ${JSON.stringify(pattern)} also matches every longer name that starts with ${spelled.names.length === 1 ? 'it' : 'one of its names'}, so without a listing it names no repository; write ${JSON.stringify(anchored)} to name ${spelled.names.join(', ')} alone`;
+  return `${field} ${JSON.stringify(pattern)} names no repository without a listing (${why.join('; ')}); write ${JSON.stringify(anchored)} to name ${spelled.names.join(', ')} alone`;
 }

@@ -320,7 +320,7 @@ describe('acr: credentials', () => {
     );
     expect(r.graph.receipts.map((x) => [x.repository, x.complete])).toEqual([['*', false]]);
     expect(r.graph.receipts[0]!.errors[0]).toContain(
-      'name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$"); repository_pattern "^web" also matches every longer name that starts with it, so without a listing it names no repository; write "^web$" to name web alone',
+      'name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$"); repository_pattern "^web" names no repository without a listing (it also matches every longer name that starts with it); write "^web$" to name web alone',
     );
     expect(acr.requests.filter((q) => q.path.includes('/acme/web/'))).toEqual([]);
   });
