@@ -208,13 +208,13 @@ class AcrLister {
       // Repository-scoped tokens cannot read the catalog; selectors that name repositories still work.
       const named = literalRepositories(this.ctx.settings.selectors);
       if (!named) {
-        const prefixes = this.ctx.settings.selectors.flatMap(
+        const advice = this.ctx.settings.selectors.flatMap(
           (s) => namingAdvice('repository_pattern', s.repositoryPattern.source) ?? [],
         );
         throw new AuthError(
           [
             `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
-            ...new Set(prefixes),
+            ...new Set(advice),
           ].join('; '),
           err.details,
         );
