@@ -26,8 +26,8 @@ export interface SpelledNames {
 }
 
 /**
- * Beyond this many names (an alternation of alternations multiplies), a pattern is read as a
- * regex: the registries that need names could not be asked that many times anyway.
+ * Groups one after another multiply (`(a|b)(c|d)…`); past this many names a pattern is read as
+ * a regex rather than spelled out, so a short pattern cannot make a huge list.
  */
 const MAX_NAMES = 1000;
 /** Characters that spell themselves in a repository name, unescaped. */
@@ -64,8 +64,8 @@ export function spelledNames(pattern: string): SpelledNames | undefined {
 
 /**
  * The literal text every match of the pattern starts with, one entry per alternative (in the
- * pattern's order), e.g. `^team/.*` → `team/`, `(web|api)/.*` → `web/`, `api/`; `` where an
- * alternative starts with anything else. Undefined for text that is not a pattern.
+ * pattern's order), e.g. `^team/.*` → `team/`, `(web|api)/.*` → `web/`, `api/`; the empty string
+ * where an alternative starts with anything else. Undefined for unbalanced parentheses.
  */
 export function literalPrefixes(pattern: string): string[] | undefined {
   const branches = topBranches(pattern);
