@@ -25,6 +25,7 @@ import {
   type VendorContext,
   type VendorTag,
 } from './registry-adapter.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** Username that tells ACR's token endpoint the password is an ACR refresh token. */
@@ -82,12 +83,14 @@ export async function exchangeEntraToken(ctx: VendorContext, aadToken: string): 
 export function literalRepositories(selectors: readonly Selector[]): string[] | undefined {
   const out = new Set<string>();
   for (const s of selectors) {
-    const ns = /^\^?([^$^]*)\$?$/.exec(s.namespacePattern.source)?.[1];
-    const name = /^\^?([^$^]*)\$$/.exec(s.repositoryPattern.source)?.[1];
-    if (ns === undefined || name === undefined) return undefined;
-    const full = (ns ? `${ns}/${name}` : name).replace(/\\\./g, '.').toLowerCase();
-    if (!full.split('/').every((part) => NAME.test(part))) return undefined;
-    out.add(full);
+    const ns = literalNamespace(s.namespacePattern.source);
+    const names = literalNames(s.repositoryPattern.source);
+    if (ns === undefined || names === undefined) return undefined;
+    for (const name of names) {
+      const full = ns ? `${ns}/${name}` : name;
+      if (!full.split('/').every((part) => NAME.test(part))) return undefined;
+      out.add(full);
+    }
   }
   return [...out].sort();
 }
@@ -205,8 +208,14 @@ class AcrLister {
       // Repository-scoped tokens cannot read the catalog; selectors that name repositories still work.
       const named = literalRepositories(this.ctx.settings.selectors);
       if (!named) {
+        const advice = this.ctx.settings.selectors.flatMap(
+          (s) => namingAdvice('repository_pattern', s.repositoryPattern.source) ?? [],
+        );
         throw new AuthError(
-          `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
+          [
+            `${err.message}. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
+            ...new Set(advice),
+          ].join('; '),
           err.details,
         );
       }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { describeWindow, jwtExpiry, parseQuotaHeader } from './docker-hub.js';
-import { literalNamespace } from './selector-names.js';
 
 describe('docker-hub helpers', () => {
   it('reads the pull-limit headers in their "count;w=seconds" form', () => {
@@ -23,12 +22,5 @@ describe('docker-hub helpers', () => {
     expect(jwtExpiry(`e30.${claims}.sig`)).toBe(1_700_000_600_000);
     expect(jwtExpiry('opaque-token')).toBeUndefined();
     expect(jwtExpiry('a.%%%.c')).toBeUndefined();
-  });
-
-  it('takes a namespace only from a literal pattern', () => {
-    expect(literalNamespace('^library$')).toBe('library');
-    expect(literalNamespace('Acme')).toBe('acme');
-    expect(literalNamespace('acme|other')).toBeUndefined();
-    expect(literalNamespace('.*')).toBeUndefined();
   });
 });

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ecrApiError,
-  ecrRegistryCredentials,
-  literalNames,
-  parseEcrHost,
-  vulnerabilityCounts,
-} from './ecr.js';
+import { ecrApiError, ecrRegistryCredentials, parseEcrHost, vulnerabilityCounts } from './ecr.js';
 
 describe('ECR helpers', () => {
   it('reads account, region and FIPS from registry hosts', () => {
@@ -50,16 +44,6 @@ describe('ECR helpers', () => {
       unknown: 6,
     });
     expect(vulnerabilityCounts({})).toEqual({ total: 0 });
-  });
-
-  it('accepts only literal repository patterns for ECR Public', () => {
-    expect(literalNames('^docker$')).toEqual(['docker']);
-    expect(literalNames('^(library/nginx|library/redis)$')).toEqual(['library/nginx', 'library/redis']);
-    expect(literalNames('aws-cli/aws-cli')).toEqual(['aws-cli/aws-cli']);
-    expect(literalNames('^my\\.repo$')).toEqual(['my.repo']);
-    expect(literalNames('.*')).toBeUndefined();
-    expect(literalNames('library/.+')).toBeUndefined();
-    expect(literalNames('^[a-z]+$')).toBeUndefined();
   });
 
   it('names the permission an AccessDenied lacks', () => {

@@ -34,6 +34,7 @@ import {
   type VendorTag,
   type VulnerabilityCounts,
 } from './registry-adapter.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 
 /** DescribeImages and DescribeRepositories accept at most this many results per call. */
@@ -97,17 +98,6 @@ export function vulnerabilityCounts(counts: Record<string, number> | undefined):
     out.total += n;
   }
   return out;
-}
-
-/** The names a pattern spells out literally (`^name$`, `name`, `^(a|b)$`), or undefined for a real regex. */
-export function literalNames(pattern: string): string[] | undefined {
-  let body = pattern.replace(/^\^/, '').replace(/\$$/, '');
-  const group = /^\((?:\?:)?([^()]*)\)$/.exec(body);
-  if (group) body = group[1]!;
-  const alternatives = body.split('|');
-  // A bare "." matches itself too, so it may stand for a dot; quantifiers and classes may not.
-  if (alternatives.some((a) => !/^(?:[a-z0-9_./-]|\\[./-])+$/i.test(a))) return undefined;
-  return alternatives.map((a) => a.replace(/\\([./-])/g, '$1').toLowerCase());
 }
 
 export const openEcr: OpenAdapter = async (ctx) => {
@@ -507,14 +497,15 @@ async function openEcrPublic(ctx: VendorContext): Promise<RegistryAdapter> {
 export function publicRepositories(p: ProviderSettings): RepositoryListing {
   const items = new Set<string>();
   for (const s of p.selectors) {
-    const aliases = literalNames(s.namespacePattern.source);
+    const alias = literalNamespace(s.namespacePattern.source);
     const names = literalNames(s.repositoryPattern.source);
-    if (!aliases || !names) {
+    if (!alias || !names) {
+      const advice = namingAdvice('repository_pattern', s.repositoryPattern.source);
       throw new RegistryError(
-        `ECR Public has no repository listing for anonymous users: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} and repository_pattern ${JSON.stringify(s.repositoryPattern.source)} must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"`,
+        `ECR Public has no repository listing for anonymous users: selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} and repository_pattern ${JSON.stringify(s.repositoryPattern.source)} must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"${advice ? `; ${advice}` : ''}`,
       );
     }
-    for (const a of aliases) for (const n of names) items.add(`${a}/${n}`);
+    for (const n of names) items.add(`${alias}/${n}`);
   }
   return { items: [...items].sort(), pages: 0, complete: true };
 }

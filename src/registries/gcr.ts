@@ -22,16 +22,13 @@ import {
   type TagListing,
   type VendorTag,
 } from './registry-adapter.js';
+import { literalNamespace, literalPrefixes } from './selector-names.js';
 import { maxPagesProblem } from './vendor-api.js';
 
 /** Artifact Registry pages tags/list at up to 10,000 entries; asking for fewer showed only ~1000. */
 const TAGS_PAGE_SIZE = 10_000;
 /** Paths listed at once during a walk (the per-host bound in the HTTP client still applies). */
 const WALK_CONCURRENCY = 4;
-const PROJECT = /^\^?([a-z][a-z0-9-]*[a-z0-9])\$?$/i;
-/** A pattern's leading path segment when it is literal and ends at a `/`: `^team/`, `(a|b)/.*`. */
-const LEADING_SEGMENTS =
-  /^\^?(?:([a-z0-9_-]+(?:\\\.[a-z0-9_-]+)*)|\(((?:[a-z0-9_-]|\\\.)+(?:\|(?:[a-z0-9_-]|\\\.)+)*)\))\//i;
 
 export function isArtifactRegistry(apiUrl: string): boolean {
   return /-docker\.pkg\.dev$/i.test(new URL(apiUrl).hostname);
@@ -73,18 +70,11 @@ export function checkGoogleCredentials(c: Credentials): void {
   }
 }
 
-/** The project a selector names, or undefined when its namespace_pattern is a real regex. */
-function literalProject(selector: Selector): string | undefined {
-  const m = PROJECT.exec(selector.namespacePattern.source);
-  return m ? m[1]!.toLowerCase() : undefined;
-}
-
 /** The literal first path segments a repository_pattern requires, if it requires any. */
 export function leadingSegments(pattern: string): string[] | undefined {
-  const m = LEADING_SEGMENTS.exec(pattern);
-  if (!m) return undefined;
-  const alternatives = m[1] !== undefined ? [m[1]] : m[2]!.split('|');
-  return alternatives.map((s) => s.replace(/\\\./g, '.').toLowerCase());
+  const heads = literalPrefixes(pattern);
+  if (!heads?.every((h) => h.indexOf('/') > 0)) return undefined;
+  return [...new Set(heads.map((h) => h.slice(0, h.indexOf('/'))))];
 }
 
 /**
@@ -94,7 +84,7 @@ export function leadingSegments(pattern: string): string[] | undefined {
 export function walkRoots(selectors: readonly Selector[]): string[] {
   const roots = new Set<string>();
   for (const s of selectors) {
-    const project = literalProject(s);
+    const project = literalNamespace(s.namespacePattern.source);
     if (!project) {
       throw new RegistryError(
         `Google registries cannot list every project (their _catalog spans all projects the credential can see): selector namespace_pattern ${JSON.stringify(s.namespacePattern.source)} must name the project, e.g. "my-project"`,

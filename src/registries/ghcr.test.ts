@@ -1,21 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReset, literalRepositories } from './ghcr.js';
-
-describe('literalRepositories', () => {
-  it.each([
-    ['^nginx$', { names: ['nginx'], exact: true }],
-    ['nginx', { names: ['nginx'], exact: false }],
-    ['^(api|Web)$', { names: ['api', 'web'], exact: true }],
-    ['(api|web)', { names: ['api', 'web'], exact: false }],
-    ['^platform/ingress-controller$', { names: ['platform/ingress-controller'], exact: true }],
-    ['^my\\.app$', { names: ['my.app'], exact: true }],
-    ['.*', undefined],
-    ['^web-.*$', undefined],
-    ['^(?!x)', undefined],
-  ])('%s', (pattern, expected) => {
-    expect(literalRepositories(pattern)).toEqual(expected);
-  });
-});
+import { formatReset } from './ghcr.js';
 
 describe('formatReset', () => {
   it('shows the reset time in UTC', () => {

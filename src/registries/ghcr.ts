@@ -19,7 +19,7 @@ import type {
   VendorContext,
   VendorTag,
 } from './registry-adapter.js';
-import { literalNamespace } from './selector-names.js';
+import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { firstString, maxPagesProblem } from './vendor-api.js';
 
 const PER_PAGE = 100;
@@ -43,16 +43,6 @@ interface ApiAnswer {
   status: number;
   data: unknown;
   headers: Record<string, string>;
-}
-
-/** What the names of a selector's repository_pattern spell out, when it is not a real regex. */
-export function literalRepositories(pattern: string): { names: string[]; exact: boolean } | undefined {
-  const m = /^\^?(?:\(([^()$]+)\)|([^()|$]+))(\$?)$/.exec(pattern);
-  if (!m) return undefined;
-  const names = (m[1] ?? m[2]!).split('|').map((n) => n.replace(/\\\./g, '.'));
-  if (names.some((n) => !/^[a-z0-9][a-z0-9._/-]*$/i.test(n))) return undefined;
-  // re.match anchors only the start: without `$`, "nginx" also selects nginx-proxy, which we cannot name.
-  return { names: names.map((n) => n.toLowerCase()), exact: m[3] === '$' };
 }
 
 export function formatReset(reset: number | undefined): string {
@@ -380,7 +370,7 @@ class Ghcr implements RegistryAdapter {
 
   private fallbackLine(
     refused: Refusal[],
-    fallback: { selectorNamed: string[]; workflow: string[] },
+    fallback: { selectorNamed: string[]; workflow: string[]; advice: string[] },
   ): string {
     const who = refused.map((r) => `${r.owner} (${r.reason})`).join(', ');
     const parts: string[] = [];
@@ -394,26 +384,37 @@ class Ghcr implements RegistryAdapter {
       : refused.every((r) => r.why === 'budget')
         ? 'run again after the rate limit resets'
         : `to list every package, use ${PAT_FIX}`;
-    return `GitHub API cannot list the packages of ${who}; ${what}; ${fix}`;
+    return [`GitHub API cannot list the packages of ${who}`, what, ...fallback.advice, fix].join('; ');
   }
 
   /**
-   * Repositories we can name without listing: literal selector names, and the package named like
+   * Repositories we can name without listing: exact selector names, and the package named like
    * the workflow repository, kept only when it exists (it is guessed, not asked for).
    */
-  private async fallbackRepositories(
-    owners: string[],
-  ): Promise<{ names: string[]; selectorNamed: string[]; workflow: string[]; exact: boolean }> {
+  private async fallbackRepositories(owners: string[]): Promise<{
+    names: string[];
+    selectorNamed: string[];
+    workflow: string[];
+    exact: boolean;
+    advice: string[];
+  }> {
     const p = this.ctx.settings;
     const selectorNamed = new Set<string>();
+    const advice = new Set<string>();
     let exact = true;
     for (const s of p.selectors) {
       const ns = literalNamespace(s.namespacePattern.source);
       const covers = owners.filter((o) => (ns ? ns === o : s.namespacePattern.test(o)));
       if (covers.length === 0) continue;
-      const lit = literalRepositories(s.repositoryPattern.source);
-      if (!lit?.exact) exact = false;
-      for (const o of covers) for (const n of lit?.names ?? []) selectorNamed.add(`${o}/${n}`);
+      const names = literalNames(s.repositoryPattern.source);
+      if (!names) {
+        // Packages that match but that we cannot spell are missed; a prefix must not become one.
+        exact = false;
+        const hint = namingAdvice('repository_pattern', s.repositoryPattern.source);
+        if (hint) advice.add(hint);
+        continue;
+      }
+      for (const o of covers) for (const n of names) selectorNamed.add(`${o}/${n}`);
     }
     const workflow: string[] = [];
     const repo = this.ctx.ambient.env.GITHUB_REPOSITORY?.toLowerCase();
@@ -421,7 +422,7 @@ class Ghcr implements RegistryAdapter {
       if (selectorFor(repo, p.selectors) && (await this.packageExists(repo))) workflow.push(repo);
     }
     const named = [...selectorNamed].sort();
-    return { names: [...named, ...workflow], selectorNamed: named, workflow, exact };
+    return { names: [...named, ...workflow], selectorNamed: named, workflow, exact, advice: [...advice] };
   }
 
   private async packageExists(repo: string): Promise<boolean> {

@@ -229,6 +229,13 @@ describe('acr: listing', () => {
     ).toEqual(['acme/platform/ingress-controller', 'library/nginx']);
     expect(literalRepositories([sel('^acme$', '^web')])).toBeUndefined();
     expect(literalRepositories([sel('.*', '^web$')])).toBeUndefined();
+    // One reading for every registry (selector-names.ts): alternations, and `^$` for no namespace.
+    expect(literalRepositories([sel('^acme$', '^(web|api)$'), sel('^$', '^nginx$')])).toEqual([
+      'acme/api',
+      'acme/web',
+      'nginx',
+    ]);
+    expect(literalRepositories([sel('^acme$', 'web')])).toBeUndefined();
   });
 });
 
@@ -302,6 +309,20 @@ describe('acr: credentials', () => {
     expect(r.graph.receipts[0]!.errors[0]).toBe(
       `cannot list repositories: registry ${acr.host} denied access to registry:catalog:* (HTTP 401: UNAUTHORIZED authentication required, visit https://aka.ms/acr/authorization for more information.); credential used: username "${SCOPED_TOKEN.username}" with a password; check the credentials and their permissions. ACR lists repositories only for credentials with catalog access (admin user, or an Entra ID identity with AcrPull); with a repository-scoped token, name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$")`,
     );
+  });
+
+  it('a repository-scoped token with a prefix pattern: no repository made of it, and the exact pattern to write', async () => {
+    const r = await discover(
+      yamlFor({
+        creds: SCOPED_TOKEN,
+        selectors: [{ namespace_pattern: '^acme$', repository_pattern: '^web' }],
+      }),
+    );
+    expect(r.graph.receipts.map((x) => [x.repository, x.complete])).toEqual([['*', false]]);
+    expect(r.graph.receipts[0]!.errors[0]).toContain(
+      'name each repository in the selectors (namespace_pattern "^acme$", repository_pattern "^web$"); repository_pattern "^web" names no repository without a listing (it also matches every longer name that starts with it); write "^web$" to name web alone',
+    );
+    expect(acr.requests.filter((q) => q.path.includes('/acme/web/'))).toEqual([]);
   });
 
   it('a wrong password: the token service refusal, without the password', async () => {

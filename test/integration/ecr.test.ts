@@ -437,6 +437,18 @@ describe('ECR Public', () => {
       expect(regex.graph.receipts[0]!.errors[0]).toBe(
         'cannot list repositories: ECR Public has no repository listing for anonymous users: selector namespace_pattern "^docker$" and repository_pattern "library/.*" must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"',
       );
+      // "library/ng" would select library/nginx and more; it names no repository docker/library/ng.
+      const prefix = await run(
+        exampleFor(
+          pub,
+          (c) => (c.selectors = [{ namespace_pattern: 'docker', repository_pattern: 'library/ng' }]),
+          PUBLIC_EXAMPLE,
+        ),
+      );
+      expect(prefix.graph.receipts.map((x) => [x.repository, x.complete])).toEqual([['*', false]]);
+      expect(prefix.graph.receipts[0]!.errors[0]).toBe(
+        'cannot list repositories: ECR Public has no repository listing for anonymous users: selector namespace_pattern "docker" and repository_pattern "library/ng" must name repositories literally, e.g. namespace_pattern: "^docker$" and repository_pattern: "^(library/nginx|library/redis)$"; repository_pattern "library/ng" names no repository without a listing (it also matches every longer name that starts with it); write "^library/ng$" to name library/ng alone',
+      );
       const warnings: string[] = [];
       const creds = await run(
         exampleFor(

@@ -302,6 +302,54 @@ describe("ghcr with the workflow's GITHUB_TOKEN", () => {
     ]);
     expect(r.warnings).toHaveLength(1);
   });
+
+  // re.match reads "ap" as "any name starting with ap": without the listing no package can be
+  // named from it, and a made-up acme-org/ap would be uploaded as a repository that is not there.
+  it('makes no repository of a prefix pattern, and says how to name packages or list them', async () => {
+    const r = await discover({ selectors: selector(ORG, 'ap'), ambient });
+    const entities = r.graph.load().entities;
+    expect(entities.filter((e) => e.kind === 'DockerRepository')).toEqual([]);
+    expect(receipts(r)).toEqual([['*', false, 0, 0]]);
+    expect(r.complete).toBe(false);
+    const line =
+      'GitHub API cannot list the packages of acme-org (HTTP 400 "Invalid argument.": a workflow\'s GITHUB_TOKEN cannot list an organisation\'s packages); no repository can be discovered; repository_pattern "ap" names no repository without a listing (it also matches every longer name that starts with it); write "^ap$" to name ap alone; to list every package, use a classic PAT with read:packages';
+    expect(r.graph.receipts[0]!.errors).toEqual([`repository listing: ${line}`]);
+    expect(r.warnings).toEqual([`ghcr: ${line}`]);
+    expect(fake.registry.requests.filter((q) => q.path.includes(`/${ORG}/ap/`))).toEqual([]);
+  });
+
+  it('reads a bare dot as any character: the workflow package it matches is found, no other is made up', async () => {
+    const r = await discover({ selectors: selector(ORG, '^web.frontend$'), ambient });
+    expect(receipts(r)).toEqual([
+      ['*', false, 0, 0],
+      [`${ORG}/web-frontend`, true, 4, 2],
+    ]);
+    expect(r.warnings).toEqual([
+      'ghcr: GitHub API cannot list the packages of acme-org (HTTP 400 "Invalid argument.": a workflow\'s GITHUB_TOKEN cannot list an organisation\'s packages); discovering only acme-org/web-frontend (the workflow repository); repository_pattern "^web.frontend$" names no repository without a listing ("." matches any character); write "^web\\\\.frontend$" to name web.frontend alone; to list every package, use a classic PAT with read:packages',
+    ]);
+  });
+
+  it('discovers the exact names beside a prefix, and the workflow package the prefix matches', async () => {
+    const r = await discover({
+      selectors: selector(ORG, '^(nginx|redis)$') + selector(ORG, '(web|api)'),
+      ambient,
+    });
+    expect(
+      r.graph
+        .load()
+        .entities.filter((e) => e.kind === 'DockerRepository')
+        .map((e) => e.spec.full_name),
+    ).toEqual([`${ORG}/nginx`, `${ORG}/redis`, `${ORG}/web-frontend`]);
+    expect(receipts(r)).toEqual([
+      ['*', false, 0, 0],
+      [`${ORG}/nginx`, true, 7, 2],
+      [`${ORG}/redis`, true, 8, 2],
+      [`${ORG}/web-frontend`, true, 4, 2],
+    ]);
+    expect(r.warnings).toEqual([
+      'ghcr: GitHub API cannot list the packages of acme-org (HTTP 400 "Invalid argument.": a workflow\'s GITHUB_TOKEN cannot list an organisation\'s packages); discovering only acme-org/nginx, acme-org/redis (named by the selectors) and acme-org/web-frontend (the workflow repository); repository_pattern "(web|api)" names no repository without a listing (it also matches every longer name that starts with one of its names); write "^(api|web)$" to name api, web alone; to list every package, use a classic PAT with read:packages',
+    ]);
+  });
 });
 
 describe('ghcr anonymous', () => {
