@@ -89,13 +89,17 @@ describe('the packed CLI', () => {
     ]);
   });
 
-  it('declares a bin that runs under node and no dependency to install', async () => {
+  it('declares a bin that runs under node, no dependency to install and nothing to prepare', async () => {
     const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as Record<
       string,
       unknown
     >;
     expect(manifest.bin).toEqual({ 'devgraph-docker': 'dist/cli/index.js' });
     expect(manifest.dependencies ?? {}).toEqual({});
+    // Any of these makes npm install every devDependency before packing a git dependency
+    // (`npx github:…`), although dist/ is committed.
+    const scripts = Object.keys(manifest.scripts as Record<string, string>);
+    expect(scripts.filter((s) => /^(pre|post)?(install|build|prepack|prepare)$/.test(s))).toEqual([]);
     const bin = await readFile(join(root, 'dist', 'cli', 'index.js'), 'utf8');
     expect(bin.startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
