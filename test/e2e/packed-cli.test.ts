@@ -10,14 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushRepositories } from '../support/push-content.js';
-import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
+import { type RunningRegistry, startRegistry } from '../support/registry-process.js';
 import { seededRepositories } from '../support/seed-data.js';
-
-if (!registryAvailable()) {
-  throw new Error(
-    '/usr/bin/docker-registry is missing: install the Debian package docker-registry (.ci/run does)',
-  );
-}
 
 const root = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
