@@ -10,6 +10,7 @@ const END = '<!-- registries:end -->';
 
 /** Order of sections, and which config files follow each section's notes. */
 const SECTIONS = [
+  ['plain-registry', ['plain-registry']],
   ['docker-hub', ['docker-hub']],
   ['ecr', ['ecr', 'ecr-public']],
   ['gcr', ['gcr']],

@@ -1,5 +1,7 @@
 // The config file's shape: a superset of Devgraph's docker molecule config (reference/devgraph.md
-// §6). Defaults match Devgraph's so a file that works there means the same thing here.
+// §6). Defaults match Devgraph's so a file that works there means the same thing here, but for one:
+// an api_url without registry_type is read as the registry its host names, not as Docker Hub
+// (registry-hosts.ts), since Docker Hub's API cannot list another host's repositories.
 import { z } from 'zod';
 import { compilePattern } from './pattern.js';
 
