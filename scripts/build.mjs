@@ -1,6 +1,9 @@
-// `npm run build`: dist/ (the action) and dist/cli (the CLI), bundled by ncc. The two bundles are
+// `npm run bundle`: dist/ (the action) and dist/cli (the CLI), bundled by ncc. The two bundles are
 // independent, so they build at once: one after the other took over a minute on 2 cores.
 // check-dist.mjs builds the same way into a temporary directory and compares.
+// The script is not called `build`: npm installs every devDependency of a git dependency that has
+// a build (or prepare, install, prepack) script before packing it, which `npx github:…` would pay
+// on every fresh machine although dist/ is committed.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

@@ -21,7 +21,7 @@ try {
   }
   for (const f of have) if (!want.has(f)) problems.push(`dist/${f} is not produced by the build`);
   if (problems.length > 0) {
-    console.error(`check-dist: ${problems.join('; ')}\nRun "npm run build" and commit dist/.`);
+    console.error(`check-dist: ${problems.join('; ')}\nRun "npm run bundle" and commit dist/.`);
     process.exit(1);
   }
   console.log('check-dist: dist/ matches a fresh build');

@@ -207,6 +207,50 @@ describe('loadConfig: defaults (reference/devgraph.md §6)', () => {
   });
 });
 
+describe("loadConfig: registry_type from api_url's host when it is not set", () => {
+  it.each([
+    ['http://127.0.0.1:5000', 'private'],
+    ['https://registry.example.com', 'private'],
+    ['https://ghcr.io', 'ghcr'],
+    ['https://myregistry.azurecr.io', 'acr'],
+    ['https://123456789012.dkr.ecr.us-east-1.amazonaws.com', 'ecr'],
+    ['https://europe-west1-docker.pkg.dev', 'gcr'],
+    ['https://quay.io', 'quay'],
+  ])('api_url %s is %s, and the settings say it was inferred', (url, type) => {
+    const p = load(withConfig(`api_url: ${url}`)).providers[0]!;
+    expect(p.registryType).toBe(type);
+    expect(p.apiUrl).toBe(url);
+    expect(p.registryTypeNote).toContain(`registry_type not set: ${type}`);
+    expect(p.registryTypeNote).toContain(new URL(url).host);
+  });
+
+  it('stays Docker Hub, with nothing to say, for a Hub host, a Hub mirror given hub_url, or no api_url', () => {
+    for (const body of [
+      ['api_url: https://docker.io'],
+      ['api_url: https://hub-mirror.example.com', 'hub_url: https://hub-api.example.com'],
+      ['namespace: team-a'],
+    ]) {
+      const p = load(withConfig(...body)).providers[0]!;
+      expect(p.registryType).toBe('docker-hub');
+      expect(p.registryTypeNote).toBeUndefined();
+    }
+  });
+
+  it('never overrides a registry_type that is set', () => {
+    const p = load(withConfig('registry_type: harbor', 'api_url: https://ghcr.io')).providers[0]!;
+    expect(p.registryType).toBe('harbor');
+    expect(p.registryTypeNote).toBeUndefined();
+  });
+
+  it('checks read_manifests against the inferred type', () => {
+    const err = loadError(withConfig('api_url: https://myregistry.azurecr.io', 'read_manifests: false'));
+    expect(err.problems).toEqual([
+      expect.stringContaining('providers[0].config.read_manifests: false needs'),
+    ]);
+    expect(err.problems[0]).toContain('acr has none');
+  });
+});
+
 describe('loadConfig: ${VAR} interpolation', () => {
   it.each<[string, Env, string]>([
     ['${HOST}', { HOST: 'https://r.example' }, 'https://r.example'],
@@ -389,6 +433,18 @@ describe('loadConfig: wrong values', () => {
       err.problems.some((p) => p.startsWith(`${path}:`)),
       err.problems.join('\n'),
     ).toBe(true);
+  });
+
+  it('names a missing type or name and what to add, never "undefined"', () => {
+    expect(loadError('providers:\n  - name: a').problems).toEqual([
+      'providers[0].type: missing; add "type: docker" (Devgraph\'s own files say "type: docker.molecules.devgraph.ai"; both work)',
+    ]);
+    const both = loadError('providers:\n  - { config: {} }').problems;
+    expect(both).toEqual([
+      expect.stringMatching(/^providers\[0\]\.name: missing; add "name: /),
+      expect.stringMatching(/^providers\[0\]\.type: missing; add "type: docker"/),
+    ]);
+    expect(both.join('\n')).not.toContain('undefined');
   });
 
   it('says what it got for a wrong type', () => {

@@ -5,9 +5,11 @@ import type { Secrets } from '../secrets.js';
 import { didYouMean } from './did-you-mean.js';
 import { interpolate } from './interpolate.js';
 import { compilePattern } from './pattern.js';
+import { resolveRegistryType } from './registry-hosts.js';
 import {
   ConfigFileSchema,
   DEFAULT_API_URLS,
+  DEFAULT_HUB_URL,
   type DockerConfig,
   knownKeysAt,
   type ProviderConfig,
@@ -141,12 +143,14 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
       maxTags: s.max_tags,
     };
   });
+  const registry = resolveRegistryType(c.registry_type, c.api_url, c.hub_url !== undefined);
   return {
     name: p.name,
     namespace: c.namespace,
-    registryType: c.registry_type,
-    apiUrl: normaliseApiUrl(c.api_url ?? DEFAULT_API_URLS[c.registry_type]!),
-    hubUrl: c.hub_url.replace(/\/+$/, ''),
+    registryType: registry.type,
+    ...(registry.note ? { registryTypeNote: registry.note } : {}),
+    apiUrl: normaliseApiUrl(c.api_url ?? DEFAULT_API_URLS[registry.type]!),
+    hubUrl: (c.hub_url ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
     ...(c.github_api_url ? { githubApiUrl: c.github_api_url.replace(/\/+$/, '') } : {}),
     ...(c.ecr_api_url ? { ecrApiUrl: c.ecr_api_url.replace(/\/+$/, '') } : {}),
     ...(c.region ? { region: c.region } : {}),
@@ -216,7 +220,13 @@ function crossFieldProblems(doc: unknown): string[] {
         names.add(p.name);
       }
       const c = record(p?.config);
-      const type = c?.registry_type ?? 'docker-hub';
+      const type =
+        c?.registry_type ??
+        resolveRegistryType(
+          undefined,
+          typeof c?.api_url === 'string' ? c.api_url : undefined,
+          c?.hub_url !== undefined,
+        ).type;
       if (
         c &&
         c.api_url === undefined &&
@@ -311,9 +321,18 @@ function typeHint(expected: string, value: unknown, path: readonly PropertyKey[]
 
 const EXPECTED: Record<string, string> = { array: 'a list', object: 'a mapping', int: 'a whole number' };
 
+/** What to add for a required key that is absent (every other key has a default). */
+const MISSING_FIX: Record<string, string> = {
+  type: 'add "type: docker" (Devgraph\'s own files say "type: docker.molecules.devgraph.ai"; both work)',
+  name: 'add "name: <a name for this registry>"; it becomes status.discovery_source of every entity',
+};
+
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {
   return issues.flatMap((issue) => {
     const where = formatPath(issue.path);
+    // reportInput gives the value; an absent key has none, which Zod's wording would print as "undefined".
+    if (issue.input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value'))
+      return `${where}: missing; ${MISSING_FIX[String(issue.path[issue.path.length - 1])] ?? 'add it'}`;
     switch (issue.code) {
       case 'unrecognized_keys':
         return issue.keys.map((key) => {

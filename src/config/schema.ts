@@ -1,5 +1,7 @@
 // The config file's shape: a superset of Devgraph's docker molecule config (reference/devgraph.md
-// §6). Defaults match Devgraph's so a file that works there means the same thing here.
+// §6). Defaults match Devgraph's so a file that works there means the same thing here, but for one:
+// an api_url without registry_type is read as the registry its host names, not as Docker Hub
+// (registry-hosts.ts), since Docker Hub's API cannot list another host's repositories.
 import { z } from 'zod';
 import { compilePattern } from './pattern.js';
 
@@ -48,13 +50,14 @@ export const DockerConfigSchema = z.strictObject({
       'must be a Devgraph namespace: lowercase letters, digits and "-"',
     )
     .default('default'),
-  registry_type: z.enum(REGISTRY_TYPES).default('docker-hub'),
+  /** Unset: docker-hub without api_url (Devgraph's default), else what api_url's host implies (registry-hosts.ts). */
+  registry_type: z.enum(REGISTRY_TYPES).optional(),
   /** Registry base URL; defaults per registry_type where the vendor has one host (DEFAULT_API_URLS). */
   api_url: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://registry.example.com' })
     .optional(),
   /** Docker Hub's API (repository and tag listing); override for mirrors and tests. */
-  hub_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://hub.docker.com'),
+  hub_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   /** GitHub's REST API for GHCR package listing; default GITHUB_API_URL, else https://api.github.com (GHES). */
   github_api_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   /** AWS ECR API endpoint (VPC endpoints, tests); default: the SDK's endpoint for the region. */
@@ -105,6 +108,8 @@ export const ConfigFileSchema = z.strictObject({
     })
     .optional(),
 });
+
+export const DEFAULT_HUB_URL = 'https://hub.docker.com';
 
 /** The registry host a registry_type implies when api_url is not given; others must set api_url. */
 export const DEFAULT_API_URLS: Partial<Record<RegistryType, string>> = {

@@ -26,6 +26,8 @@ export interface ProviderSettings {
   name: string;
   namespace: string;
   registryType: RegistryType;
+  /** Set when registryType was inferred from api_url's host: which type and why, for the log. */
+  registryTypeNote?: string;
   /** Normalised registry base URL, no trailing slash, e.g. https://registry-1.docker.io */
   apiUrl: string;
   /** Docker Hub API base, for repository listing on docker-hub. */

@@ -101,6 +101,7 @@ async function discoverProvider(
     return { settings: p, repositories: [], receipt: registryReceipt, notes };
   };
 
+  if (p.registryTypeNote) log.info(`${p.name}: ${p.registryTypeNote}`);
   let adapter: RegistryAdapter;
   let repositories: string[];
   let repositoryInfo: Map<string, RepositoryInfo> | undefined;

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { registryErrorText } from '../auth/registry-auth.js';
 import { parseWwwAuthenticate } from '../auth/www-authenticate.js';
+import { type EcrHost, parseEcrHost } from '../config/registry-hosts.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
@@ -45,17 +46,7 @@ const PERMISSIONS = 'ecr:GetAuthorizationToken, ecr:DescribeRepositories, ecr:De
 const EXPIRED_REGISTRY_TOKEN = /authorization token has expired/i;
 const PUBLIC_HOST = 'public.ecr.aws';
 
-export interface EcrHost {
-  accountId: string;
-  region: string;
-  fips: boolean;
-}
-
-/** `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` and the dual-stack `….dkr-ecr….on.aws`. */
-export function parseEcrHost(host: string): EcrHost | undefined {
-  const m = /^(\d{12})\.dkr[.-]ecr(-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$/i.exec(host);
-  return m ? { accountId: m[1]!, region: m[3]!.toLowerCase(), fips: !!m[2] } : undefined;
-}
+export { type EcrHost, parseEcrHost };
 
 function hasCredentials(c: Credentials): boolean {
   return !!(c.username || c.password || c.token);

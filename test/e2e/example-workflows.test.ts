@@ -2,10 +2,12 @@
 // and the action step of each must run: here against the demo registry, with the registry config
 // swapped for one that points at it. The workflow snippets in README.md and docs/ must also only
 // use inputs and outputs the action has.
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
@@ -180,4 +182,68 @@ describe('workflow snippets in README.md and docs/', () => {
       }
     });
   }
+});
+
+// An expression inside `run` is pasted into the script's text before the shell reads it, so the
+// quotes in a JSON output end the shell's string and mangle it; outputs go in by `env:` instead.
+describe('workflow scripts take outputs by env', () => {
+  const workflowFiles = [
+    ...files.map((f) => join('examples', 'workflows', f)),
+    ...readdirSync(join(root, '.github', 'workflows'))
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => join('.github', 'workflows', f)),
+  ];
+  const scriptSteps = (file: string) => {
+    const doc = parse(readFileSync(join(root, file), 'utf8')) as {
+      jobs: Record<string, { steps: Array<Step & { run?: string; env?: Record<string, string> }> }>;
+    };
+    return Object.values(doc.jobs).flatMap((j) => j.steps.filter((s) => s.run !== undefined));
+  };
+
+  for (const file of workflowFiles) {
+    it(`${file}: no expression inside a run script`, () => {
+      for (const step of scriptSteps(file)) expect(step.run, step.run).not.toContain('${{');
+    });
+  }
+
+  // Values with the characters that broke the old echo lines: quotes, spaces, & and $.
+  const tricky = 'it\'s "v1" & $HOME';
+  const SAMPLE: Record<string, string> = {
+    'new-tags': JSON.stringify([{ provider: 'p', repository: 'acme/api', tag: tricky, digest: 'sha256:aa' }]),
+    'moved-tags': JSON.stringify([
+      { provider: 'p', repository: 'acme/api', tag: tricky, from: 'sha256:aa', to: 'sha256:bb' },
+    ]),
+    complete: 'true',
+    images: '3',
+    'artifact-url': 'https://github.com/o/r/actions/runs/1/artifacts/2?a=1&b="2"',
+  };
+
+  it('the example scripts print JSON outputs intact', async () => {
+    const run = promisify(execFile);
+    let ran = 0;
+    for (const file of files) {
+      for (const step of scriptSteps(join('examples', 'workflows', file))) {
+        const env: Record<string, string> = {};
+        for (const [k, v] of Object.entries(step.env ?? {})) {
+          env[k] = String(v)
+            .replace(
+              /\$\{\{\s*steps\.inventory\.outputs\.([\w-]+)\s*\}\}/g,
+              (_, name: string) => SAMPLE[name]!,
+            )
+            .replace(/\$\{\{\s*matrix\.shard\s*\}\}/g, '1');
+        }
+        const { stdout } = await run('bash', ['--norc', '--noprofile', '-e', '-c', step.run!], {
+          env: { PATH: process.env.PATH, ...env },
+        });
+        const usesTags = Object.values(step.env ?? {}).some((v) =>
+          /outputs\.(new|moved)-tags/.test(String(v)),
+        );
+        expect(stdout, `${file}: ${step.run}`).toContain(usesTags ? tricky : 'complete=true');
+        if (/outputs\.artifact-url/.test(JSON.stringify(step.env)))
+          expect(stdout).toContain(SAMPLE['artifact-url']);
+        ran++;
+      }
+    }
+    expect(ran).toBeGreaterThanOrEqual(5);
+  });
 });
