@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load-config.js';
+import { ConfigError } from './errors.js';
 import { DEFAULT_DEVGRAPH_URL, resolveUpload } from './publish.js';
 import { Secrets } from './secrets.js';
 
@@ -15,7 +16,7 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
   );
 
   it('the config alone decides when nothing else is said', () => {
-    expect(resolveUpload({ dryRun: false }, {}, config, new Secrets())).toEqual({
+    expect(resolveUpload({ urlField: '--devgraph-url', dryRun: false }, {}, config, new Secrets())).toEqual({
       url: 'https://config.devgraph.test',
       token: 'token-from-config',
       environment: 'env-config',
@@ -25,7 +26,9 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
 
   it('the environment wins over the config', () => {
     const env = { DEVGRAPH_TOKEN: 'token-from-env', DEVGRAPH_ENVIRONMENT: 'env-from-env' };
-    expect(resolveUpload({ dryRun: false }, env, config, new Secrets())).toMatchObject({
+    expect(
+      resolveUpload({ urlField: '--devgraph-url', dryRun: false }, env, config, new Secrets()),
+    ).toMatchObject({
       url: 'https://config.devgraph.test',
       token: 'token-from-env',
       environment: 'env-from-env',
@@ -35,6 +38,7 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
   it('the flag or input wins over both; empty counts as not given', () => {
     const env = { DEVGRAPH_TOKEN: 'token-from-env', DEVGRAPH_ENVIRONMENT: 'env-from-env' };
     const given = {
+      urlField: '--devgraph-url',
       url: 'http://127.0.0.1:9/',
       token: 'token-given',
       environment: 'env-given',
@@ -47,7 +51,12 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
       dryRun: true,
     });
     expect(
-      resolveUpload({ url: '', token: '', environment: '', dryRun: false }, env, config, new Secrets()),
+      resolveUpload(
+        { urlField: '--devgraph-url', url: '', token: '', environment: '', dryRun: false },
+        env,
+        config,
+        new Secrets(),
+      ),
     ).toMatchObject({
       url: 'https://config.devgraph.test',
       token: 'token-from-env',
@@ -56,7 +65,9 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
   });
 
   it('without any of them: the default URL and no token', () => {
-    expect(resolveUpload({ dryRun: false }, {}, undefined, new Secrets())).toEqual({
+    expect(
+      resolveUpload({ urlField: '--devgraph-url', dryRun: false }, {}, undefined, new Secrets()),
+    ).toEqual({
       url: DEFAULT_DEVGRAPH_URL,
       dryRun: false,
     });
@@ -64,7 +75,22 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
 
   it('the token found is a secret from then on', () => {
     const secrets = new Secrets();
-    resolveUpload({ dryRun: false }, { DEVGRAPH_TOKEN: 'token-from-env' }, undefined, secrets);
+    resolveUpload(
+      { urlField: '--devgraph-url', dryRun: false },
+      { DEVGRAPH_TOKEN: 'token-from-env' },
+      undefined,
+      secrets,
+    );
     expect(secrets.redact('sent token-from-env')).toBe('sent ***');
+  });
+
+  it('a URL that is not http(s) is refused, naming where it came from', () => {
+    const given = { urlField: 'inputs.devgraph-url', dryRun: false };
+    expect(() => resolveUpload({ ...given, url: 'ftp://x' }, {}, config, new Secrets())).toThrow(
+      new ConfigError(['inputs.devgraph-url: must be an http(s) URL, got "ftp://x"']),
+    );
+    expect(() =>
+      resolveUpload(given, {}, configWith('  api_base_url: api.devgraph.ai\n'), new Secrets()),
+    ).toThrow(new ConfigError(['discovery.api_base_url: must be an http(s) URL, got "api.devgraph.ai"']));
   });
 });

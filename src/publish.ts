@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from './config/settings.js';
 import { type DevgraphUploadResult, uploadToDevgraph } from './devgraph/upload.js';
+import { ConfigError } from './errors.js';
 import { writeGraphFile } from './graph/graph-json.js';
 import { type GraphSource, graphDocument } from './graph/graph-source.js';
 import type { DockerKind } from './graph/types.js';
@@ -34,6 +35,8 @@ export interface UploadTarget {
 /** What the flag (CLI) or input (Action) said; empty strings count as not said. */
 export interface UploadGiven {
   url?: string | undefined;
+  /** The flag or input `url` came from, for messages: `--devgraph-url`, `inputs.devgraph-url`. */
+  urlField: string;
   token?: string | undefined;
   environment?: string | undefined;
   dryRun: boolean;
@@ -42,6 +45,7 @@ export interface UploadGiven {
 /**
  * Each upload setting is the first one set of: the flag or input, the environment, the config
  * file (`discovery.api_base_url`, `discovery.environment`, `discovery.opaque_token`), the default.
+ * A URL that is not http(s) is a ConfigError naming where it came from.
  * The narrowest scope wins: a flag or input is this one run, the environment this job or shell,
  * the config file every run that reads it. So one committed config can be sent to a staging
  * Devgraph from one job without being edited. The URL has no variable: the config or the flag
@@ -59,7 +63,15 @@ export function resolveUpload(
   secrets.add(token);
   const environment = given.environment || env.DEVGRAPH_ENVIRONMENT || config?.environment || undefined;
   const url = (given.url || config?.apiBaseUrl || DEFAULT_DEVGRAPH_URL).replace(/\/+$/, '');
+  const problem = httpUrlProblem(url, given.url ? given.urlField : 'discovery.api_base_url');
+  if (problem) throw new ConfigError([problem]);
   return { url, ...(token ? { token } : {}), ...(environment ? { environment } : {}), dryRun: given.dryRun };
+}
+
+/** Why `url` cannot be Devgraph's address, naming `field`; undefined when it can. */
+export function httpUrlProblem(url: string, field: string): string | undefined {
+  if (/^https?:\/\/[^/\s]/.test(url) && URL.canParse(url)) return undefined;
+  return `${field}: must be an http(s) URL, got ${JSON.stringify(url)}`;
 }
 
 /**

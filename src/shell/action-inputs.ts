@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { formatShard, parseShard, type Shard } from '../graph/shard.js';
 import { compileImmutableTags } from '../output/change-report.js';
+import { httpUrlProblem } from '../publish.js';
 import { cacheKeyProblem } from '../state/cache-key.js';
 import { DEFAULT_ARTIFACT_NAME, parseArtifactInputs } from './graph-artifact.js';
 
@@ -84,9 +85,8 @@ const inputShape = {
   'artifact-retention-days': text,
   'comment-on-pr': flag('comment-on-pr', false),
   'devgraph-url': checked((raw) => {
-    if (raw && !/^https?:\/\//.test(raw))
-      return { problem: `inputs.devgraph-url: must be an http(s) URL, got ${JSON.stringify(raw)}` };
-    return { value: raw || undefined };
+    const problem = raw ? httpUrlProblem(raw, 'inputs.devgraph-url') : undefined;
+    return problem ? { problem } : { value: raw || undefined };
   }),
   'devgraph-token': text,
   'devgraph-environment': text,

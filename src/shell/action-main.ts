@@ -101,7 +101,12 @@ function devgraphTarget(
   secrets: Secrets,
   log: Log,
 ): (UploadTarget & { token: string }) | undefined {
-  const target = resolveUpload(inputs.devgraph, env, settings, secrets);
+  const target = resolveUpload(
+    { ...inputs.devgraph, urlField: 'inputs.devgraph-url' },
+    env,
+    settings,
+    secrets,
+  );
   if (!target.token) return undefined;
   if (inputs.shard) {
     log.info(

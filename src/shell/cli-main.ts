@@ -176,6 +176,7 @@ async function discoverCommand(command: 'discover' | 'demo', values: Values, cli
       }
       settings = await loadConfigFlag(values.config, cli);
     }
+    const upload = uploadTarget(values, settings, cli);
     const previousGraph = values.previous
       ? await readPreviousGraph(resolve(values.previous), '--previous', log)
       : undefined;
@@ -190,7 +191,7 @@ async function discoverCommand(command: 'discover' | 'demo', values: Values, cli
       ...(shard ? { shard } : {}),
       ...(generatedAt ? { generatedAt } : {}),
     });
-    const code = await publishRun(result, { outDir, values, settings, merged: false }, cli);
+    const code = await publishRun(result, { outDir, upload, merged: false }, cli);
     if (demo && values.serve) await serveDemo(demo, outDir);
     else if (demo)
       log.info(
@@ -214,6 +215,7 @@ async function mergeCommand(files: string[], values: Values, cli: Cli): Promise<
   }
   const { secrets, log } = cli;
   const settings = values.config ? await loadConfigFlag(values.config, cli) : undefined;
+  const upload = uploadTarget(values, settings, cli);
   const previousGraph = values.previous
     ? await readPreviousGraph(resolve(values.previous), '--previous', log)
     : undefined;
@@ -226,7 +228,7 @@ async function mergeCommand(files: string[], values: Values, cli: Cli): Promise<
   log.info(`merged ${result.shards} shard graphs`);
   return await publishRun(
     result,
-    { outDir: resolve(values.out ?? 'devgraph-output'), values, settings, merged: true },
+    { outDir: resolve(values.out ?? 'devgraph-output'), upload, merged: true },
     cli,
   );
 }
@@ -252,7 +254,8 @@ async function uploadCommand(values: Values, cli: Cli): Promise<number> {
     return refuse(
       `--graph: ${values.graph} is shard ${graph.shard.index}/${graph.shard.count} of a sharded run; merge every shard's graph (devgraph-docker merge) and upload the merged graph`,
     );
-  const target = uploadTarget({ values, settings }, cli);
+  // The command itself asks for the upload: --upload is implied.
+  const target = uploadTarget({ ...values, upload: true }, settings, cli)!;
   if (!target.token) {
     missingToken();
     return 3;
@@ -272,8 +275,8 @@ async function uploadCommand(values: Values, cli: Cli): Promise<number> {
 
 interface RunPlace {
   outDir: string;
-  values: Values;
-  settings: Settings | undefined;
+  /** Set when the flags ask for an upload (resolved before the run, so bad flags cost nothing). */
+  upload: UploadTarget | undefined;
   merged: boolean;
 }
 
@@ -281,7 +284,7 @@ interface RunPlace {
 async function publishRun(result: RunResult, place: RunPlace, cli: Cli): Promise<number> {
   const { secrets, log } = cli;
   try {
-    const target = wantsUpload(place.values) ? uploadTarget(place, cli) : undefined;
+    const target = place.upload;
     const published = await publish(result, {
       outputDir: place.outDir,
       secrets,
@@ -315,16 +318,17 @@ function wantsUpload(values: Values): boolean {
  * The flags' upload settings, resolved as the Action's inputs are. No token flag: a token on a
  * command line is readable by every user of the machine in the process list.
  */
-function uploadTarget(place: Pick<RunPlace, 'values' | 'settings'>, cli: Cli): UploadTarget {
-  const { values } = place;
+function uploadTarget(values: Values, settings: Settings | undefined, cli: Cli): UploadTarget | undefined {
+  if (!wantsUpload(values)) return undefined;
   return resolveUpload(
     {
       url: values['devgraph-url'],
+      urlField: '--devgraph-url',
       environment: values['devgraph-environment'],
       dryRun: values['devgraph-dry-run'] === true,
     },
     cli.env,
-    place.settings,
+    settings,
     cli.secrets,
   );
 }

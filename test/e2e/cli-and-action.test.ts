@@ -621,6 +621,19 @@ describe('publishing, the same in both shells', () => {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('--graph: cannot read');
       expect((await cli(['upload', ...target], env)).code).toBe(1);
+      const badUrl = await cli(['upload', '--graph', graph, '--devgraph-url', 'api.devgraph.ai'], env);
+      expect(badUrl.code).toBe(1);
+      expect(badUrl.stderr).toBe(
+        'devgraph-docker: --devgraph-url: must be an http(s) URL, got "api.devgraph.ai"\n',
+      );
+      // discover refuses it before asking the registry anything.
+      registry.requests.length = 0;
+      const badBeforeDiscovery = await cli(
+        ['discover', '--config', file, '--out', out, '--upload', '--devgraph-url', 'api.devgraph.ai'],
+        env,
+      );
+      expect(badBeforeDiscovery.code).toBe(1);
+      expect(registry.requests).toEqual([]);
 
       for (const r of [dry, first, again, noToken, wrongEnvironment, incomplete, shard, missing])
         expect(r.stdout + r.stderr).not.toContain(TOKEN);
