@@ -92,6 +92,10 @@ export async function main(argv: string[], env: Env): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 1;
   }
+  if (values.graph !== undefined && command !== 'upload') {
+    process.stderr.write('devgraph-docker: --graph is for upload\n');
+    return 1;
+  }
   const cli: Cli = { env, secrets, log };
   try {
     if (command === 'merge') return await mergeCommand(parsed.files, values, cli);
@@ -198,10 +202,6 @@ async function discoverCommand(command: 'discover' | 'demo', values: Values, cli
         'try it on a real registry: devgraph-docker discover --config devgraph-docker.yml (see README)',
       );
     return code;
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    process.stderr.write(`devgraph-docker: ${secrets.redact(errorMessage(err))}\n`);
-    return 2;
   } finally {
     await demo?.close();
   }
