@@ -75,13 +75,14 @@ export function httpUrlProblem(url: string, field: string): string | undefined {
 }
 
 /**
- * The one place a graph is handed to Devgraph. `mayBeMerged`: the graph may be a merge of
- * shard graphs, so nothing is deleted unless every receipt is complete.
+ * The one place a graph is handed to Devgraph. `unsure`: the graph may hold less than a whole
+ * run saw (a merge of shards, a graph read from a file), so deletes wait until every receipt is
+ * complete; it says where, for the message.
  */
 export async function sendToDevgraph(
   graph: GraphSource,
   target: UploadTarget & { token: string },
-  opts: { secrets: Secrets; log: Log; mayBeMerged: boolean },
+  opts: { secrets: Secrets; log: Log; unsure?: 'across the shards' | 'in the graph file' },
 ): Promise<DevgraphUploadResult> {
   const incomplete = graph.receipts.filter((r) => !r.complete).length;
   const http = new HttpClient();
@@ -90,8 +91,8 @@ export async function sendToDevgraph(
       url: target.url,
       token: target.token,
       ...(target.environment ? { environment: target.environment } : {}),
-      ...(opts.mayBeMerged && incomplete > 0
-        ? { withholdDeletes: `${incomplete} incomplete receipt(s) across the shards` }
+      ...(opts.unsure && incomplete > 0
+        ? { withholdDeletes: `${incomplete} incomplete receipt(s) ${opts.unsure}` }
         : {}),
       dryRun: target.dryRun,
       http,
@@ -165,7 +166,7 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const upload = await sendToDevgraph(graph, opts.devgraph, {
     secrets,
     log: opts.log,
-    mayBeMerged: opts.merged,
+    ...(opts.merged ? { unsure: 'across the shards' as const } : {}),
   });
   output('devgraph-uploaded', String(upload.ok && !upload.dryRun));
   return { graphPath, summaryPath, upload };

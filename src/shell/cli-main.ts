@@ -235,7 +235,7 @@ async function mergeCommand(files: string[], values: Values, cli: Cli): Promise<
 
 /**
  * `upload --graph FILE`: a graph written before, uploaded as discover --upload would (a graph
- * from a file may be a merge, so deletes wait for complete receipts). Same exit codes: 2 when the
+ * from a file may be a merge, so deletes wait for complete receipts, as a merge's do). Same exit codes: 2 when the
  * graph's receipts are incomplete, 3 when the upload failed.
  */
 async function uploadCommand(values: Values, cli: Cli): Promise<number> {
@@ -266,7 +266,7 @@ async function uploadCommand(values: Values, cli: Cli): Promise<number> {
     {
       secrets: cli.secrets,
       log: cli.log,
-      mayBeMerged: true,
+      unsure: 'in the graph file',
     },
   );
   if (!uploaded.ok) return 3;

@@ -498,17 +498,19 @@ describe('publishing, the same in both shells', () => {
         timeout: 2
 `;
 
-  it("action: the config's discovery.api_base_url and $DEVGRAPH_ENVIRONMENT say where the graph goes", async () => {
+  it("action: the config's discovery.api_base_url, $DEVGRAPH_ENVIRONMENT and $DEVGRAPH_TOKEN, as in the CLI", async () => {
     const devgraph = await startDevgraphFake({ token: TOKEN, environment: 'env-from-job' });
     try {
       const r = await runAction(
-        { config: devgraphConfig(devgraph.url), 'devgraph-token': TOKEN },
-        { DEVGRAPH_ENVIRONMENT: 'env-from-job' },
+        { config: devgraphConfig(devgraph.url) },
+        { DEVGRAPH_ENVIRONMENT: 'env-from-job', DEVGRAPH_TOKEN: TOKEN },
       );
       expect(r.exitCode).toBeUndefined();
       expect(r.outputs['devgraph-uploaded']).toBe('true');
       expect(devgraph.entities.size).toBeGreaterThan(0);
       for (const req of devgraph.requests) expect(req.headers['devgraph-environment']).toBe('env-from-job');
+      expect(r.log).toContain(`::add-mask::${TOKEN}`);
+      expect(r.log.replaceAll(`::add-mask::${TOKEN}`, '')).not.toContain(TOKEN);
     } finally {
       await devgraph.close();
     }
@@ -608,6 +610,7 @@ describe('publishing, the same in both shells', () => {
       expect((await cli(['discover', '--config', wrong, '--out', incompleteOut, '--quiet'])).code).toBe(2);
       const incomplete = await cli(['upload', '--graph', join(incompleteOut, 'graph.json'), ...target], env);
       expect(incomplete.code).toBe(2);
+      expect(incomplete.stderr).toContain('deletes withheld (1 incomplete receipt(s) in the graph file)');
       expect(devgraph.entities.size).toBe(stored);
 
       const shardOut = join(dir, 'out-for-upload-shard');
