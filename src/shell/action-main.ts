@@ -27,11 +27,9 @@ import { uploadGraphArtifact } from './graph-artifact.js';
 import { upsertPrComment } from './pr-comment.js';
 import { restoreState, saveState } from './state-cache.js';
 
-export type { ActionInputs } from './action-inputs.js';
-
 type Env = Record<string, string | undefined>;
 
-export function readInputs(env: Env): ActionInputs {
+function readInputs(env: Env): ActionInputs {
   return parseActionInputs(
     (name) => core.getInput(name),
     env,
