@@ -4,7 +4,6 @@ import {
   commentBody,
   commentMarker,
   isOwnComment,
-  parseCommentInput,
   pullRequestNumber,
   truncateMarkdown,
 } from './pr-comment-body.js';
@@ -66,15 +65,5 @@ describe('pullRequestNumber', () => {
     expect(pullRequestNumber({ issue: { number: 9 } })).toBeUndefined();
     expect(pullRequestNumber({})).toBeUndefined();
     expect(pullRequestNumber(undefined)).toBeUndefined();
-  });
-});
-
-describe('comment-on-pr input', () => {
-  it('is off by default and must be a boolean', () => {
-    expect(parseCommentInput(() => '')).toEqual({ enabled: false, problems: [] });
-    expect(parseCommentInput(() => 'true')).toEqual({ enabled: true, problems: [] });
-    expect(parseCommentInput(() => 'yes').problems).toEqual([
-      'inputs.comment-on-pr: must be true or false, got "yes"',
-    ]);
   });
 });

@@ -85,14 +85,3 @@ export function pullRequestNumber(payload: unknown): number | undefined {
     return issue.number;
   return undefined;
 }
-
-/** Parsed `comment-on-pr` input; `raw` reads an input by name ('' when unset). */
-export function parseCommentInput(raw: (name: string) => string): { enabled: boolean; problems: string[] } {
-  const value = raw('comment-on-pr').trim() || 'false';
-  if (!/^(true|false)$/i.test(value))
-    return {
-      enabled: false,
-      problems: [`inputs.comment-on-pr: must be true or false, got ${JSON.stringify(value)}`],
-    };
-  return { enabled: value.toLowerCase() === 'true', problems: [] };
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { Secrets } from '../secrets.js';
-import { cacheKeyProblem, cacheKeys, canonicalJson, configHash, parseCacheInputs } from './cache-key.js';
+import { cacheKeyProblem, cacheKeys, canonicalJson, configHash } from './cache-key.js';
 
 const settings = (yaml: string) => loadConfig(yaml, { env: {}, secrets: new Secrets(), origin: 'test' });
 const ONE = 'providers:\n  - name: a\n    type: docker\n';
@@ -59,22 +59,11 @@ describe('cacheKeys', () => {
   });
 });
 
-describe('cache inputs', () => {
-  const parse = (values: Record<string, string>) => parseCacheInputs((n) => values[n] ?? '');
-
-  it('cache is on unless set to false', () => {
-    expect(parse({})).toEqual({ enabled: true, problems: [] });
-    expect(parse({ cache: 'FALSE' })).toEqual({ enabled: false, problems: [] });
-    expect(parse({ cache: 'no' }).problems).toEqual(['inputs.cache: must be true or false, got "no"']);
-  });
-
+describe('cache-key input', () => {
+  // The cache and cache-key inputs are read by the Action's input schema (shell/action-inputs.test.ts).
   it('a cache-key the service would refuse is reported up front', () => {
-    expect(parse({ 'cache-key': 'a,b' }).problems[0]).toMatch(/^inputs.cache-key: must not contain commas/);
+    expect(cacheKeyProblem('a,b')).toMatch(/^inputs.cache-key: must not contain commas/);
     expect(cacheKeyProblem('x'.repeat(401))).toMatch(/at most 400 characters, got 401/);
-    expect(parse({ 'cache-key': 'nightly' })).toEqual({
-      enabled: true,
-      keyOverride: 'nightly',
-      problems: [],
-    });
+    expect(cacheKeyProblem('nightly')).toBeUndefined();
   });
 });

@@ -100,23 +100,3 @@ export function cacheKeys(opts: {
   const attempt = opts.runAttempt && /^\d+$/.test(opts.runAttempt) ? opts.runAttempt : '1';
   return { prefix, primaryKey: `${base}${runId}-${attempt}`, restoreKeys: [base] };
 }
-
-/** Parsed `cache` / `cache-key` inputs; `raw` reads an input by name ('' when unset). */
-export function parseCacheInputs(raw: (name: string) => string): {
-  enabled: boolean;
-  keyOverride?: string;
-  problems: string[];
-} {
-  const problems: string[] = [];
-  const rawEnabled = raw('cache').trim() || 'true';
-  if (!/^(true|false)$/i.test(rawEnabled))
-    problems.push(`inputs.cache: must be true or false, got ${JSON.stringify(rawEnabled)}`);
-  const key = raw('cache-key').trim();
-  const keyProblem = key ? cacheKeyProblem(key) : undefined;
-  if (keyProblem) problems.push(keyProblem);
-  return {
-    enabled: rawEnabled.toLowerCase() !== 'false',
-    ...(key ? { keyOverride: key } : {}),
-    problems,
-  };
-}

@@ -1,6 +1,6 @@
 // The two shells end to end against the in-process demo registry: the CLI's files and exit
 // codes, and the action's outputs and job summary through the real @actions/core.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,11 @@ function config(url: string, password = '${DEMO_PASSWORD}') {
 `;
 }
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { tty?: boolean } = {},
+) {
   let stdout = '';
   let stderr = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -54,9 +58,15 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
     stderr += String(chunk);
     return true;
   });
-  const code = await main(args, env);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+  const wasTty = process.stdout.isTTY;
+  if (opts.tty !== undefined) process.stdout.isTTY = opts.tty;
+  try {
+    const code = await main(args, env);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.isTTY = wasTty;
+    vi.restoreAllMocks();
+  }
 }
 
 describe('CLI', () => {
@@ -470,4 +480,228 @@ describe('what changed', () => {
     );
     expect(changing.requests).toEqual([]);
   });
+});
+
+describe('publishing, the same in both shells', () => {
+  const TOKEN = 'dg-publish-canary-token-55';
+  /** Devgraph's own config shape: where Devgraph is comes from discovery.api_base_url. */
+  const devgraphConfig = (devgraphUrl: string, password = 'demo-password-42') => `discovery:
+  api_base_url: ${devgraphUrl}
+  providers:
+    - name: demo
+      type: docker
+      config:
+        registry_type: private
+        api_url: ${registry.url}
+        username: ci
+        password: ${password}
+        timeout: 2
+`;
+
+  it("action: the config's discovery.api_base_url, $DEVGRAPH_ENVIRONMENT and $DEVGRAPH_TOKEN, as in the CLI", async () => {
+    const devgraph = await startDevgraphFake({ token: TOKEN, environment: 'env-from-job' });
+    try {
+      const r = await runAction(
+        { config: devgraphConfig(devgraph.url) },
+        { DEVGRAPH_ENVIRONMENT: 'env-from-job', DEVGRAPH_TOKEN: TOKEN },
+      );
+      expect(r.exitCode).toBeUndefined();
+      expect(r.outputs['devgraph-uploaded']).toBe('true');
+      expect(devgraph.entities.size).toBeGreaterThan(0);
+      for (const req of devgraph.requests) expect(req.headers['devgraph-environment']).toBe('env-from-job');
+      expect(r.log).toContain(`::add-mask::${TOKEN}`);
+      expect(r.log.replaceAll(`::add-mask::${TOKEN}`, '')).not.toContain(TOKEN);
+    } finally {
+      await devgraph.close();
+    }
+  });
+
+  it('one upload failure is one warning, in the Action and in the CLI', async () => {
+    const devgraph = await startDevgraphFake({ token: TOKEN, environment: 'env-1' });
+    try {
+      const warnings = (log: string) => log.split('\n').filter((l) => l.startsWith('::warning::'));
+      const inputs = {
+        config: config(registry.url, 'demo-password-42'),
+        'devgraph-url': devgraph.url,
+        'devgraph-environment': 'env-1',
+      };
+      const refused = await runAction({ ...inputs, 'devgraph-token': 'dg-not-the-right-token' });
+      expect(refused.outputs['devgraph-uploaded']).toBe('false');
+      expect(warnings(refused.log)).toHaveLength(1);
+      expect(warnings(refused.log)[0]).toMatch(/^::warning::Devgraph: .*the token was refused/);
+
+      devgraph.fault({ operation: 'get_entities', status: 400, detail: 'no listing today' });
+      const failing = await runAction({ ...inputs, 'devgraph-token': TOKEN });
+      expect(failing.outputs['devgraph-uploaded']).toBe('false');
+      expect(warnings(failing.log)).toHaveLength(1);
+      expect(warnings(failing.log)[0]).toMatch(/^::warning::Devgraph: .*nothing was written to Devgraph$/);
+
+      devgraph.fault({ operation: 'get_entities', status: 400, detail: 'no listing today' });
+      const file = join(dir, 'one-warning.yml');
+      await writeFile(file, config(registry.url));
+      const viaCli = await cli(
+        [
+          'discover',
+          '--config',
+          file,
+          '--out',
+          join(dir, 'out-one-warning'),
+          '--upload',
+          '--devgraph-url',
+          devgraph.url,
+          '--devgraph-environment',
+          'env-1',
+          '--quiet',
+        ],
+        { DEMO_PASSWORD: 'demo-password-42', DEVGRAPH_TOKEN: TOKEN },
+      );
+      expect(viaCli.code).toBe(3);
+      expect(viaCli.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(1);
+    } finally {
+      await devgraph.close();
+    }
+  });
+
+  it('CLI upload --graph uploads a graph written before, with the flags and exit codes of discover --upload', async () => {
+    const devgraph = await startDevgraphFake({ token: TOKEN, environment: 'env-up' });
+    try {
+      const file = join(dir, 'for-upload.yml');
+      await writeFile(file, config(registry.url));
+      const out = join(dir, 'out-for-upload');
+      const env = { DEMO_PASSWORD: 'demo-password-42', DEVGRAPH_TOKEN: TOKEN };
+      expect((await cli(['discover', '--config', file, '--out', out, '--quiet'], env)).code).toBe(0);
+      const graph = join(out, 'graph.json');
+      const target = ['--devgraph-url', devgraph.url, '--devgraph-environment', 'env-up'];
+
+      const dry = await cli(['upload', '--graph', graph, '--devgraph-dry-run', ...target], env);
+      expect(dry.code).toBe(0);
+      expect(dry.stderr).toMatch(/Devgraph dry run, nothing written/);
+      expect(devgraph.writes()).toEqual([]);
+
+      const first = await cli(['upload', '--graph', graph, '--upload', ...target], env);
+      expect(first.code).toBe(0);
+      const stored = devgraph.entities.size;
+      expect(stored).toBe(JSON.parse(await readFile(graph, 'utf8')).entities.length);
+      const writes = devgraph.writes().length;
+      // --upload is implied by the command; the config's discovery.api_base_url is read as discover reads it.
+      const configured = join(dir, 'for-upload-devgraph.yml');
+      await writeFile(configured, devgraphConfig(devgraph.url));
+      const again = await cli(['upload', '--graph', graph, '--config', configured], {
+        ...env,
+        DEVGRAPH_ENVIRONMENT: 'env-up',
+      });
+      expect(again.code).toBe(0);
+      expect(devgraph.writes().length).toBe(writes);
+
+      const noToken = await cli(['upload', '--graph', graph, ...target], { DEMO_PASSWORD: 'x-password' });
+      expect(noToken.code).toBe(3);
+      expect(noToken.stderr).toContain('--upload needs a Devgraph API token in $DEVGRAPH_TOKEN');
+      const wrongEnvironment = await cli(['upload', '--graph', graph, '--devgraph-url', devgraph.url], {
+        ...env,
+        DEVGRAPH_ENVIRONMENT: 'not-mine',
+      });
+      expect(wrongEnvironment.code).toBe(3);
+      expect(wrongEnvironment.stderr).toMatch(/devgraph-environment/);
+
+      // A graph whose discovery was incomplete: exit 2, and nothing it did not see is deleted.
+      const wrong = join(dir, 'for-upload-wrong.yml');
+      await writeFile(wrong, config(registry.url, 'wrong-password-77'));
+      const incompleteOut = join(dir, 'out-for-upload-incomplete');
+      expect((await cli(['discover', '--config', wrong, '--out', incompleteOut, '--quiet'])).code).toBe(2);
+      const incomplete = await cli(['upload', '--graph', join(incompleteOut, 'graph.json'), ...target], env);
+      expect(incomplete.code).toBe(2);
+      expect(incomplete.stderr).toContain('deletes withheld (1 incomplete receipt(s) in the graph file)');
+      expect(devgraph.entities.size).toBe(stored);
+
+      const shardOut = join(dir, 'out-for-upload-shard');
+      expect(
+        (await cli(['discover', '--config', file, '--out', shardOut, '--shard', '1/2', '--quiet'], env)).code,
+      ).toBe(0);
+      const shard = await cli(['upload', '--graph', join(shardOut, 'graph.json'), ...target], env);
+      expect(shard.code).toBe(1);
+      expect(shard.stderr).toContain('is shard 1/2 of a sharded run; merge every shard');
+      const missing = await cli(['upload', '--graph', join(dir, 'no-such-graph.json'), ...target], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('--graph: cannot read');
+      expect((await cli(['upload', ...target], env)).code).toBe(1);
+      const badUrl = await cli(['upload', '--graph', graph, '--devgraph-url', 'api.devgraph.ai'], env);
+      expect(badUrl.code).toBe(1);
+      expect(badUrl.stderr).toBe(
+        'devgraph-docker: --devgraph-url: must be an http(s) URL, got "api.devgraph.ai"\n',
+      );
+      // discover refuses it before asking the registry anything.
+      registry.requests.length = 0;
+      const badBeforeDiscovery = await cli(
+        ['discover', '--config', file, '--out', out, '--upload', '--devgraph-url', 'api.devgraph.ai'],
+        env,
+      );
+      expect(badBeforeDiscovery.code).toBe(1);
+      expect(registry.requests).toEqual([]);
+
+      for (const r of [dry, first, again, noToken, wrongEnvironment, incomplete, shard, missing])
+        expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    } finally {
+      await devgraph.close();
+    }
+  });
+
+  it('CLI: a terminal gets plain text, a pipe and summary.md the Markdown', async () => {
+    const file = join(dir, 'plain.yml');
+    await writeFile(file, config(registry.url, 'wrong-password-77'));
+    const out = join(dir, 'out-plain');
+    const r = await cli(['discover', '--config', file, '--out', out, '--quiet'], {}, { tty: true });
+    expect(r.code).toBe(2);
+    const markdown = await readFile(join(out, 'summary.md'), 'utf8');
+    expect(markdown).toContain('- demo \\(registry\\): cannot list repositories');
+    expect(r.stdout).toContain('- demo (registry): cannot list repositories');
+    expect(r.stdout).toMatch(/^Registry inventory\n==================\n/);
+    expect(r.stdout).not.toMatch(/\\[()#|*_`]|\*\*|^#|&amp;|&lt;/m);
+    const piped = await cli(['discover', '--config', file, '--out', out, '--quiet'], {}, { tty: false });
+    expect(piped.stdout).toBe(markdown);
+  });
+
+  it('demo --serve keeps the registry serving with a config to try, until Ctrl-C', async () => {
+    const out = join(dir, 'demo-serve');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'demo', '--serve', '--out', out, '--quiet'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      await new Promise<void>((ready, failed) => {
+        child.stderr.on('data', (d) => {
+          stderr += String(d);
+          if (stderr.includes('until Ctrl-C')) ready();
+        });
+        child.on('exit', () => failed(new Error(`demo exited early: ${stderr}`)));
+      });
+      expect(stdout).toContain('Discovery was complete.');
+      const url = /serving at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1];
+      expect(url).toBeDefined();
+      const configPath = join(out, 'demo-config.yml');
+      expect(stderr).toContain(`devgraph-docker discover --config ${configPath}`);
+      expect(stderr).toContain(`api_url: ${url}`);
+      // A run of its own against the still-serving registry, with the config it printed.
+      const tried = await cli([
+        'discover',
+        '--config',
+        configPath,
+        '--out',
+        join(dir, 'demo-tried'),
+        '--quiet',
+      ]);
+      expect(tried.code).toBe(0);
+      expect(tried.stdout).toContain('| library/nginx |');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('demo registry stopped');
+  }, 60_000);
 });
