@@ -2,7 +2,6 @@
 // where files go and how progress is shown.
 import type { Settings } from './config/settings.js';
 import { discover } from './discovery/discover.js';
-import type { StateSavings } from './discovery/model.js';
 import { ConfigError } from './errors.js';
 import { GraphBuilder } from './graph/build-graph.js';
 import {
@@ -16,10 +15,11 @@ import { jsonPieces } from './graph/graph-json.js';
 import { asSource, type GraphSource, graphDocument } from './graph/graph-source.js';
 import { readInventoryFile } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
-import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import { Revalidator } from './http/revalidation.js';
 import type { Log } from './log.js';
+import type { StateSavings } from './model/discovery.js';
+import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';

@@ -1,33 +1,29 @@
 // Discovery, provider by provider: reach the registry, list repositories, pick them with the
 // selectors, and per repository list every tag, resolve digests, load manifests and configs,
 // keep the newest max_tags. A failure marks a receipt incomplete and the run goes on.
+
+import { accessoryOf, candidateTags, selectorFor } from '../config/select.js';
 import type { ProviderSettings, Selector, Settings } from '../config/settings.js';
 import { errorMessage } from '../errors.js';
 import { formatShard, inShard, type Shard } from '../graph/shard.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit, Semaphore } from '../http/semaphore.js';
 import type { Log } from '../log.js';
-import { openAdapter } from '../registries/open-adapter.js';
-import type {
-  Ambient,
-  ListedManifest,
-  RegistryAdapter,
-  RepositoryInfo,
-  TagListing,
-} from '../registries/registry-adapter.js';
-import type { Secrets } from '../secrets.js';
-import type { StateStore, TagMap } from '../state/state-store.js';
-import { ManifestFetcher } from './manifest-fetcher.js';
 import type {
   DiscoveryResult,
   ManifestRecord,
   ProviderResult,
   Receipt,
+  RepositoryInfo,
   RepositoryResult,
   StateSavings,
-} from './model.js';
+} from '../model/discovery.js';
+import { openAdapter } from '../registries/open-adapter.js';
+import type { Ambient, ListedManifest, RegistryAdapter, TagListing } from '../registries/registry-adapter.js';
+import type { Secrets } from '../secrets.js';
+import type { StateStore, TagMap } from '../state/state-store.js';
+import { ManifestFetcher } from './manifest-fetcher.js';
 import { compareNewestFirst, newest } from './order-tags.js';
-import { accessoryOf, candidateTags, selectorFor } from './select.js';
 
 export interface DiscoverDeps {
   http: HttpClient;

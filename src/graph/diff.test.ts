@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { comparisonView, diffGraphs, hasChanges, inventoryOf, parseGraph } from './diff.js';
-import { jsonPieces } from './graph-json.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -8,7 +6,9 @@ import {
   GRAPH_FORMAT,
   type Graph,
   type GraphReceipt,
-} from './types.js';
+} from '../model/graph.js';
+import { comparisonView, diffGraphs, hasChanges, inventoryOf, parseGraph } from './diff.js';
+import { jsonPieces } from './graph-json.js';
 
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 

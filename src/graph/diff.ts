@@ -2,8 +2,15 @@
 // two graphs in, plain lists out. A tag is identified by the provider that found it (the
 // discovery-source annotation), its repository and its name, so two registries holding the same
 // repository name never mix.
+
+import {
+  DISCOVERY_SOURCE,
+  type Entity,
+  GRAPH_FORMAT,
+  type Graph,
+  type GraphReceipt,
+} from '../model/graph.js';
 import { asSource, type GraphSource, graphDocument } from './graph-source.js';
-import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from './types.js';
 
 export interface RepositoryRef {
   provider: string;

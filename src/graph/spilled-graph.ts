@@ -2,8 +2,7 @@
 // relate them: per entity its kind, namespace, name and place in the file; per relation its type
 // and two entity numbers. At 100,000 images an EntityRef object per entity and a Relation object
 // per relation held 30 MB (bench --scale heap snapshot); these columns hold under 10.
-import type { EntitySpill } from './entity-spill.js';
-import type { GraphSource } from './graph-source.js';
+
 import {
   API_VERSION,
   type DockerKind,
@@ -14,7 +13,9 @@ import {
   type GraphReceipt,
   type Relation,
   type ShardRecord,
-} from './types.js';
+} from '../model/graph.js';
+import type { EntitySpill } from './entity-spill.js';
+import type { GraphSource } from './graph-source.js';
 
 type Numbers = Uint8Array | Uint32Array | Int32Array | Float64Array;
 

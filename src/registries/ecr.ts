@@ -23,6 +23,7 @@ import { parseWwwAuthenticate } from '../auth/www-authenticate.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
+import type { VulnerabilityCounts } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
   type OpenAdapter,
@@ -32,7 +33,6 @@ import {
   type TagListing,
   type VendorContext,
   type VendorTag,
-  type VulnerabilityCounts,
 } from './registry-adapter.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';
 

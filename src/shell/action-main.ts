@@ -9,9 +9,9 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { writeGraphFile } from '../graph/graph-json.js';
 import { graphDocument } from '../graph/graph-source.js';
 import { formatShard, parseShard, type Shard } from '../graph/shard.js';
-import type { DockerKind } from '../graph/types.js';
 import { HttpClient } from '../http/http-client.js';
 import type { Log } from '../log.js';
+import type { DockerKind } from '../model/graph.js';
 import {
   changeOutputs,
   compileImmutableTags,

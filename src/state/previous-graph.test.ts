@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inventoryOf } from '../graph/diff.js';
-import { GRAPH_FORMAT, type Graph } from '../graph/types.js';
+import { GRAPH_FORMAT, type Graph } from '../model/graph.js';
 import { DirectoryState, NoState } from './state-store.js';
 
 const graph: Graph = {

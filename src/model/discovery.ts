@@ -1,7 +1,6 @@
 // What discovery found, as plain values: the graph builder and the summary read only this.
 import type { ProviderSettings } from '../config/settings.js';
-import type { GraphReceipt } from '../graph/types.js';
-import type { RepositoryInfo, VulnerabilityCounts } from '../registries/registry-adapter.js';
+import type { GraphReceipt } from './graph.js';
 
 export interface Platform {
   architecture: string;
@@ -28,6 +27,28 @@ export interface ManifestRecord {
   attestations?: number;
   /** True when the config is not a container image config (a signature, an SBOM, a chart). */
   artifact?: boolean;
+}
+
+/** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
+export interface VulnerabilityCounts {
+  total: number;
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  informational?: number;
+  unknown?: number;
+  fixable?: number;
+}
+
+/** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */
+export interface RepositoryInfo {
+  description?: string;
+  star_count?: number;
+  pull_count?: number;
+  official?: boolean;
+  automated?: boolean;
+  last_updated?: string;
 }
 
 export interface ImageRecord {
