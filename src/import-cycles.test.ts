@@ -54,7 +54,7 @@ function moduleImports(files: Edges): Edges {
 }
 
 /** One cycle per strongly connected component with more than one member, as `a → b → a`. */
-export function cycles(edges: Edges): string[] {
+function cycles(edges: Edges): string[] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
@@ -125,7 +125,8 @@ describe('imports in src/', () => {
       ['d', new Set()],
     ]);
     expect(cycles(edges)).toEqual(['a → b → c → a']);
-    expect(cycles(new Map([['a', new Set(['b'])], ['b', new Set()]]))).toEqual([]);
+    edges.get('c')!.delete('a');
+    expect(cycles(edges)).toEqual([]);
   });
 
   it('form no cycle between files', () => {
