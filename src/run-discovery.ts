@@ -5,10 +5,10 @@ import { discover } from './discovery/discover.js';
 import { ConfigError } from './errors.js';
 import { GraphBuilder } from './graph/build-graph.js';
 import {
+  ConsumableInventory,
   comparisonView,
-  diffGraphs,
+  diffGraphsConsuming,
   type GraphChanges,
-  type Inventory,
   keepRepositories,
 } from './graph/diff.js';
 import { jsonPieces } from './graph/graph-json.js';
@@ -103,7 +103,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
         notes: providerNotes,
       },
     );
-    const changes = compare ? diffGraphs(previous, graph) : undefined;
+    const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const summary = summarize(graph, changes, opts.secrets, [
       ...(opts.shard
         ? [
@@ -139,14 +139,17 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
  * so that no frame of runDiscovery holds what reading made on the way (bench --scale: a parsed
  * graph stayed reachable from the async function's saved registers, +80 MB at 100,000 images).
  */
-async function previousInventory(state: StateStore, opts: RunOptions): Promise<Inventory | undefined> {
+async function previousInventory(
+  state: StateStore,
+  opts: RunOptions,
+): Promise<ConsumableInventory | undefined> {
   const { shard } = opts;
   const keep = shard
     ? (provider: string, repository: string) => inShard(provider, repository, shard)
     : undefined;
   if (opts.previousGraph) {
     const { inventory } = opts.previousGraph;
-    return inventory && keep ? keepRepositories(inventory, keep) : inventory;
+    return inventory && keep ? new ConsumableInventory(keepRepositories(inventory.take(), keep)) : inventory;
   }
   return state.loadPreviousInventory((m) => opts.log.warn(m), keep);
 }
@@ -209,9 +212,12 @@ export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): st
   return [...jsonPieces(graphDocument(asSource(graph)), (json) => secrets.redact(json), true)].join('');
 }
 
-/** A previous graph named on the command line or in an input, as the comparison reads it. */
+/**
+ * A previous graph named on the command line or in an input, as the comparison reads it; the one
+ * run given it takes `inventory` apart.
+ */
 export interface PreviousGraph {
-  inventory: Inventory | undefined;
+  inventory: ConsumableInventory | undefined;
   source: string;
 }
 
@@ -223,7 +229,7 @@ export interface PreviousGraph {
  */
 export async function readPreviousGraph(path: string, field: string, log: Log): Promise<PreviousGraph> {
   const read = await readInventoryFile(path);
-  if ('inventory' in read) return { inventory: read.inventory, source: path };
+  if ('inventory' in read) return { inventory: new ConsumableInventory(read.inventory), source: path };
   if ('missing' in read) {
     log.warn(
       `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { inventoryOf } from '../../test/support/inventory.js';
 import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../model/graph.js';
-import { inventoryOf, keepRepositories } from './diff.js';
+import { keepRepositories } from './diff.js';
 import { inShard, MAX_SHARDS, parseShard, shardOf } from './shard.js';
 
 describe('parseShard', () => {
