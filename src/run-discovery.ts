@@ -11,8 +11,7 @@ import {
   type GraphChanges,
   keepRepositories,
 } from './graph/diff.js';
-import { jsonPieces } from './graph/graph-json.js';
-import { asSource, type GraphSource, graphDocument } from './graph/graph-source.js';
+import type { GraphSource } from './graph/graph-source.js';
 import { readInventoryFile } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
 import { HttpClient } from './http/http-client.js';
@@ -202,14 +201,6 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
   const epoch = env.SOURCE_DATE_EPOCH;
   if (!epoch || !/^\d+$/.test(epoch)) return undefined;
   return new Date(Number(epoch) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/**
- * graph.json's text as one string (tests, comparisons): stable key order as built, two-space
- * indent, trailing newline. Files are written with writeGraphFile.
- */
-export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): string {
-  return [...jsonPieces(graphDocument(asSource(graph)), (json) => secrets.redact(json), true)].join('');
 }
 
 /**
