@@ -37,10 +37,10 @@ export interface DiscoverDeps {
   /** Discover only this shard's repositories (every registry is still listed). */
   shard?: Shard;
   /**
-   * Takes each repository as soon as it is discovered, instead of the result's `repositories`
-   * (left empty): what is built from it can be kept without its records (runDiscovery).
+   * Takes each repository as soon as it is discovered; the result holds none of them, so what is
+   * built from one can be kept without its records (runDiscovery).
    */
-  onRepository?: (provider: ProviderSettings, repository: RepositoryResult) => void;
+  onRepository: (provider: ProviderSettings, repository: RepositoryResult) => void;
 }
 
 /**
@@ -95,7 +95,7 @@ async function discoverProvider(
     log.warn(`${p.name}: ${message}`);
     registryReceipt.complete = false;
     registryReceipt.errors.push(message);
-    return { settings: p, repositories: [], receipt: registryReceipt, notes };
+    return { settings: p, receipt: registryReceipt, notes };
   };
 
   let adapter: RegistryAdapter;
@@ -140,7 +140,7 @@ async function discoverProvider(
   const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
   const chains = new Semaphore(TAG_CHAINS_IN_FLIGHT);
   const seen: TagMap = { ...previous };
-  const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
+  await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
     const result = await discoverRepository(
       p,
       adapter,
@@ -165,9 +165,7 @@ async function discoverProvider(
     // its digests reads it back from the state directory, not the registry (see forget). Held for
     // the whole provider, they were 100,000 records beside the graph (bench --scale, Harbor).
     fetcher.forget(result.manifests.values(), new Set());
-    if (!deps.onRepository) return [result];
     deps.onRepository(p, result);
-    return [];
   });
   await deps.state.saveTags(p.apiUrl, seen);
   for (const k of ['fromState', 'conditional', 'notModified'] as const) savings[k] += fetcher.savings[k];
@@ -181,7 +179,6 @@ async function discoverProvider(
     notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
   return {
     settings: p,
-    repositories: results.flat(),
     ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
     notes,
   };

@@ -75,9 +75,9 @@ export interface RepositoryResult {
   receipt: Receipt;
 }
 
+/** A provider's discovery, less its repositories: each went to the graph as it was done. */
 export interface ProviderResult {
   settings: ProviderSettings;
-  repositories: RepositoryResult[];
   /** Problems that concern the registry as a whole (unreachable, catalog denied). */
   receipt?: Receipt;
   /** What the run summary should say about this provider: quota left, fallbacks taken. */
