@@ -70,8 +70,9 @@ interface TagFacts {
 }
 
 /**
- * What diffGraphsConsuming reads of a graph, and all of it: a run holds the previous graph in this form
- * while it discovers (28 MB at 100,000 images, where the parsed comparison graph held 66 MB: bench --scale).
+ * What diffGraphsConsuming reads of a graph, and all of it: a run holds the previous graph in this
+ * form while it discovers (28 MB at 100,000 images, where the parsed comparison graph held 66 MB:
+ * bench --scale).
  */
 export interface Inventory {
   generatedAt: string;
@@ -377,12 +378,12 @@ function unverifiedReason(
 }
 
 /**
- * The part of a graph that diffGraphsConsuming reads, as the state saves it for the next run's comparison:
- * registries, repositories and images with their provider, names, tags, digests and platforms, and
- * every receipt; no manifests, relations or labels, so a warm run of 100,000 images does not parse
- * 300 MB to learn 100,000 digests. Written with jsonPieces, which takes the entities as they are
- * made, one at a time: the copy is never held whole (bench --scale: +40 MB at the end of a run of
- * 100,000 images). Read back, it compares as `graph` itself would.
+ * The part of a graph that diffGraphsConsuming reads, as the state saves it for the next run's
+ * comparison: registries, repositories and images with their provider, names, tags, digests and
+ * platforms, and every receipt; no manifests, relations or labels, so a warm run of 100,000 images
+ * does not parse 300 MB to learn 100,000 digests. Written with jsonPieces, which takes the entities
+ * as they are made, one at a time: the copy is never held whole (bench --scale: +40 MB at the end
+ * of a run of 100,000 images). Read back, it compares as `graph` itself would.
  */
 export function comparisonView(graph: Graph | GraphSource): object {
   const source = asSource(graph);
