@@ -1,4 +1,5 @@
-// What discovery found, as plain values: the graph builder and the summary read only this.
+// What discovery found, as plain values: the vendors fill it, discovery assembles it and the graph
+// builder reads it, so it lives below all three (src/model).
 import type { ProviderSettings } from '../config/settings.js';
 import type { GraphReceipt } from './graph.js';
 
