@@ -9,9 +9,9 @@ import { type DevgraphUploadResult, uploadToDevgraph } from './devgraph/upload.j
 import { ConfigError } from './errors.js';
 import { writeGraphFile } from './graph/graph-json.js';
 import { type GraphSource, graphDocument } from './graph/graph-source.js';
-import type { DockerKind } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import type { Log } from './log.js';
+import type { DockerKind } from './model/graph.js';
 import {
   CHANGES_HEADING,
   changeOutputs,

@@ -2,24 +2,23 @@
 // where files go and how progress is shown.
 import type { Settings } from './config/settings.js';
 import { discover } from './discovery/discover.js';
-import type { StateSavings } from './discovery/model.js';
 import { ConfigError } from './errors.js';
 import { GraphBuilder } from './graph/build-graph.js';
 import {
+  ConsumableInventory,
   comparisonView,
-  diffGraphs,
+  diffGraphsConsuming,
   type GraphChanges,
-  type Inventory,
   keepRepositories,
 } from './graph/diff.js';
-import { jsonPieces } from './graph/graph-json.js';
-import { asSource, type GraphSource, graphDocument } from './graph/graph-source.js';
+import type { GraphSource } from './graph/graph-source.js';
 import { readInventoryFile } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
-import type { Graph } from './graph/types.js';
 import { HttpClient } from './http/http-client.js';
 import { Revalidator } from './http/revalidation.js';
 import type { Log } from './log.js';
+import type { StateSavings } from './model/discovery.js';
+import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';
@@ -103,7 +102,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
         notes: providerNotes,
       },
     );
-    const changes = compare ? diffGraphs(previous, graph) : undefined;
+    const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const summary = summarize(graph, changes, opts.secrets, [
       ...(opts.shard
         ? [
@@ -138,14 +137,17 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
  * so that no frame of runDiscovery holds what reading made on the way (an async function's saved
  * registers kept a parsed graph reachable).
  */
-async function previousInventory(state: StateStore, opts: RunOptions): Promise<Inventory | undefined> {
+async function previousInventory(
+  state: StateStore,
+  opts: RunOptions,
+): Promise<ConsumableInventory | undefined> {
   const { shard } = opts;
   const keep = shard
     ? (provider: string, repository: string) => inShard(provider, repository, shard)
     : undefined;
   if (opts.previousGraph) {
     const { inventory } = opts.previousGraph;
-    return inventory && keep ? keepRepositories(inventory, keep) : inventory;
+    return inventory && keep ? new ConsumableInventory(keepRepositories(inventory.take(), keep)) : inventory;
   }
   return state.loadPreviousInventory((m) => opts.log.warn(m), keep);
 }
@@ -201,16 +203,11 @@ export function generatedAtFromEnv(env: Record<string, string | undefined>): str
 }
 
 /**
- * graph.json's text as one string (tests, comparisons): stable key order as built, two-space
- * indent, trailing newline. Files are written with writeGraphFile.
+ * A previous graph named on the command line or in an input, as the comparison reads it; the one
+ * run given it takes `inventory` apart.
  */
-export function serializeGraph(graph: Graph | GraphSource, secrets: Secrets): string {
-  return [...jsonPieces(graphDocument(asSource(graph)), (json) => secrets.redact(json), true)].join('');
-}
-
-/** A previous graph named on the command line or in an input, as the comparison reads it. */
 export interface PreviousGraph {
-  inventory: Inventory | undefined;
+  inventory: ConsumableInventory | undefined;
   source: string;
 }
 
@@ -222,7 +219,7 @@ export interface PreviousGraph {
  */
 export async function readPreviousGraph(path: string, field: string, log: Log): Promise<PreviousGraph> {
   const read = await readInventoryFile(path);
-  if ('inventory' in read) return { inventory: read.inventory, source: path };
+  if ('inventory' in read) return { inventory: new ConsumableInventory(read.inventory), source: path };
   if ('missing' in read) {
     log.warn(
       `${field}: ${path} does not exist; treating this run as the first inventory (nothing to compare with)`,

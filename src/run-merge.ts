@@ -3,7 +3,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { diffGraphs, parseGraph } from './graph/diff.js';
+import { diffGraphsConsuming, parseGraph } from './graph/diff.js';
 import { inMemory } from './graph/graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
 import { type PreviousGraph, type RunResult, requestsNote, summarize } from './run-discovery.js';
@@ -83,7 +83,7 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
   });
   if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
   const { graph } = merged;
-  const changes = opts.previousGraph ? diffGraphs(opts.previousGraph.inventory, graph) : undefined;
+  const changes = opts.previousGraph ? diffGraphsConsuming(opts.previousGraph.inventory, graph) : undefined;
   const summary = summarize(graph, changes, opts.secrets, [
     `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
     ...merged.notes,

@@ -2,13 +2,13 @@
 // wrong and what would fix it; never a stack trace, never a silent default. And user regexes that
 // would backtrack for ever on a backtracking engine, run against long adversarial names.
 import { describe, expect, it } from 'vitest';
-import { candidateTags, selectorFor } from '../discovery/select.js';
 import { ConfigError } from '../errors.js';
 import type { GraphChanges } from '../graph/diff.js';
 import { compileImmutableTags, immutableTagViolations } from '../output/change-report.js';
 import { Secrets } from '../secrets.js';
 import { loadConfig, MAX_CONFIG_BYTES } from './load-config.js';
 import { compilePattern, MAX_PATTERN_SIZE } from './pattern.js';
+import { candidateTags, selectorFor } from './select.js';
 
 type Env = Record<string, string | undefined>;
 

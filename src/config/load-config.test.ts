@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { Secrets } from '../secrets.js';
 import { loadConfig } from './load-config.js';
-import { compilePattern } from './pattern.js';
-import type { Pattern, Settings } from './settings.js';
+import { compilePattern, type Pattern } from './pattern.js';
+import type { Settings } from './settings.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -3,7 +3,12 @@
 // `^(a+)+$` and one long hostile tag hang the run. RE2 matches in time linear in the input, at
 // the price of backreferences and lookaround, which are refused with a message saying so.
 import { RE2JS, RE2JSSyntaxException } from 're2js';
-import type { Pattern } from './settings.js';
+
+/** A user pattern compiled the way Devgraph's `re.match(p, s, re.IGNORECASE)` reads it. */
+export interface Pattern {
+  source: string;
+  test(value: string): boolean;
+}
 
 /**
  * Largest compiled program a pattern may have. Matching costs program size × input length, so

@@ -119,10 +119,8 @@ export const DEFAULT_API_URLS: Partial<Record<RegistryType, string>> = {
   gcr: 'https://gcr.io',
 };
 
-export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 export type DockerConfig = z.infer<typeof DockerConfigSchema>;
-export type SelectorConfig = z.infer<typeof SelectorSchema>;
 
 /** Keys each level of the file accepts, for "did you mean" suggestions. */
 export function knownKeysAt(path: readonly PropertyKey[]): string[] {

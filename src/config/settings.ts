@@ -1,10 +1,5 @@
+import type { Pattern } from './pattern.js';
 import type { RegistryType } from './schema.js';
-
-/** A user pattern compiled the way Devgraph's `re.match(p, s, re.IGNORECASE)` reads it. */
-export interface Pattern {
-  source: string;
-  test(value: string): boolean;
-}
 
 export interface Selector {
   namespacePattern: Pattern;

@@ -2,7 +2,7 @@
 // schemas follow Devgraph's docker molecule models (reference/devgraph.md §3) in the shape
 // pydantic's `model_json_schema` gives them, plus the optional fields this action adds, so a
 // Devgraph-hosted docker provider and this action register compatible definitions.
-import type { DockerKind } from '../graph/types.js';
+import type { DockerKind } from '../model/graph.js';
 
 export const ENTITY_GROUP = 'entities.devgraph.ai';
 export const ENTITY_VERSION = 'v1';

@@ -5,7 +5,7 @@ import { RegistryError } from '../errors.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client.js';
 import type { Secrets } from '../secrets.js';
 import { ENTITY_GROUP, ENTITY_VERSION, type EntityDefinition } from './definitions.js';
-import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './reconcile.js';
+import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './wire.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 

@@ -9,15 +9,10 @@ import {
   type Graph,
   type GraphReceipt,
   type Relation,
-} from '../graph/types.js';
+} from '../model/graph.js';
 import { fingerprint } from './fingerprint.js';
-import {
-  describePlan,
-  planUpload,
-  type ServerEntity,
-  type ServerRelation,
-  summarizePlan,
-} from './reconcile.js';
+import { describePlan, planUpload, summarizePlan } from './reconcile.js';
+import type { ServerEntity, ServerRelation } from './wire.js';
 
 const NOW = '2026-01-01T00:00:00Z';
 

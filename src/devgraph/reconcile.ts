@@ -7,69 +7,12 @@
 // Unlike the reference implementation, deletes are allowed only where discovery was complete: a
 // registry whose repository listing failed deletes nothing, and a repository whose tag listing
 // failed keeps itself, its images and its manifests. A partial run can add and update, never remove.
-import type { DockerKind, Entity, Graph, GraphReceipt, Relation } from '../graph/types.js';
-import { DISCOVERY_SOURCE } from '../graph/types.js';
+import type { DockerKind, Entity, Graph, GraphReceipt, Relation } from '../model/graph.js';
+import { DISCOVERY_SOURCE } from '../model/graph.js';
 import { DOCKER_KINDS } from './definitions.js';
 import { FINGERPRINT_ANNOTATION, fingerprint } from './fingerprint.js';
 import { sourceLinks } from './source-links.js';
-
-/** An entity as the server lists it; only the fields reconciliation reads. */
-export interface ServerEntity {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels?: Record<string, string> | null;
-    annotations?: Record<string, string> | null;
-  };
-  spec?: Record<string, unknown> | null;
-  status?: { discovery_source?: string | null; generation?: number | null } | null;
-}
-
-export interface WireRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string;
-}
-
-export interface WireRelation {
-  namespace: string;
-  relation: string;
-  source: WireRef;
-  target: WireRef;
-  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
-  spec: Record<string, unknown>;
-}
-
-/** A relation as the server lists it (references may carry a read-only `id`). */
-export interface ServerRelation {
-  namespace?: string | null;
-  relation: string;
-  source: { apiVersion: string; kind: string; name: string; namespace?: string | null };
-  target: { apiVersion: string; kind: string; name: string; namespace?: string | null };
-  metadata?: { labels?: Record<string, string> | null; annotations?: Record<string, string> | null } | null;
-  spec?: Record<string, unknown> | null;
-}
-
-export interface WireEntity {
-  apiVersion: string;
-  kind: DockerKind;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-  };
-  spec: Record<string, unknown>;
-  status: {
-    discovery_source: string;
-    last_seen: string;
-    last_updated: string;
-    generation: number;
-  };
-}
+import type { ServerEntity, ServerRelation, WireEntity, WireRef, WireRelation } from './wire.js';
 
 export interface EntityKey {
   kind: DockerKind;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Entity, Graph } from '../graph/types.js';
-import type { ServerEntity } from './reconcile.js';
+import type { Entity, Graph } from '../model/graph.js';
 import { githubRepositoryKey, sourceLinks } from './source-links.js';
+import type { ServerEntity } from './wire.js';
 
 describe('githubRepositoryKey', () => {
   it.each([

@@ -7,8 +7,8 @@
 // provider's entities, so it never matched; it also compared URLs by substring, so
 // `github.com/acme/api` matched `github.com/acme/api-gateway`. Here both sides are reduced to
 // `owner/name` and must be equal.
-import { DISCOVERY_SOURCE, type Graph } from '../graph/types.js';
-import type { ServerEntity, WireRelation } from './reconcile.js';
+import { DISCOVERY_SOURCE, type Graph } from '../model/graph.js';
+import type { ServerEntity, WireRelation } from './wire.js';
 
 const GITHUB_REPOSITORY = 'GithubRepository';
 

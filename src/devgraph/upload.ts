@@ -2,10 +2,11 @@
 // an order that never leaves the graph emptier than before a failure: definitions, entity
 // upserts, new relations, stale relations, deleted entities. A failure never throws; the result
 // says what was written and what was not, so the shell can warn and keep the artifact.
-import type { Graph } from '../graph/types.js';
+
 import type { HttpClient } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
+import type { Graph } from '../model/graph.js';
 import type { Secrets } from '../secrets.js';
 import { entityDefinitions, PLURALS } from './definitions.js';
 import { DevgraphClient, DevgraphError } from './devgraph-client.js';
@@ -16,12 +17,9 @@ import {
   type PlanSummary,
   planUpload,
   relationSignature,
-  type ServerEntity,
-  type ServerRelation,
   summarizePlan,
-  type WireEntity,
-  type WireRelation,
 } from './reconcile.js';
+import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './wire.js';
 
 export interface DevgraphUploadOptions {
   /** `devgraph-url`, e.g. https://api.devgraph.ai */

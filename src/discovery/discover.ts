@@ -1,33 +1,29 @@
 // Discovery, provider by provider: reach the registry, list repositories, pick them with the
 // selectors, and per repository list every tag, resolve digests, load manifests and configs,
 // keep the newest max_tags. A failure marks a receipt incomplete and the run goes on.
+
+import { accessoryOf, candidateTags, selectorFor } from '../config/select.js';
 import type { ProviderSettings, Selector, Settings } from '../config/settings.js';
 import { errorMessage } from '../errors.js';
 import { formatShard, inShard, type Shard } from '../graph/shard.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import { mapLimit, Semaphore } from '../http/semaphore.js';
 import type { Log } from '../log.js';
-import { openAdapter } from '../registries/open-adapter.js';
-import type {
-  Ambient,
-  ListedManifest,
-  RegistryAdapter,
-  RepositoryInfo,
-  TagListing,
-} from '../registries/registry-adapter.js';
-import type { Secrets } from '../secrets.js';
-import type { StateStore, TagMap } from '../state/state-store.js';
-import { ManifestFetcher } from './manifest-fetcher.js';
 import type {
   DiscoveryResult,
   ManifestRecord,
   ProviderResult,
   Receipt,
+  RepositoryInfo,
   RepositoryResult,
   StateSavings,
-} from './model.js';
+} from '../model/discovery.js';
+import { openAdapter } from '../registries/open-adapter.js';
+import type { Ambient, ListedManifest, RegistryAdapter, TagListing } from '../registries/registry-adapter.js';
+import type { Secrets } from '../secrets.js';
+import type { StateStore, TagMap } from '../state/state-store.js';
+import { ManifestFetcher } from './manifest-fetcher.js';
 import { compareNewestFirst, newest } from './order-tags.js';
-import { accessoryOf, candidateTags, selectorFor } from './select.js';
 
 export interface DiscoverDeps {
   http: HttpClient;
@@ -41,10 +37,10 @@ export interface DiscoverDeps {
   /** Discover only this shard's repositories (every registry is still listed). */
   shard?: Shard;
   /**
-   * Takes each repository as soon as it is discovered, instead of the result's `repositories`
-   * (left empty): what is built from it can be kept without its records (runDiscovery).
+   * Takes each repository as soon as it is discovered; the result holds none of them, so what is
+   * built from one can be kept without its records (runDiscovery).
    */
-  onRepository?: (provider: ProviderSettings, repository: RepositoryResult) => void;
+  onRepository: (provider: ProviderSettings, repository: RepositoryResult) => void;
 }
 
 /**
@@ -98,7 +94,7 @@ async function discoverProvider(
     log.warn(`${p.name}: ${message}`);
     registryReceipt.complete = false;
     registryReceipt.errors.push(message);
-    return { settings: p, repositories: [], receipt: registryReceipt, notes };
+    return { settings: p, receipt: registryReceipt, notes };
   };
 
   if (p.registryTypeNote) log.info(`${p.name}: ${p.registryTypeNote}`);
@@ -144,7 +140,7 @@ async function discoverProvider(
   const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
   const chains = new Semaphore(TAG_CHAINS_IN_FLIGHT);
   const seen: TagMap = { ...previous };
-  const results = await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
+  await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
     const result = await discoverRepository(
       p,
       adapter,
@@ -169,9 +165,7 @@ async function discoverProvider(
     // its digests reads it back from the state directory, not the registry (see forget). Held for
     // the whole provider, they were 100,000 records beside the graph (bench --scale, Harbor).
     fetcher.forget(result.manifests.values(), new Set());
-    if (!deps.onRepository) return [result];
     deps.onRepository(p, result);
-    return [];
   });
   await deps.state.saveTags(p.apiUrl, seen);
   for (const k of ['fromState', 'conditional', 'notModified'] as const) savings[k] += fetcher.savings[k];
@@ -185,7 +179,6 @@ async function discoverProvider(
     notes.push('vulnerabilities: not available for this registry (no vendor scanner API)');
   return {
     settings: p,
-    repositories: results.flat(),
     ...(registryReceipt.complete ? {} : { receipt: registryReceipt }),
     notes,
   };

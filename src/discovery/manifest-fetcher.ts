@@ -1,6 +1,7 @@
 // Manifests and configs are content-addressed, so each is fetched at most once per digest: first
 // from this run's memory, then from the state directory, then from the registry (and stored).
 import type { Tally } from '../http/http-client.js';
+import type { ManifestRecord, Platform, StateSavings } from '../model/discovery.js';
 import {
   type ImageConfig,
   inferManifestMediaType,
@@ -11,7 +12,6 @@ import {
 } from '../oci/manifest.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import { NoState, type StateStore } from '../state/state-store.js';
-import type { ManifestRecord, Platform, StateSavings } from './model.js';
 
 export class ManifestFetcher {
   readonly savings: StateSavings = { fromState: 0, conditional: 0, notModified: 0 };

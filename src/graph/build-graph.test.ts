@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
-import type { ManifestRecord, RepositoryResult } from '../discovery/model.js';
+import type { ManifestRecord, RepositoryResult } from '../model/discovery.js';
+import type { Graph } from '../model/graph.js';
 import { Secrets } from '../secrets.js';
 import { entityIdentity, GraphBuilder } from './build-graph.js';
 import { UniqueNames } from './names.js';
-import type { Graph } from './types.js';
 
 const settings = loadConfig(
   `providers:

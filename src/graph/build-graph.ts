@@ -2,11 +2,7 @@
 // discovery gives the same graph, sorted, so identical registries give identical files; the
 // entities wait in a temporary file (entity-spill.ts) until the outputs read them.
 import type { ProviderSettings } from '../config/settings.js';
-import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../discovery/model.js';
-import { EntitySpill } from './entity-spill.js';
-import { type NameEntry, plainName, UniqueNames } from './names.js';
-import { formatShard } from './shard.js';
-import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
+import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../model/discovery.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -14,7 +10,11 @@ import {
   type GraphReceipt,
   type Relation,
   type ShardRecord,
-} from './types.js';
+} from '../model/graph.js';
+import { EntitySpill } from './entity-spill.js';
+import { type NameEntry, plainName, UniqueNames } from './names.js';
+import { formatShard } from './shard.js';
+import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
 
 export function registryEntityName(p: ProviderSettings): string {
   return p.registryType === 'docker-hub' ? 'docker-hub' : new URL(p.apiUrl).hostname;

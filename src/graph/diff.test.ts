@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparisonView, diffGraphs, hasChanges, inventoryOf, parseGraph } from './diff.js';
-import { jsonPieces } from './graph-json.js';
+import { inventoryOf, previousOf } from '../../test/support/inventory.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -8,7 +7,9 @@ import {
   GRAPH_FORMAT,
   type Graph,
   type GraphReceipt,
-} from './types.js';
+} from '../model/graph.js';
+import { ConsumableInventory, comparisonView, diffGraphsConsuming, hasChanges, parseGraph } from './diff.js';
+import { jsonPieces } from './graph-json.js';
 
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 
@@ -82,9 +83,14 @@ function graph(repos: RepoSpec[], opts: { registryIncomplete?: string[]; at?: st
   };
 }
 
-describe('diffGraphs', () => {
+/** diffGraphsConsuming with a previous graph given whole, as each case states it. */
+function diff(previous: Graph | undefined, current: Graph) {
+  return diffGraphsConsuming(previousOf(previous), current);
+}
+
+describe('diffGraphsConsuming', () => {
   it('first run: nothing to compare, nothing new or removed', () => {
-    const c = diffGraphs(undefined, graph([{ repository: 'acme/api', tags: { v1: D(1) } }]));
+    const c = diff(undefined, graph([{ repository: 'acme/api', tags: { v1: D(1) } }]));
     expect(c.firstRun).toBe(true);
     expect(c.newTags).toEqual([]);
     expect(c.removedTags).toEqual([]);
@@ -93,7 +99,7 @@ describe('diffGraphs', () => {
 
   it('an identical graph has no changes', () => {
     const g = graph([{ repository: 'acme/api', tags: { v1: D(1), latest: D(1) } }]);
-    const c = diffGraphs(g, structuredClone(g));
+    const c = diff(g, structuredClone(g));
     expect(hasChanges(c)).toBe(false);
     expect(c.firstRun).toBe(false);
     expect(c.unverified).toEqual([]);
@@ -109,7 +115,7 @@ describe('diffGraphs', () => {
       { repository: 'acme/api', tags: { v1: D(1), v2: D(5), v3: D(6) } },
       { repository: 'acme/web', tags: { latest: D(7) } },
     ]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.newRepositories).toEqual([{ provider: 'hub', repository: 'acme/web' }]);
     expect(c.removedRepositories).toEqual([{ provider: 'hub', repository: 'acme/gone' }]);
     expect(c.newTags).toEqual([
@@ -126,7 +132,7 @@ describe('diffGraphs', () => {
     expect(hasChanges(c)).toBe(true);
   });
 
-  it('an Inventory compares as its graph does, and is used up by the comparison', () => {
+  it('an Inventory compares as its graph does, is used up by the comparison, and only once', () => {
     const before = graph([
       { repository: 'acme/api', tags: { v1: D(1), v2: D(2), old: D(3) } },
       { repository: 'acme/gone', tags: { x: D(4) } },
@@ -138,13 +144,16 @@ describe('diffGraphs', () => {
       { repository: 'acme/web', tags: { latest: D(7) } },
     ]);
     const inventory = inventoryOf(before);
-    expect(diffGraphs(inventory, after)).toEqual(diffGraphs(before, after));
+    const handle = new ConsumableInventory(inventory);
+    expect(diffGraphsConsuming(handle, after)).toEqual(diff(before, after));
     // Each tag the current graph has was taken out as it was compared; what is left was not seen.
     expect([...inventory.repositories].map(([k, tags]) => [k, [...tags.keys()]])).toEqual([
       ['hub\u0000acme/api', ['old']],
       ['hub\u0000acme/gone', ['x']],
       ['hub\u0000acme/half', []],
     ]);
+    // Compared again, what is left would call every tag new: the handle refuses instead.
+    expect(() => diffGraphsConsuming(handle, after)).toThrow(/already taken apart by a comparison/);
   });
 
   it('aliases: each tag on a shared digest is its own entry', () => {
@@ -152,7 +161,7 @@ describe('diffGraphs', () => {
     const after = graph([
       { repository: 'r', tags: { '1.27.2': D(1), '1.27': D(2), latest: D(2), '1.27.3': D(2) } },
     ]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.movedTags.map((m) => m.tag)).toEqual(['1.27', 'latest']);
     expect(c.newTags).toEqual([{ provider: 'hub', repository: 'r', tag: '1.27.3', digest: D(2) }]);
     expect(c.removedTags).toEqual([]);
@@ -168,19 +177,19 @@ describe('diffGraphs', () => {
         tags: { '7': { digest: D(2), platforms: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'] } },
       },
     ]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.newPlatforms).toEqual([
       { provider: 'hub', repository: 'redis', tag: '7', digest: D(2), platforms: ['linux/arm/v7'] },
     ]);
     expect(c.movedTags).toHaveLength(1);
     // A platform dropped is not a new platform.
-    expect(diffGraphs(after, before).newPlatforms).toEqual([]);
+    expect(diff(after, before).newPlatforms).toEqual([]);
   });
 
   it('an incomplete repository receipt reports missing tags as unverified, never removed', () => {
     const before = graph([{ repository: 'acme/api', tags: { v1: D(1), v2: D(2) } }]);
     const after = graph([{ repository: 'acme/api', tags: { v1: D(9) }, complete: false }]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.removedTags).toEqual([]);
     expect(c.unverified).toEqual([
       {
@@ -204,7 +213,7 @@ describe('diffGraphs', () => {
       { repository: 'acme/api', tags: { v1: D(2), v2: D(3) } },
       { repository: 'acme/web', tags: { latest: D(4) } },
     ]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.newTags).toEqual([]);
     expect(c.newRepositories).toEqual([]);
     expect(c.firstSeen).toEqual([
@@ -232,7 +241,7 @@ describe('diffGraphs', () => {
       { repository: 'b', tags: { v1: D(2) } },
     ]);
     const after = graph([{ repository: 'a', tags: { v1: D(1) } }], { registryIncomplete: ['hub'] });
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.removedRepositories).toEqual([]);
     expect(c.removedTags).toEqual([]);
     expect(c.unverified[0]).toMatchObject({ repository: 'b', tags: ['v1'] });
@@ -246,7 +255,7 @@ describe('diffGraphs', () => {
       { provider: 'ghcr', repository: 'a', tags: { v1: D(2) } },
     ]);
     const after = graph([{ provider: 'hub', repository: 'a', tags: { v1: D(1) } }]);
-    const c = diffGraphs(before, after);
+    const c = diff(before, after);
     expect(c.removedTags).toEqual([]);
     expect(c.unverified).toEqual([
       expect.objectContaining({ provider: 'ghcr', repository: 'a', tags: ['v1'] }),
@@ -262,7 +271,7 @@ describe('diffGraphs', () => {
       { provider: 'hub', repository: 'acme/api', tags: { v1: D(1) } },
       { provider: 'ghcr', repository: 'acme/api', tags: { v1: D(3) } },
     ]);
-    expect(diffGraphs(before, after).movedTags).toEqual([
+    expect(diff(before, after).movedTags).toEqual([
       { provider: 'ghcr', repository: 'acme/api', tag: 'v1', from: D(2), to: D(3) },
     ]);
   });
@@ -322,12 +331,12 @@ describe('comparisonView', () => {
     // What the state writes, read back.
     const written = [...jsonPieces(comparisonView(full), (s) => s)].join('');
     const slim = JSON.parse(written) as Graph;
-    const changes = diffGraphs(full, dressed(after));
+    const changes = diff(full, dressed(after));
     expect(hasChanges(changes)).toBe(true);
-    expect(diffGraphs(slim, dressed(after))).toEqual(changes);
+    expect(diff(slim, dressed(after))).toEqual(changes);
     // Read back from the state as text, it is still a graph.
     const parsed = parseGraph(JSON.stringify(slim));
-    expect('graph' in parsed && diffGraphs(parsed.graph, dressed(after))).toEqual(changes);
+    expect('graph' in parsed && diff(parsed.graph, dressed(after))).toEqual(changes);
     expect(slim.relations).toEqual([]);
     expect(slim.entities.some((e) => e.kind === 'DockerManifest')).toBe(false);
     expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(full).length);

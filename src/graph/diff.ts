@@ -2,8 +2,15 @@
 // two graphs in, plain lists out. A tag is identified by the provider that found it (the
 // discovery-source annotation), its repository and its name, so two registries holding the same
 // repository name never mix.
+
+import {
+  DISCOVERY_SOURCE,
+  type Entity,
+  GRAPH_FORMAT,
+  type Graph,
+  type GraphReceipt,
+} from '../model/graph.js';
 import { asSource, type GraphSource, graphDocument } from './graph-source.js';
-import { DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph, type GraphReceipt } from './types.js';
 
 export interface RepositoryRef {
   provider: string;
@@ -63,8 +70,8 @@ interface TagFacts {
 }
 
 /**
- * What diffGraphs reads of a graph, and all of it: a run holds the previous graph in this form
- * while it discovers, a fraction of what the parsed graph would hold.
+ * What diffGraphsConsuming reads of a graph, and all of it: a run holds the previous graph in this
+ * form while it discovers, a fraction of what the parsed graph would hold.
  */
 export interface Inventory {
   generatedAt: string;
@@ -185,11 +192,29 @@ export class InventoryBuilder {
 /** The kinds an Inventory is made from. */
 const INVENTORY_KINDS = ['DockerRegistry', 'DockerRepository', 'DockerImage'] as const;
 
-export function inventoryOf(graph: Graph | GraphSource, keep?: RepositoryFilter): Inventory {
-  const builder = new InventoryBuilder(keep);
-  for (const e of asSource(graph).entities(INVENTORY_KINDS)) builder.entity(e);
-  for (const r of graph.receipts) builder.receipt(r);
-  return builder.finish(graph.generated_at);
+/**
+ * A previous Inventory on its way to the one comparison it was read for. diffGraphsConsuming takes
+ * it apart as it compares, so it is handed over as this handle rather than as the Inventory: its
+ * holder knows the comparison spends it, and a second take throws instead of comparing against
+ * what the first left.
+ */
+export class ConsumableInventory {
+  #inventory: Inventory | undefined;
+
+  constructor(inventory: Inventory) {
+    this.#inventory = inventory;
+  }
+
+  /** The Inventory, for the one caller that takes it apart; the handle lets go of it. */
+  take(): Inventory {
+    const inventory = this.#inventory;
+    if (!inventory)
+      throw new Error(
+        'this previous inventory was already taken apart by a comparison; read the previous graph again to compare once more',
+      );
+    this.#inventory = undefined;
+    return inventory;
+  }
 }
 
 /**
@@ -233,23 +258,23 @@ function emptyChanges(firstRun: boolean): GraphChanges {
 }
 
 /**
- * Compares `current` with `previous`. Without a previous graph the result is a first run with
- * every list empty: calling a whole registry "new" would drown a PR check in noise and trip
- * nothing useful. Tags the current run did not see count as removed only where the current
- * receipts prove the run saw everything; elsewhere they are listed as unverified.
+ * Compares `current` with `previous`, and takes `previous` apart doing it. Without a previous graph
+ * the result is a first run with every list empty: calling a whole registry "new" would drown a PR
+ * check in noise and trip nothing useful. Tags the current run did not see count as removed only
+ * where the current receipts prove the run saw everything; elsewhere they are listed as unverified.
  *
  * The current graph is read one entity at a time and never made an Inventory of its own: each
- * tag is looked up in `previous` and taken out of it, so what is left there at the end is what
- * the current graph lacks. An Inventory given as `previous` is used up by this. Building the
- * current Inventory first held a second copy of every tag and digest, at the point of a warm
- * run where the heap is largest.
+ * tag is looked up in the previous Inventory and taken out of it, so what is left there at the end
+ * is what the current graph lacks. Building the current Inventory first held a second copy of
+ * every tag and digest, at the point of a warm run where the heap is largest; marking seen tags
+ * instead would keep the whole previous Inventory alive to the end of the comparison.
  */
-export function diffGraphs(
-  previous: Graph | GraphSource | Inventory | undefined,
+export function diffGraphsConsuming(
+  previous: ConsumableInventory | undefined,
   current: Graph | GraphSource,
 ): GraphChanges {
   if (!previous) return emptyChanges(true);
-  const before = 'entities' in previous ? inventoryOf(previous) : previous;
+  const before = previous.take();
   const changes = emptyChanges(false);
   changes.previousGeneratedAt = before.generatedAt;
   const source = asSource(current);
@@ -352,11 +377,11 @@ function unverifiedReason(
 }
 
 /**
- * The part of a graph that diffGraphs reads, as the state saves it for the next run's comparison:
- * registries, repositories and images with their provider, names, tags, digests and platforms, and
- * every receipt; no manifests, relations or labels, so a warm run does not parse the whole graph
- * to learn its digests. Written with jsonPieces, which takes the entities as they are made, one
- * at a time: the copy is never held whole. Read back, diffGraphs(it, b) is diffGraphs(graph, b).
+ * The part of a graph that diffGraphsConsuming reads, as the state saves it for the next run's
+ * comparison: registries, repositories and images with their provider, names, tags, digests and
+ * platforms, and every receipt; no manifests, relations or labels, so a warm run does not parse the
+ * whole graph to learn its digests. Written with jsonPieces, which takes the entities as they are
+ * made, one at a time: the copy is never held whole. Read back, it compares as `graph` itself would.
  */
 export function comparisonView(graph: Graph | GraphSource): object {
   const source = asSource(graph);

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Graph } from '../model/graph.js';
 import { DirectoryState } from '../state/state-store.js';
 import { jsonPieces, writeGraphFile } from './graph-json.js';
-import type { Graph } from './types.js';
 
 const entity = (i: number) => ({
   kind: 'DockerImage',

@@ -9,7 +9,7 @@ import {
   type GraphReceipt,
   type Relation,
   type ShardRecord,
-} from './types.js';
+} from '../model/graph.js';
 
 export interface GraphSource {
   readonly format: typeof GRAPH_FORMAT;

@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
-import type { DiscoveryResult, ManifestRecord, RepositoryResult } from '../discovery/model.js';
+import type {
+  DiscoveryResult as Discovered,
+  ManifestRecord,
+  ProviderResult,
+  RepositoryResult,
+} from '../model/discovery.js';
+import type { Graph, GraphReceipt, ShardRecord } from '../model/graph.js';
 import { Secrets } from '../secrets.js';
 import { GraphBuilder } from './build-graph.js';
 import { mergeShardGraphs, type ShardGraphFile } from './merge.js';
 import { type Shard, shardOf } from './shard.js';
-import type { Graph, GraphReceipt, ShardRecord } from './types.js';
+
+/** A whole discovery as this test states it: each provider with the repositories discover() hands over. */
+type DiscoveryResult = Omit<Discovered, 'providers'> & {
+  providers: Array<ProviderResult & { repositories: RepositoryResult[] }>;
+};
 
 const T = '2026-01-01T00:00:00Z';
 const settings = loadConfig(

@@ -11,10 +11,19 @@
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
 // The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
+
+import type {
+  DockerKind,
+  Entity,
+  EntityRef,
+  Graph,
+  GraphReceipt,
+  Relation,
+  ShardRecord,
+} from '../model/graph.js';
 import { compareEntities, compareReceipts, compareRelations, entityIdentity } from './build-graph.js';
 import { UniqueNames } from './names.js';
 import { formatShard, shardOf } from './shard.js';
-import type { DockerKind, Entity, EntityRef, Graph, GraphReceipt, Relation, ShardRecord } from './types.js';
 
 export interface ShardGraphFile {
   /** Where the graph came from (a path), for messages. */

@@ -1,9 +1,22 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sanitize, UniqueNames } from './names.js';
+import { UniqueNames } from './names.js';
 
 const hash8 = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 8);
 const DNS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Devgraph's `s()` as reference/devgraph.md §3 states it: lowercase, [^a-z0-9-] → "-", strip "-" at
+ * both ends, cut to 63. The oracle the names are held to: a name neither cut nor in a collision is
+ * exactly this (a cut one is hashed instead, see below).
+ */
+function sanitize(raw: string): string {
+  return raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+}
 
 describe('sanitize (Devgraph s())', () => {
   it.each<[string, string]>([

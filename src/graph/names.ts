@@ -7,12 +7,7 @@ import { createHash } from 'node:crypto';
 const MAX = 63;
 const HASH_LENGTH = 8;
 
-/** Devgraph's `s()`: lowercase, [^a-z0-9-] → "-", strip "-" at both ends, cut to 63. */
-export function sanitize(raw: string): string {
-  return uncut(raw).slice(0, MAX);
-}
-
-/** Devgraph's `s()` before the cut to 63. */
+/** Devgraph's `s()` (lowercase, [^a-z0-9-] → "-", strip "-" at both ends) before its cut to 63. */
 function uncut(raw: string): string {
   return raw
     .toLowerCase()

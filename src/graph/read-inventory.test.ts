@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryOf, parseGraph } from './diff.js';
+import { inventoryOf } from '../../test/support/inventory.js';
+import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../model/graph.js';
+import { parseGraph } from './diff.js';
 import { readInventory } from './read-inventory.js';
-import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
 
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 

@@ -3,8 +3,8 @@
 // once, garbage that a warm run's peak RSS kept. The checks and messages are parseGraph's.
 import { open } from 'node:fs/promises';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
+import { type Entity, GRAPH_FORMAT, type GraphReceipt } from '../model/graph.js';
 import { type Inventory, InventoryBuilder, type RepositoryFilter } from './diff.js';
-import { type Entity, GRAPH_FORMAT, type GraphReceipt } from './types.js';
 
 const ARRAYS = ['entities', 'relations', 'receipts'] as const;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryOf, keepRepositories } from './diff.js';
+import { inventoryOf } from '../../test/support/inventory.js';
+import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../model/graph.js';
+import { keepRepositories } from './diff.js';
 import { inShard, MAX_SHARDS, parseShard, shardOf } from './shard.js';
-import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
 
 describe('parseShard', () => {
   it('reads i/n, 1-based, with spaces around the numbers', () => {

@@ -2,8 +2,7 @@
 // relate them: per entity its kind, namespace, name and place in the file; per relation its type
 // and two entity numbers: typed-array columns hold a fraction of what an object per entity and
 // per relation would.
-import type { EntitySpill } from './entity-spill.js';
-import type { GraphSource } from './graph-source.js';
+
 import {
   API_VERSION,
   type DockerKind,
@@ -14,7 +13,9 @@ import {
   type GraphReceipt,
   type Relation,
   type ShardRecord,
-} from './types.js';
+} from '../model/graph.js';
+import type { EntitySpill } from './entity-spill.js';
+import type { GraphSource } from './graph-source.js';
 
 type Numbers = Uint8Array | Uint32Array | Int32Array | Float64Array;
 

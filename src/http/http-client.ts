@@ -6,7 +6,6 @@ import { Agent, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import { askedWaitMs } from './retry-after.js';
-import type { Revalidator } from './revalidation.js';
 import { Semaphore } from './semaphore.js';
 
 export type RequestKind =
@@ -43,6 +42,15 @@ export interface HttpResponse {
   body: Buffer;
   /** The URL that finally answered (after redirects). */
   url: string;
+}
+
+/**
+ * What the client asks of the stored listing pages (Revalidator, revalidation.ts): the
+ * If-None-Match to send with a request, and the answer to hand back for the one it got.
+ */
+export interface PageRevalidation {
+  condition(req: HttpRequest): string | undefined;
+  settle(req: HttpRequest, sentCondition: string | undefined, res: HttpResponse): HttpResponse;
 }
 
 export interface HttpOptions {
@@ -88,7 +96,7 @@ export class HttpClient {
   private readonly ownsDispatcher: boolean;
   private readonly opts: Required<Omit<HttpOptions, 'dispatcher'>>;
   /** Stored listing pages to revalidate with If-None-Match (from the state of the previous run). */
-  revalidator: Revalidator | undefined;
+  revalidator: PageRevalidation | undefined;
 
   constructor(options: HttpOptions = {}) {
     this.opts = {
@@ -121,12 +129,6 @@ export class HttpClient {
   /** The longest wait a server may ask for and get; a longer ask comes back as the answer, not retried. */
   get maxRetryAfterMs(): number {
     return this.opts.maxRetryAfterMs;
-  }
-
-  get totalRequests(): number {
-    let n = 0;
-    for (const c of this.counts.values()) n += c;
-    return n;
   }
 
   async close(): Promise<void> {

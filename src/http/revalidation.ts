@@ -2,7 +2,7 @@
 // the next run can ask "changed since?" with If-None-Match. A 304 carries no body: the stored page
 // stands in for it. Pages are only stored when the server gave an ETag, and only those read in
 // this run are kept for the next one, so the store never outgrows one run's listing.
-import type { HttpRequest, HttpResponse, RequestKind } from './http-client.js';
+import type { HttpRequest, HttpResponse, PageRevalidation, RequestKind } from './http-client.js';
 
 export interface StoredPage {
   etag: string;
@@ -21,7 +21,7 @@ const KEPT_HEADERS = ['content-type', 'link', 'docker-distribution-api-version']
 /** A page bigger than this is not worth its room in the Actions cache. */
 const MAX_STORED_BODY = 4 * 1024 * 1024;
 
-export class Revalidator {
+export class Revalidator implements PageRevalidation {
   /** Requests that carried If-None-Match. */
   conditional = 0;
   /** Of those, answered 304 Not Modified: the stored page was used. */

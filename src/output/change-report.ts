@@ -1,7 +1,6 @@
 // The change report in the forms people read it: a Markdown section for the job summary and
 // summary.md, JSON values for the step outputs, and the immutable-tags guard's verdict. Pure.
-import { compileLinear } from '../config/pattern.js';
-import type { Pattern } from '../config/settings.js';
+import { compileLinear, type Pattern } from '../config/pattern.js';
 import { type GraphChanges, hasChanges, type MovedTag, type RepositoryRef } from '../graph/diff.js';
 import { escapeMarkdown } from './summary-markdown.js';
 

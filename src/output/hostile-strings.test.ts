@@ -4,7 +4,7 @@
 // or invisible format character, no live link and nothing GitHub would turn into a mention.
 import { describe, expect, it } from 'vitest';
 import type { GraphChanges } from '../graph/diff.js';
-import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../graph/types.js';
+import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../model/graph.js';
 import { immutableTagViolations, renderChangeReport } from './change-report.js';
 import { commentBody, truncateMarkdown } from './pr-comment-body.js';
 import { escapeMarkdown, renderSummary } from './summary-markdown.js';

@@ -6,7 +6,7 @@ import {
   GRAPH_FORMAT,
   type Graph,
   type GraphReceipt,
-} from '../graph/types.js';
+} from '../model/graph.js';
 import {
   escapeMarkdown,
   fitStepSummary,

@@ -3,7 +3,7 @@
 // pass, one at a time, holding a row per repository.
 import { compareNewestFirst } from '../discovery/order-tags.js';
 import { asSource, type GraphSource } from '../graph/graph-source.js';
-import { DISCOVERY_SOURCE, type Entity, type Graph } from '../graph/types.js';
+import { DISCOVERY_SOURCE, type Entity, type Graph } from '../model/graph.js';
 
 /**
  * Registry-supplied text (names, tags, errors) is untrusted: escape everything Markdown or HTML

@@ -7,11 +7,11 @@ import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import type { HttpResponse, Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
+import type { RepositoryInfo } from '../model/discovery.js';
 import type { Secrets } from '../secrets.js';
 import {
   type OpenAdapter,
   ociAdapter,
-  type RepositoryInfo,
   type RepositoryListing,
   type TagListing,
   type VendorTag,

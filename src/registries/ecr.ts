@@ -24,6 +24,7 @@ import { type EcrHost, parseEcrHost } from '../config/registry-hosts.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
+import type { VulnerabilityCounts } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
   type OpenAdapter,
@@ -33,7 +34,6 @@ import {
   type TagListing,
   type VendorContext,
   type VendorTag,
-  type VulnerabilityCounts,
 } from './registry-adapter.js';
 import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
 import { jsonBody, maxPagesProblem } from './vendor-api.js';

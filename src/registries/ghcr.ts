@@ -5,15 +5,15 @@
 // packages its repository may access. So the listing falls back to the packages we can name (the
 // selectors', the workflow repository's), and the versions fall back to the registry itself.
 import { getOctokit } from '@actions/github';
+import { selectorFor } from '../config/select.js';
 import type { Credentials } from '../config/settings.js';
-import { selectorFor } from '../discovery/select.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
+import type { RepositoryInfo } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import type {
   OpenAdapter,
   RegistryAdapter,
-  RepositoryInfo,
   RepositoryListing,
   TagListing,
   VendorContext,

@@ -7,17 +7,16 @@ import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
 import { nextLink } from '../http/link-header.js';
+import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import {
   type ListedManifest,
   type OpenAdapter,
   ociAdapter,
-  type RepositoryInfo,
   type RepositoryListing,
   type TagListing,
   type VendorContext,
   type VendorTag,
-  type VulnerabilityCounts,
 } from './registry-adapter.js';
 import { literalNamespaces } from './selector-names.js';
 import { jsonBody, listingFailure, maxPagesProblem, vendorApiGet } from './vendor-api.js';

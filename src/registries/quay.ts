@@ -13,10 +13,10 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, errorMessage, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
+import type { RepositoryInfo } from '../model/discovery.js';
 import {
   type OpenAdapter,
   ociAdapter,
-  type RepositoryInfo,
   type RepositoryListing,
   type TagListing,
   type VendorContext,

@@ -7,20 +7,9 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
+import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
 import type { FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
-
-/** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
-export interface VulnerabilityCounts {
-  total: number;
-  critical?: number;
-  high?: number;
-  medium?: number;
-  low?: number;
-  informational?: number;
-  unknown?: number;
-  fixable?: number;
-}
 
 export interface VendorTag {
   /** The digest the tag points at (the index digest for a multi-platform image). */
@@ -44,16 +33,6 @@ export interface ListedManifest {
   /** As the vendor counts it (Harbor: manifest document + config + layers, compressed). */
   size?: number;
   labels: Record<string, string>;
-}
-
-/** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */
-export interface RepositoryInfo {
-  description?: string;
-  star_count?: number;
-  pull_count?: number;
-  official?: boolean;
-  automated?: boolean;
-  last_updated?: string;
 }
 
 export interface RepositoryListing extends Listing {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern } from '../config/pattern.js';
-import type { Pattern } from '../config/settings.js';
+import { compilePattern, type Pattern } from '../config/pattern.js';
 import {
   literalNames,
   literalNamespace,

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inventoryOf } from '../graph/diff.js';
-import { GRAPH_FORMAT, type Graph } from '../graph/types.js';
+import { inventoryOf } from '../../test/support/inventory.js';
+import { GRAPH_FORMAT, type Graph } from '../model/graph.js';
 import { DirectoryState, NoState } from './state-store.js';
 
 const graph: Graph = {
@@ -29,7 +29,7 @@ describe('previous graph in the state', () => {
     await state.savePreviousGraph(graph);
     expect(await readdir(dir)).toEqual(['graph.json']);
     expect(JSON.parse(await readFile(join(dir, 'graph.json'), 'utf8'))).toEqual(graph);
-    expect(await state.loadPreviousInventory()).toEqual(inventoryOf(graph));
+    expect((await state.loadPreviousInventory())?.take()).toEqual(inventoryOf(graph));
   });
 
   it('a corrupt or foreign file is ignored with a warning, never a crash', async () => {

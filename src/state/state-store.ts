@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Inventory, RepositoryFilter } from '../graph/diff.js';
+import { ConsumableInventory, type RepositoryFilter } from '../graph/diff.js';
 import { jsonPieces } from '../graph/graph-json.js';
 import { readInventoryFile } from '../graph/read-inventory.js';
 import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
@@ -20,11 +20,12 @@ export interface StateStore {
   /**
    * What the change report compares with, from the graph the previous run saved (only the
    * repositories `keep` accepts, when given); undefined when there is none or it is unreadable.
+   * The comparison takes it apart (diffGraphsConsuming).
    */
   loadPreviousInventory(
     warn?: (message: string) => void,
     keep?: RepositoryFilter,
-  ): Promise<Inventory | undefined>;
+  ): Promise<ConsumableInventory | undefined>;
   /** `redact` is applied to the JSON text written (the state directory may be cached outside the runner). */
   savePreviousGraph(graph: object, redact?: (json: string) => string): Promise<void>;
   /** Listing pages with their ETags, for If-None-Match on the next run. */
@@ -175,9 +176,9 @@ export class DirectoryState implements StateStore {
   async loadPreviousInventory(
     warn?: (message: string) => void,
     keep?: RepositoryFilter,
-  ): Promise<Inventory | undefined> {
+  ): Promise<ConsumableInventory | undefined> {
     const read = await readInventoryFile(this.graphPath, keep);
-    if ('inventory' in read) return read.inventory;
+    if ('inventory' in read) return new ConsumableInventory(read.inventory);
     if ('unreadable' in read)
       warn?.(
         `state: cannot read ${this.graphPath} (${read.unreadable}); this run is reported as a first inventory`,

@@ -11,16 +11,17 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
-import type { Graph } from '../../src/graph/types.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
-import { runDiscovery, serializeGraph } from '../../src/run-discovery.js';
+import type { Graph } from '../../src/model/graph.js';
+import { runDiscovery } from '../../src/run-discovery.js';
 import { runMerge } from '../../src/run-merge.js';
 import { Secrets } from '../../src/secrets.js';
 import { run } from '../../src/shell/action-main.js';
 import { main } from '../../src/shell/cli-main.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import { type HarborFake, startHarborFake } from '../support/fakes/harbor-fake.js';
+import { publishedGraphText } from '../support/graph-file.js';
 
 const EPOCH = { SOURCE_DATE_EPOCH: '1767225600' };
 let registry: DemoRegistry;
@@ -361,7 +362,7 @@ describe('a vendor API (Harbor fake)', () => {
           generatedAt: '2025-01-01T00:00:00Z',
           ...(shard ? { shard } : {}),
         });
-        return JSON.parse(serializeGraph(r.graph, secrets)) as Graph;
+        return JSON.parse(await publishedGraphText(r.graph, secrets)) as Graph;
       } finally {
         await http.close();
       }
@@ -372,7 +373,7 @@ describe('a vendor API (Harbor fake)', () => {
     for (const index of [1, 2, 3])
       parts.push({ source: `shard ${index}`, graph: await discover({ index, count: 3 }) });
     const merged = runMerge(parts, { secrets, field: 'merge' });
-    expect(serializeGraph(merged.graph, secrets)).toBe(serializeGraph(full, secrets));
+    expect(await publishedGraphText(merged.graph, secrets)).toBe(await publishedGraphText(full, secrets));
     expect(merged.complete).toBe(true);
   });
 });

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import type { Graph, GraphReceipt } from '../../src/graph/types.js';
 import { HttpClient, type HttpOptions } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
+import type { Graph, GraphReceipt } from '../../src/model/graph.js';
 import { type RunResult, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';

@@ -17,9 +17,9 @@ import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../s
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
-import type { Graph } from '../../src/graph/types.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
+import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';

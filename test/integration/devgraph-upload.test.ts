@@ -7,10 +7,10 @@ import { type DemoRegistryOptions, startDemoRegistry } from '../../src/demo/demo
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { type DevgraphUploadOptions, uploadToDevgraph } from '../../src/devgraph/upload.js';
-import type { Graph } from '../../src/graph/types.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import type { Log } from '../../src/log.js';
 import { silentLog } from '../../src/log.js';
+import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';

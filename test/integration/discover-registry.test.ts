@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { BuiltImage } from '../../src/demo/image-builder.js';
-import type { Entity, Graph } from '../../src/graph/types.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
-import { runDiscovery, serializeGraph } from '../../src/run-discovery.js';
+import type { Entity, Graph } from '../../src/model/graph.js';
+import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { publishedGraphText } from '../support/graph-file.js';
 import { pushRepositories } from '../support/push-content.js';
 import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
 import {
@@ -73,7 +74,7 @@ async function discoverOnce(
       ...result,
       graph: result.graph.load(),
       counts: Object.fromEntries(http.counts),
-      text: serializeGraph(result.graph, secrets),
+      text: await publishedGraphText(result.graph, secrets),
     };
   } finally {
     await http.close();

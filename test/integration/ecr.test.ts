@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import type { Graph } from '../../src/graph/types.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { type Log, silentLog } from '../../src/log.js';
+import type { Graph } from '../../src/model/graph.js';
 import { vulnerabilityCounts } from '../../src/registries/ecr.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';

@@ -1,7 +1,7 @@
 // "A vendor's fast path and the plain OCI path must agree": the graph either way must be the same
 // except for the registry's identity and the facts only a vendor API knows (push times, scanner
 // counts, repository description and popularity). This strips exactly those, nothing else.
-import type { Graph } from '../../src/graph/types.js';
+import type { Graph } from '../../src/model/graph.js';
 
 /** Spec fields only a vendor API can fill, per kind. */
 export const VENDOR_ONLY_FIELDS: Readonly<Record<string, readonly string[]>> = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern } from '../config/pattern.js';
-import type { Pattern, Selector } from '../config/settings.js';
+import { compilePattern, type Pattern } from './pattern.js';
 import { accessoryOf, candidateTags, selectorFor, splitRepository } from './select.js';
+import type { Selector } from './settings.js';
 
 function p(source: string): Pattern {
   const result = compilePattern(source);

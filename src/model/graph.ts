@@ -1,3 +1,5 @@
+// The graph file's types and constants: what discovery's receipts become, the graph builder writes,
+// and the comparison, the merge, the summary and the upload read; below all of them (src/model).
 export const API_VERSION = 'entities.devgraph.ai/v1';
 export const GRAPH_FORMAT = 'devgraph-docker/graph@1';
 /** Annotation naming the provider (config `name`) that discovered an entity. */

@@ -1,4 +1,4 @@
-import type { Selector } from '../config/settings.js';
+import type { Selector } from './settings.js';
 
 /**
  * Splits a repository name the way Devgraph does: the namespace is the first path segment and

@@ -1,7 +1,7 @@
-// What discovery found, as plain values: the graph builder and the summary read only this.
+// What discovery found, as plain values: the vendors fill it, discovery assembles it and the graph
+// builder reads it, so it lives below all three (src/model).
 import type { ProviderSettings } from '../config/settings.js';
-import type { GraphReceipt } from '../graph/types.js';
-import type { RepositoryInfo, VulnerabilityCounts } from '../registries/registry-adapter.js';
+import type { GraphReceipt } from './graph.js';
 
 export interface Platform {
   architecture: string;
@@ -30,6 +30,28 @@ export interface ManifestRecord {
   artifact?: boolean;
 }
 
+/** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
+export interface VulnerabilityCounts {
+  total: number;
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  informational?: number;
+  unknown?: number;
+  fixable?: number;
+}
+
+/** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */
+export interface RepositoryInfo {
+  description?: string;
+  star_count?: number;
+  pull_count?: number;
+  official?: boolean;
+  automated?: boolean;
+  last_updated?: string;
+}
+
 export interface ImageRecord {
   tag: string;
   digest: string;
@@ -54,9 +76,9 @@ export interface RepositoryResult {
   receipt: Receipt;
 }
 
+/** A provider's discovery, less its repositories: each went to the graph as it was done. */
 export interface ProviderResult {
   settings: ProviderSettings;
-  repositories: RepositoryResult[];
   /** Problems that concern the registry as a whole (unreachable, catalog denied). */
   receipt?: Receipt;
   /** What the run summary should say about this provider: quota left, fallbacks taken. */
