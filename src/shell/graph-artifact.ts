@@ -5,6 +5,14 @@ import { basename } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
+import { seconds, withTimeLimit } from './time-limit.js';
+
+/**
+ * The upload gets this long. @actions/artifact retries a failing service with backoff and waits
+ * minutes for a stalled upload, and takes no option to shorten either; with the cache's limits
+ * (state-cache.ts) a dead service costs a step about 90 s at most.
+ */
+export const ARTIFACT_TIME_LIMIT_MS = 30_000;
 
 /** The part of @actions/artifact's client this module uses; tests pass a stand-in. */
 export interface ArtifactUploader {
@@ -32,29 +40,36 @@ export interface ArtifactOptions {
   env: Record<string, string | undefined>;
   log: Log;
   client?: ArtifactUploader;
+  /** The most the upload may take (ARTIFACT_TIME_LIMIT_MS). */
+  timeLimitMs?: number;
 }
 
 /** Uploads the files; never throws. Logs one line (info on success, warning on failure). */
 export async function uploadGraphArtifact(opts: ArtifactOptions): Promise<ArtifactOutcome> {
   const listed = opts.files.map((f) => basename(f)).join(', ');
+  const failed = (reason: string): ArtifactOutcome => {
+    const message = `Artifact "${opts.name}" was not uploaded (${reason}); ${listed} stay in ${opts.rootDirectory}.`;
+    opts.log.warn(message);
+    return { status: 'failed', message };
+  };
+  const limitMs = opts.timeLimitMs ?? ARTIFACT_TIME_LIMIT_MS;
   try {
     const client = opts.client ?? new DefaultArtifactClient();
-    const res = await client.uploadArtifact(opts.name, opts.files, opts.rootDirectory, {
-      ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
-    });
-    if (res.id === undefined) {
-      const message = `Artifact "${opts.name}" was not uploaded (the service returned no artifact id); ${listed} stay in ${opts.rootDirectory}.`;
-      opts.log.warn(message);
-      return { status: 'failed', message };
-    }
+    const upload = await withTimeLimit(
+      client.uploadArtifact(opts.name, opts.files, opts.rootDirectory, {
+        ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
+      }),
+      limitMs,
+    );
+    if (!upload.done) return failed(`the artifact service did not finish within ${seconds(limitMs)}`);
+    const res = upload.value;
+    if (res.id === undefined) return failed('the service returned no artifact id');
     const url = artifactUrl(opts.env, res.id);
     const message = `Artifact "${opts.name}" uploaded (${listed})${url ? `: ${url}` : ''}.`;
     opts.log.info(message);
     return { status: 'uploaded', id: res.id, ...(url ? { url } : {}), message };
   } catch (err) {
-    const message = `Artifact "${opts.name}" was not uploaded (${oneLine(errorMessage(err))}); ${listed} stay in ${opts.rootDirectory}.`;
-    opts.log.warn(message);
-    return { status: 'failed', message };
+    return failed(oneLine(errorMessage(err)));
   }
 }
 
