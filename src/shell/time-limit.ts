@@ -8,14 +8,16 @@ export type Limited<T> = { done: true; value: T } | { done: false };
 let abandoned = 0;
 
 /**
- * Waits for `work` at most `ms`. The timer does not keep the process alive, and a rejection that
- * comes after the limit is dropped (the caller has already reported the time-out).
+ * Waits for `work` at most `ms`; a rejection that comes after the limit is dropped (the caller has
+ * already reported the time-out). The timer is cleared the moment either side settles, so it
+ * never outlives the wait; it is not unref'd, because work that holds no handle of its own (a
+ * promise nothing will settle) would otherwise let the process exit mid-step with the rest of the
+ * step undone.
  */
 export async function withTimeLimit<T>(work: Promise<T>, ms: number): Promise<Limited<T>> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<{ done: false }>((resolve) => {
     timer = setTimeout(() => resolve({ done: false }), ms);
-    timer.unref();
   });
   try {
     const outcome = await Promise.race([work.then((value) => ({ done: true as const, value })), expired]);
@@ -27,11 +29,6 @@ export async function withTimeLimit<T>(work: Promise<T>, ms: number): Promise<Li
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** How much work was given up on at its limit and may still be running. */
-export function abandonedWork(): number {
-  return abandoned;
 }
 
 /**
