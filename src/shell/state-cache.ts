@@ -4,17 +4,17 @@
 //
 // @actions/cache reports a service that is down as a plain miss (restore) or -1 (save), after
 // retrying with backoff and waiting minutes on a socket that never answers. So each operation
-// first asks the service one cheap question on our own HTTP client, under the operation's time
-// limit, and only then hands the work to the library, raced against what is left of the limit.
+// first asks the service one question (actions-service.ts) under the operation's time limit, and
+// only then hands the work to the library, raced against what is left of the limit.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as actionsCache from '@actions/cache';
 import { z } from 'zod';
-import { errorMessage, RegistryError } from '../errors.js';
-import { HttpClient, type HttpRequest } from '../http/http-client.js';
+import { errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import type { CacheKeys } from '../state/cache-key.js';
+import { askService, onEnterpriseServer, type ServiceEnv } from './actions-service.js';
 import { seconds, withTimeLimit } from './time-limit.js';
 
 /**
@@ -250,65 +250,35 @@ const lookupAnswer = z.object({ ok: z.boolean() });
  * Asks the cache service @actions/cache would use (the same variables decide) for an entry that
  * does not exist: any well-formed answer means it is up. Never throws.
  */
-export async function checkCacheService(
-  env: Record<string, string | undefined>,
-  limitMs: number,
-): Promise<string | undefined> {
+export async function checkCacheService(env: ServiceEnv, limitMs: number): Promise<string | undefined> {
   // The library's own choice: cache service v2 (Twirp on the results service) when the runner
   // enables it, except on GitHub Enterprise Server, which has only v1.
   const v2 = Boolean(env.ACTIONS_CACHE_SERVICE_V2) && !onEnterpriseServer(env);
   const base = v2 ? env.ACTIONS_RESULTS_URL : env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL;
   // Without a URL there is nothing to ask; the library decides availability on the same variables.
   if (!base) return undefined;
-  const auth = { authorization: `Bearer ${env.ACTIONS_RUNTIME_TOKEN ?? ''}` };
-  const request: HttpRequest = v2
-    ? {
-        method: 'POST',
-        url: new URL(CACHE_LOOKUP, base).href,
-        kind: 'other',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ key: CHECK_KEY, restore_keys: [], version: CHECK_VERSION }),
-      }
-    : {
-        method: 'GET',
-        url: `${base}_apis/artifactcache/cache?keys=${CHECK_KEY}&version=${CHECK_VERSION}`,
-        kind: 'other',
-        headers: { ...auth, accept: 'application/json;api-version=6.0-preview.1' },
-      };
-  const http = new HttpClient({ maxAttempts: 1, timeoutMs: limitMs, maxBodyBytes: 1024 * 1024 });
-  try {
-    const res = await http.request(request);
-    if (res.status < 200 || res.status > 299) return `it answered HTTP ${res.status}`;
-    if (v2 && !lookupAnswer.safeParse(parseJson(res.body)).success)
-      return 'it answered something other than a cache lookup';
-    return undefined;
-  } catch (err) {
-    return unreachable(err, limitMs);
-  } finally {
-    await http.close();
-  }
-}
-
-/** A failed request to the service, as the one-line reports say it. */
-function unreachable(err: unknown, limitMs: number): string {
-  const code = err instanceof RegistryError ? err.details.code : undefined;
-  if (code === 'ECONNREFUSED') return 'it refused the connection';
-  if (code === 'TimeoutError') return `no answer within ${seconds(limitMs)}`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'its host name does not resolve';
-  return oneLine(errorMessage(err));
-}
-
-function onEnterpriseServer(env: Record<string, string | undefined>): boolean {
-  const host = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname.toLowerCase();
-  return host !== 'github.com' && !host.endsWith('.ghe.com') && !host.endsWith('.localhost');
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  return v2
+    ? askService(
+        {
+          method: 'POST',
+          url: new URL(CACHE_LOOKUP, base).href,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ key: CHECK_KEY, restore_keys: [], version: CHECK_VERSION }),
+        },
+        lookupAnswer,
+        env,
+        limitMs,
+      )
+    : askService(
+        {
+          method: 'GET',
+          url: `${base}_apis/artifactcache/cache?keys=${CHECK_KEY}&version=${CHECK_VERSION}`,
+          headers: { accept: 'application/json;api-version=6.0-preview.1' },
+        },
+        undefined,
+        env,
+        limitMs,
+      );
 }
 
 function available(cache: CacheApi): boolean {

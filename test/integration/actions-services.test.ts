@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uploadGraphArtifact } from '../../src/shell/graph-artifact.js';
+import { checkArtifactService, uploadGraphArtifact } from '../../src/shell/graph-artifact.js';
 import { checkCacheService, restoreState, saveState } from '../../src/shell/state-cache.js';
 import type { CacheKeys } from '../../src/state/cache-key.js';
 import { captureLog } from '../support/capture-log.js';
@@ -19,6 +19,12 @@ const LIMIT_MS = 1500;
 /** Where the service works, time is not under test (a loaded machine archives slowly). */
 const AMPLE_MS = 30_000;
 const LOOKUP = 'POST /twirp/github.actions.results.api.v1.CacheService/GetCacheEntryDownloadURL';
+
+const BEHAVES = {
+  unavailable: 'answers 503',
+  refused: 'refuses connections',
+  hang: 'never answers',
+} as const;
 
 const keys = (run: string): CacheKeys => ({
   prefix: 'devgraph-docker-state-v1-test',
@@ -224,7 +230,7 @@ describe('the service check asks the service the library would use', () => {
     });
     try {
       expect(await checkCacheService({ ...service.env, ACTIONS_RESULTS_URL: portal.url }, LIMIT_MS)).toBe(
-        'it answered something other than a cache lookup',
+        'it answered something other than the service API',
       );
     } finally {
       await portal.close();
@@ -299,14 +305,36 @@ describe('the graph artifact against the artifact service', () => {
     expect(zip.subarray(0, 2).toString()).toBe('PK');
     expect(zip.includes(Buffer.from('graph.json'))).toBe(true);
     expect(log.lines.map((l) => l.level)).toEqual(['info']);
+    expect(service.seen.slice(0, 2)).toEqual([
+      'POST /twirp/github.actions.results.api.v1.ArtifactService/ListArtifacts',
+      'POST /twirp/github.actions.results.api.v1.ArtifactService/CreateArtifact',
+    ]);
   });
 
-  for (const [mode, part] of [
-    ['unavailable', 'service'],
-    ['hang', 'service'],
-    ['hang', 'blob'],
+  it('where the library refuses on its own (no run ids in the token) its reason is the line', async () => {
+    const log = captureLog();
+    setEnv({ ACTIONS_RUNTIME_TOKEN: 'not-a-jwt' });
+    expect(await checkArtifactService(process.env, 'g', LIMIT_MS)).toBeUndefined();
+    const out = await uploadGraphArtifact({
+      name: 'g',
+      files,
+      rootDirectory: root,
+      env: ENV,
+      log,
+      timeLimitMs: LIMIT_MS,
+    });
+    expect(out.status).toBe('failed');
+    expect(log.lines[0]!.text).toMatch(/^Artifact "g" was not uploaded \(Invalid token specified/);
+    expect(service.seen).toEqual([]);
+  });
+
+  for (const [mode, part, reason] of [
+    ['unavailable', 'service', 'the artifact service is down (it answered HTTP 503)'],
+    ['refused', 'service', 'the artifact service is down (it refused the connection)'],
+    ['hang', 'service', 'the artifact service is down (no answer within 1.5 s)'],
+    ['hang', 'blob', 'the artifact service did not finish within 1.5 s'],
   ] as const) {
-    it(`a service that ${mode === 'hang' ? 'never answers' : 'answers 503'} (${part}) costs the limit and one warning`, async () => {
+    it(`${part === 'blob' ? 'blob storage' : 'a service'} that ${BEHAVES[mode]} costs at most the limit and one warning`, async () => {
       await service.setMode(mode, part);
       const log = captureLog();
       const { value: out, ms } = await timed(() =>
@@ -317,9 +345,10 @@ describe('the graph artifact against the artifact service', () => {
       expect(log.lines).toEqual([
         {
           level: 'warn',
-          text: `Artifact "g" was not uploaded (the artifact service did not finish within 1.5 s); graph.json, summary.md stay in ${root}.`,
+          text: `Artifact "g" was not uploaded (${reason}); graph.json, summary.md stay in ${root}.`,
         },
       ]);
+      if (part === 'service') expect(service.artifacts).toEqual([]);
     });
   }
 });

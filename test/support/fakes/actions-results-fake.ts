@@ -199,6 +199,21 @@ export async function startActionsResultsFake(): Promise<ActionsResultsFake> {
       return twirpError(res, 400, 'invalid_argument', 'unknown workflow run or job backend id');
     const name = String(input.name ?? '');
     switch (method) {
+      case 'ListArtifacts': {
+        const filter = input.name_filter ?? input.nameFilter;
+        const listed = fake.artifacts.filter(
+          (a) => fake.blobs.has(a.blob) && (filter === undefined || a.name === filter),
+        );
+        return sendJson(res, 200, {
+          artifacts: listed.map((a) => ({
+            workflow_run_backend_id: RUN_BACKEND_ID,
+            workflow_job_run_backend_id: JOB_BACKEND_ID,
+            database_id: String(a.id),
+            name: a.name,
+            size: a.size,
+          })),
+        });
+      }
       case 'CreateArtifact': {
         if (fake.artifacts.some((a) => a.name === name))
           return twirpError(res, 409, 'already_exists', `an artifact named ${name} already exists`);
