@@ -1,3 +1,4 @@
 import { run } from './shell/action-main.js';
+import { endWhenSettled } from './shell/time-limit.js';
 
-void run();
+endWhenSettled(run());

@@ -1,24 +1,60 @@
 // Carries the state directory from one workflow run to the next through the Actions cache. The
 // cache only ever saves time: a miss, a damaged entry or an unreachable service leaves the run
 // cold, which is slower but produces the same graph, so nothing here throws.
+//
+// @actions/cache reports a service that is down as a plain miss (restore) or -1 (save), after
+// retrying with backoff and waiting minutes on a socket that never answers. So each operation
+// first asks the service one question (actions-service.ts) under the operation's time limit, and
+// only then hands the work to the library, raced against what is left of the limit.
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as actionsCache from '@actions/cache';
+import { z } from 'zod';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../log.js';
 import type { CacheKeys } from '../state/cache-key.js';
+import { askService, onEnterpriseServer, type ServiceEnv } from './actions-service.js';
+import { seconds, withTimeLimit } from './time-limit.js';
+
+/**
+ * Restore and save each get this long, the service check included. With the artifact upload's
+ * limit (graph-artifact.ts) a dead service costs a step about 90 s at most; a restore that finds
+ * the service down skips the save, so it costs 60 s.
+ */
+export const CACHE_TIME_LIMIT_MS = 30_000;
 
 /** The part of @actions/cache this module uses; tests pass a stand-in. */
 export interface CacheApi {
   isFeatureAvailable(): boolean;
-  restoreCache(paths: string[], primaryKey: string, restoreKeys?: string[]): Promise<string | undefined>;
+  restoreCache(
+    paths: string[],
+    primaryKey: string,
+    restoreKeys?: string[],
+    options?: { timeLimitMs: number },
+  ): Promise<string | undefined>;
   saveCache(paths: string[], key: string): Promise<number>;
+  /** Why the service cannot be used right now, or undefined when it answers; within `limitMs`. */
+  check?(limitMs: number): Promise<string | undefined>;
 }
 
 export const actionsCacheApi: CacheApi = {
   isFeatureAvailable: () => actionsCache.isFeatureAvailable(),
-  restoreCache: (paths, primaryKey, restoreKeys) => actionsCache.restoreCache(paths, primaryKey, restoreKeys),
+  restoreCache: (paths, primaryKey, restoreKeys, options) =>
+    actionsCache.restoreCache(
+      paths,
+      primaryKey,
+      restoreKeys,
+      // The library's own limits on a download (30 s per request and 10 min per segment by default).
+      options
+        ? {
+            timeoutInMs: Math.ceil(Math.min(options.timeLimitMs, 30_000)),
+            segmentTimeoutInMs: Math.ceil(options.timeLimitMs),
+          }
+        : undefined,
+    ),
   saveCache: (paths, key) => actionsCache.saveCache(paths, key),
+  check: (limitMs) => checkCacheService(process.env, limitMs),
 };
 
 export type RestoreOutcome =
@@ -27,7 +63,9 @@ export type RestoreOutcome =
   /** The entry was restored but could not be read back; the directory was emptied. */
   | { status: 'corrupt'; key: string; message: string }
   /** No cache service (outside Actions, GHES without cache) or it failed. */
-  | { status: 'unavailable' | 'error'; message: string };
+  | { status: 'unavailable' | 'error'; message: string }
+  /** The service answered an error, refused the connection or did not answer in time: not a miss. */
+  | { status: 'down'; message: string };
 
 export type SaveOutcome =
   | { status: 'saved'; key: string; message: string }
@@ -39,6 +77,8 @@ export interface StateCacheOptions {
   keys: CacheKeys;
   log: Log;
   cache?: CacheApi;
+  /** The most this restore or save may take, the service check included (CACHE_TIME_LIMIT_MS). */
+  timeLimitMs?: number;
 }
 
 /**
@@ -62,10 +102,27 @@ async function restoreOnce(opts: StateCacheOptions, cache: CacheApi): Promise<Re
       message: 'State cache: the Actions cache service is not available here; starting cold.',
     };
   }
+  const down = (reason: string): RestoreOutcome => ({
+    status: 'down',
+    message: `State cache: the cache service is down (${reason}); starting cold, and this run's state will not be saved.`,
+  });
+  const limit = startLimit(opts);
+  const trouble = await serviceTrouble(cache, limit.ms);
+  if (trouble) return down(trouble);
   const wasEmpty = await isEmptyDir(dir);
   let key: string | undefined;
   try {
-    key = await cache.restoreCache([dir], keys.primaryKey, keys.restoreKeys);
+    const left = limit.left();
+    const restored = await withTimeLimit(
+      cache.restoreCache([dir], keys.primaryKey, keys.restoreKeys, { timeLimitMs: left }),
+      left,
+    );
+    if (!restored.done) {
+      // The library may still be writing; what it left so far is not a state to trust.
+      await wipeIfNew(dir, wasEmpty);
+      return down(`the restore did not finish within ${seconds(limit.ms)}`);
+    }
+    key = restored.value;
   } catch (err) {
     await wipeIfNew(dir, wasEmpty);
     return {
@@ -110,7 +167,8 @@ export async function saveState(
 ): Promise<SaveOutcome> {
   const cache = opts.cache ?? actionsCacheApi;
   const outcome = await saveOnce(opts, cache);
-  if (outcome.status === 'error') opts.log.warn(outcome.message);
+  // A service found down at the start was warned about then; not saving is its announced consequence.
+  if (outcome.status === 'error' && opts.restored?.status !== 'down') opts.log.warn(outcome.message);
   else opts.log.info(outcome.message);
   return outcome;
 }
@@ -126,14 +184,29 @@ async function saveOnce(
   if (await isEmptyDir(dir)) {
     return { status: 'skipped', message: 'State cache: the state directory is empty; nothing to save.' };
   }
+  if (opts.restored?.status === 'down') {
+    return {
+      status: 'error',
+      message: 'State cache: state not saved; the cache service was down when this run started.',
+    };
+  }
   if (!available(cache)) {
     return {
       status: 'unavailable',
       message: 'State cache: the Actions cache service is not available here; state not saved.',
     };
   }
+  const down = (reason: string): SaveOutcome => ({
+    status: 'error',
+    message: `State cache: the cache service is down (${reason}); state not saved; the next run starts from an older entry or cold.`,
+  });
+  const limit = startLimit(opts);
+  const trouble = await serviceTrouble(cache, limit.ms);
+  if (trouble) return down(trouble);
   try {
-    const id = await cache.saveCache([dir], keys.primaryKey);
+    const saved = await withTimeLimit(cache.saveCache([dir], keys.primaryKey), limit.left());
+    if (!saved.done) return down(`the save did not finish within ${seconds(limit.ms)}`);
+    const id = saved.value;
     // saveCache reports most failures (quota, a concurrent writer) by returning -1 after its own log line.
     if (id === -1) {
       return {
@@ -148,6 +221,64 @@ async function saveOnce(
       message: `State cache: save failed (${oneLine(errorMessage(err))}); the next run starts from an older entry or cold.`,
     };
   }
+}
+
+function startLimit(opts: StateCacheOptions): { ms: number; left(): number } {
+  const ms = opts.timeLimitMs ?? CACHE_TIME_LIMIT_MS;
+  const started = performance.now();
+  return { ms, left: () => Math.max(1, ms - (performance.now() - started)) };
+}
+
+/** Why the service cannot be used now, or undefined (also when the API has no check). */
+async function serviceTrouble(cache: CacheApi, limitMs: number): Promise<string | undefined> {
+  if (!cache.check) return undefined;
+  try {
+    const checked = await withTimeLimit(cache.check(limitMs), limitMs);
+    return checked.done ? checked.value : `no answer within ${seconds(limitMs)}`;
+  } catch (err) {
+    return oneLine(errorMessage(err));
+  }
+}
+
+const CACHE_LOOKUP = '/twirp/github.actions.results.api.v1.CacheService/GetCacheEntryDownloadURL';
+/** The check looks up a key under a version nothing is saved with: a real lookup that finds nothing. */
+const CHECK_KEY = 'devgraph-docker-service-check';
+const CHECK_VERSION = createHash('sha256').update(CHECK_KEY).digest('hex');
+const lookupAnswer = z.object({ ok: z.boolean() });
+
+/**
+ * Asks the cache service @actions/cache would use (the same variables decide) for an entry that
+ * does not exist: any well-formed answer means it is up. Never throws.
+ */
+export async function checkCacheService(env: ServiceEnv, limitMs: number): Promise<string | undefined> {
+  // The library's own choice: cache service v2 (Twirp on the results service) when the runner
+  // enables it, except on GitHub Enterprise Server, which has only v1.
+  const v2 = Boolean(env.ACTIONS_CACHE_SERVICE_V2) && !onEnterpriseServer(env);
+  const base = v2 ? env.ACTIONS_RESULTS_URL : env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL;
+  // Without a URL there is nothing to ask; the library decides availability on the same variables.
+  if (!base) return undefined;
+  return v2
+    ? askService(
+        {
+          method: 'POST',
+          url: new URL(CACHE_LOOKUP, base).href,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ key: CHECK_KEY, restore_keys: [], version: CHECK_VERSION }),
+        },
+        lookupAnswer,
+        env,
+        limitMs,
+      )
+    : askService(
+        {
+          method: 'GET',
+          url: `${base}_apis/artifactcache/cache?keys=${CHECK_KEY}&version=${CHECK_VERSION}`,
+          headers: { accept: 'application/json;api-version=6.0-preview.1' },
+        },
+        undefined,
+        env,
+        limitMs,
+      );
 }
 
 function available(cache: CacheApi): boolean {

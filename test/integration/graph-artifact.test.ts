@@ -5,29 +5,19 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Log } from '../../src/log.js';
 import {
   type ArtifactUploader,
   artifactUrl,
   parseArtifactInputs,
   uploadGraphArtifact,
 } from '../../src/shell/graph-artifact.js';
+import { captureLog } from '../support/capture-log.js';
 
 const ENV = {
   GITHUB_SERVER_URL: 'https://github.com',
   GITHUB_REPOSITORY: 'acme-org/platform',
   GITHUB_RUN_ID: '123456789',
 };
-
-function capture(): Log & { lines: { level: string; text: string }[] } {
-  const lines: { level: string; text: string }[] = [];
-  return {
-    lines,
-    info: (text) => lines.push({ level: 'info', text }),
-    warn: (text) => lines.push({ level: 'warn', text }),
-    debug: () => {},
-  };
-}
 
 function fakeClient(fail?: Error): ArtifactUploader & { calls: unknown[][] } {
   const calls: unknown[][] = [];
@@ -61,7 +51,7 @@ afterAll(async () => {
 describe('graph artifact', () => {
   it('uploads graph.json and summary.md and returns the id and the URL of the artifact', async () => {
     const client = fakeClient();
-    const log = capture();
+    const log = captureLog();
     const out = await uploadGraphArtifact({
       name: 'devgraph-graph',
       files,
@@ -83,7 +73,7 @@ describe('graph artifact', () => {
 
   it('without a retention input the repository default applies', async () => {
     const client = fakeClient();
-    await uploadGraphArtifact({ name: 'g', files, rootDirectory: dir, env: ENV, log: capture(), client });
+    await uploadGraphArtifact({ name: 'g', files, rootDirectory: dir, env: ENV, log: captureLog(), client });
     expect(client.calls[0]![3]).toEqual({});
   });
 
@@ -91,7 +81,7 @@ describe('graph artifact', () => {
     const client = fakeClient(
       new Error('Failed to CreateArtifact: Received non-retryable error:\n  (403) Forbidden'),
     );
-    const log = capture();
+    const log = captureLog();
     const out = await uploadGraphArtifact({ name: 'g', files, rootDirectory: dir, env: ENV, log, client });
     expect(out.status).toBe('failed');
     expect(log.lines).toEqual([
@@ -104,7 +94,7 @@ describe('graph artifact', () => {
   });
 
   it('a file outside the root directory is the client refusing, reported the same way', async () => {
-    const log = capture();
+    const log = captureLog();
     const out = await uploadGraphArtifact({
       name: 'g',
       files: [join(tmpdir(), 'elsewhere.json')],

@@ -9,12 +9,12 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { Settings } from '../../src/config/settings.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import type { Log } from '../../src/log.js';
 import { silentLog } from '../../src/log.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { restoreState, saveState } from '../../src/shell/state-cache.js';
 import { cacheKeys, configHash } from '../../src/state/cache-key.js';
+import { captureLog } from '../support/capture-log.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 
 function settingsOf(config: string, env: Record<string, string> = {}): Settings {
@@ -30,16 +30,6 @@ const HUB = `providers:
       password: \${HUB_TOKEN}
       selectors: [{ namespace_pattern: acme, max_tags: 5 }]
 `;
-
-function capture(): Log & { lines: { level: string; text: string }[] } {
-  const lines: { level: string; text: string }[] = [];
-  return {
-    lines,
-    info: (text) => lines.push({ level: 'info', text }),
-    warn: (text) => lines.push({ level: 'warn', text }),
-    debug: () => {},
-  };
-}
 
 describe('cache key', () => {
   const base = settingsOf(HUB, { HUB_TOKEN: 'dckr_pat_first-token-value' });
@@ -115,7 +105,7 @@ describe('restore and save through the cache', () => {
   }
 
   it('first run misses, saves under its own key; the next run restores it by prefix', async () => {
-    const log = capture();
+    const log = captureLog();
     const first = await restoreState({ dir, keys: run('100'), log, cache });
     expect(first).toEqual({
       status: 'miss',
@@ -167,7 +157,7 @@ describe('restore and save through the cache', () => {
     cache.entries[0]!.files.set('tags/abc.json', Buffer.from('{"registry":"r","repos'));
     await rm(dir, { recursive: true, force: true });
 
-    const log = capture();
+    const log = captureLog();
     const outcome = await restoreState({ dir, keys: run('401'), log, cache });
     expect(outcome).toMatchObject({ status: 'corrupt', key: run('400').primaryKey });
     expect(log.lines).toEqual([
@@ -184,7 +174,7 @@ describe('restore and save through the cache', () => {
     await saveState({ dir, keys: run('500'), log: silentLog, cache });
     await rm(dir, { recursive: true, force: true });
     cache.mode = 'partial';
-    const log = capture();
+    const log = captureLog();
     expect(await restoreState({ dir, keys: run('501'), log, cache })).toMatchObject({ status: 'error' });
     expect(log.lines).toHaveLength(1);
     expect(await readdir(dir)).toEqual([]);
@@ -192,7 +182,7 @@ describe('restore and save through the cache', () => {
 
   it('a cache outage costs one line on restore and one on save, and nothing else', async () => {
     cache.mode = 'outage';
-    const log = capture();
+    const log = captureLog();
     const restored = await restoreState({ dir, keys: run('600'), log, cache });
     expect(restored).toEqual({
       status: 'error',
@@ -208,7 +198,7 @@ describe('restore and save through the cache', () => {
 
   it('without a cache service (outside Actions) it says so once and does not try', async () => {
     cache.mode = 'unavailable';
-    const log = capture();
+    const log = captureLog();
     expect(await restoreState({ dir, keys: run('700'), log, cache })).toMatchObject({
       status: 'unavailable',
     });
@@ -242,7 +232,7 @@ describe('restore and save through the cache', () => {
   it('a refused save (the service returns -1) is a warning, not a failure', async () => {
     await writeState({ 'tags/abc.json': '{}' });
     await saveState({ dir, keys: run('900'), log: silentLog, cache });
-    const log = capture();
+    const log = captureLog();
     expect(await saveState({ dir, keys: run('900'), log, cache })).toMatchObject({ status: 'error' });
     expect(log.lines.map((l) => l.level)).toEqual(['warn']);
   });

@@ -1,5 +1,7 @@
-// An in-memory stand-in for the Actions cache service behind @actions/cache's three functions,
-// keeping the rules state-cache.ts relies on:
+// An in-memory stand-in for the Actions cache service behind @actions/cache's three functions
+// (the CacheApi seam), for tests about what the state does across runs. How the real library
+// behaves against the service's HTTP API, down or up, is tested on actions-results-fake.ts.
+// It keeps the rules state-cache.ts relies on:
 // - an entry is immutable: saving under an existing key fails (the library returns -1 after
 //   "another job may be creating this cache");
 // - the paths are part of an entry's version: restoring other paths finds nothing;
