@@ -203,6 +203,14 @@ export async function collectPages<T>(walk: PageWalk<T>): Promise<Collected<T>> 
 }
 
 /**
+ * A fact a row may leave out, send as null or, in another API version, as another type: read as
+ * absent rather than failing the row, which is still listed by the fields that identify it.
+ */
+export function optionalFact<S extends z.ZodType>(schema: S) {
+  return schema.nullish().catch(undefined);
+}
+
+/**
  * A page's rows, each checked against `row`: the rows that fit, and for each that does not a
  * sentence naming it (its place on the page and its name when it has one) and the field at fault.
  * One bad row must neither fail the listing nor vanish from it unsaid.
@@ -235,14 +243,14 @@ export function readRows<S extends z.ZodType>(
 export function readPage<S extends z.ZodType>(doc: unknown, page: S, where: string): z.output<S> {
   const parsed = page.safeParse(doc, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new RegistryError(`${where}: ${issue?.path.length ? '' : 'the answer is '}${issueText(issue)}`);
+  throw new RegistryError(`${where}: ${issueText(parsed.error.issues[0])}`);
 }
 
 function issueText(issue: z.core.$ZodIssue | undefined): string {
   if (!issue) return 'not readable';
   const field = issue.path.map(String).join('.');
-  if (issue.code === 'invalid_type' && issue.input === undefined) return field ? `no "${field}"` : 'nothing';
+  if (issue.code === 'invalid_type' && issue.input === undefined)
+    return field ? `no "${field}" field` : 'nothing';
   const got = issue.code === 'invalid_type' ? ` (${describeInput(issue.input)})` : '';
   const what = issue.code === 'invalid_type' ? `not ${article(issue.expected)}` : issue.message;
   return field ? `"${field}" is ${what}${got}` : `${what}${got}`;
