@@ -62,7 +62,7 @@ export interface Collected<T> extends WalkVerdict {
 /** Rows named one by one in a problem; the rest are counted. */
 const ROWS_NAMED = 3;
 
-export function maxPagesProblem(pages: number): string {
+function maxPagesProblem(pages: number): string {
   return `stopped after ${pages} pages (max_pages); raise max_pages to list everything`;
 }
 
