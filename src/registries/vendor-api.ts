@@ -1,7 +1,8 @@
 // What the vendor REST clients (Docker Hub, Quay, Harbor, ACR, GCR, GHCR, ECR) do alike when they
 // read a vendor API: tolerant JSON bodies, field names that changed between API versions, and the
-// 429 / other-status errors (paging itself is the page walker's, src/http/page-walker.ts). Kept in one place so that the adapters word
-// the same situation the same way and a fix to one reaches all.
+// 429 / other-status errors (paging itself is the page walker's, src/http/page-walker.ts). Kept
+// in one place so that the adapters word the same situation the same way and a fix to one reaches
+// all.
 import { RegistryError } from '../errors.js';
 import type { HttpResponse, Tally } from '../http/http-client.js';
 import type { VendorContext } from './registry-adapter.js';
