@@ -149,7 +149,7 @@ export class PageWalk<T> implements AsyncIterable<Page<T>> {
       const page = await this.follow.read(at, index);
       this.pages++;
       if (page.url !== undefined) seen.add(page.url);
-      if (page.rejected) this.rejected.push(...page.rejected);
+      for (const row of page.rejected ?? []) this.rejected.push(`${row} (page ${index + 1})`);
       // A server that ignores its own cursor (or page number) answers the same rows again, and
       // says there is more each time.
       const sameness = page.items.length > 0 ? pageSignature(page.items) : undefined;
