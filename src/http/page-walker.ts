@@ -78,14 +78,13 @@ function unreadableLinkProblem(source: string): string {
   return `${source}'s next-page link is not a URL; not followed`;
 }
 
-function rejectedRowsProblem(rejected: readonly string[]): string {
-  const named = rejected.slice(0, ROWS_NAMED).join('; ');
-  const more = rejected.length - ROWS_NAMED;
-  return `${rejected.length} unreadable ${rejected.length === 1 ? 'entry' : 'entries'} left out: ${named}${more > 0 ? `; and ${more} more` : ''}`;
+function rejectedRowsProblem(named: readonly string[], count: number): string {
+  const more = count - named.length;
+  return `${count} unreadable ${count === 1 ? 'entry' : 'entries'} left out: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 /** Where a walk goes next: a position to read, the end, or the reason it may not go on. */
-type Step = { at: string } | { problem: string } | undefined;
+type Step = { at: string } | { problem: string };
 
 interface Follow<T> {
   start: string | undefined;
@@ -101,7 +100,9 @@ interface Follow<T> {
 export class PageWalk<T> implements AsyncIterable<Page<T>> {
   private pages: number;
   private stopped: string | undefined;
+  /** The first rows refused, named in the problem; the rest are only counted. */
   private readonly rejected: string[] = [];
+  private rejectedCount = 0;
 
   private constructor(
     private readonly limits: WalkLimits,
@@ -149,7 +150,9 @@ export class PageWalk<T> implements AsyncIterable<Page<T>> {
       const page = await this.follow.read(at, index);
       this.pages++;
       if (page.url !== undefined) seen.add(page.url);
-      for (const row of page.rejected ?? []) this.rejected.push(`${row} (page ${index + 1})`);
+      for (const row of page.rejected ?? []) {
+        if (this.rejectedCount++ < ROWS_NAMED) this.rejected.push(`${row} (page ${index + 1})`);
+      }
       // A server that ignores its own cursor (or page number) answers the same rows again, and
       // says there is more each time.
       const sameness = page.items.length > 0 ? pageSignature(page.items) : undefined;
@@ -166,7 +169,6 @@ export class PageWalk<T> implements AsyncIterable<Page<T>> {
       }
       if (!page.next) return;
       const step = this.follow.next(page.next, page.url ?? at);
-      if (!step) return;
       if ('problem' in step) {
         this.stopped = step.problem;
         return;
@@ -183,7 +185,7 @@ export class PageWalk<T> implements AsyncIterable<Page<T>> {
   get verdict(): WalkVerdict {
     const problems = [
       ...(this.stopped ? [this.stopped] : []),
-      ...(this.rejected.length > 0 ? [rejectedRowsProblem(this.rejected)] : []),
+      ...(this.rejectedCount > 0 ? [rejectedRowsProblem(this.rejected, this.rejectedCount)] : []),
     ];
     if (problems.length === 0) return { pages: this.pages, complete: true };
     return { pages: this.pages, complete: false, problem: problems.join('; ') };
