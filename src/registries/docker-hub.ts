@@ -247,13 +247,20 @@ const HubRepository = z.object({
   last_updated: optionalFact(z.string()),
 });
 
-const HubTag = z.object({
-  name: z.string(),
-  // Null while the Hub still processes a push, or for a legacy schema1 image.
-  digest: z.string().nullish(),
-  tag_last_pushed: optionalFact(z.string()),
-  last_updated: optionalFact(z.string()),
-});
+const HubTag = z
+  .object({
+    name: z.string(),
+    // Null while the Hub still processes a push, or for a legacy schema1 image.
+    digest: z.string().nullish(),
+    tag_last_pushed: optionalFact(z.string()),
+    last_updated: optionalFact(z.string()),
+  })
+  // Older Hub APIs have only last_updated, which also moves when the tag's metadata changes.
+  .transform((t) => ({
+    name: t.name,
+    digest: t.digest,
+    pushedAt: firstString(t.tag_last_pushed, t.last_updated),
+  }));
 
 /**
  * A Hub API listing (`{count, next, results}`), page by page, each row checked against `row`.
@@ -367,8 +374,7 @@ export async function dockerHubTags(
       items.add(t.name);
       // A tag without a digest is resolved the plain way.
       if (!t.digest || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
-      const pushed = firstString(t.tag_last_pushed, t.last_updated);
-      vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
+      vendor.set(t.name, { digest: t.digest, ...(t.pushedAt ? { pushedAt: t.pushedAt } : {}) });
     }
   }
   return { items: [...items], vendor, ...walk.verdict };

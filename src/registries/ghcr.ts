@@ -240,14 +240,22 @@ const GitHubPage = z.array(z.unknown());
 
 const GitHubPackage = z.object({ name: z.string(), updated_at: optionalFact(z.string()) });
 
-const GitHubVersion = z.object({
-  // The version's digest.
-  name: z.string(),
-  created_at: optionalFact(z.string()),
-  updated_at: optionalFact(z.string()),
-  // Untagged versions (platform images and attestations inside an index) have an empty list.
-  metadata: z.object({ container: z.object({ tags: z.array(z.string()) }).nullish() }).nullish(),
-});
+const GitHubVersion = z
+  .object({
+    // The version's digest.
+    name: z.string(),
+    created_at: optionalFact(z.string()),
+    updated_at: optionalFact(z.string()),
+    // Untagged versions (platform images and attestations inside an index) have an empty list.
+    metadata: z.object({ container: z.object({ tags: z.array(z.string()) }).nullish() }).nullish(),
+  })
+  // created_at is when this digest was pushed; updated_at also moves when a tag is added to or
+  // taken away from it, which would make an old image look fresh: it only stands in.
+  .transform((v) => ({
+    digest: v.name,
+    tags: v.metadata?.container?.tags,
+    pushedAt: firstString(v.created_at, v.updated_at),
+  }));
 
 /** Credentials for the registry and the API token, and where they came from. */
 function ghcrCredentials(ctx: VendorContext): { creds: Credentials; token?: string; source: string } {
@@ -570,21 +578,18 @@ class Ghcr implements RegistryAdapter {
     const vendor = new Map<string, VendorTag>();
     const onVersions = (versions: z.output<typeof GitHubVersion>[]) => {
       for (const v of versions) {
-        const tags = v.metadata?.container?.tags;
         // Untagged versions are platform images and attestations inside an index: not tags.
-        if (!tags) continue;
-        // created_at is when this digest was pushed; updated_at also moves when a tag is added to
-        // or taken away from it, which would make an old image look fresh.
-        const pushed = firstString(v.created_at, v.updated_at);
-        for (const t of tags) {
+        if (!v.tags) continue;
+        for (const t of v.tags) {
           items.add(t);
-          if (!DIGEST.test(v.name)) continue;
+          if (!DIGEST.test(v.digest)) continue;
           const prev = vendor.get(t);
-          if (prev?.pushedAt && pushed && prev.pushedAt > pushed) continue;
-          vendor.set(t, { digest: v.name, ...(pushed ? { pushedAt: pushed } : {}) });
+          if (prev?.pushedAt && v.pushedAt && prev.pushedAt > v.pushedAt) continue;
+          vendor.set(t, { digest: v.digest, ...(v.pushedAt ? { pushedAt: v.pushedAt } : {}) });
         }
       }
     };
+
     let refusal: string | undefined;
     try {
       const kinds = this.kindsOf(owner!);
