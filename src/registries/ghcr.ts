@@ -535,13 +535,7 @@ class Ghcr implements RegistryAdapter {
       first: `${api.baseUrl}${first}`,
       pagesBefore,
       read: async (url, index) => {
-        let a: ApiAnswer;
-        try {
-          a = await api.get(url, tally);
-        } catch (err) {
-          if (err instanceof ApiStopped && index > 0) return { items: [], end: `${what}: ${err.message}` };
-          throw err;
-        }
+        const a = await api.get(url, tally);
         if (a.status === 401) {
           throw new AuthError(
             `GitHub API ${api.host} rejected the token (HTTP 401${apiMessage(a.data) ? `: ${apiMessage(a.data)}` : ''}) listing ${what}; credential used: ${this.describeCredential()}; use a valid token: the workflow's GITHUB_TOKEN or ${PAT_FIX}`,
@@ -564,7 +558,14 @@ class Ghcr implements RegistryAdapter {
       for await (const page of walk) onItems(page.items);
     } catch (err) {
       if (err instanceof Refused) return { refused: err.answer, pages: pagesBefore, complete: false };
-      throw err;
+      // The budget ran out before a later page was asked for: what was read stays, incomplete.
+      const { pages, problem } = walk.verdict;
+      if (!(err instanceof ApiStopped) || pages === pagesBefore) throw err;
+      return {
+        pages,
+        complete: false,
+        problem: [`${what}: ${err.message}`, problem].filter(Boolean).join('; '),
+      };
     }
     return walk.verdict;
   }

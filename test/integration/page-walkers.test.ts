@@ -435,3 +435,24 @@ describe.each(DIALECTS)('$name', (d) => {
     expect(l.problem).toMatch(/^1 unreadable entry left out: \w[\w ]* 2\b.*: .+ \(page 1\)$/);
   });
 });
+
+describe('a walk its source ends', () => {
+  it('GHCR: a budget spent after the first page keeps that page, incomplete, and asks nothing more', async () => {
+    const ghcr = DIALECTS.find((d) => d.name === 'GHCR packages')!;
+    const lowBudget: Dialect = {
+      ...ghcr,
+      render: (page, next) => {
+        const answer = ghcr.render(page, next);
+        return {
+          ...answer,
+          headers: { ...answer.headers, 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '10' },
+        };
+      },
+    };
+    const r = await walk(lowBudget, [{ rows: ['a', 'b'], next: 'fresh' }, { rows: ['c'] }]);
+    const l = listed(r.listing);
+    expect(l).toMatchObject({ items: ['acme/a', 'acme/b'], complete: false, pages: 1 });
+    expect(l.problem).toMatch(/^the packages of acme: only 10 of 5000 GitHub API requests left/);
+    expect(r.requests).toBe(1);
+  });
+});
