@@ -1,19 +1,28 @@
 /**
+ * The `rel="next"` target of an RFC 8288 `Link` header as sent (it may be relative), or undefined
+ * when there is no next page. Following it is the page walker's business (page-walker.ts).
+ */
+export function nextLinkTarget(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const link of parseLinks(header)) {
+    const rels = (link.params.rel ?? '').toLowerCase().split(/\s+/);
+    if (rels.includes('next')) return link.target;
+  }
+  return undefined;
+}
+
+/**
  * The `rel="next"` target of an RFC 8288 `Link` header, resolved against the request URL
  * (Distribution sends relative links). Returns undefined when there is no next page.
  */
 export function nextLink(header: string | undefined, requestUrl: string): string | undefined {
-  if (!header) return undefined;
-  for (const link of parseLinks(header)) {
-    const rels = (link.params.rel ?? '').toLowerCase().split(/\s+/);
-    if (!rels.includes('next')) continue;
-    try {
-      return new URL(link.target, requestUrl).toString();
-    } catch {
-      return undefined;
-    }
+  const target = nextLinkTarget(header);
+  if (target === undefined) return undefined;
+  try {
+    return new URL(target, requestUrl).toString();
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 interface Link {

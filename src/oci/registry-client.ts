@@ -2,6 +2,7 @@
 // the end, manifests and blobs verified against their digests. Authentication is delegated to
 // RegistryAuth; every request carries the scope it needs.
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { type RegistryAuth, registryErrorText } from '../auth/registry-auth.js';
 import { RegistryError } from '../errors.js';
 import {
@@ -11,7 +12,8 @@ import {
   type RequestKind,
   type Tally,
 } from '../http/http-client.js';
-import { nextLink } from '../http/link-header.js';
+import { nextLinkTarget } from '../http/link-header.js';
+import { PageWalk, readRows } from '../http/page-walker.js';
 import { askedWaitMs } from '../http/retry-after.js';
 import { inferManifestMediaType } from './manifest.js';
 import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
@@ -282,78 +284,53 @@ export class RegistryClient {
     scope: string,
     tally?: Tally,
   ): Promise<Listing> {
-    const seen = new Set<string>();
-    const visited = new Set<string>();
-    let pageSize = this.opts.pageSize ?? 1000;
-    let url: string | undefined = `${this.base}${path}?n=${pageSize}`;
-    let pages = 0;
     const quirks = this.opts.pagination ?? {};
+    const listing = `${this.base}${path}`;
+    let pageSize = this.opts.pageSize ?? 1000;
+    const seen = new Set<string>();
     let previousPageLength = 0;
-    while (url) {
-      if (pages >= this.opts.maxPages) {
-        return {
-          items: [...seen],
-          pages,
-          complete: false,
-          problem: `stopped after ${pages} pages (max_pages); raise max_pages to list everything`,
-        };
-      }
-      visited.add(url);
-      const res = await this.send(
-        'GET',
-        url,
-        kind,
-        scope,
-        { accept: 'application/json' },
-        { allow400: pages === 0, tally },
-      );
-      if (res.status === 400 && pages === 0 && pageSize > 100) {
-        // Distribution rejects n above catalog.maxentries (default 1000) with PAGINATION_NUMBER_INVALID.
-        pageSize = 100;
-        url = `${this.base}${path}?n=${pageSize}`;
-        continue;
-      }
-      if (res.status === 400) throw this.statusError(res, url);
-      pages++;
-      const list = parseListPage(res, key, url);
-      const before = seen.size;
-      for (const item of list) seen.add(item);
-      let next = nextLink(res.headers.link, url);
-      if (next && quirks.linkQueryOnly) next = `${this.base}${path}${new URL(next).search}`;
-      if (!next && quirks.resumeWithoutLink && list.length > 0) {
-        if (seen.size > before) {
-          next = `${this.base}${path}?n=${pageSize}&last=${encodeURIComponent(list[list.length - 1]!)}`;
-        } else if (previousPageLength >= pageSize) {
-          // The same full page again: the server ignores `last`, so what lies past it is unreachable.
-          return {
-            items: [...seen],
-            pages,
-            complete: false,
-            problem: `the registry returned a full page of ${pageSize} with no next-page link and ignores \`last\`; the listing may be cut short`,
-          };
+    const walk = PageWalk.links<string>({
+      source: 'the registry',
+      maxPages: this.opts.maxPages,
+      first: `${listing}?n=${pageSize}`,
+      origin: this.origin,
+      ...(quirks.linkQueryOnly ? { rewrite: (next: URL) => `${listing}${next.search}` } : {}),
+      read: async (asked, index) => {
+        let url = asked;
+        const get = () =>
+          this.send(
+            'GET',
+            url,
+            kind,
+            scope,
+            { accept: 'application/json' },
+            { allow400: index === 0, tally },
+          );
+        let res = await get();
+        if (res.status === 400 && index === 0 && pageSize > 100) {
+          // Distribution rejects n above catalog.maxentries (default 1000) with PAGINATION_NUMBER_INVALID.
+          pageSize = 100;
+          url = `${listing}?n=${pageSize}`;
+          res = await get();
         }
-      }
-      previousPageLength = list.length;
-      if (!next) break;
-      if (new URL(next).origin !== this.origin) {
-        return {
-          items: [...seen],
-          pages,
-          complete: false,
-          problem: `the registry's next-page link points to another origin (${new URL(next).host}); not followed`,
-        };
-      }
-      if (visited.has(next)) {
-        return {
-          items: [...seen],
-          pages,
-          complete: false,
-          problem: `the registry's next-page link repeats a page already read; stopped`,
-        };
-      }
-      url = next;
-    }
-    return { items: [...seen], pages, complete: true };
+        if (res.status === 400) throw this.statusError(res, url);
+        const page = parseListPage(res, key, url);
+        let next = nextLinkTarget(res.headers.link);
+        let end: string | undefined;
+        if (!next && quirks.resumeWithoutLink && page.items.length > 0) {
+          if (page.items.some((item) => !seen.has(item))) {
+            next = `${listing}?n=${pageSize}&last=${encodeURIComponent(page.items[page.items.length - 1]!)}`;
+          } else if (previousPageLength >= pageSize) {
+            // The same full page again: the server ignores `last`, so what lies past it is unreachable.
+            end = `the registry returned a full page of ${pageSize} with no next-page link and ignores \`last\`; the listing may be cut short`;
+          }
+        }
+        previousPageLength = page.items.length;
+        return { ...page, url, next, ...(end ? { end } : {}) };
+      },
+    });
+    for await (const page of walk) for (const item of page.items) seen.add(item);
+    return { items: [...seen], ...walk.verdict };
   }
 
   /**
@@ -449,7 +426,11 @@ function contentType(res: HttpResponse): string | undefined {
   return ct ? ct.split(';')[0]!.trim() : undefined;
 }
 
-function parseListPage(res: HttpResponse, key: 'repositories' | 'tags', url: string): string[] {
+function parseListPage(
+  res: HttpResponse,
+  key: 'repositories' | 'tags',
+  url: string,
+): { items: string[]; rejected: string[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(res.body.toString('utf8'));
@@ -466,15 +447,15 @@ function parseListPage(res: HttpResponse, key: 'repositories' | 'tags', url: str
     throw new RegistryError(`${describeUrl(url)}: the listing is not a JSON object`);
   const value = (doc as Record<string, unknown>)[key];
   // Distribution answers `"tags": null` for a repository whose tags were all deleted.
-  if (value === null) return [];
+  if (value === null) return { items: [], rejected: [] };
   // No key at all is some other JSON (a gateway, a login page's API): read as "empty", a complete
   // listing would let the upload delete every repository or tag it used to hold.
   if (value === undefined)
     throw new RegistryError(
       `${describeUrl(url)}: the answer has no "${key}" list; it is not a registry listing`,
     );
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+  if (!Array.isArray(value)) {
     throw new RegistryError(`${describeUrl(url)}: "${key}" in the listing is not a list of names`);
   }
-  return value as string[];
+  return readRows(value, z.string(), key === 'tags' ? 'tag' : 'repository');
 }

@@ -11,11 +11,13 @@
 // `metadata_read` action, which repository-scoped tokens may lack: then tags come from
 // /v2/<repo>/tags/list and are resolved one manifest request each, and the summary says why.
 
+import { z } from 'zod';
 import { registryErrorText } from '../auth/registry-auth.js';
 import type { Credentials, Selector } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
-import { nextLink } from '../http/link-header.js';
+import { nextLinkTarget } from '../http/link-header.js';
+import { collectPages, optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
   type OpenAdapter,
@@ -26,7 +28,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
-import { jsonBody, maxPagesProblem } from './vendor-api.js';
+import { jsonBody } from './vendor-api.js';
 
 /** Username that tells ACR's token endpoint the password is an ACR refresh token. */
 export const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
@@ -119,11 +121,16 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-interface Walk {
-  pages: number;
-  complete: boolean;
-  problem?: string;
-}
+// An empty registry answers its catalog without a list (`az acr repository list` failed on it with
+// "'NoneType' object is not iterable", Azure/azure-cli#6977): that page lists nothing.
+const AcrCatalogPage = z.object({ repositories: z.array(z.unknown()).nullish() });
+const AcrTagsPage = z.object({ tags: z.array(z.unknown()) });
+
+const AcrTag = z.object({
+  name: z.string(),
+  digest: z.string(),
+  lastUpdateTime: optionalFact(z.string()),
+});
 
 class AcrLister {
   private metadataDenied: string | undefined;
@@ -136,73 +143,49 @@ class AcrLister {
     private readonly ctx: VendorContext,
   ) {}
 
-  /** Follows an /acr/v1 listing's `Link: rel="next"` to the end (same origin, max_pages). */
-  private async walk(
+  /** An /acr/v1 listing, followed by its `Link: rel="next"` (same origin, max_pages). */
+  private pages<T>(
     first: string,
     scope: string,
-    onPage: (doc: Record<string, unknown>, url: string) => void,
+    readPageRows: (doc: unknown, url: string) => { items: T[]; rejected: string[] },
     tally?: Tally,
-  ): Promise<Walk> {
-    const visited = new Set<string>();
-    let url: string | undefined = first;
-    let pages = 0;
-    while (url) {
-      if (pages >= this.ctx.settings.maxPages)
-        return { pages, complete: false, problem: maxPagesProblem(pages) };
-      visited.add(url);
-      const res = await this.client.request(
-        'GET',
-        url,
-        'tags',
-        scope,
-        { accept: 'application/json' },
-        { tally },
-      );
-      pages++;
-      this.vendorPages++;
-      let doc: unknown;
-      try {
-        doc = JSON.parse(res.body.toString('utf8'));
-      } catch {
-        throw new RegistryError(`${describeUrl(url)}: ACR answered with something that is not JSON`);
-      }
-      if (!doc || typeof doc !== 'object') throw new RegistryError(`${describeUrl(url)}: not a JSON object`);
-      onPage(doc as Record<string, unknown>, url);
-      const next = nextLink(res.headers.link, url);
-      if (!next) break;
-      if (new URL(next).origin !== this.client.origin)
-        return {
-          pages,
-          complete: false,
-          problem: `ACR's next-page link points to another origin (${new URL(next).host}); not followed`,
-        };
-      if (visited.has(next))
-        return {
-          pages,
-          complete: false,
-          problem: `ACR's next-page link repeats a page already read; stopped`,
-        };
-      url = next;
-    }
-    return { pages, complete: true };
+  ): PageWalk<T> {
+    return PageWalk.links({
+      source: 'ACR',
+      maxPages: this.ctx.settings.maxPages,
+      first,
+      origin: this.client.origin,
+      read: async (url) => {
+        const res = await this.client.request(
+          'GET',
+          url,
+          'tags',
+          scope,
+          { accept: 'application/json' },
+          { tally },
+        );
+        this.vendorPages++;
+        const doc = jsonBody(res);
+        if (doc === undefined)
+          throw new RegistryError(`${describeUrl(url)}: ACR answered with something that is not JSON`);
+        return { ...readPageRows(doc, url), next: nextLinkTarget(res.headers.link) };
+      },
+    });
   }
 
   async repositories(): Promise<RepositoryListing> {
-    const items = new Set<string>();
     try {
-      const walk = await this.walk(
+      const walk = this.pages(
         `${this.client.origin}/acr/v1/_catalog?n=${PAGE_SIZE}`,
         CATALOG_SCOPE,
-        (doc, url) => {
-          // An empty registry answers without a list (`az acr repository list` failed on it with
-          // "'NoneType' object is not iterable", Azure/azure-cli#6977): that page lists nothing.
-          const list = doc.repositories ?? [];
-          if (!Array.isArray(list))
-            throw new RegistryError(`${describeUrl(url)}: "repositories" is not a list`);
-          for (const r of list) if (typeof r === 'string') items.add(r);
-        },
+        (doc, url) =>
+          readRows(
+            readPage(doc, AcrCatalogPage, describeUrl(url)).repositories ?? [],
+            z.string(),
+            'repository',
+          ),
       );
-      return { items: [...items], ...walk };
+      return await collectPages(walk);
     } catch (err) {
       if (!deniedAction(err)) throw err;
       // Repository-scoped tokens cannot read the catalog; selectors that name repositories still work.
@@ -230,23 +213,21 @@ class AcrLister {
     const vendor = new Map<string, VendorTag>();
     try {
       const first = `${this.client.origin}/acr/v1/${repo}/_tags?orderby=timedesc&n=${PAGE_SIZE}`;
-      const walk = await this.walk(
+      const walk = this.pages(
         first,
         metadataScope(repo),
-        (doc, url) => {
-          const list = doc.tags ?? [];
-          if (!Array.isArray(list)) throw new RegistryError(`${describeUrl(url)}: "tags" is not a list`);
-          for (const t of list as Array<{ name?: unknown; digest?: unknown; lastUpdateTime?: unknown }>) {
-            if (typeof t?.name !== 'string') continue;
-            items.add(t.name);
-            if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
-            const pushedAt = normaliseTime(t.lastUpdateTime);
-            vendor.set(t.name, { digest: t.digest, ...(pushedAt ? { pushedAt } : {}) });
-          }
-        },
+        (doc, url) => readRows(readPage(doc, AcrTagsPage, describeUrl(url)).tags, AcrTag, 'tag'),
         tally,
       );
-      return { items: [...items], vendor, ...walk };
+      for await (const page of walk) {
+        for (const t of page.items) {
+          items.add(t.name);
+          if (!/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
+          const pushedAt = normaliseTime(t.lastUpdateTime);
+          vendor.set(t.name, { digest: t.digest, ...(pushedAt ? { pushedAt } : {}) });
+        }
+      }
+      return { items: [...items], vendor, ...walk.verdict };
     } catch (err) {
       if (!deniedAction(err)) throw err;
       this.metadataDenied = repo;

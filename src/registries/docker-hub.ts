@@ -3,10 +3,12 @@
 // list come from the selectors, which must name them. The same API lists every tag with its
 // digest and push time, so the registry is asked only for the manifests of the tags kept: on
 // Docker Hub each manifest GET is a pull counted against a quota, a HEAD is not.
+import { z } from 'zod';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import type { HttpResponse, Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
+import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RepositoryInfo } from '../model/discovery.js';
 import type { Secrets } from '../secrets.js';
 import {
@@ -17,7 +19,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNamespaces } from './selector-names.js';
-import { firstString, maxPagesProblem } from './vendor-api.js';
+import { firstString } from './vendor-api.js';
 
 /** The Hub API's largest page; it silently serves 100 when asked for more. */
 const PAGE_SIZE = 100;
@@ -232,75 +234,77 @@ export class HubApi {
   }
 }
 
-interface HubWalk {
-  pages: number;
-  complete: boolean;
-  problem?: string;
-}
+/** A Hub API listing page: `{count, next, previous, results}`. */
+const HubPage = z.object({ next: z.string().nullish(), results: z.array(z.unknown()) });
+
+const HubRepository = z.object({
+  name: z.string(),
+  namespace: optionalFact(z.string()),
+  description: optionalFact(z.string()),
+  star_count: optionalFact(z.number()),
+  pull_count: optionalFact(z.number()),
+  is_automated: optionalFact(z.boolean()),
+  last_updated: optionalFact(z.string()),
+});
+
+const HubTag = z
+  .object({
+    name: z.string(),
+    // Null while the Hub still processes a push, or for a legacy schema1 image.
+    digest: z.string().nullish(),
+    tag_last_pushed: optionalFact(z.string()),
+    last_updated: optionalFact(z.string()),
+  })
+  // Older Hub APIs have only last_updated, which also moves when the tag's metadata changes.
+  .transform((t) => ({
+    name: t.name,
+    digest: t.digest,
+    pushedAt: firstString(t.tag_last_pushed, t.last_updated),
+  }));
 
 /**
- * Follows a Hub API listing (`{count, next, results}`) page by page, handing each page's
- * `results` to `onResults`. `next` is followed only within the Hub's origin, up to max_pages.
+ * A Hub API listing (`{count, next, results}`), page by page, each row checked against `row`.
+ * `next` is followed only within the Hub's origin, up to max_pages.
  */
-async function walkHubPages(
+function hubPages<S extends z.ZodType>(
   p: ProviderSettings,
   hub: HubApi,
   first: string,
   what: string,
-  onResults: (results: unknown[]) => void,
-  opts: { tally?: Tally; pagesBefore?: number; notFound: string },
-): Promise<HubWalk> {
-  let pages = opts.pagesBefore ?? 0;
-  let url: string | undefined = first;
-  const visited = new Set<string>();
-  while (url) {
-    if (pages >= p.maxPages) {
-      return { pages, complete: false, problem: maxPagesProblem(pages) };
-    }
-    visited.add(url);
-    const res = await hub.get(url, what, opts.tally);
-    pages++;
-    if (res.status === 404) {
-      throw new RegistryError(`${opts.notFound} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
-    }
-    let doc: { next?: unknown; results?: unknown };
-    try {
-      doc = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
-    }
-    if (!Array.isArray(doc.results))
-      throw new RegistryError(`${describeUrl(url)}: the Hub API page has no "results" list`);
-    onResults(doc.results);
-    const next: URL | undefined =
-      typeof doc.next === 'string' && doc.next ? new URL(doc.next, url) : undefined;
-    if (next && next.origin !== hub.origin) {
-      return {
-        pages,
-        complete: false,
-        problem: `the Hub API's next page points to another origin (${next.host}); not followed`,
-      };
-    }
-    if (next && visited.has(next.toString())) {
-      return {
-        pages,
-        complete: false,
-        problem: `the Hub API's next page repeats a page already read; stopped`,
-      };
-    }
-    url = next?.toString();
-  }
-  return { pages, complete: true };
+  row: S,
+  opts: { tally?: Tally; pagesBefore?: number; notFound: string; noun: string },
+): PageWalk<z.output<S>> {
+  return PageWalk.links({
+    source: 'the Hub API',
+    maxPages: p.maxPages,
+    first,
+    origin: hub.origin,
+    ...(opts.pagesBefore ? { pagesBefore: opts.pagesBefore } : {}),
+    read: async (url) => {
+      const res = await hub.get(url, what, opts.tally);
+      if (res.status === 404) {
+        throw new RegistryError(`${opts.notFound} (HTTP 404 from ${describeUrl(url)})`, { status: 404 });
+      }
+      let doc: unknown;
+      try {
+        doc = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new RegistryError(`${describeUrl(url)}: the Hub API answered with something that is not JSON`);
+      }
+      const page = readPage(doc, HubPage, `${describeUrl(url)}: the Hub API page`);
+      return { ...readRows(page.results, row, opts.noun), next: page.next ?? undefined };
+    },
+  });
 }
 
 /** The repository facts the Hub's repository list carries, in the spec's field names. */
-function repositoryInfo(r: Record<string, unknown>, namespace: string): RepositoryInfo {
+function repositoryInfo(r: z.output<typeof HubRepository>, namespace: string): RepositoryInfo {
   const info: RepositoryInfo = { official: namespace === 'library' };
-  if (typeof r.description === 'string' && r.description) info.description = r.description;
+  if (r.description) info.description = r.description;
   if (typeof r.star_count === 'number') info.star_count = r.star_count;
   if (typeof r.pull_count === 'number') info.pull_count = r.pull_count;
   if (typeof r.is_automated === 'boolean') info.automated = r.is_automated;
-  if (typeof r.last_updated === 'string' && r.last_updated) info.last_updated = r.last_updated;
+  if (r.last_updated) info.last_updated = r.last_updated;
   return info;
 }
 
@@ -320,24 +324,22 @@ export async function dockerHubRepositories(p: ProviderSettings, hub: HubApi): P
       `/v2/namespaces/${encodeURIComponent(ns)}/repositories?page_size=${PAGE_SIZE}`,
       p.hubUrl,
     ).toString();
-    const walk = await walkHubPages(
-      p,
-      hub,
-      first,
-      `namespace ${ns}`,
-      (results) => {
-        for (const r of results as Array<Record<string, unknown>>) {
-          if (!r || typeof r.name !== 'string') continue;
-          const owner = typeof r.namespace === 'string' ? r.namespace : ns;
-          const name = `${owner}/${r.name}`;
-          items.add(name);
-          info.set(name, repositoryInfo(r, owner));
-        }
-      },
-      { pagesBefore: pages, notFound: `Docker Hub has no namespace ${JSON.stringify(ns)}` },
-    );
-    pages = walk.pages;
-    if (!walk.complete) return { items: [...items], info, ...walk };
+    const walk = hubPages(p, hub, first, `namespace ${ns}`, HubRepository, {
+      pagesBefore: pages,
+      notFound: `Docker Hub has no namespace ${JSON.stringify(ns)}`,
+      noun: 'repository',
+    });
+    for await (const page of walk) {
+      for (const r of page.items) {
+        const owner = r.namespace ?? ns;
+        const name = `${owner}/${r.name}`;
+        items.add(name);
+        info.set(name, repositoryInfo(r, owner));
+      }
+    }
+    const verdict = walk.verdict;
+    pages = verdict.pages;
+    if (!verdict.complete) return { items: [...items], info, ...verdict };
   }
   return { items: [...items], info, pages, complete: true };
 }
@@ -360,34 +362,22 @@ export async function dockerHubTags(
   ).toString();
   const items = new Set<string>();
   const vendor = new Map<string, VendorTag>();
-  const walk = await walkHubPages(
-    p,
-    hub,
-    first,
-    `the tags of ${repo}`,
-    (results) => {
-      for (const t of results as Array<{
-        name?: unknown;
-        digest?: unknown;
-        tag_last_pushed?: unknown;
-        last_updated?: unknown;
-      }>) {
-        if (!t || typeof t.name !== 'string') continue;
-        items.add(t.name);
-        // A tag without a digest (still processing, or a legacy schema1 image) is resolved the plain way.
-        if (typeof t.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
-        const pushed = firstString(t.tag_last_pushed, t.last_updated);
-        vendor.set(t.name, { digest: t.digest, ...(pushed ? { pushedAt: pushed } : {}) });
-      }
-    },
-    {
-      tally,
-      notFound: hub.anonymous
-        ? `Docker Hub has no public repository ${JSON.stringify(repo)}; if it is private, set username and password (${PAT_HINT})`
-        : `Docker Hub has no repository ${JSON.stringify(repo)} that ${hub.who} can see`,
-    },
-  );
-  return { items: [...items], vendor, ...walk };
+  const walk = hubPages(p, hub, first, `the tags of ${repo}`, HubTag, {
+    tally,
+    noun: 'tag',
+    notFound: hub.anonymous
+      ? `Docker Hub has no public repository ${JSON.stringify(repo)}; if it is private, set username and password (${PAT_HINT})`
+      : `Docker Hub has no repository ${JSON.stringify(repo)} that ${hub.who} can see`,
+  });
+  for await (const page of walk) {
+    for (const t of page.items) {
+      items.add(t.name);
+      // A tag without a digest is resolved the plain way.
+      if (!t.digest || !/^sha256:[a-f0-9]{64}$/.test(t.digest)) continue;
+      vendor.set(t.name, { digest: t.digest, ...(t.pushedAt ? { pushedAt: t.pushedAt } : {}) });
+    }
+  }
+  return { items: [...items], vendor, ...walk.verdict };
 }
 
 /** What the registry's rate-limit headers said, and what this run spent. */

@@ -18,12 +18,14 @@ import {
   GetAuthorizationTokenCommand,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
+import { z } from 'zod';
 import { registryErrorText } from '../auth/registry-auth.js';
 import { parseWwwAuthenticate } from '../auth/www-authenticate.js';
 import { type EcrHost, parseEcrHost } from '../config/registry-hosts.js';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
+import { PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { VulnerabilityCounts } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
@@ -36,7 +38,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
-import { jsonBody, maxPagesProblem } from './vendor-api.js';
+import { jsonBody } from './vendor-api.js';
 
 /** DescribeImages and DescribeRepositories accept at most this many results per call. */
 const API_PAGE_SIZE = 1000;
@@ -208,6 +210,23 @@ export function ecrApiError(err: unknown, op: string, target: string, endpoint: 
   }
 }
 
+// The SDK has turned the JSON into objects already; what it cannot promise is that the service
+// (or a proxy, or an endpoint set by ecr_api_url) sent the lists and the fields we read.
+const RepositoriesPage = z
+  .object({ repositories: z.array(z.unknown()), nextToken: z.string().nullish() })
+  .transform((o) => ({ rows: o.repositories, nextToken: o.nextToken }));
+const ImagesPage = z
+  .object({ imageDetails: z.array(z.unknown()), nextToken: z.string().nullish() })
+  .transform((o) => ({ rows: o.imageDetails, nextToken: o.nextToken }));
+
+const EcrRepository = z.looseObject({ repositoryName: z.string() });
+
+const EcrImage = z.looseObject({
+  // Without a digest the image's tags are still listed and get resolved through the registry.
+  imageDigest: z.string().nullish(),
+  imageTags: z.array(z.string()).nullish(),
+});
+
 class EcrApi {
   calls = 0;
   /** Tagged images DescribeImages returned without a basic-scan summary. */
@@ -256,53 +275,72 @@ class EcrApi {
     };
   }
 
+  /** One DescribeRepositories or DescribeImages listing, followed by its nextToken. */
+  private pages<S extends z.ZodType>(
+    p: ProviderSettings,
+    call: (nextToken: string | undefined) => Promise<unknown>,
+    page: z.ZodType<{ rows: unknown[]; nextToken?: string | null | undefined }>,
+    row: S,
+    noun: string,
+  ): PageWalk<z.output<S>> {
+    return PageWalk.cursors({
+      source: 'the ECR API',
+      maxPages: p.maxPages,
+      read: async (cursor) => {
+        const out = readPage(await call(cursor), page, `the ECR API's ${noun} page`);
+        return { ...readRows(out.rows, row, noun), next: out.nextToken ?? undefined };
+      },
+    });
+  }
+
   async repositories(p: ProviderSettings): Promise<RepositoryListing> {
+    const walk = this.pages(
+      p,
+      (nextToken) =>
+        this.send<DescribeRepositoriesCommandOutput>(
+          new DescribeRepositoriesCommand({
+            ...(this.registryId ? { registryId: this.registryId } : {}),
+            maxResults: API_PAGE_SIZE,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+          'DescribeRepositories',
+          this.registryId ? `registry ${this.registryId}` : 'the registry',
+        ),
+      RepositoriesPage,
+      EcrRepository,
+      'repository',
+    );
     const items = new Set<string>();
-    let pages = 0;
-    let nextToken: string | undefined;
-    do {
-      if (pages >= p.maxPages) return stopped(items, pages);
-      const out: DescribeRepositoriesCommandOutput = await this.send(
-        new DescribeRepositoriesCommand({
-          ...(this.registryId ? { registryId: this.registryId } : {}),
-          maxResults: API_PAGE_SIZE,
-          ...(nextToken ? { nextToken } : {}),
-        }),
-        'DescribeRepositories',
-        this.registryId ? `registry ${this.registryId}` : 'the registry',
-      );
-      pages++;
-      for (const r of out.repositories ?? []) if (r.repositoryName) items.add(r.repositoryName);
-      nextToken = out.nextToken || undefined;
-    } while (nextToken);
-    return { items: [...items], pages, complete: true };
+    for await (const page of walk) for (const r of page.items) items.add(r.repositoryName);
+    return { items: [...items], ...walk.verdict };
   }
 
   async tags(p: ProviderSettings, repo: string, tally: Tally): Promise<TagListing> {
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
-    let pages = 0;
-    let nextToken: string | undefined;
-    do {
-      if (pages >= p.maxPages) return { ...stopped(items, pages), vendor };
-      const out: DescribeImagesCommandOutput = await this.send(
-        new DescribeImagesCommand({
-          repositoryName: repo,
-          ...(this.registryId ? { registryId: this.registryId } : {}),
-          filter: { tagStatus: 'TAGGED' },
-          maxResults: API_PAGE_SIZE,
-          ...(nextToken ? { nextToken } : {}),
-        }),
-        'DescribeImages',
-        repo,
-        tally,
-      );
-      pages++;
-      for (const image of out.imageDetails ?? [])
-        this.addImage(image, items, vendor, p.discoverVulnerabilities);
-      nextToken = out.nextToken || undefined;
-    } while (nextToken);
-    return { items: [...items], pages, complete: true, vendor };
+    const walk = this.pages(
+      p,
+      (nextToken) =>
+        this.send<DescribeImagesCommandOutput>(
+          new DescribeImagesCommand({
+            repositoryName: repo,
+            ...(this.registryId ? { registryId: this.registryId } : {}),
+            filter: { tagStatus: 'TAGGED' },
+            maxResults: API_PAGE_SIZE,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+          'DescribeImages',
+          repo,
+          tally,
+        ),
+      ImagesPage,
+      EcrImage,
+      'image',
+    );
+    for await (const page of walk)
+      for (const image of page.items)
+        this.addImage(image as ImageDetail, items, vendor, p.discoverVulnerabilities);
+    return { items: [...items], vendor, ...walk.verdict };
   }
 
   private addImage(
@@ -328,15 +366,6 @@ class EcrApi {
       });
     }
   }
-}
-
-function stopped(items: Set<string>, pages: number) {
-  return {
-    items: [...items],
-    pages,
-    complete: false,
-    problem: maxPagesProblem(pages),
-  };
 }
 
 async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Promise<RegistryAdapter> {

@@ -9,10 +9,12 @@
 // api_url is the registry host (https://gcr.io, https://europe-west1-docker.pkg.dev). A
 // selector's namespace_pattern names the project; for Artifact Registry the repository_pattern
 // starts with the Artifact Registry repository (`^containers/`), which is where its walk begins.
+import { z } from 'zod';
 import type { Credentials, ProviderSettings, Selector } from '../config/settings.js';
 import { RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
-import { nextLink } from '../http/link-header.js';
+import { nextLinkTarget } from '../http/link-header.js';
+import { collectPages, optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import { mapLimit } from '../http/semaphore.js';
 import { type RegistryClient, repositoryScope } from '../oci/registry-client.js';
 import {
@@ -23,7 +25,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNamespace, literalPrefixes } from './selector-names.js';
-import { maxPagesProblem } from './vendor-api.js';
+import { jsonBody } from './vendor-api.js';
 
 /** Artifact Registry pages tags/list at up to 10,000 entries; asking for fewer showed only ~1000. */
 const TAGS_PAGE_SIZE = 10_000;
@@ -98,11 +100,21 @@ export function walkRoots(selectors: readonly Selector[]): string[] {
   return [...roots].filter((r) => ![...roots].some((o) => o !== r && r.startsWith(`${o}/`))).sort();
 }
 
-interface GoogleManifestInfo {
-  tag?: unknown;
-  timeUploadedMs?: unknown;
-  timeCreatedMs?: unknown;
-}
+/** Google's tags/list: the OCI `tags`, plus the paths one level down and a digest → facts map. */
+const GooglePage = z.object({
+  tags: z.array(z.unknown()),
+  child: z.array(z.unknown()).nullish(),
+  manifest: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** One entry of the manifest map, named by its digest. */
+const GoogleManifestRow = z.object({
+  name: z.string(),
+  entry: z.object({
+    tag: z.array(z.string()).nullish(),
+    timeUploadedMs: optionalFact(z.union([z.string(), z.number()])),
+  }),
+});
 
 /** One path's tags/list, all pages: its tags with digests and upload times, and its children. */
 interface PathListing {
@@ -123,10 +135,6 @@ function millisToIso(value: unknown): string | undefined {
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
 class GoogleLister {
   /** tags/list answers kept from the walk, so listing a repository's tags costs nothing more. */
   private readonly cache = new Map<string, PathListing>();
@@ -141,74 +149,69 @@ class GoogleLister {
 
   /** Every page of one path's tags/list. A missing path answers undefined when `allow404`. */
   async list(path: string, tally?: Tally, allow404 = false): Promise<PathListing | undefined> {
-    const out: PathListing = {
-      tags: [],
-      children: [],
-      vendor: new Map(),
-      undated: 0,
-      pages: 0,
-      complete: true,
-    };
     const tags = new Set<string>();
     const children = new Set<string>();
-    const visited = new Set<string>();
-    let url: string | undefined = `${this.client.base}/v2/${path}/tags/list?n=${TAGS_PAGE_SIZE}`;
-    while (url) {
-      if (out.pages >= this.settings.maxPages) {
-        out.complete = false;
-        out.problem = maxPagesProblem(out.pages);
-        break;
-      }
-      visited.add(url);
-      const res = await this.client.request(
-        'GET',
-        url,
-        'tags',
-        repositoryScope(path),
-        { accept: 'application/json' },
-        { allow404: allow404 && out.pages === 0, tally },
-      );
-      out.pages++;
-      if (res.status === 404) return undefined;
-      let doc: Record<string, unknown>;
-      try {
-        doc = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
-      } catch {
-        throw new RegistryError(
-          `${describeUrl(url)}: expected Google's tag list (JSON) but got ${res.headers['content-type'] ?? 'no content type'}`,
+    const vendor = new Map<string, VendorTag>();
+    let missing = false;
+    const walk = PageWalk.links<string>({
+      source: 'the registry',
+      maxPages: this.settings.maxPages,
+      first: `${this.client.base}/v2/${path}/tags/list?n=${TAGS_PAGE_SIZE}`,
+      origin: this.client.origin,
+      read: async (url, index) => {
+        const res = await this.client.request(
+          'GET',
+          url,
+          'tags',
+          repositoryScope(path),
+          { accept: 'application/json' },
+          { allow404: allow404 && index === 0, tally },
         );
-      }
-      if (!doc || typeof doc !== 'object')
-        throw new RegistryError(`${describeUrl(url)}: the tag list is not a JSON object`);
-      for (const t of stringList(doc.tags)) tags.add(t);
-      for (const c of stringList(doc.child)) children.add(c);
-      const manifests = doc.manifest && typeof doc.manifest === 'object' ? doc.manifest : {};
-      for (const [digest, raw] of Object.entries(manifests as Record<string, GoogleManifestInfo>)) {
-        if (!/^sha256:[a-f0-9]{64}$/.test(digest) || !raw || typeof raw !== 'object') continue;
-        const pushedAt = millisToIso(raw.timeUploadedMs);
-        for (const t of stringList(raw.tag)) {
-          tags.add(t);
-          out.vendor.set(t, { digest, ...(pushedAt ? { pushedAt } : {}) });
+        if (res.status === 404) {
+          missing = true;
+          return { items: [] };
         }
-      }
-      const next = nextLink(res.headers.link, url);
-      if (!next) break;
-      if (new URL(next).origin !== this.client.origin) {
-        out.complete = false;
-        out.problem = `the registry's next-page link points to another origin (${new URL(next).host}); not followed`;
-        break;
-      }
-      if (visited.has(next)) {
-        out.complete = false;
-        out.problem = `the registry's next-page link repeats a page already read; stopped`;
-        break;
-      }
-      url = next;
-    }
-    out.tags = [...tags];
-    out.children = [...children].sort();
-    out.undated = out.tags.filter((t) => !out.vendor.has(t)).length;
-    return out;
+        const doc = jsonBody(res);
+        if (doc === undefined) {
+          throw new RegistryError(
+            `${describeUrl(url)}: expected Google's tag list (JSON) but got ${res.headers['content-type'] ?? 'no content type'}`,
+          );
+        }
+        const page = readPage(doc, GooglePage, describeUrl(url));
+        const listed = readRows(page.tags, z.string(), 'tag');
+        const below = readRows(page.child ?? [], z.string(), 'child path');
+        const described = readRows(
+          Object.entries(page.manifest ?? {}).map(([name, entry]) => ({ name, entry })),
+          GoogleManifestRow,
+          'manifest',
+        );
+        for (const t of listed.items) tags.add(t);
+        for (const c of below.items) children.add(c);
+        for (const { name: digest, entry } of described.items) {
+          if (!/^sha256:[a-f0-9]{64}$/.test(digest)) continue;
+          const pushedAt = millisToIso(entry.timeUploadedMs);
+          for (const t of entry.tag ?? []) {
+            tags.add(t);
+            vendor.set(t, { digest, ...(pushedAt ? { pushedAt } : {}) });
+          }
+        }
+        return {
+          items: listed.items,
+          rejected: [...listed.rejected, ...below.rejected, ...described.rejected],
+          next: nextLinkTarget(res.headers.link),
+        };
+      },
+    });
+    const { items: _read, ...verdict } = await collectPages(walk);
+    if (missing) return undefined;
+    const listedTags = [...tags];
+    return {
+      tags: listedTags,
+      children: [...children].sort(),
+      vendor,
+      undated: listedTags.filter((t) => !vendor.has(t)).length,
+      ...verdict,
+    };
   }
 
   async repositories(): Promise<RepositoryListing> {

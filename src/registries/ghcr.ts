@@ -5,10 +5,13 @@
 // packages its repository may access. So the listing falls back to the packages we can name (the
 // selectors', the workflow repository's), and the versions fall back to the registry itself.
 import { getOctokit } from '@actions/github';
+import { z } from 'zod';
 import { selectorFor } from '../config/select.js';
 import type { Credentials } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
-import { describeUrl, type Tally } from '../http/http-client.js';
+import type { Tally } from '../http/http-client.js';
+import { nextLinkTarget } from '../http/link-header.js';
+import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RepositoryInfo } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import type {
@@ -20,7 +23,7 @@ import type {
   VendorTag,
 } from './registry-adapter.js';
 import { literalNames, literalNamespace, namingAdvice } from './selector-names.js';
-import { firstString, maxPagesProblem } from './vendor-api.js';
+import { firstString } from './vendor-api.js';
 
 const PER_PAGE = 100;
 /** Below this many requests left, the API is kept for other jobs sharing the token's hourly budget. */
@@ -208,13 +211,41 @@ interface Refusal {
 }
 
 interface Walk {
-  status: number;
   /** The refused answer, when the first page was not a 200. */
   refused?: ApiAnswer;
   pages: number;
   complete: boolean;
   problem?: string;
 }
+
+/** A first page other than 200, handed to the caller to decide (another owner kind, a fallback). */
+class Refused extends Error {
+  constructor(readonly answer: ApiAnswer) {
+    super(`HTTP ${answer.status}`);
+  }
+}
+
+/** Every GitHub Packages list answer is a bare JSON array. */
+const GitHubPage = z.array(z.unknown());
+
+const GitHubPackage = z.object({ name: z.string(), updated_at: optionalFact(z.string()) });
+
+const GitHubVersion = z
+  .object({
+    // The version's digest.
+    name: z.string(),
+    created_at: optionalFact(z.string()),
+    updated_at: optionalFact(z.string()),
+    // Untagged versions (platform images and attestations inside an index) have an empty list.
+    metadata: z.object({ container: z.object({ tags: z.array(z.string()) }).nullish() }).nullish(),
+  })
+  // created_at is when this digest was pushed; updated_at also moves when a tag is added to or
+  // taken away from it, which would make an old image look fresh: it only stands in.
+  .transform((v) => ({
+    digest: v.name,
+    tags: v.metadata?.container?.tags,
+    pushedAt: firstString(v.created_at, v.updated_at),
+  }));
 
 /** Credentials for the registry and the API token, and where they came from. */
 function ghcrCredentials(ctx: VendorContext): { creds: Credentials; token?: string; source: string } {
@@ -320,10 +351,9 @@ class Ghcr implements RegistryAdapter {
       let walk: Walk | undefined;
       try {
         walk = await this.listOwner(owner, pages, (pkg) => {
-          if (typeof pkg.name !== 'string') return;
           const name = `${owner}/${pkg.name}`.toLowerCase();
           items.add(name);
-          if (typeof pkg.updated_at === 'string') info.set(name, { last_updated: pkg.updated_at });
+          if (pkg.updated_at) info.set(name, { last_updated: pkg.updated_at });
         });
       } catch (err) {
         if (!(err instanceof ApiStopped)) throw err;
@@ -464,17 +494,18 @@ class Ghcr implements RegistryAdapter {
   private async listOwner(
     owner: string,
     pagesBefore: number,
-    onPackage: (pkg: { name?: unknown; updated_at?: unknown }) => void,
+    onPackage: (pkg: z.output<typeof GitHubPackage>) => void,
   ): Promise<Walk> {
     let walk: Walk | undefined;
     for (const kind of this.kindsOf(owner)) {
       walk = await this.walk(
         `/${kind}/${encodeURIComponent(owner)}/packages?package_type=container&per_page=${PER_PAGE}`,
         `the packages of ${owner}`,
+        { row: GitHubPackage, noun: 'package' },
         undefined,
         pagesBefore,
         (items) => {
-          for (const pkg of items) onPackage(pkg as { name?: unknown });
+          for (const pkg of items) onPackage(pkg);
         },
       );
       // 404 as an organisation: perhaps a user. Any other answer says the organisation exists.
@@ -486,74 +517,58 @@ class Ghcr implements RegistryAdapter {
   }
 
   /**
-   * Follows an API listing page by page (Link rel="next", same origin, up to max_pages). A first
-   * page other than 200 is handed back as `refused` for the caller to decide; later failures and
-   * a wrong token (401) throw.
+   * Reads an API listing page by page, each row checked against `rows.row`. A first page other
+   * than 200 is handed back as `refused` for the caller to decide; later failures and a wrong
+   * token (401) throw, and a budget spent halfway ends the listing incomplete.
    */
-  private async walk(
+  private async walk<S extends z.ZodType>(
     first: string,
     what: string,
+    rows: { row: S; noun: string },
     tally: Tally | undefined,
     pagesBefore: number,
-    onItems: (items: unknown[]) => void,
+    onItems: (items: z.output<S>[]) => void,
   ): Promise<Walk> {
     const api = this.api!;
-    const p = this.ctx.settings;
-    let pages = pagesBefore;
-    let url: string | undefined = first;
-    let firstPage = true;
-    while (url) {
-      if (pages >= p.maxPages) {
-        return {
-          status: 200,
-          pages,
-          complete: false,
-          problem: maxPagesProblem(pages),
-        };
-      }
-      let a: ApiAnswer;
-      try {
-        a = await api.get(url, tally);
-      } catch (err) {
-        if (err instanceof ApiStopped && !firstPage)
-          return { status: 0, pages, complete: false, problem: `${what}: ${err.message}` };
-        throw err;
-      }
-      pages++;
-      if (a.status === 401) {
-        throw new AuthError(
-          `GitHub API ${api.host} rejected the token (HTTP 401${apiMessage(a.data) ? `: ${apiMessage(a.data)}` : ''}) listing ${what}; credential used: ${this.describeCredential()}; use a valid token: the workflow's GITHUB_TOKEN or ${PAT_FIX}`,
-          { status: 401, code: 'UNAUTHORIZED' },
-        );
-      }
-      if (a.status !== 200) {
-        if (api.stopped && !firstPage)
-          return { status: a.status, pages, complete: false, problem: `${what}: ${api.stopped}` };
-        if (firstPage) return { status: a.status, refused: a, pages: pages - 1, complete: false };
-        throw new RegistryError(
-          `GitHub API ${api.host}: HTTP ${a.status}${apiMessage(a.data) ? ` (${apiMessage(a.data)})` : ''} listing ${what}`,
-          { status: a.status },
-        );
-      }
-      if (!Array.isArray(a.data))
-        throw new RegistryError(`GitHub API ${api.host}: the answer listing ${what} is not a JSON list`);
-      onItems(a.data);
-      firstPage = false;
-      const next = /<([^<>]+)>;\s*rel="next"/.exec(a.headers.link ?? '')?.[1];
-      if (
-        next &&
-        new URL(next, url.startsWith('/') ? api.baseUrl : url).origin !== new URL(api.baseUrl).origin
-      ) {
-        return {
-          status: 200,
-          pages,
-          complete: false,
-          problem: `the GitHub API's next page for ${what} points to another origin (${describeUrl(next)}); not followed`,
-        };
-      }
-      url = next;
+    const walk = PageWalk.links({
+      source: 'the GitHub API',
+      maxPages: this.ctx.settings.maxPages,
+      first: `${api.baseUrl}${first}`,
+      pagesBefore,
+      read: async (url, index) => {
+        const a = await api.get(url, tally);
+        if (a.status === 401) {
+          throw new AuthError(
+            `GitHub API ${api.host} rejected the token (HTTP 401${apiMessage(a.data) ? `: ${apiMessage(a.data)}` : ''}) listing ${what}; credential used: ${this.describeCredential()}; use a valid token: the workflow's GITHUB_TOKEN or ${PAT_FIX}`,
+            { status: 401, code: 'UNAUTHORIZED' },
+          );
+        }
+        if (a.status !== 200) {
+          if (index === 0) throw new Refused(a);
+          if (api.stopped) return { items: [], end: `${what}: ${api.stopped}` };
+          throw new RegistryError(
+            `GitHub API ${api.host}: HTTP ${a.status}${apiMessage(a.data) ? ` (${apiMessage(a.data)})` : ''} listing ${what}`,
+            { status: a.status },
+          );
+        }
+        const page = readPage(a.data, GitHubPage, `GitHub API ${api.host}: the answer listing ${what}`);
+        return { ...readRows(page, rows.row, rows.noun), next: nextLinkTarget(a.headers.link) };
+      },
+    });
+    try {
+      for await (const page of walk) onItems(page.items);
+    } catch (err) {
+      if (err instanceof Refused) return { refused: err.answer, pages: pagesBefore, complete: false };
+      // The budget ran out before a later page was asked for: what was read stays, incomplete.
+      const { pages, problem } = walk.verdict;
+      if (!(err instanceof ApiStopped) || pages === pagesBefore) throw err;
+      return {
+        pages,
+        complete: false,
+        problem: [`${what}: ${err.message}`, problem].filter(Boolean).join('; '),
+      };
     }
-    return { status: 200, pages, complete: true };
+    return walk.verdict;
   }
 
   async listTags(repo: string, tally: Tally): Promise<TagListing> {
@@ -563,29 +578,20 @@ class Ghcr implements RegistryAdapter {
     const pkg = encodeURIComponent(rest.join('/'));
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
-    const onVersions = (versions: unknown[]) => {
-      for (const v of versions as Array<{
-        name?: unknown;
-        created_at?: unknown;
-        updated_at?: unknown;
-        metadata?: { container?: { tags?: unknown } };
-      }>) {
-        const tags = v.metadata?.container?.tags;
+    const onVersions = (versions: z.output<typeof GitHubVersion>[]) => {
+      for (const v of versions) {
         // Untagged versions are platform images and attestations inside an index: not tags.
-        if (!Array.isArray(tags)) continue;
-        // created_at is when this digest was pushed; updated_at also moves when a tag is added to
-        // or taken away from it, which would make an old image look fresh.
-        const pushed = firstString(v.created_at, v.updated_at);
-        for (const t of tags) {
-          if (typeof t !== 'string') continue;
+        if (!v.tags) continue;
+        for (const t of v.tags) {
           items.add(t);
-          if (typeof v.name !== 'string' || !DIGEST.test(v.name)) continue;
+          if (!DIGEST.test(v.digest)) continue;
           const prev = vendor.get(t);
-          if (prev?.pushedAt && pushed && prev.pushedAt > pushed) continue;
-          vendor.set(t, { digest: v.name, ...(pushed ? { pushedAt: pushed } : {}) });
+          if (prev?.pushedAt && v.pushedAt && prev.pushedAt > v.pushedAt) continue;
+          vendor.set(t, { digest: v.digest, ...(v.pushedAt ? { pushedAt: v.pushedAt } : {}) });
         }
       }
     };
+
     let refusal: string | undefined;
     try {
       const kinds = this.kindsOf(owner!);
@@ -595,6 +601,7 @@ class Ghcr implements RegistryAdapter {
         const walk = await this.walk(
           `/${kind}/${encodeURIComponent(owner!)}/packages/container/${pkg}/versions?per_page=${PER_PAGE}`,
           `the versions of ${repo}`,
+          { row: GitHubVersion, noun: 'version' },
           tally,
           0,
           onVersions,

@@ -3,10 +3,12 @@
 // push times and scanner summaries included) replaces tags/list plus a manifest request per tag.
 // Basic credentials (a user, or a robot account `robot$…`) serve both the API and the registry's
 // token service (/service/token, service "harbor-registry").
+import { z } from 'zod';
 import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
-import { nextLink } from '../http/link-header.js';
+import { nextLinkTarget } from '../http/link-header.js';
+import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import {
@@ -19,7 +21,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNamespaces } from './selector-names.js';
-import { jsonBody, listingFailure, maxPagesProblem, vendorApiGet } from './vendor-api.js';
+import { jsonBody, listingFailure, vendorApiGet } from './vendor-api.js';
 
 /** Harbor's documented maximum; a larger page_size is refused (422), not capped. */
 export const HARBOR_PAGE_SIZE = 100;
@@ -194,11 +196,27 @@ export function harborArtifactTags(
   }
 }
 
-interface Walk {
-  pages: number;
-  complete: boolean;
-  problem?: string;
-}
+/** Every Harbor list answer is a bare JSON array; its length is counted against X-Total-Count. */
+const HarborPage = z.array(z.unknown());
+
+const HarborProject = z.object({ name: z.string() });
+
+const HarborRepository = z.object({
+  name: z.string(),
+  description: optionalFact(z.string()),
+  pull_count: optionalFact(z.number()),
+  update_time: optionalFact(z.string()),
+});
+
+/**
+ * What an artifacts row must carry to be read: its digest and, when present, named tags and
+ * accessories; the descriptive rest (platform, scans) stays optional as HarborArtifact says.
+ */
+const HarborArtifactRow = z.looseObject({
+  digest: z.string(),
+  tags: z.array(z.looseObject({ name: z.string() })).nullish(),
+  accessories: z.array(z.looseObject({})).nullish(),
+});
 
 class HarborApi {
   readonly base: string;
@@ -266,39 +284,43 @@ class HarborApi {
   }
 
   /**
-   * Reads a paged list (`page`, `page_size`, `X-Total-Count`, `Link`) to the end or to max_pages.
+   * A paged list (`page`, `page_size`, `X-Total-Count`, `Link`), each row checked against `row`.
    * Page URLs are built here rather than copied from Link: Harbor's Link unescapes the query.
    */
-  async walk(
+  pages<S extends z.ZodType>(
     url: (page: number) => string,
     what: string,
-    onItems: (items: unknown[]) => void,
+    row: S,
+    noun: string,
     opts: { tally?: Tally; pagesBefore?: number; headers?: Record<string, string>; hint403: string },
-  ): Promise<Walk> {
-    let pages = opts.pagesBefore ?? 0;
+  ): PageWalk<z.output<S>> {
     let seen = 0;
-    for (let page = 1; ; page++) {
-      if (pages >= this.p.maxPages) {
-        return { pages, complete: false, problem: maxPagesProblem(pages) };
-      }
-      const target = url(page);
-      const res = await this.get(target, opts.headers ?? {}, opts.tally);
-      pages++;
-      if (res.status !== 200) throw this.failure(res, target, what, opts.hint403);
-      const items = jsonBody(res);
-      if (items === undefined)
-        throw new RegistryError(`Harbor API ${describeUrl(target)}: the answer listing ${what} is not JSON`);
-      if (!Array.isArray(items))
-        throw new RegistryError(
-          `Harbor API ${describeUrl(target)}: the answer listing ${what} is not a list`,
+    return PageWalk.cursors({
+      source: 'the Harbor API',
+      maxPages: this.p.maxPages,
+      ...(opts.pagesBefore ? { pagesBefore: opts.pagesBefore } : {}),
+      read: async (cursor) => {
+        const page = cursor === undefined ? 1 : Number(cursor);
+        const target = url(page);
+        const res = await this.get(target, opts.headers ?? {}, opts.tally);
+        if (res.status !== 200) throw this.failure(res, target, what, opts.hint403);
+        const doc = jsonBody(res);
+        if (doc === undefined)
+          throw new RegistryError(
+            `Harbor API ${describeUrl(target)}: the answer listing ${what} is not JSON`,
+          );
+        const rows = readPage(
+          doc,
+          HarborPage,
+          `Harbor API ${describeUrl(target)}: the answer listing ${what}`,
         );
-      onItems(items);
-      seen += items.length;
-      const total = Number(res.headers['x-total-count']);
-      // Counted by items seen, not pages: a proxy or an older Harbor may serve fewer than asked.
-      const more = Number.isFinite(total) ? seen < total : nextLink(res.headers.link, target) !== undefined;
-      if (!more || items.length === 0) return { pages, complete: true };
-    }
+        seen += rows.length;
+        const total = Number(res.headers['x-total-count']);
+        // Counted by rows seen, not pages: a proxy or an older Harbor may serve fewer than asked.
+        const more = Number.isFinite(total) ? seen < total : nextLinkTarget(res.headers.link) !== undefined;
+        return { ...readRows(rows, row, noun), next: more && rows.length > 0 ? String(page + 1) : undefined };
+      },
+    });
   }
 }
 
@@ -320,17 +342,17 @@ async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<
   let projects = literalNamespaces(p.selectors);
   if (!projects) {
     const found: string[] = [];
-    const walk = await api.walk(
+    const walk = api.pages(
       (page) => `${api.base}/projects?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_detail=false`,
       'projects',
-      (items) => {
-        for (const it of items as Array<{ name?: unknown }>)
-          if (typeof it.name === 'string') found.push(it.name);
-      },
+      HarborProject,
+      'project',
       { hint403: REPO_HINT },
     );
-    pages = walk.pages;
-    if (!walk.complete) return { items: [], ...walk };
+    for await (const page of walk) for (const it of page.items) found.push(it.name);
+    const verdict = walk.verdict;
+    pages = verdict.pages;
+    if (!verdict.complete) return { items: [], ...verdict };
     projects = found.filter((name) => p.selectors.some((s) => s.namespacePattern.test(name))).sort();
   }
   const items: string[] = [];
@@ -338,27 +360,28 @@ async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<
   const problems: string[] = [];
   for (const project of projects) {
     try {
-      const walk = await api.walk(
+      const walk = api.pages(
         (page) =>
           `${api.base}/projects/${encodeURIComponent(project)}/repositories?page=${page}&page_size=${HARBOR_PAGE_SIZE}`,
         `the repositories of project "${project}"`,
-        (list) => {
-          for (const r of list as Array<Record<string, unknown>>) {
-            if (typeof r.name !== 'string') continue;
-            items.push(r.name);
-            const facts: RepositoryInfo = {};
-            if (typeof r.description === 'string' && r.description) facts.description = r.description;
-            if (typeof r.pull_count === 'number') facts.pull_count = r.pull_count;
-            const updated = isoTime(r.update_time);
-            if (updated) facts.last_updated = updated;
-            info.set(r.name, facts);
-          }
-        },
+        HarborRepository,
+        'repository',
         { pagesBefore: pages, hint403: REPO_HINT },
       );
-      pages = walk.pages;
-      if (!walk.complete)
-        return { items, info, pages, complete: false, ...(walk.problem ? { problem: walk.problem } : {}) };
+      for await (const page of walk) {
+        for (const r of page.items) {
+          items.push(r.name);
+          const facts: RepositoryInfo = {};
+          if (r.description) facts.description = r.description;
+          if (typeof r.pull_count === 'number') facts.pull_count = r.pull_count;
+          const updated = isoTime(r.update_time);
+          if (updated) facts.last_updated = updated;
+          info.set(r.name, facts);
+        }
+      }
+      const verdict = walk.verdict;
+      pages = verdict.pages;
+      if (!verdict.complete) return { items, info, ...verdict };
     } catch (err) {
       // Wrong credentials fail every project alike; a project this account (or an anonymous
       // client) may not see leaves the others listable.
@@ -391,22 +414,25 @@ async function harborTags(
   const name = repo.slice(slash + 1);
   const scan = p.discoverVulnerabilities;
   const vendor = new Map<string, VendorTag>();
-  const walk = await api.walk(
+  const walk = api.pages(
     (page) =>
       `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
     `the artifacts of ${repo}`,
-    (items) =>
-      harborArtifactTags(items as HarborArtifact[], vendor, {
-        vulnerabilities: scan,
-        describe: !p.readManifests,
-      }),
+    HarborArtifactRow,
+    'artifact',
     {
       tally,
       hint403: ARTIFACT_HINT,
       ...(scan ? { headers: { 'x-accept-vulnerabilities': HARBOR_VULNERABILITY_ACCEPT } } : {}),
     },
   );
-  return { items: [...vendor.keys()], vendor, ...walk };
+  for await (const page of walk) {
+    harborArtifactTags(page.items as HarborArtifact[], vendor, {
+      vulnerabilities: scan,
+      describe: !p.readManifests,
+    });
+  }
+  return { items: [...vendor.keys()], vendor, ...walk.verdict };
 }
 
 export const openHarbor: OpenAdapter = async (ctx) => {

@@ -10,9 +10,11 @@
 //   public repositories still come from the API, private ones from the registry's catalog, and
 //   their tags from tags/list (a request per tag to resolve digests).
 // - both `password` and `token`: the password signs in to the registry, the token to the API.
+import { z } from 'zod';
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, errorMessage, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
+import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RepositoryInfo } from '../model/discovery.js';
 import {
   type OpenAdapter,
@@ -23,7 +25,7 @@ import {
   type VendorTag,
 } from './registry-adapter.js';
 import { literalNamespaces } from './selector-names.js';
-import { firstString, jsonBody, listingFailure, maxPagesProblem, vendorApiGet } from './vendor-api.js';
+import { firstString, jsonBody, listingFailure, vendorApiGet } from './vendor-api.js';
 
 /** Quay's maximum `limit` for the tag API (its default is 50). */
 export const QUAY_TAG_PAGE_SIZE = 100;
@@ -57,6 +59,30 @@ interface QuayTag {
   end_ts?: unknown;
   last_modified?: unknown;
 }
+
+const QuayRepositoriesPage = z.object({
+  repositories: z.array(z.unknown()),
+  next_page: z.string().nullish(),
+});
+
+const QuayRepository = z.object({
+  name: z.string(),
+  namespace: optionalFact(z.string()),
+  description: optionalFact(z.string()),
+  last_modified: optionalFact(z.number()),
+  is_public: optionalFact(z.boolean()),
+});
+
+const QuayTagsPage = z.object({ tags: z.array(z.unknown()), has_additional: optionalFact(z.boolean()) });
+
+const QuayTagRow = z.object({
+  name: z.string(),
+  // Tags of images pushed before manifests were kept (V1) carry none; they are left to the registry.
+  manifest_digest: z.string().nullish(),
+  start_ts: optionalFact(z.number()),
+  end_ts: optionalFact(z.number()),
+  last_modified: optionalFact(z.string()),
+});
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -201,29 +227,36 @@ export const openQuay: OpenAdapter = async (ctx) => {
     const info = new Map<string, RepositoryInfo>();
     let pages = 0;
     for (const ns of [...namespaces].sort()) {
-      let cursor: string | undefined;
-      do {
-        if (pages >= p.maxPages)
-          return { items: [...items], info, pages, complete: false, problem: maxPagesProblem(pages) };
-        // public=true adds the public repositories; with a token, the private ones it may read come too.
-        const url = `${api.base}/repository?namespace=${encodeURIComponent(ns)}&public=true&last_modified=true${cursor ? `&next_page=${encodeURIComponent(cursor)}` : ''}`;
-        const doc = await api.getJson(url, `the repositories of namespace "${ns}"`);
-        pages++;
-        if (!Array.isArray(doc.repositories))
-          throw new RegistryError(`Quay API ${describeUrl(url)}: the page has no "repositories" list`);
-        for (const r of doc.repositories as Array<Record<string, unknown>>) {
-          if (typeof r.name !== 'string') continue;
-          const name = `${typeof r.namespace === 'string' ? r.namespace : ns}/${r.name}`;
+      const walk = PageWalk.cursors({
+        source: 'the Quay API',
+        maxPages: p.maxPages,
+        pagesBefore: pages,
+        read: async (cursor) => {
+          // public=true adds the public repositories; with a token, the private ones it may read come too.
+          const url = `${api.base}/repository?namespace=${encodeURIComponent(ns)}&public=true&last_modified=true${cursor ? `&next_page=${encodeURIComponent(cursor)}` : ''}`;
+          const doc = await api.getJson(url, `the repositories of namespace "${ns}"`);
+          const page = readPage(doc, QuayRepositoriesPage, `Quay API ${describeUrl(url)}`);
+          return {
+            ...readRows(page.repositories, QuayRepository, 'repository'),
+            next: page.next_page ?? undefined,
+          };
+        },
+      });
+      for await (const page of walk) {
+        for (const r of page.items) {
+          const name = `${r.namespace ?? ns}/${r.name}`;
           items.add(name);
           const facts: RepositoryInfo = {};
-          if (typeof r.description === 'string' && r.description) facts.description = r.description;
+          if (r.description) facts.description = r.description;
           if (typeof r.last_modified === 'number' && r.last_modified > 0)
             facts.last_updated = epochToIso(r.last_modified);
           info.set(name, facts);
           if (r.is_public === false && !api.authenticated) throughRegistry.add(name);
         }
-        cursor = typeof doc.next_page === 'string' && doc.next_page ? doc.next_page : undefined;
-      } while (cursor);
+      }
+      const verdict = walk.verdict;
+      pages = verdict.pages;
+      if (!verdict.complete) return { items: [...items], info, ...verdict };
     }
     if (!api.authenticated && registryLogin) {
       // Without an OAuth token the API shows public repositories only; the registry's catalog
@@ -261,19 +294,23 @@ export const openQuay: OpenAdapter = async (ctx) => {
   async function apiTags(repo: string, tally: Tally): Promise<TagListing> {
     const vendor = new Map<string, VendorTag>();
     const now = Date.now();
-    let pages = 0;
-    for (let page = 1; ; page++) {
-      if (pages >= p.maxPages)
-        return { items: [...vendor.keys()], vendor, pages, complete: false, problem: maxPagesProblem(pages) };
-      const url = `${api.base}/repository/${repositoryPath(repo)}/tag/?limit=${QUAY_TAG_PAGE_SIZE}&page=${page}&onlyActiveTags=true`;
-      const doc = await api.getJson(url, `the tags of ${repo}`, tally);
-      pages++;
-      if (!Array.isArray(doc.tags))
-        throw new RegistryError(`Quay API ${describeUrl(url)}: the page has no "tags" list`);
-      quayLiveTags(doc.tags as QuayTag[], vendor, now);
-      if (doc.has_additional !== true || doc.tags.length === 0) break;
-    }
-    return { items: [...vendor.keys()], vendor, pages, complete: true };
+    const walk = PageWalk.cursors({
+      source: 'the Quay API',
+      maxPages: p.maxPages,
+      read: async (cursor) => {
+        const page = cursor === undefined ? 1 : Number(cursor);
+        const url = `${api.base}/repository/${repositoryPath(repo)}/tag/?limit=${QUAY_TAG_PAGE_SIZE}&page=${page}&onlyActiveTags=true`;
+        const doc = readPage(
+          await api.getJson(url, `the tags of ${repo}`, tally),
+          QuayTagsPage,
+          `Quay API ${describeUrl(url)}`,
+        );
+        const more = doc.has_additional === true && doc.tags.length > 0;
+        return { ...readRows(doc.tags, QuayTagRow, 'tag'), next: more ? String(page + 1) : undefined };
+      },
+    });
+    for await (const page of walk) quayLiveTags(page.items, vendor, now);
+    return { items: [...vendor.keys()], vendor, ...walk.verdict };
   }
 
   async function listTags(repo: string, tally: Tally): Promise<TagListing> {

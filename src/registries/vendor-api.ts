@@ -1,7 +1,8 @@
 // What the vendor REST clients (Docker Hub, Quay, Harbor, ACR, GCR, GHCR, ECR) do alike when they
-// read a vendor API: tolerant JSON bodies, field names that changed between API versions, the
-// max_pages stop, and the 429 / other-status errors. Kept in one place so that the adapters word
-// the same situation the same way and a fix to one reaches all.
+// read a vendor API: tolerant JSON bodies, field names that changed between API versions, and the
+// 429 / other-status errors (paging itself is the page walker's, src/http/page-walker.ts). Kept
+// in one place so that the adapters word the same situation the same way and a fix to one reaches
+// all.
 import { RegistryError } from '../errors.js';
 import type { HttpResponse, Tally } from '../http/http-client.js';
 import type { VendorContext } from './registry-adapter.js';
@@ -18,10 +19,6 @@ export function jsonBody(res: HttpResponse): unknown {
 /** The first value that is a string (even an empty one): vendors renamed fields over versions. */
 export function firstString(...values: unknown[]): string | undefined {
   return values.find((v): v is string => typeof v === 'string');
-}
-
-export function maxPagesProblem(pages: number): string {
-  return `stopped after ${pages} pages (max_pages); raise max_pages to list everything`;
 }
 
 /**
