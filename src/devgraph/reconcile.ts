@@ -7,11 +7,14 @@
 // Unlike the reference implementation, deletes are allowed only where discovery was complete: a
 // registry whose repository listing failed deletes nothing, and a repository whose tag listing
 // failed keeps itself, its images and its manifests. A partial run can add and update, never remove.
-import type { DockerKind, Entity, Graph, GraphReceipt, Relation } from '../graph/types.js';
+import type { GraphSource } from '../graph/graph-source.js';
+import type { DockerKind, Entity, GraphReceipt, Relation } from '../graph/types.js';
 import { DISCOVERY_SOURCE } from '../graph/types.js';
 import { DOCKER_KINDS } from './definitions.js';
 import { FINGERPRINT_ANNOTATION, fingerprint } from './fingerprint.js';
-import { sourceLinks } from './source-links.js';
+import { githubRepositories, linksOf } from './source-links.js';
+
+const GITHUB_REPOSITORY = 'GithubRepository';
 
 /** An entity as the server lists it; only the fields reconciliation reads. */
 export interface ServerEntity {
@@ -77,16 +80,6 @@ export interface EntityKey {
   name: string;
 }
 
-export interface Plan {
-  create: WireEntity[];
-  update: WireEntity[];
-  unchanged: EntityKey[];
-  delete: EntityKey[];
-  /** Owned entities absent from this run, kept because the discovery that would remove them was incomplete. */
-  kept: EntityKey[];
-  relations: { create: WireRelation[]; delete: WireRelation[]; unchanged: number };
-}
-
 export interface KindCounts {
   create: number;
   update: number;
@@ -100,147 +93,293 @@ export interface PlanSummary {
   relations: { create: number; delete: number; unchanged: number };
 }
 
+/** An entity to send, and whether the server lacks it (create) or holds an older one (update). */
+export interface Upsert {
+  entity: WireEntity;
+  create: boolean;
+}
+
 /** Relation types a docker provider creates, and so the only ones it may remove. */
 const DOCKER_RELATIONS = new Set(['BELONGS_TO', 'USES', 'BUILT_FROM', 'BUILDS']);
 const REPOSITORY_LABEL = 'devgraph.ai/repository-name';
 const DOCKER_KIND_SET = new Set<string>(DOCKER_KINDS);
 
-export interface PlanInput {
-  graph: Graph;
-  existing: { entities: ServerEntity[]; relations: ServerRelation[] };
-  /** RFC 3339 time stamped into `status.last_seen`/`last_updated` of what is sent. */
-  now: string;
+/** What is kept of one listed Docker entity: enough to decide, never the entity itself. */
+interface Known {
+  kind: DockerKind;
+  owner: string | undefined;
+  fingerprint: string | undefined;
+  generation: number;
+  repository: string | undefined;
+  /**
+   * What the server holds, for an entity of ours in a repository this run saw only in part: the
+   * fields the partial discovery could not learn (a repository's source_repository comes from
+   * its images) are kept rather than erased until the next complete run.
+   */
+  held?: { spec: Record<string, unknown>; labels: Record<string, string> };
+  /** Set when this run's graph has the entity. */
+  desired: boolean;
 }
 
-export function planUpload({ graph, existing, now }: PlanInput): Plan {
-  const scope = deletionScope(graph.receipts);
-  const existingByKey = new Map<string, ServerEntity>();
-  for (const e of existing.entities) {
-    if (DOCKER_KIND_SET.has(e.kind))
-      existingByKey.set(entityKey(e.kind, e.metadata.namespace, e.metadata.name), e);
-  }
-  const ourProviders = new Set(graph.receipts.map((r) => r.provider));
+/**
+ * The upload's plan, made from the graph as a stream and the server's listing a page at a time,
+ * so neither side is held whole: per listed Docker entity a few fields (Known), per relation its
+ * signature. Use: `addExisting` for every listing page, `finish` once, then `upserts()` and
+ * `relationCreates()` stream what to send (they read the graph again); `delete`, `kept` and
+ * `relationDeletes` are lists (what is gone is few).
+ */
+export class UploadPlan {
+  readonly delete: EntityKey[] = [];
+  readonly kept: EntityKey[] = [];
+  readonly relationDeletes: WireRelation[] = [];
+  private readonly scope: DeletionScope;
+  private readonly providers: Set<string>;
+  private readonly known = new Map<string, Known>();
+  private readonly githubEntities: ServerEntity[] = [];
+  /** Signature of every relation the graph has → whether the server already holds it. */
+  private readonly wanted = new Map<string, boolean>();
+  /** Listed relations the graph does not have that this provider may manage: stale, or source links. */
+  private readonly candidates = new Map<string, WireRelation>();
+  /** Source links (BUILT_FROM / BUILDS) the server lacks. */
+  private readonly links: WireRelation[] = [];
+  private readonly repositories = new Map<string, string>();
+  private summary: PlanSummary | undefined;
 
-  const plan: Plan = {
-    create: [],
-    update: [],
-    unchanged: [],
-    delete: [],
-    kept: [],
-    relations: { create: [], delete: [], unchanged: 0 },
-  };
-  const desiredKeys = new Set<string>();
-  for (const entity of graph.entities) {
+  /**
+   * `redact` masks credentials in what is sent (as graph.json shows them); it is applied to each
+   * entity and relation on its own, as it is read.
+   */
+  constructor(
+    private readonly graph: GraphSource,
+    private readonly now: string,
+    private readonly redact: (json: string) => string = (json) => json,
+  ) {
+    this.scope = deletionScope(graph.receipts);
+    this.providers = new Set(graph.receipts.map((r) => r.provider));
+    for (const r of this.graphRelations()) this.wanted.set(relationSignature(r), false);
+  }
+
+  /** Takes in one page of the server's listing. */
+  addExisting(page: { entities: readonly ServerEntity[]; relations: readonly ServerRelation[] }): void {
+    for (const e of page.entities) {
+      if (e.kind === GITHUB_REPOSITORY) {
+        // Only what source links read: the reference and the URL.
+        this.githubEntities.push({
+          apiVersion: e.apiVersion,
+          kind: e.kind,
+          metadata: { name: e.metadata.name, namespace: e.metadata.namespace },
+          spec: { url: e.spec?.url },
+        });
+        continue;
+      }
+      if (!DOCKER_KIND_SET.has(e.kind)) continue;
+      this.known.set(entityKey(e.kind, e.metadata.namespace, e.metadata.name), this.knownOf(e));
+    }
+    for (const r of page.relations) {
+      const wire = normaliseServerRelation(r);
+      const signature = relationSignature(wire);
+      const desired = this.wanted.get(signature);
+      if (desired !== undefined) {
+        if (!desired) this.wanted.set(signature, true);
+        continue;
+      }
+      if (!DOCKER_RELATIONS.has(wire.relation)) continue;
+      const managedBy = wire.metadata.labels['managed-by'];
+      if (managedBy?.startsWith('file:')) continue;
+      if (managedBy?.startsWith('provider:') && !this.providers.has(managedBy.slice('provider:'.length)))
+        continue;
+      this.candidates.set(signature, wire);
+    }
+  }
+
+  /**
+   * Decides everything once the listing is in: reads the graph's entities once. Throws when the
+   * graph has an entity without its discovery-source annotation (nothing can be planned).
+   */
+  finish(): PlanSummary {
+    if (this.summary) return this.summary;
+    const byKind = Object.fromEntries(
+      DOCKER_KINDS.map((k) => [k, { create: 0, update: 0, unchanged: 0, delete: 0, kept: 0 }]),
+    ) as Record<DockerKind, KindCounts>;
+    const github = githubRepositories(this.githubEntities);
+    let unchangedLinks = 0;
+    for (const entity of this.graphEntities()) {
+      const decision = this.decide(entity);
+      byKind[entity.kind][decision.action]++;
+      if (github.size === 0 || entity.kind !== 'DockerRepository') continue;
+      for (const link of linksOf({ ...entity, spec: decision.spec }, github)) {
+        if (this.candidates.delete(relationSignature(link))) unchangedLinks++;
+        else this.links.push(link);
+      }
+    }
+
+    for (const [key, e] of this.known) {
+      if (e.desired || !this.owned(e)) continue;
+      const [kind, namespace, name] = key.split('\u0000') as [DockerKind, string, string];
+      const gone = this.completeScope(e);
+      (gone ? this.delete : this.kept).push({ kind, namespace, name });
+      byKind[kind][gone ? 'delete' : 'kept']++;
+    }
+
+    // Stale: one end is ours, and every end that is ours was discovered completely.
+    for (const wire of this.candidates.values()) {
+      const ends = [wire.source, wire.target].map((ref) =>
+        this.known.get(entityKey(ref.kind, ref.namespace, ref.name)),
+      );
+      const ours = ends.filter((e): e is Known => !!e && this.owned(e));
+      if (ours.length > 0 && ours.every((e) => this.completeScope(e))) this.relationDeletes.push(wire);
+    }
+    this.candidates.clear();
+
+    let create = this.links.length;
+    let unchanged = unchangedLinks;
+    for (const held of this.wanted.values()) {
+      if (held) unchanged++;
+      else create++;
+    }
+    this.summary = {
+      byKind,
+      relations: { create, delete: this.relationDeletes.length, unchanged },
+    };
+    return this.summary;
+  }
+
+  /**
+   * Keeps every delete (a merge of shards that did not all see everything): the entities are
+   * counted as kept. Returns how many relation deletes were dropped.
+   */
+  withholdDeletes(): number {
+    const summary = this.finish();
+    const relations = this.relationDeletes.length;
+    for (const e of this.delete) {
+      summary.byKind[e.kind].delete--;
+      summary.byKind[e.kind].kept++;
+    }
+    this.kept.push(...this.delete.splice(0));
+    this.relationDeletes.splice(0);
+    summary.relations.delete = 0;
+    return relations;
+  }
+
+  /** The entities to send, in graph order. */
+  *upserts(): Generator<Upsert> {
+    this.finish();
+    for (const entity of this.graphEntities()) {
+      const d = this.decide(entity);
+      if (d.wire) yield { entity: d.wire, create: d.action === 'create' };
+    }
+  }
+
+  /** The relations to create, in graph order, then the source links; each once. */
+  *relationCreates(): Generator<WireRelation> {
+    this.finish();
+    for (const r of this.graphRelations()) {
+      const signature = relationSignature(r);
+      if (this.wanted.get(signature) !== false) continue;
+      // Sent (or given up) once: a graph that lists a relation twice does not send it twice.
+      this.wanted.set(signature, true);
+      yield r;
+    }
+    yield* this.links;
+  }
+
+  private knownOf(e: ServerEntity): Known {
+    const owner = e.status?.discovery_source ?? undefined;
+    const repository = this.intern(repositoryOf(e));
+    const known: Known = {
+      kind: e.kind as DockerKind,
+      owner,
+      fingerprint: e.metadata.annotations?.[FINGERPRINT_ANNOTATION],
+      generation: e.status?.generation ?? 0,
+      repository,
+      desired: false,
+    };
+    if (owner && repository && this.providers.has(owner) && this.scope.repositoryPartial(owner, repository))
+      known.held = { spec: { ...(e.spec ?? {}) }, labels: { ...(e.metadata.labels ?? {}) } };
+    return known;
+  }
+
+  /** One string per repository name: the listing repeats each for every image and manifest. */
+  private intern(text: string | undefined): string | undefined {
+    if (text === undefined) return undefined;
+    const held = this.repositories.get(text);
+    if (held !== undefined) return held;
+    this.repositories.set(text, text);
+    return text;
+  }
+
+  private decide(entity: Entity): {
+    action: 'create' | 'update' | 'unchanged';
+    spec: Record<string, unknown>;
+    wire?: WireEntity;
+  } {
     const provider = providerOf(entity);
     const key = entityKey(entity.kind, entity.metadata.namespace, entity.metadata.name);
-    desiredKeys.add(key);
-    const fp = fingerprint(entity.spec, entity.metadata.labels);
-    const found = existingByKey.get(key);
-    const ref: EntityKey = {
-      kind: entity.kind,
-      namespace: entity.metadata.namespace,
-      name: entity.metadata.name,
-    };
-    if (
-      found &&
-      found.status?.discovery_source === provider &&
-      found.metadata.annotations?.[FINGERPRINT_ANNOTATION] === fp
-    ) {
-      plan.unchanged.push(ref);
-      continue;
+    const found = this.known.get(key);
+    if (found) found.desired = true;
+    let { spec } = entity;
+    let labels = entity.metadata.labels;
+    if (found?.held && found.owner === provider) {
+      spec = keepHeld(found.held.spec, spec);
+      labels = keepHeld(found.held.labels, labels) as Record<string, string>;
     }
+    const fp = fingerprint(spec, labels);
+    if (found && found.owner === provider && found.fingerprint === fp) return { action: 'unchanged', spec };
     const wire: WireEntity = {
       apiVersion: entity.apiVersion,
       kind: entity.kind,
       metadata: {
         name: entity.metadata.name,
         namespace: entity.metadata.namespace,
-        labels: { ...entity.metadata.labels },
+        labels: { ...labels },
         annotations: Object.assign({}, entity.metadata.annotations, { [FINGERPRINT_ANNOTATION]: fp }),
       },
-      spec: entity.spec,
+      spec,
       status: {
         discovery_source: provider,
-        last_seen: now,
-        last_updated: now,
-        generation: (found?.status?.generation ?? 0) + 1,
+        last_seen: this.now,
+        last_updated: this.now,
+        generation: (found?.generation ?? 0) + 1,
       },
     };
-    (found ? plan.update : plan.create).push(wire);
+    return { action: found ? 'update' : 'create', spec, wire };
   }
 
-  // An owned entity whose registry (for a registry) or repository was discovered completely:
-  // only there does absence mean "gone", for the entity and for its relations.
-  const completeScope = (e: ServerEntity): boolean => {
-    const owner = e.status?.discovery_source;
-    if (!owner || !ourProviders.has(owner)) return false;
-    if (e.kind === 'DockerRegistry') return scope.registryComplete(owner);
-    const repository = repositoryOf(e);
-    return repository !== undefined && scope.repositoryComplete(owner, repository);
-  };
-  const owned = (e: ServerEntity | undefined): boolean =>
-    !!e?.status?.discovery_source && ourProviders.has(e.status.discovery_source);
-
-  for (const [key, e] of existingByKey) {
-    if (desiredKeys.has(key) || !owned(e)) continue;
-    const ref = { kind: e.kind as DockerKind, namespace: e.metadata.namespace, name: e.metadata.name };
-    (completeScope(e) ? plan.delete : plan.kept).push(ref);
+  private owned(e: Known): boolean {
+    return !!e.owner && this.providers.has(e.owner);
   }
 
-  const desiredRelations = new Map<string, WireRelation>();
-  for (const r of graph.relations) {
-    const wire = toWireRelation(r);
-    desiredRelations.set(relationSignature(wire), wire);
+  /** Only where a registry (for a registry) or repository was discovered completely does absence mean "gone". */
+  private completeScope(e: Known): boolean {
+    if (!this.owned(e)) return false;
+    if (e.kind === 'DockerRegistry') return this.scope.registryComplete(e.owner!);
+    return e.repository !== undefined && this.scope.repositoryComplete(e.owner!, e.repository);
   }
-  for (const wire of sourceLinks(graph, existing.entities))
-    desiredRelations.set(relationSignature(wire), wire);
-  const existingSignatures = new Set<string>();
-  for (const r of existing.relations) {
-    const wire = normaliseServerRelation(r);
-    const signature = relationSignature(wire);
-    if (existingSignatures.has(signature)) continue;
-    existingSignatures.add(signature);
-    if (desiredRelations.has(signature)) {
-      plan.relations.unchanged++;
-      continue;
-    }
-    if (!DOCKER_RELATIONS.has(wire.relation)) continue;
-    const managedBy = wire.metadata.labels['managed-by'];
-    if (managedBy?.startsWith('file:')) continue;
-    if (managedBy?.startsWith('provider:') && !ourProviders.has(managedBy.slice('provider:'.length)))
-      continue;
-    // Stale: one end is ours, and every end that is ours was discovered completely.
-    const ends = [wire.source, wire.target].map((ref) =>
-      existingByKey.get(entityKey(ref.kind, ref.namespace, ref.name)),
-    );
-    const ours = ends.filter(owned) as ServerEntity[];
-    if (ours.length > 0 && ours.every(completeScope)) {
-      plan.relations.delete.push(wire);
-    }
+
+  private *graphEntities(): Generator<Entity> {
+    for (const e of this.graph.entities()) yield redacted(e, this.redact);
   }
-  for (const [signature, wire] of desiredRelations) {
-    if (!existingSignatures.has(signature)) plan.relations.create.push(wire);
+
+  private *graphRelations(): Generator<WireRelation> {
+    for (const r of this.graph.relations()) yield toWireRelation(redacted(r, this.redact));
   }
-  return plan;
 }
 
-export function summarizePlan(plan: Plan): PlanSummary {
-  const byKind = Object.fromEntries(
-    DOCKER_KINDS.map((k) => [k, { create: 0, update: 0, unchanged: 0, delete: 0, kept: 0 }]),
-  ) as Record<DockerKind, KindCounts>;
-  for (const e of plan.create) byKind[e.kind].create++;
-  for (const e of plan.update) byKind[e.kind].update++;
-  for (const e of plan.unchanged) byKind[e.kind].unchanged++;
-  for (const e of plan.delete) byKind[e.kind].delete++;
-  for (const e of plan.kept) byKind[e.kind].kept++;
-  return {
-    byKind,
-    relations: {
-      create: plan.relations.create.length,
-      delete: plan.relations.delete.length,
-      unchanged: plan.relations.unchanged,
-    },
-  };
+/**
+ * `value` as `redact` leaves its JSON: the same object when nothing was masked (almost always),
+ * else a copy with the masks in.
+ */
+function redacted<T>(value: T, redact: (json: string) => string): T {
+  const text = JSON.stringify(value);
+  const masked = redact(text);
+  return masked === text ? value : (JSON.parse(masked) as T);
+}
+
+/** `partial` over `held`: what the partial run knows wins, what it lacks stays as the server has it. */
+function keepHeld(held: Record<string, unknown>, partial: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...held };
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined && v !== null) out[k] = v;
+  return out;
 }
 
 /** One line per kind that has anything to report, then the relations. */
@@ -288,6 +427,8 @@ function repositoryOf(e: ServerEntity): string | undefined {
 interface DeletionScope {
   registryComplete(provider: string): boolean;
   repositoryComplete(provider: string, repository: string): boolean;
+  /** The repository's own listing was incomplete: its entities in the graph may lack fields. */
+  repositoryPartial(provider: string, repository: string): boolean;
 }
 
 function deletionScope(receipts: GraphReceipt[]): DeletionScope {
@@ -304,6 +445,7 @@ function deletionScope(receipts: GraphReceipt[]): DeletionScope {
   return {
     registryComplete,
     repositoryComplete: (p, repo) => registryComplete(p) && !incompleteRepository.has(`${p}\u0000${repo}`),
+    repositoryPartial: (p, repo) => incompleteRepository.has(`${p}\u0000${repo}`),
   };
 }
 
