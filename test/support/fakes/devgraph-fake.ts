@@ -85,7 +85,10 @@ export interface RecordedDevgraphRequest {
 
 export interface Fault {
   operation: string;
-  status: number;
+  /** The status to fail with; without it, the request is served and `rewrite` changes the answer. */
+  status?: number;
+  /** What a misbehaving server sends instead of the answer the fake made (not checked against the document). */
+  rewrite?: (answer: unknown) => unknown;
   /** How many matching requests fail; default 1. */
   times?: number;
   /** Only requests whose parsed body passes this fail. */
@@ -563,16 +566,18 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
     if (problems.length) return new HttpAnswer(422, { detail: problems });
 
     const i = faults.findIndex((f) => f.operation === route.op.operationId && (!f.when || f.when(body)));
-    if (i >= 0) {
-      const f = faults[i]!;
-      if (--f.times <= 0) faults.splice(i, 1);
-      return new HttpAnswer(f.status, { detail: f.detail ?? `scripted ${f.status}` });
+    const fault = i >= 0 ? faults[i]! : undefined;
+    if (fault) {
+      if (--fault.times <= 0) faults.splice(i, 1);
+      if (fault.status !== undefined)
+        return new HttpAnswer(fault.status, { detail: fault.detail ?? `scripted ${fault.status}` });
     }
 
     const handler = handlers[route.op.operationId];
     if (!handler)
       return new HttpAnswer(501, { detail: `${route.op.operationId} is not implemented by the fake` });
     const result = handler(params, url.searchParams, body);
+    if (fault?.rewrite) return new HttpAnswer(result.status, fault.rewrite(structuredClone(result.body)));
     if (result.status >= 200 && result.status < 300 && result.body !== undefined) {
       const schema = route.op.responses[String(result.status)]?.content?.['application/json']?.schema;
       if (schema) {
