@@ -165,7 +165,8 @@ export interface SpilledParts {
 export class SpilledGraph implements GraphSource {
   readonly format = GRAPH_FORMAT;
   readonly generated_at: string;
-  readonly shard?: ShardRecord;
+  // Declared, not defined: a graph that is no shard has no `shard` member at all, as a Graph has none.
+  declare readonly shard?: ShardRecord;
   readonly receipts: GraphReceipt[];
   private readonly table: EntityTable;
   private readonly links: RelationTable;
