@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGraphFile } from './graph-file.js';
 import { writeGraphFile } from './graph-json.js';
 import { graphDocument, inMemory } from './graph-source.js';
-import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from './types.js';
+import {
+  API_VERSION,
+  DISCOVERY_SOURCE,
+  type Entity,
+  type EntityRef,
+  GRAPH_FORMAT,
+  type Graph,
+} from './types.js';
 
 const entity = (kind: Entity['kind'], name: string, spec: Record<string, unknown>): Entity => ({
   apiVersion: API_VERSION,
@@ -13,7 +20,7 @@ const entity = (kind: Entity['kind'], name: string, spec: Record<string, unknown
   metadata: { name, namespace: 'default', labels: {}, annotations: { [DISCOVERY_SOURCE]: 'hub' } },
   spec,
 });
-const ref = (e: Entity) => ({
+const ref = (e: Entity): EntityRef => ({
   apiVersion: API_VERSION,
   kind: e.kind,
   name: e.metadata.name,
