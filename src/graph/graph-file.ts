@@ -1,21 +1,113 @@
-// A graph.json read into a SpilledGraph as its bytes arrive: the entities go to a spill file, the
-// little kept in memory is what spilled-graph.ts keeps for a discovery's graph. A merged or
-// downloaded graph is then read like the graph of a run, one entity at a time.
+// A graph.json read into a GraphSource as its bytes arrive. Its entities and relations go to spill
+// files as the text they were read as; what stays in memory is, per item, where it is in its
+// spill (and an entity's kind): no names, no parsed objects. A merged or downloaded graph is then
+// read like the graph of a run, one entity at a time, in the order the file has them (graph
+// order, for a file devgraph-docker wrote).
 import { open } from 'node:fs/promises';
 import { EntitySpill } from './entity-spill.js';
 import { readGraphStream } from './graph-reader.js';
-import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
-import type { EntityRef, GraphReceipt, ShardRecord } from './types.js';
+import type { GraphSource } from './graph-source.js';
+import { Column, KINDS } from './spilled-graph.js';
+import {
+  type DockerKind,
+  type Entity,
+  GRAPH_FORMAT,
+  type Graph,
+  type GraphReceipt,
+  type Relation,
+  type ShardRecord,
+} from './types.js';
 
-const KINDS = new Set<string>(['DockerRegistry', 'DockerRepository', 'DockerImage', 'DockerManifest']);
+/** Texts in a spill file, each found again by its place. */
+class SpilledList<T> {
+  readonly spill = new EntitySpill();
+  // Float64: a spill past 4 GB still has exact offsets.
+  private readonly offsets = new Column((n) => new Float64Array(n));
+  private readonly lengths = new Column((n) => new Uint32Array(n));
+
+  get size(): number {
+    return this.offsets.length;
+  }
+
+  add(item: T): void {
+    const { offset, length } = this.spill.append(JSON.stringify(item));
+    this.offsets.push(offset);
+    this.lengths.push(length);
+  }
+
+  read(i: number): T {
+    return JSON.parse(this.spill.read(this.offsets.at(i), this.lengths.at(i))) as T;
+  }
+}
+
+/** A graph file's content, its entities and relations waiting on disk; `close` removes them. */
+export class FileGraph implements GraphSource {
+  readonly format = GRAPH_FORMAT;
+  readonly receipts: GraphReceipt[] = [];
+  // Declared, not defined: a graph that is no shard has no `shard` member at all, as a Graph has none.
+  declare readonly shard?: ShardRecord;
+  generated_at = '';
+  private readonly entityList = new SpilledList<Entity>();
+  private readonly kinds = new Column((n) => new Uint8Array(n));
+  private readonly relationList = new SpilledList<Relation>();
+
+  addEntity(e: Entity): void {
+    this.entityList.add(e);
+    this.kinds.push(KINDS.indexOf(e.kind));
+  }
+
+  addRelation(r: Relation): void {
+    this.relationList.add(r);
+  }
+
+  setShard(shard: ShardRecord): void {
+    (this as { shard?: ShardRecord }).shard = shard;
+  }
+
+  count(kind: DockerKind): number {
+    const k = KINDS.indexOf(kind);
+    let n = 0;
+    for (let i = 0; i < this.kinds.length; i++) if (this.kinds.at(i) === k) n++;
+    return n;
+  }
+
+  *entities(kinds?: readonly DockerKind[]): Generator<Entity> {
+    for (let i = 0; i < this.entityList.size; i++) {
+      if (kinds && !kinds.includes(KINDS[this.kinds.at(i)]!)) continue;
+      yield this.entityList.read(i);
+    }
+  }
+
+  *relations(): Generator<Relation> {
+    for (let i = 0; i < this.relationList.size; i++) yield this.relationList.read(i);
+  }
+
+  load(): Graph {
+    return {
+      format: GRAPH_FORMAT,
+      generated_at: this.generated_at,
+      ...(this.shard ? { shard: this.shard } : {}),
+      entities: [...this.entities()],
+      relations: [...this.relations()],
+      receipts: this.receipts,
+    };
+  }
+
+  close(): void {
+    this.entityList.spill.close();
+    this.relationList.spill.close();
+  }
+}
+
+const KIND_SET = new Set<string>(KINDS);
 
 /**
  * The graph file at `path`: `unreadable` with the error code when the file cannot be read,
- * `error` when its content is not a graph. The caller closes the graph (its spill file).
+ * `error` when its content is not a graph. The caller closes the graph (its spill files).
  */
 export async function readGraphFile(
   path: string,
-): Promise<{ graph: SpilledGraph } | { unreadable: string } | { error: string }> {
+): Promise<{ graph: FileGraph } | { unreadable: string } | { error: string }> {
   const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
   let file: Awaited<ReturnType<typeof open>>;
   try {
@@ -23,67 +115,40 @@ export async function readGraphFile(
   } catch (err) {
     return { unreadable: code(err) };
   }
-  const entities = new EntityTable(new EntitySpill());
-  const relations = new RelationTable();
-  const receipts: GraphReceipt[] = [];
+  const graph = new FileGraph();
   let problem: string | undefined;
   let count = 0;
-  // Entity numbers by kind, namespace and name, made when the first relation needs them.
-  let ids: Map<string, number> | undefined;
-  const key = (kind: string, namespace: string, name: string) => `${kind}\u0000${namespace}\u0000${name}`;
-  const idOf = (ref: EntityRef): number => {
-    if (!ids) {
-      ids = new Map();
-      for (let id = 0; id < entities.size; id++)
-        ids.set(key(entities.kind(id), entities.namespace(id), entities.name(id)), id);
-    }
-    return (
-      ids.get(key(ref.kind, ref.namespace, ref.name)) ??
-      entities.addDangling(ref.kind, ref.namespace, ref.name)
-    );
-  };
   let read: Awaited<ReturnType<typeof readGraphStream>>;
   try {
     read = await readGraphStream(file.createReadStream({ autoClose: false }), {
       entity: (e) => {
         const at = count++;
         if (problem) return;
-        if (!KINDS.has(e.kind)) {
+        if (!KIND_SET.has(e.kind))
           problem = `entities[${at}] has kind ${JSON.stringify(e.kind)}, not a Docker kind`;
-          return;
-        }
-        entities.add(e.kind, e.metadata.namespace, e.metadata.name, JSON.stringify(e));
+        else graph.addEntity(e);
       },
       relation: (r) => {
         if (problem) return;
-        if (!KINDS.has(r.source.kind) || !KINDS.has(r.target.kind)) {
+        if (!KIND_SET.has(r.source.kind) || !KIND_SET.has(r.target.kind))
           problem = `a relation joins ${r.source.kind} and ${r.target.kind}, not two Docker kinds`;
-          return;
-        }
-        relations.add(r.relation, idOf(r.source), idOf(r.target));
+        else graph.addRelation(r);
       },
       receipt: (r) => {
-        receipts.push(r);
+        graph.receipts.push(r);
       },
     });
   } catch (err) {
-    entities.spill.close();
+    graph.close();
     return { unreadable: code(err) };
   } finally {
     await file.close().catch(() => undefined);
   }
   if ('error' in read || problem) {
-    entities.spill.close();
+    graph.close();
     return { error: 'error' in read ? read.error : problem! };
   }
-  const shard = read.shard && typeof read.shard === 'object' ? (read.shard as ShardRecord) : undefined;
-  return {
-    graph: new SpilledGraph({
-      entities,
-      relations,
-      receipts,
-      generatedAt: typeof read.generatedAt === 'string' ? read.generatedAt : '',
-      ...(shard ? { shard } : {}),
-    }),
-  };
+  graph.generated_at = typeof read.generatedAt === 'string' ? read.generatedAt : '';
+  if (read.shard && typeof read.shard === 'object') graph.setShard(read.shard as ShardRecord);
+  return { graph };
 }

@@ -18,7 +18,7 @@ import { EntitySpill } from './entity-spill.js';
 import { asSource, type GraphSource } from './graph-source.js';
 import { plainName } from './names.js';
 import { formatShard, shardOf } from './shard.js';
-import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
+import { Column, EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
 import type { EntityRef, Graph, GraphReceipt, ShardRecord } from './types.js';
 
 export interface ShardGraphFile {
@@ -71,7 +71,9 @@ export function mergeShardGraphs(
   // shard), then settleNames renames the colliding ones over the union, as GraphBuilder does.
   const entities = new EntityTable(new EntitySpill());
   const relations = new RelationTable();
-  const holder = new Map<string, string>();
+  // Which shard (index into `ordered`) each entity came from, for the overlap check.
+  const from = new Column((n) => new Uint16Array(n));
+  const namespaces = new Map<string, string>();
   const registryIds = new Map<string, number>();
   let registryText: string | undefined;
   const receipts: GraphReceipt[] = [];
@@ -83,13 +85,17 @@ export function mergeShardGraphs(
     let i = 0;
     for (const e of graph.entities()) {
       const at = i++;
-      const ns = e.metadata.namespace;
+      // One string per namespace: each parsed entity carries a copy of its own.
+      const ns = namespaces.get(e.metadata.namespace) ?? e.metadata.namespace;
+      namespaces.set(ns, ns);
       if (e.kind === 'DockerRegistry') {
         const text = JSON.stringify(e);
         registries.push(text);
         // Every shard writes every registry: the first shard's are the merged graph's.
-        if (s === 0)
+        if (s === 0) {
           registryIds.set(`${ns}${SEP}${e.metadata.name}`, entities.add(e.kind, ns, e.metadata.name, text));
+          from.push(s);
+        }
         continue;
       }
       const id = entityIdentity(e);
@@ -97,15 +103,7 @@ export function mergeShardGraphs(
         unnamed.push(`${source}: entities[${at}] (${e.kind} ${e.metadata.name}) ${unnamable}`);
         continue;
       }
-      const held = `${e.kind}${SEP}${ns}${SEP}${id.key}`;
-      const other = holder.get(held);
-      if (other !== undefined) {
-        overlaps.push(
-          `${other} and ${source} both hold ${e.kind} ${ns}/${e.metadata.name}: the shards overlap`,
-        );
-        continue;
-      }
-      holder.set(held, source);
+      from.push(s);
       renamed.set(
         `${e.kind}${SEP}${ns}${SEP}${e.metadata.name}`,
         entities.add(e.kind, ns, plainName(id.raw, id.key), JSON.stringify(e)),
@@ -132,7 +130,7 @@ export function mergeShardGraphs(
         );
       receipts.push(r);
     }
-    if (unnamed.length + overlaps.length > 0) return;
+    if (unnamed.length > 0) return;
     // A relation names entities as its shard named them; one the shard does not hold (a manifest
     // an image uses that discovery did not keep) keeps its name, as in the unsharded graph.
     const idOf = (ref: EntityRef): number =>
@@ -141,6 +139,7 @@ export function mergeShardGraphs(
       entities.addDangling(ref.kind, ref.namespace, ref.name);
     for (const r of graph.relations()) relations.add(r.relation, idOf(r.source), idOf(r.target));
   });
+  if (unnamed.length === 0) overlaps.push(...overlapping(entities, from, ordered));
   const all = [...unnamed, ...overlaps, ...problems, ...differ];
   if (all.length > 0) {
     entities.spill.close();
@@ -167,6 +166,33 @@ export function mergeShardGraphs(
     requests: Object.fromEntries(Object.entries(requests).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     notes,
   };
+}
+
+/**
+ * Entities that more than one shard holds (the same kind, namespace and key). Such two have the
+ * same plain name, so only runs of equal names in graph order are read back and compared.
+ */
+function overlapping(entities: EntityTable, from: Column<Uint16Array>, ordered: ShardSource[]): string[] {
+  const order = Array.from({ length: entities.size }, (_, i) => i).sort((a, b) => entities.compare(a, b));
+  const problems: string[] = [];
+  for (let start = 0; start < order.length; ) {
+    let end = start + 1;
+    while (end < order.length && entities.compare(order[start]!, order[end]!) === 0) end++;
+    if (end - start > 1) {
+      const holders = new Map<string, number>();
+      for (const id of order.slice(start, end).sort((a, b) => a - b)) {
+        const key = entityIdentity(entities.read(id))?.key ?? '';
+        const other = holders.get(key);
+        if (other === undefined) holders.set(key, id);
+        else
+          problems.push(
+            `${ordered[from.at(other)]!.source} and ${ordered[from.at(id)]!.source} both hold ${entities.kind(id)} ${entities.namespace(id)}/${entities.name(id)}: the shards overlap`,
+          );
+      }
+    }
+    start = end;
+  }
+  return problems;
 }
 
 const unnamable =

@@ -16,10 +16,10 @@ import {
   type ShardRecord,
 } from './types.js';
 
-type Numbers = Uint8Array | Uint32Array | Int32Array | Float64Array;
+export type Numbers = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** A growing list of numbers in a typed array: 1 to 8 bytes an item, where a JS array takes 8 or more. */
-class Column<A extends Numbers> {
+export class Column<A extends Numbers> {
   private data: A;
   length = 0;
 
@@ -41,7 +41,12 @@ class Column<A extends Numbers> {
   }
 }
 
-const KINDS: readonly DockerKind[] = ['DockerRegistry', 'DockerRepository', 'DockerImage', 'DockerManifest'];
+export const KINDS: readonly DockerKind[] = [
+  'DockerRegistry',
+  'DockerRepository',
+  'DockerImage',
+  'DockerManifest',
+];
 const RELATIONS: readonly Relation['relation'][] = ['BELONGS_TO', 'USES'];
 
 /**
