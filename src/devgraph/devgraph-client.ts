@@ -10,11 +10,11 @@ import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './r
 import {
   BulkEntitySchema,
   BulkRelationSchema,
-  EntityListSchema,
   ErrorBodySchema,
   FailedEntitySchema,
   looseItems,
   parseAnswer,
+  readLists,
   ServerEntitySchema,
   ServerRelationSchema,
 } from './responses.js';
@@ -25,6 +25,8 @@ export class DevgraphError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** The answer was larger than the HTTP layer reads: ask for less. */
+    readonly tooLarge = false,
   ) {
     super(message);
     this.name = 'DevgraphError';
@@ -101,15 +103,21 @@ export class DevgraphClient {
     const what = `list existing entities (offset ${offset})`;
     const res = await this.call('GET', `/api/v1/entities/?${query}`, undefined, 'list entities');
     this.expect(res, [200], what);
-    const body = this.answer(res, what, EntityListSchema);
+    const read = readLists(res.body, ['primary_entities', 'relations']);
+    if ('problem' in read)
+      throw new DevgraphError(
+        `Devgraph: could not ${what}: the answer (HTTP ${res.status}) is not what the Devgraph API returns (${read.problem})`,
+        res.status,
+      );
+    const { primary_entities: listed, relations: related } = read.lists;
     const problems: string[] = [];
     const at = `listing at offset ${offset}: `;
-    const entities = looseItems(body.primary_entities, ServerEntitySchema, 'primary_entities', problems);
-    const relations = looseItems(body.relations, ServerRelationSchema, 'relations', problems);
+    const entities = looseItems(listed, ServerEntitySchema, 'primary_entities', problems);
+    const relations = looseItems(related, ServerRelationSchema, 'relations', problems);
     return {
       entities,
       relations,
-      returned: body.primary_entities?.length ?? 0,
+      returned: listed?.length ?? 0,
       problems: problems.map((p) => `Devgraph: ${at}${p}`),
     };
   }
@@ -206,7 +214,11 @@ export class DevgraphClient {
           : err instanceof Error
             ? err.message
             : String(err);
-      throw new DevgraphError(this.opts.secrets.redact(`Devgraph: could not ${what}: ${message}`));
+      throw new DevgraphError(
+        this.opts.secrets.redact(`Devgraph: could not ${what}: ${message}`),
+        undefined,
+        /exceeds the \d+-byte limit/.test(message),
+      );
     }
   }
 

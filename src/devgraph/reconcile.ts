@@ -7,6 +7,7 @@
 // Unlike the reference implementation, deletes are allowed only where discovery was complete: a
 // registry whose repository listing failed deletes nothing, and a repository whose tag listing
 // failed keeps itself, its images and its manifests. A partial run can add and update, never remove.
+import { createHash } from 'node:crypto';
 import type { GraphSource } from '../graph/graph-source.js';
 import type { DockerKind, Entity, GraphReceipt, Relation } from '../graph/types.js';
 import { DISCOVERY_SOURCE } from '../graph/types.js';
@@ -284,7 +285,7 @@ export class UploadPlan {
   }
 
   private knownOf(e: ServerEntity): Known {
-    const owner = e.status?.discovery_source ?? undefined;
+    const owner = this.intern(e.status?.discovery_source ?? undefined);
     const repository = this.intern(repositoryOf(e));
     const known: Known = {
       kind: e.kind as DockerKind,
@@ -299,7 +300,7 @@ export class UploadPlan {
     return known;
   }
 
-  /** One string per repository name: the listing repeats each for every image and manifest. */
+  /** One string per repository (or owner) name: the listing repeats each for every entity. */
   private intern(text: string | undefined): string | undefined {
     if (text === undefined) return undefined;
     const held = this.repositories.get(text);
@@ -402,8 +403,12 @@ export function describePlan(summary: PlanSummary): string[] {
   return lines;
 }
 
+/**
+ * An entity's identity as one string. Joined, not concatenated: a joined string is flat, where a
+ * template literal can keep its parts alive with it, and the plan holds one per listed entity.
+ */
 export function entityKey(kind: string, namespace: string, name: string): string {
-  return `${kind}\u0000${namespace}\u0000${name}`;
+  return [kind, namespace, name].join('\u0000');
 }
 
 function providerOf(entity: Entity): string {
@@ -482,8 +487,14 @@ export function normaliseServerRelation(r: ServerRelation): WireRelation {
   };
 }
 
-/** Devgraph's relation identity: both ends, the type, and the managed-by label. */
+/**
+ * Devgraph's relation identity (both ends, the type, and the managed-by label) as a digest: the
+ * plan keeps one for every relation of the graph, and the joined text would keep its parts alive
+ * with it; the digest is one short flat string.
+ */
 export function relationSignature(r: WireRelation): string {
   const end = (x: WireRef) => `${x.apiVersion}/${x.kind}/${x.namespace}/${x.name}`;
-  return `${end(r.source)}::${r.relation}::${end(r.target)}::${r.metadata.labels['managed-by'] ?? ''}`;
+  return createHash('sha1')
+    .update(`${end(r.source)}::${r.relation}::${end(r.target)}::${r.metadata.labels['managed-by'] ?? ''}`)
+    .digest('base64');
 }

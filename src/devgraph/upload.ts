@@ -9,7 +9,7 @@ import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
 import type { Secrets } from '../secrets.js';
 import { entityDefinitions, PLURALS } from './definitions.js';
-import { DevgraphClient, DevgraphError } from './devgraph-client.js';
+import { DevgraphClient, DevgraphError, type EntityPage } from './devgraph-client.js';
 import {
   describePlan,
   entityKey,
@@ -459,9 +459,21 @@ async function readExisting(
 ): Promise<void> {
   let offset = 0;
   let longest = 0;
+  let limit = pageSize;
   let previous: string | undefined;
   for (;;) {
-    const page = await client.listEntities(offset, pageSize);
+    let page: EntityPage;
+    try {
+      page = await client.listEntities(offset, limit);
+    } catch (err) {
+      // A page holds the relations of its entities: the registry's alone are one per repository.
+      // Too large an answer is asked again in halves, down to one entity.
+      if (err instanceof DevgraphError && err.tooLarge && limit > 1) {
+        limit = Math.ceil(limit / 2);
+        continue;
+      }
+      throw err;
+    }
     for (const problem of page.problems) fail(problem);
     if (page.returned === 0) return;
     // A server that ignores `offset` would hand out its first page forever.
@@ -476,8 +488,10 @@ async function readExisting(
     previous = opening;
     plan.addExisting(page);
     offset += page.returned;
-    if (page.returned < longest) return;
+    // Shorter than a page the server gave before (and than asked for): the last one.
+    if (page.returned < Math.min(longest, limit)) return;
     longest = Math.max(longest, page.returned);
+    limit = Math.min(pageSize, limit * 2);
   }
 }
 
