@@ -103,7 +103,9 @@ export function looseItems<T>(
   (list ?? []).forEach((item, i) => {
     const r = schema.safeParse(item);
     if (r.success) {
-      out.push(r.data);
+      // The item itself, not zod's copy: the schemas only check (loose objects, no defaults), and
+      // a page's items are many; the copies die at once.
+      out.push(item as T);
       return;
     }
     problems.push(`${what}[${i}]${itemLabel(item)} is malformed (${firstIssue(r.error)})`);
