@@ -6,7 +6,9 @@
 //
 // Unlike the reference implementation, deletes are allowed only where discovery was complete: a
 // registry whose repository listing failed deletes nothing, and a repository whose tag listing
-// failed keeps itself, its images and its manifests. A partial run can add and update, never remove.
+// failed keeps itself, its images and its manifests. A partial run can add and update, never remove;
+// and what it updates in such a repository keeps the fields the server has that the partial run
+// could not learn (a repository's source_repository comes from its images' labels).
 import { createHash } from 'node:crypto';
 import type { GraphSource } from '../graph/graph-source.js';
 import type { DockerKind, Entity, GraphReceipt, Relation } from '../graph/types.js';

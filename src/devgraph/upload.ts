@@ -1,7 +1,8 @@
 // Hands a built graph to Devgraph: read what the server holds, plan (reconcile.ts), then write in
 // an order that never leaves the graph emptier than before a failure: definitions, entity
 // upserts, new relations, stale relations, deleted entities. A failure never throws; the result
-// says what was written and what was not, so the shell can warn and keep the artifact.
+// says what was written and what was not, so the shell can warn and keep the artifact. An entity
+// the server did not store takes its relations with it: they are counted as not written, not sent.
 import { asSource, type GraphSource } from '../graph/graph-source.js';
 import type { Graph } from '../graph/types.js';
 import type { HttpClient } from '../http/http-client.js';
