@@ -179,19 +179,18 @@ export class UploadPlan {
       this.known.set(entityKey(e.kind, e.metadata.namespace, e.metadata.name), this.knownOf(e));
     }
     for (const r of page.relations) {
-      const wire = normaliseServerRelation(r);
-      const signature = relationSignature(wire);
+      const managedBy = r.metadata?.labels?.['managed-by'] ?? undefined;
+      const signature = signatureOf(r.source, r.relation, r.target, managedBy);
       const desired = this.wanted.get(signature);
       if (desired !== undefined) {
         if (!desired) this.wanted.set(signature, true);
         continue;
       }
-      if (!DOCKER_RELATIONS.has(wire.relation)) continue;
-      const managedBy = wire.metadata.labels['managed-by'];
+      if (!DOCKER_RELATIONS.has(r.relation)) continue;
       if (managedBy?.startsWith('file:')) continue;
       if (managedBy?.startsWith('provider:') && !this.providers.has(managedBy.slice('provider:'.length)))
         continue;
-      this.candidates.set(signature, wire);
+      this.candidates.set(signature, normaliseServerRelation(r));
     }
   }
 
@@ -495,8 +494,19 @@ export function normaliseServerRelation(r: ServerRelation): WireRelation {
  * with it; the digest is one short flat string.
  */
 export function relationSignature(r: WireRelation): string {
-  const end = (x: WireRef) => `${x.apiVersion}/${x.kind}/${x.namespace}/${x.name}`;
+  return signatureOf(r.source, r.relation, r.target, r.metadata.labels['managed-by']);
+}
+
+/** relationSignature from the parts, a reference's namespace defaulting as Devgraph's does. */
+function signatureOf(
+  source: ServerRelation['source'],
+  relation: string,
+  target: ServerRelation['target'],
+  managedBy: string | undefined,
+): string {
+  const end = (x: ServerRelation['source']) =>
+    `${x.apiVersion}/${x.kind}/${x.namespace ?? 'default'}/${x.name}`;
   return createHash('sha1')
-    .update(`${end(r.source)}::${r.relation}::${end(r.target)}::${r.metadata.labels['managed-by'] ?? ''}`)
+    .update(`${end(source)}::${relation}::${end(target)}::${managedBy ?? ''}`)
     .digest('base64');
 }
