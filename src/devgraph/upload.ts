@@ -80,7 +80,9 @@ export interface DevgraphUploadResult {
   report: string[];
 }
 
-const DEFAULT_PAGE_SIZE = 500;
+// Devgraph's own default `limit`: a page carries its entities' relations and their other ends, so a
+// larger page is a larger answer to hold at once.
+const DEFAULT_PAGE_SIZE = 100;
 const MAX_RELATION_BATCH = 100;
 const DEFAULT_ENTITY_BATCH = 250;
 const DELETES_IN_FLIGHT = 4;

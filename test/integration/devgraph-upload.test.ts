@@ -85,6 +85,17 @@ async function upload(f: DevgraphFake, graph: Graph, extra: Partial<DevgraphUplo
   return { result, log, http };
 }
 
+/** A GithubRepository as a GitHub provider stores it, in its own namespace. */
+function githubRepository(f: DevgraphFake, name: string, url: string): void {
+  f.entities.set(`GithubRepository/github/${name}`, {
+    apiVersion: 'entities.devgraph.ai/v1',
+    kind: 'GithubRepository',
+    metadata: { name, namespace: 'github' },
+    spec: { url },
+    status: { discovery_source: 'github' },
+  });
+}
+
 const ops = (f: DevgraphFake, from = 0) =>
   f.requests.slice(from).map((r) => `${r.operation ?? r.url} ${r.status}`);
 
@@ -314,7 +325,7 @@ describe('upload to Devgraph, a server that caps its pages', () => {
     expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
     const pages = f.requests.slice(before).filter((r) => r.operation === 'get_entities');
     expect(pages.map((p) => Number(p.query.offset))).toEqual(pages.map((_, i) => i * 20));
-    expect(pages.every((p) => p.query.limit === '500')).toBe(true);
+    expect(pages.every((p) => p.query.limit === '100')).toBe(true);
     expect(pages).toHaveLength(Math.floor(first.graph.entities.length / 20) + 1);
     const kinds = Object.values(result.plan!.byKind);
     expect(kinds.reduce((n, k) => n + k.unchanged, 0)).toBe(first.graph.entities.length);
@@ -329,6 +340,26 @@ describe('upload to Devgraph, a server that caps its pages', () => {
     expect(f.entities.has('DockerRepository/default/acme-web-frontend')).toBe(false);
     expect(f.entities.size).toBe(graph.entities.length);
     expect(f.relations).toHaveLength(graph.relations.length);
+  });
+
+  it('asks again for half a page when an answer is larger than the client reads', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, graph);
+    const small = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxBodyBytes: 40_000 });
+    cleanups.push(() => small.close());
+    const before = f.requests.length;
+    const { result } = await upload(f, graph, { http: small });
+
+    expect(result.errors).toEqual([]);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+    const limits = f.requests
+      .slice(before)
+      .filter((r) => r.operation === 'get_entities')
+      .map((r) => Number(r.query.limit));
+    expect(Math.min(...limits)).toBeLessThan(100);
+    const kinds = Object.values(result.plan!.byKind);
+    expect(kinds.reduce((n, k) => n + k.unchanged, 0)).toBe(graph.entities.length);
   });
 
   it('a malformed entity in a listing is reported by name, the rest still counts', async () => {
@@ -362,13 +393,7 @@ describe('upload to Devgraph, partial runs and failed writes', () => {
   it('a repository whose tags could not be listed keeps what the server knows of it (source_repository)', async () => {
     const first = await discover(sampleRepositories());
     const f = await fake();
-    f.entities.set('GithubRepository/github/payments-api', {
-      apiVersion: 'entities.devgraph.ai/v1',
-      kind: 'GithubRepository',
-      metadata: { name: 'payments-api', namespace: 'github' },
-      spec: { url: 'https://github.com/acme/payments-api' },
-      status: { discovery_source: 'github' },
-    });
+    githubRepository(f, 'payments-api', 'https://github.com/acme/payments-api');
     await upload(f, first.graph);
     const key = 'DockerRepository/default/acme-payments-api';
     expect(f.entities.get(key)!.spec!.source_repository).toBe('https://github.com/acme/payments-api');
@@ -446,20 +471,8 @@ describe('upload to Devgraph, source repositories', () => {
     const { graph } = await discover(sampleRepositories());
     const f = await fake();
     // Made by a GitHub provider, in its own namespace; the URL differs only in case and `.git`.
-    f.entities.set('GithubRepository/github/payments-api', {
-      apiVersion: 'entities.devgraph.ai/v1',
-      kind: 'GithubRepository',
-      metadata: { name: 'payments-api', namespace: 'github' },
-      spec: { url: 'https://github.com/Acme/payments-api.git' },
-      status: { discovery_source: 'github' },
-    });
-    f.entities.set('GithubRepository/github/payments-api-docs', {
-      apiVersion: 'entities.devgraph.ai/v1',
-      kind: 'GithubRepository',
-      metadata: { name: 'payments-api-docs', namespace: 'github' },
-      spec: { url: 'https://github.com/acme/payments-api-docs' },
-      status: { discovery_source: 'github' },
-    });
+    githubRepository(f, 'payments-api', 'https://github.com/Acme/payments-api.git');
+    githubRepository(f, 'payments-api-docs', 'https://github.com/acme/payments-api-docs');
     const { result } = await upload(f, graph);
     expect(result.ok).toBe(true);
     const links = f.relations
