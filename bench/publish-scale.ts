@@ -108,7 +108,7 @@ function repositoryResult(r: number): RepositoryResult {
 }
 
 /** The unsharded graph.json and the SHARDS shard graphs, written to `dir`. */
-export async function writeGraphs(
+async function writeGraphs(
   dir: string,
   progress: (m: string) => void,
 ): Promise<{ graph: string; graphSha256: string; shards: string[] }> {
