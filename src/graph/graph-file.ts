@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import { EntitySpill } from './entity-spill.js';
 import { readGraphStream } from './graph-reader.js';
-import type { GraphSource } from './graph-source.js';
+import { type GraphSource, loadWhole } from './graph-source.js';
 import { Column, KINDS } from './spilled-graph.js';
 import {
   type DockerKind,
@@ -83,14 +83,7 @@ export class FileGraph implements GraphSource {
   }
 
   load(): Graph {
-    return {
-      format: GRAPH_FORMAT,
-      generated_at: this.generated_at,
-      ...(this.shard ? { shard: this.shard } : {}),
-      entities: [...this.entities()],
-      relations: [...this.relations()],
-      receipts: this.receipts,
-    };
+    return loadWhole(this);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
 // and two entity numbers. At 100,000 images an EntityRef object per entity and a Relation object
 // per relation held 30 MB (bench --scale heap snapshot); these columns hold under 10.
 import type { EntitySpill } from './entity-spill.js';
-import type { GraphSource } from './graph-source.js';
+import { type GraphSource, loadWhole } from './graph-source.js';
 import {
   API_VERSION,
   type DockerKind,
@@ -220,14 +220,7 @@ export class SpilledGraph implements GraphSource {
   }
 
   load(): Graph {
-    return {
-      format: GRAPH_FORMAT,
-      generated_at: this.generated_at,
-      ...(this.shard ? { shard: this.shard } : {}),
-      entities: [...this.entities()],
-      relations: [...this.relations()],
-      receipts: this.receipts,
-    };
+    return loadWhole(this);
   }
 
   close(): void {
