@@ -8,7 +8,6 @@ import type { Secrets } from '../secrets.js';
 import { ENTITY_GROUP, ENTITY_VERSION, type EntityDefinition } from './definitions.js';
 import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './reconcile.js';
 import {
-  BulkEntitySchema,
   BulkRelationSchema,
   ErrorBodySchema,
   FailedEntitySchema,
@@ -103,13 +102,10 @@ export class DevgraphClient {
     const what = `list existing entities (offset ${offset})`;
     const res = await this.call('GET', `/api/v1/entities/?${query}`, undefined, 'list entities');
     this.expect(res, [200], what);
-    const read = readLists(res.body, ['primary_entities', 'relations']);
-    if ('problem' in read)
-      throw new DevgraphError(
-        `Devgraph: could not ${what}: the answer (HTTP ${res.status}) is not what the Devgraph API returns (${read.problem})`,
-        res.status,
-      );
-    const { primary_entities: listed, relations: related } = read.lists;
+    const { primary_entities: listed, relations: related } = this.lists(res, what, [
+      'primary_entities',
+      'relations',
+    ]);
     const problems: string[] = [];
     const at = `listing at offset ${offset}: `;
     const entities = looseItems(listed, ServerEntitySchema, 'primary_entities', problems);
@@ -131,9 +127,10 @@ export class DevgraphClient {
     const what = `store ${entities.length} ${plural} in namespace ${namespace}`;
     const res = await this.call('POST', `/api/v1/entities/bulk?${query}`, entities, what);
     this.expect(res, [200, 201], what);
-    const body = this.answer(res, what, BulkEntitySchema);
+    // Only the failures are read: the answer may also echo every stored entity.
+    const { failed_entities: listed } = this.lists(res, what, ['failed_entities']);
     const problems: string[] = [];
-    const failed = looseItems(body.failed_entities, FailedEntitySchema, 'failed_entities', problems);
+    const failed = looseItems(listed, FailedEntitySchema, 'failed_entities', problems);
     return {
       failed: failed.map((f) => {
         const name = f.entity?.metadata?.name ?? f.entity?.name ?? undefined;
@@ -203,7 +200,7 @@ export class DevgraphClient {
         url: `${this.base}${path}`,
         kind: 'devgraph',
         headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: jsonBytes(body) } : {}),
       });
     } catch (err) {
       // The HTTP layer words connection failures for registries; name our own input instead.
@@ -244,15 +241,44 @@ export class DevgraphClient {
       }
     }
     const parsed = parseAnswer(value, schema);
-    if ('problem' in parsed)
-      throw new DevgraphError(
-        this.opts.secrets.redact(
-          `Devgraph: could not ${what}: the answer (HTTP ${res.status}) is not what the Devgraph API returns (${parsed.problem})`,
-        ),
-        res.status,
-      );
+    if ('problem' in parsed) throw this.unexpected(res, what, parsed.problem);
     return parsed.value;
   }
+
+  /** The items of the answer's top-level lists `names` (readLists), read without a string of the whole answer. */
+  private lists(
+    res: HttpResponse,
+    what: string,
+    names: readonly string[],
+  ): Record<string, unknown[] | undefined> {
+    const read = readLists(res.body, names);
+    if ('problem' in read) throw this.unexpected(res, what, read.problem);
+    return read.lists;
+  }
+
+  private unexpected(res: HttpResponse, what: string, problem: string): DevgraphError {
+    return new DevgraphError(
+      this.opts.secrets.redact(
+        `Devgraph: could not ${what}: the answer (HTTP ${res.status}) is not what the Devgraph API returns (${problem})`,
+      ),
+      res.status,
+    );
+  }
+}
+
+/**
+ * `value` as JSON bytes; a list is written item by item. A batch of entities as one string is
+ * larger than V8's large-object size, and such a string is freed only by a full collection.
+ */
+function jsonBytes(value: unknown): Uint8Array {
+  const items = Array.isArray(value) ? value : undefined;
+  if (!items) return Buffer.from(JSON.stringify(value));
+  const parts: Buffer[] = [];
+  items.forEach((item, i) => {
+    parts.push(Buffer.from(`${i ? ',' : '['}${JSON.stringify(item) ?? 'null'}`));
+  });
+  parts.push(Buffer.from(items.length ? ']' : '[]'));
+  return Buffer.concat(parts);
 }
 
 function explain(res: HttpResponse): string {

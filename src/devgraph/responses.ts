@@ -42,10 +42,6 @@ export const ServerRelationSchema = z.looseObject({
 
 const List = z.array(z.unknown()).nullish();
 
-export const BulkEntitySchema = z.looseObject({
-  failed_entities: List,
-});
-
 export const FailedEntitySchema = z.looseObject({
   entity: z
     .looseObject({
