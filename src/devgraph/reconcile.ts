@@ -11,6 +11,7 @@
 // could not learn (a repository's source_repository comes from its images' labels).
 import { createHash } from 'node:crypto';
 import type { GraphSource } from '../graph/graph-source.js';
+import { Column } from '../graph/spilled-graph.js';
 import type { DockerKind, Entity, GraphReceipt, Relation } from '../graph/types.js';
 import { DISCOVERY_SOURCE } from '../graph/types.js';
 import { DOCKER_KINDS } from './definitions.js';
@@ -124,6 +125,99 @@ interface Known {
   desired: boolean;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * The Known of every listed Docker entity, in columns: one flat key string and a few numbers
+ * each, the fingerprint as its 32 bytes. As objects with their strings, one per entity of a large
+ * registry, they were the largest part of what an upload holds.
+ */
+class KnownStore {
+  private readonly index = new Map<string, number>();
+  private readonly kinds = new Column((n) => new Uint8Array(n));
+  private readonly desired = new Column((n) => new Uint8Array(n));
+  private readonly generations = new Column((n) => new Float64Array(n));
+  /** Index + 1 into `texts`; 0 for none. */
+  private readonly owners = new Column((n) => new Uint32Array(n));
+  private readonly repositories = new Column((n) => new Uint32Array(n));
+  private fingerprints = new Uint8Array(32 * 1024);
+  /** A fingerprint that is not 64 hex digits (another tool's), as it is; '' for none. */
+  private readonly otherFingerprints = new Map<number, string>();
+  private readonly held = new Map<number, NonNullable<Known['held']>>();
+  private readonly texts: string[] = [];
+  private readonly textIds = new Map<string, number>();
+
+  set(key: string, k: Known): void {
+    let i = this.index.get(key);
+    const text = (t: string | undefined) => {
+      if (t === undefined) return 0;
+      let id = this.textIds.get(t);
+      if (id === undefined) {
+        id = this.texts.push(t);
+        this.textIds.set(t, id);
+      }
+      return id;
+    };
+    if (i === undefined) {
+      i = this.kinds.length;
+      this.index.set(key, i);
+      this.kinds.push(DOCKER_KINDS.indexOf(k.kind));
+      this.desired.push(k.desired ? 1 : 0);
+      this.generations.push(k.generation);
+      this.owners.push(text(k.owner));
+      this.repositories.push(text(k.repository));
+    } else {
+      this.kinds.set(i, DOCKER_KINDS.indexOf(k.kind));
+      this.desired.set(i, k.desired ? 1 : 0);
+      this.generations.set(i, k.generation);
+      this.owners.set(i, text(k.owner));
+      this.repositories.set(i, text(k.repository));
+    }
+    this.otherFingerprints.delete(i);
+    if (k.fingerprint !== undefined && HEX64.test(k.fingerprint)) {
+      if ((i + 1) * 32 > this.fingerprints.length) {
+        const grown = new Uint8Array(this.fingerprints.length * 2);
+        grown.set(this.fingerprints);
+        this.fingerprints = grown;
+      }
+      this.fingerprints.set(Buffer.from(k.fingerprint, 'hex'), i * 32);
+    } else this.otherFingerprints.set(i, k.fingerprint ?? '');
+    if (k.held) this.held.set(i, k.held);
+    else this.held.delete(i);
+  }
+
+  get(key: string): Known | undefined {
+    const i = this.index.get(key);
+    return i === undefined ? undefined : this.at(i);
+  }
+
+  markDesired(key: string): void {
+    const i = this.index.get(key);
+    if (i !== undefined) this.desired.set(i, 1);
+  }
+
+  *entries(): Generator<[string, Known]> {
+    for (const [key, i] of this.index) yield [key, this.at(i)];
+  }
+
+  private at(i: number): Known {
+    const other = this.otherFingerprints.get(i);
+    const held = this.held.get(i);
+    return {
+      kind: DOCKER_KINDS[this.kinds.at(i)]!,
+      owner: this.texts[this.owners.at(i) - 1],
+      fingerprint:
+        other === undefined
+          ? Buffer.from(this.fingerprints.subarray(i * 32, i * 32 + 32)).toString('hex')
+          : other || undefined,
+      generation: this.generations.at(i),
+      repository: this.texts[this.repositories.at(i) - 1],
+      ...(held ? { held } : {}),
+      desired: this.desired.at(i) === 1,
+    };
+  }
+}
+
 /**
  * The upload's plan, made from the graph as a stream and the server's listing a page at a time,
  * so neither side is held whole: per listed Docker entity a few fields (Known), per relation its
@@ -137,7 +231,7 @@ export class UploadPlan {
   readonly relationDeletes: WireRelation[] = [];
   private readonly scope: DeletionScope;
   private readonly providers: Set<string>;
-  private readonly known = new Map<string, Known>();
+  private readonly known = new KnownStore();
   private readonly githubEntities: ServerEntity[] = [];
   /** Signature of every relation the graph has → whether the server already holds it. */
   private readonly wanted = new Map<string, boolean>();
@@ -145,7 +239,6 @@ export class UploadPlan {
   private readonly candidates = new Map<string, WireRelation>();
   /** Source links (BUILT_FROM / BUILDS) the server lacks. */
   private readonly links: WireRelation[] = [];
-  private readonly repositories = new Map<string, string>();
   private summary: PlanSummary | undefined;
 
   /**
@@ -215,7 +308,7 @@ export class UploadPlan {
       }
     }
 
-    for (const [key, e] of this.known) {
+    for (const [key, e] of this.known.entries()) {
       if (e.desired || !this.owned(e)) continue;
       const [kind, namespace, name] = key.split('\u0000') as [DockerKind, string, string];
       const gone = this.completeScope(e);
@@ -286,8 +379,8 @@ export class UploadPlan {
   }
 
   private knownOf(e: ServerEntity): Known {
-    const owner = this.intern(e.status?.discovery_source ?? undefined);
-    const repository = this.intern(repositoryOf(e));
+    const owner = e.status?.discovery_source ?? undefined;
+    const repository = repositoryOf(e);
     const known: Known = {
       kind: e.kind as DockerKind,
       owner,
@@ -301,15 +394,6 @@ export class UploadPlan {
     return known;
   }
 
-  /** One string per repository (or owner) name: the listing repeats each for every entity. */
-  private intern(text: string | undefined): string | undefined {
-    if (text === undefined) return undefined;
-    const held = this.repositories.get(text);
-    if (held !== undefined) return held;
-    this.repositories.set(text, text);
-    return text;
-  }
-
   private decide(entity: Entity): {
     action: 'create' | 'update' | 'unchanged';
     spec: Record<string, unknown>;
@@ -318,7 +402,7 @@ export class UploadPlan {
     const provider = providerOf(entity);
     const key = entityKey(entity.kind, entity.metadata.namespace, entity.metadata.name);
     const found = this.known.get(key);
-    if (found) found.desired = true;
+    if (found) this.known.markDesired(key);
     let { spec } = entity;
     let labels = entity.metadata.labels;
     if (found?.held && found.owner === provider) {

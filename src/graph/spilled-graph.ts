@@ -39,6 +39,10 @@ export class Column<A extends Numbers> {
   at(i: number): number {
     return this.data[i]!;
   }
+
+  set(i: number, value: number): void {
+    this.data[i] = value;
+  }
 }
 
 export const KINDS: readonly DockerKind[] = [
