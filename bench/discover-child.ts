@@ -8,32 +8,13 @@
 // With BENCH_HEAP_PROFILE=<file>, the discovery's allocations that only a full collection freed
 // (or that are still live at its end) are sampled into <file>.<pid>.heapprofile, for Chrome
 // DevTools' Memory tab: what fills the old generation, and so the peak RSS.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../src/config/load-config.js';
-import { jsonPieces } from '../src/graph/graph-json.js';
-import { graphDocument } from '../src/graph/graph-source.js';
 import { silentLog } from '../src/log.js';
 import { runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
-
-/**
- * Peak RSS of this process image: VmHWM from /proc/self/status. getrusage's maxRSS also counts
- * the pages of the parent it was forked from (Linux keeps the pre-exec high-water mark), so
- * beside a bench parent holding 100,000 synthetic images every child read about 400 MB.
- */
-function maxRssMb(): number {
-  let kb = process.resourceUsage().maxRSS;
-  try {
-    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (hwm) kb = Number(hwm[1]);
-  } catch {
-    // Not Linux: getrusage is what there is.
-  }
-  return Math.round((kb / 1024) * 10) / 10;
-}
+import { hashGraph, maxRssMb } from './child-measure.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -78,24 +59,14 @@ async function main(): Promise<void> {
   }
   const wallMs = performance.now() - started;
   const { graph } = result;
-  // Hashed and written piece by piece, as the shells write graph.json: one 400 MB string for
-  // 100,000 images would be the peak being measured.
-  const hash = createHash('sha256');
-  const pieces = function* () {
-    for (const piece of jsonPieces(graphDocument(graph), (json) => secrets.redact(json), true)) {
-      hash.update(piece);
-      yield piece;
-    }
-  };
-  if (graphOut) await writeFile(graphOut, pieces());
-  else for (const _ of pieces());
+  const graphSha256 = await hashGraph(graph, secrets, graphOut);
   const line = {
     wallMs: Math.round(wallMs),
     maxRssMb: maxRssMb(),
     complete: result.complete,
     images: graph.count('DockerImage'),
     requests: result.requests,
-    graphSha256: hash.digest('hex'),
+    graphSha256,
     errors: graph.receipts.flatMap((r) => r.errors.map((e) => `${r.repository}: ${e}`)),
   };
   process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -1,5 +1,6 @@
-// Runs bench/discover-child.ts in a process of its own (its peak RSS is then the engine's alone)
-// and hands back the last line it printed. Shared by the small bench and the scale bench. The
+// Runs bench/discover-child.ts (or another child script, bench/publish-child.ts) in a process of
+// its own (its peak RSS is then the engine's alone) and hands back the last line it printed.
+// Shared by the small bench and the scale bench. The
 // child runs as ncc bundles it, the way dist/ is built, so its RSS is what the shipped action's
 // would be; under tsx, TypeScript compiled in the process added about 30 MB to every figure.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -13,21 +14,23 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 let active: ChildProcess | undefined;
 
-let bundle: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
-/** bench/discover-child.ts bundled by ncc into a temporary directory, once per bench process. */
-function bundledChild(): Promise<string> {
+/** A bench child script bundled by ncc into a temporary directory, once per bench process. */
+function bundledChild(script: string): Promise<string> {
+  let bundle = bundles.get(script);
   bundle ??= (async () => {
     const out = mkdtempSync(join(tmpdir(), 'devgraph-bench-child-'));
     process.once('exit', () => rmSync(out, { recursive: true, force: true }));
     const ncc = join(here, '..', 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
     await promisify(execFile)(
       process.execPath,
-      [ncc, 'build', join(here, 'discover-child.ts'), '-o', out, '--target', 'es2022', '--quiet'],
+      [ncc, 'build', join(here, script), '-o', out, '--target', 'es2022', '--quiet'],
       { cwd: join(here, '..'), maxBuffer: 64 << 20 },
     );
     return join(out, 'index.js');
   })();
+  bundles.set(script, bundle);
   return bundle;
 }
 
@@ -39,8 +42,9 @@ export function killActiveChild(): void {
 export async function runChild(
   args: string[],
   timeoutMs: number,
+  child = 'discover-child.ts',
 ): Promise<{ line: string; processMs: number }> {
-  const script = await bundledChild();
+  const script = await bundledChild(child);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
@@ -66,7 +70,7 @@ export async function runChild(
       clearTimeout(timer);
       active = undefined;
       if (code !== 0) {
-        reject(new Error(`discovery child exited with ${signal ?? `code ${code}`}:\n${stderr.trim()}`));
+        reject(new Error(`${child} exited with ${signal ?? `code ${code}`}:\n${stderr.trim()}`));
         return;
       }
       resolve({ line: stdout.trim().split('\n').pop() ?? '', processMs: performance.now() - started });

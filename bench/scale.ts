@@ -7,7 +7,9 @@
 // run (the state it left), each in a child process (bench/discover-child.ts) for its peak RSS.
 // A 1,000 × 10 Harbor run selects as many tags as 1,000 × 100 while listing a tenth: the pair shows
 // whether memory follows what is selected or what is listed.
-//   npm run bench -- --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]
+// Then the publishing parts (bench/publish-scale.ts): the 100,000-image graph uploaded into the
+// Devgraph fake (first and unchanged), and ten shard graphs of 10,000 images merged.
+//   npm run bench -- --scale [--only harbor|harbor-listing|oci|upload|merge] [--shape RxT] [--concurrency N] [--json]
 // --shape runs one shape (1000x10, 1000x100, 10000x10); --concurrency sets the provider's
 // `concurrency` (default: none, so the engine's 16 per host).
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
@@ -16,6 +18,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type CountingProxy, startCountingProxy } from './proxy.js';
+import {
+  PUBLISH_PARTS,
+  type PublishPart,
+  type PublishRun,
+  publishMarkdown,
+  runPublishParts,
+} from './publish-scale.js';
 import { killActiveChild, runChild } from './run-child.js';
 import { PROJECT, type Shape, startSyntheticRegistry } from './scale-registry.js';
 
@@ -276,11 +285,11 @@ function markdown(runs: ScaleRun[], baselineRssMb: number, limit: number): strin
 }
 
 const USAGE =
-  'usage: bench.ts --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]';
+  'usage: bench.ts --scale [--only harbor|harbor-listing|oci|upload|merge] [--shape RxT] [--concurrency N] [--json]';
 
 interface Args {
   json: boolean;
-  only?: Api;
+  only?: Api | PublishPart;
   /** Only the scenarios of this shape, e.g. 10000x10. */
   shape?: string;
   concurrency?: number;
@@ -295,8 +304,9 @@ function parseArgs(argv: string[]): Args {
     if (a === '--json') out.json = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = value();
-      if (!APIS.includes(v as Api)) throw new Error(`--only takes ${APIS.join(', ')}; got ${v}; ${USAGE}`);
-      out.only = v as Api;
+      if (!APIS.includes(v as Api) && !PUBLISH_PARTS.includes(v as PublishPart))
+        throw new Error(`--only takes ${[...APIS, ...PUBLISH_PARTS].join(', ')}; got ${v}; ${USAGE}`);
+      out.only = v as Api | PublishPart;
     } else if (a === '--shape' || a.startsWith('--shape=')) {
       const v = value();
       if (!SCENARIOS.some((s) => `${s.shape.repositories}x${s.shape.tagsPerRepository}` === v))
@@ -316,6 +326,12 @@ export async function runScale(argv: string[]): Promise<void> {
   concurrency = args.concurrency;
   const limit = concurrency ?? ENGINE_CONCURRENCY;
   const progress = (m: string) => process.stderr.write(`bench:scale: ${m}\n`);
+  if (only && PUBLISH_PARTS.includes(only as PublishPart)) {
+    const published = await runPublishParts([only as PublishPart], progress);
+    const results = publishChecks(published.runs);
+    report(json, [], published, results, 0, ENGINE_CONCURRENCY, loadavg()[0]!);
+    return;
+  }
   const scenarios = SCENARIOS.filter(
     (s) =>
       (!only || s.api === only) &&
@@ -338,6 +354,7 @@ export async function runScale(argv: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   const runs: ScaleRun[] = [];
   let baselineRssMb = 0;
+  let published: { runs: PublishRun[]; baselineRssMb: number } | undefined;
   try {
     const basePath = join(work, 'baseline.yml');
     await writeFile(basePath, configYaml('harbor', proxy.url));
@@ -351,8 +368,39 @@ export async function runScale(argv: string[]): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // Every part when nothing was picked: the registry is closed, the publishing parts need none.
+  if (!only) published = await runPublishParts(PUBLISH_PARTS, progress);
   const loadAfter = loadavg()[0]!;
-  const results = checks(runs);
+  report(
+    json,
+    runs,
+    published,
+    [...checks(runs), ...(published ? publishChecks(published.runs) : [])],
+    baselineRssMb,
+    limit,
+    loadBefore,
+    loadAfter,
+  );
+}
+
+function publishChecks(runs: PublishRun[]): Check[] {
+  return runs.map((x) => ({
+    name: `${x.part}${x.run === 'merge' ? '' : ` ${x.run}`}: peak RSS < ${TARGETS.rssMb} MB${x.part === 'upload' && x.run === 'unchanged' ? ', no writes' : x.part === 'merge' ? ', byte-identical' : ''}`,
+    ok: x.ok && x.maxRssMb < TARGETS.rssMb,
+    detail: `${x.maxRssMb.toFixed(0)} MB, ${seconds(x.wallMs)}; ${x.detail}`,
+  }));
+}
+
+function report(
+  json: boolean,
+  runs: ScaleRun[],
+  published: { runs: PublishRun[]; baselineRssMb: number } | undefined,
+  results: Check[],
+  baselineRssMb: number,
+  limit: number,
+  loadBefore: number,
+  loadAfter = loadavg()[0]!,
+): void {
   const failed = results.filter((c) => !c.ok);
   const verdict = failed.length
     ? `FAIL: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`
@@ -360,21 +408,32 @@ export async function runScale(argv: string[]): Promise<void> {
   const settings = `selectors: namespace_pattern ^${PROJECT}$, max_tags ${MAX_TAGS}; concurrency: ${concurrency ?? `not set (engine default ${ENGINE_CONCURRENCY} per host)`}, adaptive below it; no credentials (anonymous, public project)`;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ delayMs: DELAY_MS, maxTags: MAX_TAGS, settings, targets: TARGETS, baselineRssMb, host: { cpus: cpus().length, loadBefore, loadAfter }, runs, checks: results, pass: failed.length === 0, verdict }, null, 2)}\n`,
+      `${JSON.stringify({ delayMs: DELAY_MS, maxTags: MAX_TAGS, settings, targets: TARGETS, baselineRssMb, host: { cpus: cpus().length, loadBefore, loadAfter }, runs, published, checks: results, pass: failed.length === 0, verdict }, null, 2)}\n`,
     );
     return;
   }
+  const discovery = runs.length
+    ? [
+        `Synthetic registry behind a proxy adding ${DELAY_MS} ms per request. Settings: ${settings}.`,
+        `Cold = empty state directory, warm = the state the cold run left.`,
+        '',
+        markdown(runs, baselineRssMb, limit),
+        '',
+        `¹ requests × ${DELAY_MS} ms ÷ ${limit} (the per-host limit): the wall time if latency were the only cost.`,
+        `² of the discovery child; in brackets above the ${baselineRssMb.toFixed(0)} MB that Node and the engine's bundled modules take before discovering anything.`,
+        '',
+      ]
+    : [];
+  const publishing = published
+    ? [publishMarkdown(published.runs, published.baselineRssMb, TARGETS.rssMb), '']
+    : [];
   process.stdout.write(
     [
       '',
-      `Synthetic registry behind a proxy adding ${DELAY_MS} ms per request. Settings: ${settings}.`,
-      `Cold = empty state directory, warm = the state the cold run left. Host: ${cpus().length} CPUs, load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
+      `Host: ${cpus().length} CPUs, load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
       '',
-      markdown(runs, baselineRssMb, limit),
-      '',
-      `¹ requests × ${DELAY_MS} ms ÷ ${limit} (the per-host limit): the wall time if latency were the only cost.`,
-      `² of the discovery child; in brackets above the ${baselineRssMb.toFixed(0)} MB that Node and the engine's bundled modules take before discovering anything.`,
-      '',
+      ...discovery,
+      ...publishing,
       '| target | met | measured |',
       '|---|---|---|',
       ...results.map((c) => `| ${c.name} | ${c.ok ? 'yes' : '**no**'} | ${c.detail} |`),

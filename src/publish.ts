@@ -87,7 +87,7 @@ export async function sendToDevgraph(
   const incomplete = graph.receipts.filter((r) => !r.complete).length;
   const http = new HttpClient();
   try {
-    return await uploadToDevgraph(graph.load(), {
+    return await uploadToDevgraph(graph, {
       url: target.url,
       token: target.token,
       ...(target.environment ? { environment: target.environment } : {}),

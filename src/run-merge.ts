@@ -1,10 +1,11 @@
 // What the CLI's `merge` and the action's merge mode share: shard graph files in, the graph and
 // summary an unsharded run would have written out. No registry is contacted.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { diffGraphsConsuming, parseGraph } from './graph/diff.js';
-import { inMemory } from './graph/graph-source.js';
+import { diffGraphsConsuming } from './graph/diff.js';
+import { readGraphFile } from './graph/graph-file.js';
+import { asSource } from './graph/graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
 import { type PreviousGraph, type RunResult, requestsNote, summarize } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
@@ -57,30 +58,40 @@ export async function findShardGraphs(paths: string[], field: string): Promise<s
   return [...new Set(found)];
 }
 
+/**
+ * Each shard graph behind `paths`, read as a stream into a graph whose entities wait on disk
+ * (graph-file.ts): a shard is never held whole. runMerge closes them.
+ */
 export async function readShardGraphs(paths: string[], field: string): Promise<ShardGraphFile[]> {
   const files: ShardGraphFile[] = [];
-  for (const path of await findShardGraphs(paths, field)) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new ConfigError([
-        `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      ]);
+  try {
+    for (const path of await findShardGraphs(paths, field)) {
+      const read = await readGraphFile(path);
+      if ('unreadable' in read) throw new ConfigError([`${field}: cannot read ${path} (${read.unreadable})`]);
+      if ('error' in read)
+        throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${read.error}`]);
+      files.push({ source: path, graph: read.graph });
     }
-    const parsed = parseGraph(text);
-    if ('error' in parsed)
-      throw new ConfigError([`${field}: ${path} is not a devgraph-docker graph: ${parsed.error}`]);
-    files.push({ source: path, graph: parsed.graph });
+  } catch (err) {
+    for (const f of files) asSource(f.graph).close();
+    throw err;
   }
   return files;
 }
 
-/** Refuses (ConfigError) graphs that are not every shard of one config, each once. */
+/**
+ * Refuses (ConfigError) graphs that are not every shard of one config, each once. The shard
+ * graphs are spent: their spill files are removed once merged. Close the result's graph when done.
+ */
 export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeRunResult {
-  const merged = mergeShardGraphs(files, {
-    ...(opts.expectedConfig !== undefined ? { expectedConfig: opts.expectedConfig } : {}),
-  });
+  let merged: ReturnType<typeof mergeShardGraphs>;
+  try {
+    merged = mergeShardGraphs(files, {
+      ...(opts.expectedConfig !== undefined ? { expectedConfig: opts.expectedConfig } : {}),
+    });
+  } finally {
+    for (const f of files) asSource(f.graph).close();
+  }
   if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
   const { graph } = merged;
   const changes = opts.previousGraph ? diffGraphsConsuming(opts.previousGraph.inventory, graph) : undefined;
@@ -90,7 +101,7 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
     requestsNote(merged.requests),
   ]);
   return {
-    graph: inMemory(graph),
+    graph,
     summary,
     complete: graph.receipts.every((r) => r.complete),
     requests: merged.requests,

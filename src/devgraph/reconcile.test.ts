@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { inMemory } from '../graph/graph-source.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -11,10 +12,50 @@ import {
   type Relation,
 } from '../model/graph.js';
 import { fingerprint } from './fingerprint.js';
-import { describePlan, planUpload, summarizePlan } from './reconcile.js';
-import type { ServerEntity, ServerRelation } from './wire.js';
+import { describePlan, type EntityKey, type PlanSummary, UploadPlan } from './reconcile.js';
+import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './wire.js';
 
 const NOW = '2026-01-01T00:00:00Z';
+
+/** An UploadPlan's decisions gathered into lists, for a graph this small. */
+interface Plan {
+  create: WireEntity[];
+  update: WireEntity[];
+  unchanged: EntityKey[];
+  delete: EntityKey[];
+  kept: EntityKey[];
+  relations: { create: WireRelation[]; delete: WireRelation[]; unchanged: number };
+  summary: PlanSummary;
+}
+
+function planUpload(input: {
+  graph: Graph;
+  existing: { entities: ServerEntity[]; relations: ServerRelation[] };
+  now: string;
+}): Plan {
+  const plan = new UploadPlan(inMemory(input.graph), input.now);
+  plan.addExisting(input.existing);
+  const summary = plan.finish();
+  const upserts = [...plan.upserts()];
+  const sent = new Set(upserts.map((u) => `${u.entity.kind}/${u.entity.metadata.name}`));
+  return {
+    create: upserts.filter((u) => u.create).map((u) => u.entity),
+    update: upserts.filter((u) => !u.create).map((u) => u.entity),
+    unchanged: input.graph.entities
+      .filter((e) => !sent.has(`${e.kind}/${e.metadata.name}`))
+      .map((e) => ({ kind: e.kind, namespace: e.metadata.namespace, name: e.metadata.name })),
+    delete: plan.delete,
+    kept: plan.kept,
+    relations: {
+      create: [...plan.relationCreates()],
+      delete: plan.relationDeletes,
+      unchanged: summary.relations.unchanged,
+    },
+    summary,
+  };
+}
+
+const summarizePlan = (plan: Plan): PlanSummary => plan.summary;
 
 function entity(kind: DockerKind, name: string, repository?: string, provider = 'hub'): Entity {
   const labels: Record<string, string> = { 'devgraph.ai/provider': 'docker' };

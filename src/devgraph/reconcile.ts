@@ -6,28 +6,25 @@
 //
 // Unlike the reference implementation, deletes are allowed only where discovery was complete: a
 // registry whose repository listing failed deletes nothing, and a repository whose tag listing
-// failed keeps itself, its images and its manifests. A partial run can add and update, never remove.
-import type { DockerKind, Entity, Graph, GraphReceipt, Relation } from '../model/graph.js';
+// failed keeps itself, its images and its manifests. A partial run can add and update, never remove;
+// and what it updates in such a repository keeps the fields the server has that the partial run
+// could not learn (a repository's source_repository comes from its images' labels).
+import { createHash } from 'node:crypto';
+import type { GraphSource } from '../graph/graph-source.js';
+import { Column } from '../graph/spilled-graph.js';
+import type { DockerKind, Entity, GraphReceipt, Relation } from '../model/graph.js';
 import { DISCOVERY_SOURCE } from '../model/graph.js';
 import { DOCKER_KINDS } from './definitions.js';
 import { FINGERPRINT_ANNOTATION, fingerprint } from './fingerprint.js';
-import { sourceLinks } from './source-links.js';
+import { githubRepositories, linksOf } from './source-links.js';
 import type { ServerEntity, ServerRelation, WireEntity, WireRef, WireRelation } from './wire.js';
+
+const GITHUB_REPOSITORY = 'GithubRepository';
 
 export interface EntityKey {
   kind: DockerKind;
   namespace: string;
   name: string;
-}
-
-export interface Plan {
-  create: WireEntity[];
-  update: WireEntity[];
-  unchanged: EntityKey[];
-  delete: EntityKey[];
-  /** Owned entities absent from this run, kept because the discovery that would remove them was incomplete. */
-  kept: EntityKey[];
-  relations: { create: WireRelation[]; delete: WireRelation[]; unchanged: number };
 }
 
 export interface KindCounts {
@@ -43,147 +40,375 @@ export interface PlanSummary {
   relations: { create: number; delete: number; unchanged: number };
 }
 
+/** An entity to send, and whether the server lacks it (create) or holds an older one (update). */
+export interface Upsert {
+  entity: WireEntity;
+  create: boolean;
+}
+
 /** Relation types a docker provider creates, and so the only ones it may remove. */
 const DOCKER_RELATIONS = new Set(['BELONGS_TO', 'USES', 'BUILT_FROM', 'BUILDS']);
 const REPOSITORY_LABEL = 'devgraph.ai/repository-name';
 const DOCKER_KIND_SET = new Set<string>(DOCKER_KINDS);
 
-export interface PlanInput {
-  graph: Graph;
-  existing: { entities: ServerEntity[]; relations: ServerRelation[] };
-  /** RFC 3339 time stamped into `status.last_seen`/`last_updated` of what is sent. */
-  now: string;
+/** What is kept of one listed Docker entity: enough to decide, never the entity itself. */
+interface Known {
+  kind: DockerKind;
+  owner: string | undefined;
+  fingerprint: string | undefined;
+  generation: number;
+  repository: string | undefined;
+  /**
+   * What the server holds, for an entity of ours in a repository this run saw only in part: the
+   * fields the partial discovery could not learn (a repository's source_repository comes from
+   * its images) are kept rather than erased until the next complete run.
+   */
+  held?: { spec: Record<string, unknown>; labels: Record<string, string> };
+  /** Set when this run's graph has the entity. */
+  desired: boolean;
 }
 
-export function planUpload({ graph, existing, now }: PlanInput): Plan {
-  const scope = deletionScope(graph.receipts);
-  const existingByKey = new Map<string, ServerEntity>();
-  for (const e of existing.entities) {
-    if (DOCKER_KIND_SET.has(e.kind))
-      existingByKey.set(entityKey(e.kind, e.metadata.namespace, e.metadata.name), e);
-  }
-  const ourProviders = new Set(graph.receipts.map((r) => r.provider));
+const HEX64 = /^[0-9a-f]{64}$/;
 
-  const plan: Plan = {
-    create: [],
-    update: [],
-    unchanged: [],
-    delete: [],
-    kept: [],
-    relations: { create: [], delete: [], unchanged: 0 },
-  };
-  const desiredKeys = new Set<string>();
-  for (const entity of graph.entities) {
+/**
+ * The Known of every listed Docker entity, in columns: one flat key string and a few numbers
+ * each, the fingerprint as its 32 bytes. As objects with their strings, one per entity of a large
+ * registry, they were the largest part of what an upload holds.
+ */
+class KnownStore {
+  private readonly index = new Map<string, number>();
+  private readonly kinds = new Column((n) => new Uint8Array(n));
+  private readonly desired = new Column((n) => new Uint8Array(n));
+  private readonly generations = new Column((n) => new Float64Array(n));
+  /** Index + 1 into `texts`; 0 for none. */
+  private readonly owners = new Column((n) => new Uint32Array(n));
+  private readonly repositories = new Column((n) => new Uint32Array(n));
+  private fingerprints = new Uint8Array(32 * 1024);
+  /** A fingerprint that is not 64 hex digits (another tool's), as it is; '' for none. */
+  private readonly otherFingerprints = new Map<number, string>();
+  private readonly held = new Map<number, NonNullable<Known['held']>>();
+  private readonly texts: string[] = [];
+  private readonly textIds = new Map<string, number>();
+
+  set(key: string, k: Known): void {
+    let i = this.index.get(key);
+    const text = (t: string | undefined) => {
+      if (t === undefined) return 0;
+      let id = this.textIds.get(t);
+      if (id === undefined) {
+        id = this.texts.push(t);
+        this.textIds.set(t, id);
+      }
+      return id;
+    };
+    if (i === undefined) {
+      i = this.kinds.length;
+      this.index.set(key, i);
+      this.kinds.push(DOCKER_KINDS.indexOf(k.kind));
+      this.desired.push(k.desired ? 1 : 0);
+      this.generations.push(k.generation);
+      this.owners.push(text(k.owner));
+      this.repositories.push(text(k.repository));
+    } else {
+      this.kinds.set(i, DOCKER_KINDS.indexOf(k.kind));
+      this.desired.set(i, k.desired ? 1 : 0);
+      this.generations.set(i, k.generation);
+      this.owners.set(i, text(k.owner));
+      this.repositories.set(i, text(k.repository));
+    }
+    this.otherFingerprints.delete(i);
+    if (k.fingerprint !== undefined && HEX64.test(k.fingerprint)) {
+      if ((i + 1) * 32 > this.fingerprints.length) {
+        const grown = new Uint8Array(this.fingerprints.length * 2);
+        grown.set(this.fingerprints);
+        this.fingerprints = grown;
+      }
+      this.fingerprints.set(Buffer.from(k.fingerprint, 'hex'), i * 32);
+    } else this.otherFingerprints.set(i, k.fingerprint ?? '');
+    if (k.held) this.held.set(i, k.held);
+    else this.held.delete(i);
+  }
+
+  get(key: string): Known | undefined {
+    const i = this.index.get(key);
+    return i === undefined ? undefined : this.at(i);
+  }
+
+  markDesired(key: string): void {
+    const i = this.index.get(key);
+    if (i !== undefined) this.desired.set(i, 1);
+  }
+
+  *entries(): Generator<[string, Known]> {
+    for (const [key, i] of this.index) yield [key, this.at(i)];
+  }
+
+  private at(i: number): Known {
+    const other = this.otherFingerprints.get(i);
+    const held = this.held.get(i);
+    return {
+      kind: DOCKER_KINDS[this.kinds.at(i)]!,
+      owner: this.texts[this.owners.at(i) - 1],
+      fingerprint:
+        other === undefined
+          ? Buffer.from(this.fingerprints.subarray(i * 32, i * 32 + 32)).toString('hex')
+          : other || undefined,
+      generation: this.generations.at(i),
+      repository: this.texts[this.repositories.at(i) - 1],
+      ...(held ? { held } : {}),
+      desired: this.desired.at(i) === 1,
+    };
+  }
+}
+
+/**
+ * The upload's plan, made from the graph as a stream and the server's listing a page at a time,
+ * so neither side is held whole: per listed Docker entity a few fields (Known), per relation its
+ * signature. Use: `addExisting` for every listing page, `finish` once, then `upserts()` and
+ * `relationCreates()` stream what to send (they read the graph again); `delete`, `kept` and
+ * `relationDeletes` are lists (what is gone is few).
+ */
+export class UploadPlan {
+  readonly delete: EntityKey[] = [];
+  readonly kept: EntityKey[] = [];
+  readonly relationDeletes: WireRelation[] = [];
+  private readonly scope: DeletionScope;
+  private readonly providers: Set<string>;
+  private readonly known = new KnownStore();
+  private readonly githubEntities: ServerEntity[] = [];
+  /** Signature of every relation the graph has → whether the server already holds it. */
+  private readonly wanted = new Map<string, boolean>();
+  /** Listed relations the graph does not have that this provider may manage: stale, or source links. */
+  private readonly candidates = new Map<string, WireRelation>();
+  /** Source links (BUILT_FROM / BUILDS) the server lacks. */
+  private readonly links: WireRelation[] = [];
+  private summary: PlanSummary | undefined;
+
+  /**
+   * `redact` masks credentials in what is sent (as graph.json shows them); it is applied to each
+   * entity and relation on its own, as it is read.
+   */
+  constructor(
+    private readonly graph: GraphSource,
+    private readonly now: string,
+    private readonly redact: (json: string) => string = (json) => json,
+  ) {
+    this.scope = deletionScope(graph.receipts);
+    this.providers = new Set(graph.receipts.map((r) => r.provider));
+    for (const r of this.graphRelations()) this.wanted.set(relationSignature(r), false);
+  }
+
+  /** Takes in one page of the server's listing. */
+  addExisting(page: { entities: readonly ServerEntity[]; relations: readonly ServerRelation[] }): void {
+    for (const e of page.entities) {
+      if (e.kind === GITHUB_REPOSITORY) {
+        // Only what source links read: the reference and the URL.
+        this.githubEntities.push({
+          apiVersion: e.apiVersion,
+          kind: e.kind,
+          metadata: { name: e.metadata.name, namespace: e.metadata.namespace },
+          spec: { url: e.spec?.url },
+        });
+        continue;
+      }
+      if (!DOCKER_KIND_SET.has(e.kind)) continue;
+      this.known.set(entityKey(e.kind, e.metadata.namespace, e.metadata.name), this.knownOf(e));
+    }
+    for (const r of page.relations) {
+      const managedBy = r.metadata?.labels?.['managed-by'] ?? undefined;
+      const signature = signatureOf(r.source, r.relation, r.target, managedBy);
+      const desired = this.wanted.get(signature);
+      if (desired !== undefined) {
+        if (!desired) this.wanted.set(signature, true);
+        continue;
+      }
+      if (!DOCKER_RELATIONS.has(r.relation)) continue;
+      if (managedBy?.startsWith('file:')) continue;
+      if (managedBy?.startsWith('provider:') && !this.providers.has(managedBy.slice('provider:'.length)))
+        continue;
+      this.candidates.set(signature, normaliseServerRelation(r));
+    }
+  }
+
+  /**
+   * Decides everything once the listing is in: reads the graph's entities once. Throws when the
+   * graph has an entity without its discovery-source annotation (nothing can be planned).
+   */
+  finish(): PlanSummary {
+    if (this.summary) return this.summary;
+    const byKind = Object.fromEntries(
+      DOCKER_KINDS.map((k) => [k, { create: 0, update: 0, unchanged: 0, delete: 0, kept: 0 }]),
+    ) as Record<DockerKind, KindCounts>;
+    const github = githubRepositories(this.githubEntities);
+    let unchangedLinks = 0;
+    for (const entity of this.graphEntities()) {
+      const decision = this.decide(entity);
+      byKind[entity.kind][decision.action]++;
+      if (github.size === 0 || entity.kind !== 'DockerRepository') continue;
+      for (const link of linksOf({ ...entity, spec: decision.spec }, github)) {
+        if (this.candidates.delete(relationSignature(link))) unchangedLinks++;
+        else this.links.push(link);
+      }
+    }
+
+    for (const [key, e] of this.known.entries()) {
+      if (e.desired || !this.owned(e)) continue;
+      const [kind, namespace, name] = key.split('\u0000') as [DockerKind, string, string];
+      const gone = this.completeScope(e);
+      (gone ? this.delete : this.kept).push({ kind, namespace, name });
+      byKind[kind][gone ? 'delete' : 'kept']++;
+    }
+
+    // Stale: one end is ours, and every end that is ours was discovered completely.
+    for (const wire of this.candidates.values()) {
+      const ends = [wire.source, wire.target].map((ref) =>
+        this.known.get(entityKey(ref.kind, ref.namespace, ref.name)),
+      );
+      const ours = ends.filter((e): e is Known => !!e && this.owned(e));
+      if (ours.length > 0 && ours.every((e) => this.completeScope(e))) this.relationDeletes.push(wire);
+    }
+    this.candidates.clear();
+
+    let create = this.links.length;
+    let unchanged = unchangedLinks;
+    for (const held of this.wanted.values()) {
+      if (held) unchanged++;
+      else create++;
+    }
+    this.summary = {
+      byKind,
+      relations: { create, delete: this.relationDeletes.length, unchanged },
+    };
+    return this.summary;
+  }
+
+  /**
+   * Keeps every delete (a merge of shards that did not all see everything): the entities are
+   * counted as kept. Returns how many relation deletes were dropped.
+   */
+  withholdDeletes(): number {
+    const summary = this.finish();
+    const relations = this.relationDeletes.length;
+    for (const e of this.delete) {
+      summary.byKind[e.kind].delete--;
+      summary.byKind[e.kind].kept++;
+    }
+    this.kept.push(...this.delete.splice(0));
+    this.relationDeletes.splice(0);
+    summary.relations.delete = 0;
+    return relations;
+  }
+
+  /** The entities to send, in graph order. */
+  *upserts(): Generator<Upsert> {
+    this.finish();
+    for (const entity of this.graphEntities()) {
+      const d = this.decide(entity);
+      if (d.wire) yield { entity: d.wire, create: d.action === 'create' };
+    }
+  }
+
+  /** The relations to create, in graph order, then the source links; each once. */
+  *relationCreates(): Generator<WireRelation> {
+    this.finish();
+    for (const r of this.graphRelations()) {
+      const signature = relationSignature(r);
+      if (this.wanted.get(signature) !== false) continue;
+      // Sent (or given up) once: a graph that lists a relation twice does not send it twice.
+      this.wanted.set(signature, true);
+      yield r;
+    }
+    yield* this.links;
+  }
+
+  private knownOf(e: ServerEntity): Known {
+    const owner = e.status?.discovery_source ?? undefined;
+    const repository = repositoryOf(e);
+    const known: Known = {
+      kind: e.kind as DockerKind,
+      owner,
+      fingerprint: e.metadata.annotations?.[FINGERPRINT_ANNOTATION],
+      generation: e.status?.generation ?? 0,
+      repository,
+      desired: false,
+    };
+    if (owner && repository && this.providers.has(owner) && this.scope.repositoryPartial(owner, repository))
+      known.held = { spec: { ...(e.spec ?? {}) }, labels: { ...(e.metadata.labels ?? {}) } };
+    return known;
+  }
+
+  private decide(entity: Entity): {
+    action: 'create' | 'update' | 'unchanged';
+    spec: Record<string, unknown>;
+    wire?: WireEntity;
+  } {
     const provider = providerOf(entity);
     const key = entityKey(entity.kind, entity.metadata.namespace, entity.metadata.name);
-    desiredKeys.add(key);
-    const fp = fingerprint(entity.spec, entity.metadata.labels);
-    const found = existingByKey.get(key);
-    const ref: EntityKey = {
-      kind: entity.kind,
-      namespace: entity.metadata.namespace,
-      name: entity.metadata.name,
-    };
-    if (
-      found &&
-      found.status?.discovery_source === provider &&
-      found.metadata.annotations?.[FINGERPRINT_ANNOTATION] === fp
-    ) {
-      plan.unchanged.push(ref);
-      continue;
+    const found = this.known.get(key);
+    if (found) this.known.markDesired(key);
+    let { spec } = entity;
+    let labels = entity.metadata.labels;
+    if (found?.held && found.owner === provider) {
+      spec = keepHeld(found.held.spec, spec);
+      labels = keepHeld(found.held.labels, labels) as Record<string, string>;
     }
+    const fp = fingerprint(spec, labels);
+    if (found && found.owner === provider && found.fingerprint === fp) return { action: 'unchanged', spec };
     const wire: WireEntity = {
       apiVersion: entity.apiVersion,
       kind: entity.kind,
       metadata: {
         name: entity.metadata.name,
         namespace: entity.metadata.namespace,
-        labels: { ...entity.metadata.labels },
+        labels: { ...labels },
         annotations: Object.assign({}, entity.metadata.annotations, { [FINGERPRINT_ANNOTATION]: fp }),
       },
-      spec: entity.spec,
+      spec,
       status: {
         discovery_source: provider,
-        last_seen: now,
-        last_updated: now,
-        generation: (found?.status?.generation ?? 0) + 1,
+        last_seen: this.now,
+        last_updated: this.now,
+        generation: (found?.generation ?? 0) + 1,
       },
     };
-    (found ? plan.update : plan.create).push(wire);
+    return { action: found ? 'update' : 'create', spec, wire };
   }
 
-  // An owned entity whose registry (for a registry) or repository was discovered completely:
-  // only there does absence mean "gone", for the entity and for its relations.
-  const completeScope = (e: ServerEntity): boolean => {
-    const owner = e.status?.discovery_source;
-    if (!owner || !ourProviders.has(owner)) return false;
-    if (e.kind === 'DockerRegistry') return scope.registryComplete(owner);
-    const repository = repositoryOf(e);
-    return repository !== undefined && scope.repositoryComplete(owner, repository);
-  };
-  const owned = (e: ServerEntity | undefined): boolean =>
-    !!e?.status?.discovery_source && ourProviders.has(e.status.discovery_source);
-
-  for (const [key, e] of existingByKey) {
-    if (desiredKeys.has(key) || !owned(e)) continue;
-    const ref = { kind: e.kind as DockerKind, namespace: e.metadata.namespace, name: e.metadata.name };
-    (completeScope(e) ? plan.delete : plan.kept).push(ref);
+  private owned(e: Known): boolean {
+    return !!e.owner && this.providers.has(e.owner);
   }
 
-  const desiredRelations = new Map<string, WireRelation>();
-  for (const r of graph.relations) {
-    const wire = toWireRelation(r);
-    desiredRelations.set(relationSignature(wire), wire);
+  /** Only where a registry (for a registry) or repository was discovered completely does absence mean "gone". */
+  private completeScope(e: Known): boolean {
+    if (!this.owned(e)) return false;
+    if (e.kind === 'DockerRegistry') return this.scope.registryComplete(e.owner!);
+    return e.repository !== undefined && this.scope.repositoryComplete(e.owner!, e.repository);
   }
-  for (const wire of sourceLinks(graph, existing.entities))
-    desiredRelations.set(relationSignature(wire), wire);
-  const existingSignatures = new Set<string>();
-  for (const r of existing.relations) {
-    const wire = normaliseServerRelation(r);
-    const signature = relationSignature(wire);
-    if (existingSignatures.has(signature)) continue;
-    existingSignatures.add(signature);
-    if (desiredRelations.has(signature)) {
-      plan.relations.unchanged++;
-      continue;
-    }
-    if (!DOCKER_RELATIONS.has(wire.relation)) continue;
-    const managedBy = wire.metadata.labels['managed-by'];
-    if (managedBy?.startsWith('file:')) continue;
-    if (managedBy?.startsWith('provider:') && !ourProviders.has(managedBy.slice('provider:'.length)))
-      continue;
-    // Stale: one end is ours, and every end that is ours was discovered completely.
-    const ends = [wire.source, wire.target].map((ref) =>
-      existingByKey.get(entityKey(ref.kind, ref.namespace, ref.name)),
-    );
-    const ours = ends.filter(owned) as ServerEntity[];
-    if (ours.length > 0 && ours.every(completeScope)) {
-      plan.relations.delete.push(wire);
-    }
+
+  private *graphEntities(): Generator<Entity> {
+    for (const e of this.graph.entities()) yield redacted(e, this.redact);
   }
-  for (const [signature, wire] of desiredRelations) {
-    if (!existingSignatures.has(signature)) plan.relations.create.push(wire);
+
+  private *graphRelations(): Generator<WireRelation> {
+    for (const r of this.graph.relations()) yield toWireRelation(redacted(r, this.redact));
   }
-  return plan;
 }
 
-export function summarizePlan(plan: Plan): PlanSummary {
-  const byKind = Object.fromEntries(
-    DOCKER_KINDS.map((k) => [k, { create: 0, update: 0, unchanged: 0, delete: 0, kept: 0 }]),
-  ) as Record<DockerKind, KindCounts>;
-  for (const e of plan.create) byKind[e.kind].create++;
-  for (const e of plan.update) byKind[e.kind].update++;
-  for (const e of plan.unchanged) byKind[e.kind].unchanged++;
-  for (const e of plan.delete) byKind[e.kind].delete++;
-  for (const e of plan.kept) byKind[e.kind].kept++;
-  return {
-    byKind,
-    relations: {
-      create: plan.relations.create.length,
-      delete: plan.relations.delete.length,
-      unchanged: plan.relations.unchanged,
-    },
-  };
+/**
+ * `value` as `redact` leaves its JSON: the same object when nothing was masked (almost always),
+ * else a copy with the masks in.
+ */
+function redacted<T>(value: T, redact: (json: string) => string): T {
+  const text = JSON.stringify(value);
+  const masked = redact(text);
+  return masked === text ? value : (JSON.parse(masked) as T);
+}
+
+/** `partial` over `held`: what the partial run knows wins, what it lacks stays as the server has it. */
+function keepHeld(held: Record<string, unknown>, partial: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...held };
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined && v !== null) out[k] = v;
+  return out;
 }
 
 /** One line per kind that has anything to report, then the relations. */
@@ -206,8 +431,12 @@ export function describePlan(summary: PlanSummary): string[] {
   return lines;
 }
 
+/**
+ * An entity's identity as one string. Joined, not concatenated: a joined string is flat, where a
+ * template literal can keep its parts alive with it, and the plan holds one per listed entity.
+ */
 export function entityKey(kind: string, namespace: string, name: string): string {
-  return `${kind}\u0000${namespace}\u0000${name}`;
+  return [kind, namespace, name].join('\u0000');
 }
 
 function providerOf(entity: Entity): string {
@@ -231,6 +460,8 @@ function repositoryOf(e: ServerEntity): string | undefined {
 interface DeletionScope {
   registryComplete(provider: string): boolean;
   repositoryComplete(provider: string, repository: string): boolean;
+  /** The repository's own listing was incomplete: its entities in the graph may lack fields. */
+  repositoryPartial(provider: string, repository: string): boolean;
 }
 
 function deletionScope(receipts: GraphReceipt[]): DeletionScope {
@@ -247,6 +478,7 @@ function deletionScope(receipts: GraphReceipt[]): DeletionScope {
   return {
     registryComplete,
     repositoryComplete: (p, repo) => registryComplete(p) && !incompleteRepository.has(`${p}\u0000${repo}`),
+    repositoryPartial: (p, repo) => incompleteRepository.has(`${p}\u0000${repo}`),
   };
 }
 
@@ -283,8 +515,25 @@ export function normaliseServerRelation(r: ServerRelation): WireRelation {
   };
 }
 
-/** Devgraph's relation identity: both ends, the type, and the managed-by label. */
+/**
+ * Devgraph's relation identity (both ends, the type, and the managed-by label) as a digest: the
+ * plan keeps one for every relation of the graph, and the joined text would keep its parts alive
+ * with it; the digest is one short flat string.
+ */
 export function relationSignature(r: WireRelation): string {
-  const end = (x: WireRef) => `${x.apiVersion}/${x.kind}/${x.namespace}/${x.name}`;
-  return `${end(r.source)}::${r.relation}::${end(r.target)}::${r.metadata.labels['managed-by'] ?? ''}`;
+  return signatureOf(r.source, r.relation, r.target, r.metadata.labels['managed-by']);
+}
+
+/** relationSignature from the parts, a reference's namespace defaulting as Devgraph's does. */
+function signatureOf(
+  source: ServerRelation['source'],
+  relation: string,
+  target: ServerRelation['target'],
+  managedBy: string | undefined,
+): string {
+  const end = (x: ServerRelation['source']) =>
+    `${x.apiVersion}/${x.kind}/${x.namespace ?? 'default'}/${x.name}`;
+  return createHash('sha1')
+    .update(`${end(source)}::${relation}::${end(target)}::${managedBy ?? ''}`)
+    .digest('base64');
 }

@@ -7,7 +7,8 @@
 // provider's entities, so it never matched; it also compared URLs by substring, so
 // `github.com/acme/api` matched `github.com/acme/api-gateway`. Here both sides are reduced to
 // `owner/name` and must be equal.
-import { DISCOVERY_SOURCE, type Graph } from '../model/graph.js';
+import { asSource, type GraphSource } from '../graph/graph-source.js';
+import { DISCOVERY_SOURCE, type Entity, type Graph } from '../model/graph.js';
 import type { ServerEntity, WireRelation } from './wire.js';
 
 const GITHUB_REPOSITORY = 'GithubRepository';
@@ -38,64 +39,82 @@ export function githubRepositoryKey(raw: string): string | undefined {
   return `${owner}/${repo}`.toLowerCase();
 }
 
-/** The BUILT_FROM / BUILDS pairs for every repository whose source is a GithubRepository on the server. */
-export function sourceLinks(graph: Graph, serverEntities: readonly ServerEntity[]): WireRelation[] {
+/** The GithubRepository entities among `serverEntities`, by the `owner/name` of their URL. */
+export function githubRepositories(serverEntities: Iterable<ServerEntity>): Map<string, ServerEntity[]> {
   const byKey = new Map<string, ServerEntity[]>();
   for (const e of serverEntities) {
     if (e.kind !== GITHUB_REPOSITORY) continue;
     const url = e.spec?.url;
     const key = typeof url === 'string' ? githubRepositoryKey(url) : undefined;
     if (!key) continue;
-    byKey.set(key, [...(byKey.get(key) ?? []), e]);
+    const list = byKey.get(key);
+    if (list) list.push(e);
+    else byKey.set(key, [e]);
   }
-  if (byKey.size === 0) return [];
+  return byKey;
+}
 
+/** The BUILT_FROM / BUILDS pairs for every repository whose source is a GithubRepository on the server. */
+export function sourceLinks(
+  graph: Graph | GraphSource,
+  serverEntities: Iterable<ServerEntity>,
+): WireRelation[] {
+  const github = githubRepositories(serverEntities);
+  if (github.size === 0) return [];
   const links: WireRelation[] = [];
-  for (const entity of graph.entities) {
-    if (entity.kind !== 'DockerRepository') continue;
-    const source = entity.spec.source_repository;
-    const key = typeof source === 'string' ? githubRepositoryKey(source) : undefined;
-    const targets = key ? byKey.get(key) : undefined;
-    if (!targets) continue;
-    const provider = entity.metadata.annotations?.[DISCOVERY_SOURCE];
-    const metadata = () => ({
-      labels: { 'managed-by': `provider:${provider}`, 'source-type': 'discovered' },
-      annotations: {},
-    });
-    const docker = {
-      apiVersion: entity.apiVersion,
-      kind: entity.kind,
-      name: entity.metadata.name,
-      namespace: entity.metadata.namespace,
+  for (const entity of asSource(graph).entities(['DockerRepository'])) links.push(...linksOf(entity, github));
+  return links;
+}
+
+/** One DockerRepository's pairs, given the server's GithubRepository entities (githubRepositories). */
+export function linksOf(
+  entity: Pick<Entity, 'apiVersion' | 'kind' | 'metadata' | 'spec'>,
+  github: Map<string, ServerEntity[]>,
+): WireRelation[] {
+  if (entity.kind !== 'DockerRepository') return [];
+  const source = entity.spec.source_repository;
+  const key = typeof source === 'string' ? githubRepositoryKey(source) : undefined;
+  const targets = key ? github.get(key) : undefined;
+  if (!targets) return [];
+  const provider = entity.metadata.annotations?.[DISCOVERY_SOURCE];
+  const metadata = () => ({
+    labels: { 'managed-by': `provider:${provider}`, 'source-type': 'discovered' },
+    annotations: {},
+  });
+  const docker = {
+    apiVersion: entity.apiVersion,
+    kind: entity.kind,
+    name: entity.metadata.name,
+    namespace: entity.metadata.namespace,
+  };
+  const links: WireRelation[] = [];
+  for (const t of [...targets].sort((a, b) => refText(a).localeCompare(refText(b)))) {
+    const github = {
+      apiVersion: t.apiVersion,
+      kind: GITHUB_REPOSITORY,
+      name: t.metadata.name,
+      namespace: t.metadata.namespace,
     };
-    for (const t of [...targets].sort((a, b) => refText(a).localeCompare(refText(b)))) {
-      const github = {
-        apiVersion: t.apiVersion,
-        kind: GITHUB_REPOSITORY,
-        name: t.metadata.name,
-        namespace: t.metadata.namespace,
-      };
-      // The build details the reference implementation invented (Dockerfile path, context, target
-      // tags) are not known from a registry, so the relations carry none.
-      links.push(
-        {
-          namespace: docker.namespace,
-          relation: 'BUILT_FROM',
-          source: docker,
-          target: github,
-          metadata: metadata(),
-          spec: {},
-        },
-        {
-          namespace: github.namespace,
-          relation: 'BUILDS',
-          source: github,
-          target: docker,
-          metadata: metadata(),
-          spec: {},
-        },
-      );
-    }
+    // The build details the reference implementation invented (Dockerfile path, context, target
+    // tags) are not known from a registry, so the relations carry none.
+    links.push(
+      {
+        namespace: docker.namespace,
+        relation: 'BUILT_FROM',
+        source: docker,
+        target: github,
+        metadata: metadata(),
+        spec: {},
+      },
+      {
+        namespace: github.namespace,
+        relation: 'BUILDS',
+        source: github,
+        target: docker,
+        metadata: metadata(),
+        spec: {},
+      },
+    );
   }
   return links;
 }

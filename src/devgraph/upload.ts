@@ -1,25 +1,26 @@
 // Hands a built graph to Devgraph: read what the server holds, plan (reconcile.ts), then write in
 // an order that never leaves the graph emptier than before a failure: definitions, entity
 // upserts, new relations, stale relations, deleted entities. A failure never throws; the result
-// says what was written and what was not, so the shell can warn and keep the artifact.
-
+// says what was written and what was not, so the shell can warn and keep the artifact. An entity
+// the server did not store takes its relations with it: they are counted as not written, not sent.
+import { asSource, type GraphSource } from '../graph/graph-source.js';
 import type { HttpClient } from '../http/http-client.js';
 import { mapLimit } from '../http/semaphore.js';
 import type { Log } from '../log.js';
 import type { Graph } from '../model/graph.js';
 import type { Secrets } from '../secrets.js';
 import { entityDefinitions, PLURALS } from './definitions.js';
-import { DevgraphClient, DevgraphError } from './devgraph-client.js';
+import { DevgraphClient, DevgraphError, type EntityPage } from './devgraph-client.js';
 import {
   describePlan,
+  entityKey,
   normaliseServerRelation,
-  type Plan,
   type PlanSummary,
-  planUpload,
   relationSignature,
-  summarizePlan,
+  UploadPlan,
+  type Upsert,
 } from './reconcile.js';
-import type { ServerEntity, ServerRelation, WireEntity, WireRelation } from './wire.js';
+import type { WireEntity, WireRelation } from './wire.js';
 
 export interface DevgraphUploadOptions {
   /** `devgraph-url`, e.g. https://api.devgraph.ai */
@@ -78,19 +79,23 @@ export interface DevgraphUploadResult {
   report: string[];
 }
 
-const DEFAULT_PAGE_SIZE = 500;
+// Devgraph's own default `limit`: a page carries its entities' relations and their other ends, so a
+// larger page is a larger answer to hold at once.
+const DEFAULT_PAGE_SIZE = 100;
 const MAX_RELATION_BATCH = 100;
 const DEFAULT_ENTITY_BATCH = 250;
 const DELETES_IN_FLIGHT = 4;
 const MAX_ERRORS = 25;
 
+/**
+ * Uploads `discovered`, a graph in memory or one read as a stream (a discovery's spilled graph, a
+ * graph file): the graph is read a few times, one entity at a time, and never held whole.
+ */
 export async function uploadToDevgraph(
-  discovered: Graph,
+  discovered: Graph | GraphSource,
   opts: DevgraphUploadOptions,
 ): Promise<DevgraphUploadResult> {
-  // What Devgraph stores is what graph.json shows: a credential that surfaced in registry data
-  // (a label, a description) goes out masked, never in the clear.
-  const graph = JSON.parse(opts.secrets.redact(JSON.stringify(discovered))) as Graph;
+  const graph = asSource(discovered);
   const dryRun = !!opts.dryRun;
   const written: WrittenCounts = {
     definitions: 0,
@@ -158,29 +163,28 @@ export async function uploadToDevgraph(
   });
   const where = `${new URL(opts.url).host}${opts.environment ? ` (environment ${opts.environment})` : ''}`;
 
-  let existing: { entities: ServerEntity[]; relations: ServerRelation[] };
+  // What Devgraph stores is what graph.json shows: a credential that surfaced in registry data
+  // (a label, a description) goes out masked, never in the clear.
+  const plan = new UploadPlan(graph, opts.now ?? new Date().toISOString(), (json) =>
+    opts.secrets.redact(json),
+  );
   try {
-    existing = await listAll(client, opts.pageSize ?? DEFAULT_PAGE_SIZE);
+    await readExisting(client, plan, opts.pageSize ?? DEFAULT_PAGE_SIZE, fail);
   } catch (err) {
     fail(`${messageOf(err)}; nothing was written to Devgraph`);
     return finish();
   }
 
-  let plan: Plan;
+  let summary: PlanSummary;
   try {
-    plan = planUpload({ graph, existing, now: opts.now ?? new Date().toISOString() });
+    summary = plan.finish();
   } catch (err) {
     fail(`Devgraph: cannot plan the upload: ${messageOf(err)}; nothing was written`);
     return finish();
   }
   let withheldRelations = 0;
-  if (opts.withholdDeletes && (plan.delete.length > 0 || plan.relations.delete.length > 0)) {
-    withheldRelations = plan.relations.delete.length;
-    plan.kept.push(...plan.delete);
-    plan.delete = [];
-    plan.relations.delete = [];
-  }
-  const summary = summarizePlan(plan);
+  if (opts.withholdDeletes && (plan.delete.length > 0 || plan.relationDeletes.length > 0))
+    withheldRelations = plan.withholdDeletes();
   report.push(
     `Devgraph ${dryRun ? 'dry run, nothing written' : 'upload'} to ${where}:`,
     ...describePlan(summary),
@@ -233,70 +237,116 @@ export async function uploadToDevgraph(
     }
     return true;
   };
+  const totals = Object.values(summary.byKind);
+  const upserts = totals.reduce((n, k) => n + k.create + k.update, 0);
   try {
     // Definitions matter only to what is stored; an unchanged run sends nothing at all.
-    const upserts = plan.create.length + plan.update.length;
     if (upserts > 0 && !(await registerDefinitions())) {
-      notWritten.entities += plan.create.length + plan.update.length;
-      notWritten.relations += plan.relations.create.length;
-      notWritten.relationDeletes += plan.relations.delete.length;
+      notWritten.entities += upserts;
+      notWritten.relations += summary.relations.create;
+      notWritten.relationDeletes += plan.relationDeletes.length;
       notWritten.entityDeletes += plan.delete.length;
       return finish(summary);
     }
 
-    // Upserts, grouped the way the bulk endpoint takes them: one plural in one namespace per call.
-    const creating = new Set(
-      plan.create.map((e) => `${e.kind}\u0000${e.metadata.namespace}\u0000${e.metadata.name}`),
-    );
-    const groups = new Map<string, { namespace: string; plural: string; entities: WireEntity[] }>();
-    for (const e of [...plan.create, ...plan.update]) {
-      const plural = PLURALS[e.kind];
-      const key = `${plural}\u0000${e.metadata.namespace}`;
-      const group = groups.get(key) ?? { namespace: e.metadata.namespace, plural, entities: [] };
-      group.entities.push(e);
-      groups.set(key, group);
-    }
+    // Entities the server did not store: a relation to one of them is not sent (it would fail).
+    const unstored = new Set<string>();
     let definitionsRetried = false;
-    for (const group of groups.values()) {
-      for (const batch of chunks(group.entities, opts.entityBatchSize ?? DEFAULT_ENTITY_BATCH)) {
-        const store = async () => {
-          try {
-            return await client.bulkUpsert(group.namespace, group.plural, batch);
-          } catch (err) {
-            // Definitions deleted since we registered them: register again once, as Devgraph's providers do.
-            if (err instanceof DevgraphError && err.status === 404 && !definitionsRetried) {
-              definitionsRetried = true;
-              if (await registerDefinitions())
-                return await client.bulkUpsert(group.namespace, group.plural, batch);
-            }
-            throw err;
+    const store = async (namespace: string, plural: string, batch: Upsert[]) => {
+      const entities = batch.map((u) => u.entity);
+      const send = async () => {
+        try {
+          return await client.bulkUpsert(namespace, plural, entities);
+        } catch (err) {
+          // Definitions deleted since we registered them: register again once, as Devgraph's providers do.
+          if (err instanceof DevgraphError && err.status === 404 && !definitionsRetried) {
+            definitionsRetried = true;
+            if (await registerDefinitions()) return await client.bulkUpsert(namespace, plural, entities);
           }
-        };
-        const result = await attempt(store, () => {
-          notWritten.entities += batch.length;
-        });
-        if (!result) continue;
-        const failed = new Set(result.failed.map((f) => f.name));
-        for (const f of result.failed) {
-          fail(`Devgraph: could not store ${group.plural} ${group.namespace}/${f.name}: ${f.error}`);
+          throw err;
         }
-        for (const e of batch) {
-          if (failed.has(e.metadata.name)) notWritten.entities++;
-          else if (creating.has(`${e.kind}\u0000${e.metadata.namespace}\u0000${e.metadata.name}`))
-            written.entitiesCreated++;
-          else written.entitiesUpdated++;
-        }
+      };
+      const result = await attempt(send, () => {
+        notWritten.entities += batch.length;
+        for (const u of batch) unstored.add(keyOf(u.entity));
+      });
+      if (!result) return;
+      for (const problem of result.problems) fail(problem);
+      const failed = new Set<string>();
+      let unnamed = 0;
+      for (const f of result.failed) {
+        if (f.name === undefined) unnamed++;
+        else failed.add(f.name);
+        fail(`Devgraph: could not store ${plural} ${namespace}/${f.name ?? '(unnamed)'}: ${f.error}`);
       }
+      for (const u of batch) {
+        if (failed.has(u.entity.metadata.name)) {
+          notWritten.entities++;
+          unstored.add(keyOf(u.entity));
+        } else if (u.create) written.entitiesCreated++;
+        else written.entitiesUpdated++;
+      }
+      // A failure the server did not name is still one entity less stored; which one is unknown.
+      for (let i = 0; i < unnamed; i++) {
+        notWritten.entities++;
+        if (written.entitiesUpdated > 0) written.entitiesUpdated--;
+        else written.entitiesCreated--;
+      }
+    };
+    // The bulk endpoint takes one plural in one namespace per call; the graph is in kind and
+    // namespace order, so a batch is sent when it is full or the next entity belongs elsewhere.
+    const batchSize = opts.entityBatchSize ?? DEFAULT_ENTITY_BATCH;
+    let batch: Upsert[] = [];
+    let group = '';
+    for (const u of plan.upserts()) {
+      const here = `${u.entity.kind}\u0000${u.entity.metadata.namespace}`;
+      if (batch.length > 0 && (here !== group || batch.length >= batchSize)) {
+        const first = batch[0]!.entity;
+        await store(first.metadata.namespace, PLURALS[first.kind], batch);
+        batch = [];
+      }
+      group = here;
+      batch.push(u);
+    }
+    if (batch.length > 0) {
+      const first = batch[0]!.entity;
+      await store(first.metadata.namespace, PLURALS[first.kind], batch);
     }
 
-    await createRelations(client, plan.relations.create, opts.relationBatchSize ?? MAX_RELATION_BATCH, {
-      attempt,
-      log: opts.log,
-      onCreated: () => written.relationsCreated++,
-      onNotCreated: () => notWritten.relations++,
-    });
+    let skipped = 0;
+    const sendable = function* (relations: Iterable<WireRelation>): Generator<WireRelation> {
+      for (const r of relations) {
+        if (
+          unstored.size > 0 &&
+          (unstored.has(entityKey(r.source.kind, r.source.namespace, r.source.name)) ||
+            unstored.has(entityKey(r.target.kind, r.target.namespace, r.target.name)))
+        ) {
+          skipped++;
+          continue;
+        }
+        yield r;
+      }
+    };
+    await createRelations(
+      client,
+      sendable(plan.relationCreates()),
+      opts.relationBatchSize ?? MAX_RELATION_BATCH,
+      {
+        attempt,
+        log: opts.log,
+        fail,
+        onCreated: () => written.relationsCreated++,
+        onNotCreated: () => notWritten.relations++,
+      },
+    );
+    if (skipped > 0) {
+      notWritten.relations += skipped;
+      const line = `Devgraph: ${skipped} relations not sent because an entity they join was not stored (see the errors above)`;
+      report.push(line);
+      opts.log.info(line);
+    }
 
-    await mapLimit(plan.relations.delete, DELETES_IN_FLIGHT, async (relation) => {
+    await mapLimit(plan.relationDeletes, DELETES_IN_FLIGHT, async (relation) => {
       const ok = await attempt(
         () => client.deleteRelation(relation),
         () => notWritten.relationDeletes++,
@@ -327,81 +377,128 @@ type Attempt = <T>(
 interface RelationHooks {
   attempt: Attempt;
   log: Log;
+  fail: (message: string) => void;
   onCreated: () => void;
   onNotCreated: () => void;
 }
 
 /**
- * Bulk calls per namespace in batches; a batch the server refuses, or only partly creates, is
- * retried one relation at a time so one bad relation does not cost the other 99.
+ * Bulk calls per namespace in batches, each sent once full; a batch the server refuses, or only
+ * partly creates, is retried one relation at a time so one bad relation does not cost the other 99.
  */
 async function createRelations(
   client: DevgraphClient,
-  relations: WireRelation[],
+  relations: Iterable<WireRelation>,
   batchSize: number,
   hooks: RelationHooks,
 ): Promise<void> {
-  const byNamespace = new Map<string, WireRelation[]>();
-  for (const r of relations) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
   const size = Math.max(1, Math.min(MAX_RELATION_BATCH, batchSize));
-  for (const [namespace, list] of byNamespace) {
-    for (const batch of chunks(list, size)) {
-      let retry: WireRelation[] = [];
-      let batchError: unknown;
-      const result = await hooks.attempt(
-        () => client.createRelationsBulk(namespace, batch),
-        (err) => {
-          batchError = err;
-        },
-        true,
-      );
-      if (result) {
-        const created = new Set(result.created.map((r) => relationSignature(normaliseServerRelation(r))));
-        retry = result.failureCount > 0 ? batch.filter((r) => !created.has(relationSignature(r))) : [];
-        for (let i = 0; i < batch.length - retry.length; i++) hooks.onCreated();
-      } else if (batchError instanceof DevgraphError && batchError.fatal) {
-        for (const _ of batch) hooks.onNotCreated();
-        continue;
-      } else {
-        retry = batch;
-      }
-      if (retry.length > 0) {
-        hooks.log.info(`Devgraph: retrying ${retry.length} relations one by one after a failed batch`);
-      }
-      for (const relation of retry) {
-        const done = await hooks.attempt(
-          () => client.createRelation(relation).then(() => true),
-          () => hooks.onNotCreated(),
-        );
-        if (done) hooks.onCreated();
-      }
+  const open = new Map<string, WireRelation[]>();
+  for (const r of relations) {
+    let batch = open.get(r.namespace);
+    if (!batch) {
+      batch = [];
+      open.set(r.namespace, batch);
     }
+    batch.push(r);
+    if (batch.length >= size) {
+      open.delete(r.namespace);
+      await createBatch(client, r.namespace, batch, hooks);
+    }
+  }
+  for (const [namespace, batch] of open) await createBatch(client, namespace, batch, hooks);
+}
+
+async function createBatch(
+  client: DevgraphClient,
+  namespace: string,
+  batch: WireRelation[],
+  hooks: RelationHooks,
+): Promise<void> {
+  let retry: WireRelation[] = [];
+  let batchError: unknown;
+  const result = await hooks.attempt(
+    () => client.createRelationsBulk(namespace, batch),
+    (err) => {
+      batchError = err;
+    },
+    true,
+  );
+  if (result) {
+    for (const problem of result.problems) hooks.fail(problem);
+    const created = new Set(result.created.map((r) => relationSignature(normaliseServerRelation(r))));
+    retry = result.failureCount > 0 ? batch.filter((r) => !created.has(relationSignature(r))) : [];
+    for (let i = 0; i < batch.length - retry.length; i++) hooks.onCreated();
+  } else if (batchError instanceof DevgraphError && batchError.fatal) {
+    for (const _ of batch) hooks.onNotCreated();
+    return;
+  } else {
+    retry = batch;
+  }
+  if (retry.length > 0) {
+    hooks.log.info(`Devgraph: retrying ${retry.length} relations one by one after a failed batch`);
+  }
+  for (const relation of retry) {
+    const done = await hooks.attempt(
+      () => client.createRelation(relation).then(() => true),
+      () => hooks.onNotCreated(),
+    );
+    if (done) hooks.onCreated();
   }
 }
 
 /**
- * Every page of `GET /entities/`. Devgraph's reference provider reads one page of 10000 and
- * treats everything beyond it as absent; we page on until a short page.
+ * Every page of `GET /entities/` into the plan. Devgraph's reference provider reads one page of
+ * 10000 and treats everything beyond it as absent; a server may also hand out fewer than asked
+ * (a cap on `limit`). So the next page starts after what this one returned, and the listing ends
+ * at an empty page, or at a page shorter than one the server already gave (its last).
  */
-async function listAll(
+async function readExisting(
   client: DevgraphClient,
+  plan: UploadPlan,
   pageSize: number,
-): Promise<{ entities: ServerEntity[]; relations: ServerRelation[] }> {
-  const entities = new Map<string, ServerEntity>();
-  const relations: ServerRelation[] = [];
-  for (let offset = 0; ; offset += pageSize) {
-    const page = await client.listEntities(offset, pageSize);
-    let fresh = 0;
-    for (const e of page.entities) {
-      const key = `${e.kind}\u0000${e.metadata.namespace}\u0000${e.metadata.name}`;
-      if (!entities.has(key)) fresh++;
-      entities.set(key, e);
+  fail: (message: string) => void,
+): Promise<void> {
+  let offset = 0;
+  let longest = 0;
+  let limit = pageSize;
+  let previous: string | undefined;
+  for (;;) {
+    let page: EntityPage;
+    try {
+      page = await client.listEntities(offset, limit);
+    } catch (err) {
+      // A page holds the relations of its entities: the registry's alone are one per repository.
+      // Too large an answer is asked again in halves, down to one entity.
+      if (err instanceof DevgraphError && err.tooLarge && limit > 1) {
+        limit = Math.ceil(limit / 2);
+        continue;
+      }
+      throw err;
     }
-    relations.push(...page.relations);
-    // A server that ignores `offset` would repeat its first page forever.
-    if (page.entities.length < pageSize || fresh === 0) break;
+    for (const problem of page.problems) fail(problem);
+    if (page.returned === 0) return;
+    // A server that ignores `offset` would hand out its first page forever.
+    const first = page.entities[0];
+    const opening = first && entityKey(first.kind, first.metadata.namespace, first.metadata.name);
+    if (opening !== undefined && opening === previous) {
+      fail(
+        `Devgraph: the entity listing at offset ${offset} began again with an entity already listed (does the server ignore offset?); entities beyond it were not compared, so stale ones there are not deleted`,
+      );
+      return;
+    }
+    previous = opening;
+    plan.addExisting(page);
+    offset += page.returned;
+    // Shorter than a page the server gave before (and than asked for): the last one.
+    if (page.returned < Math.min(longest, limit)) return;
+    longest = Math.max(longest, page.returned);
+    limit = Math.min(pageSize, limit * 2);
   }
-  return { entities: [...entities.values()], relations };
+}
+
+function keyOf(e: WireEntity): string {
+  return entityKey(e.kind, e.metadata.namespace, e.metadata.name);
 }
 
 function describeWritten(w: WrittenCounts, n: NotWrittenCounts): string {
@@ -423,8 +520,4 @@ function checkUrl(url: string): string | undefined {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }

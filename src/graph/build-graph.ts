@@ -253,29 +253,13 @@ export class GraphBuilder {
    * a shard's graph: the record after `generated_at`, each receipt naming its shard.
    */
   finish(generatedAt: string, shard?: ShardRecord): SpilledGraph {
-    const { entities } = this;
-    for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
-      // Only plain names are held; what a name is made from is read back from the spill for the
-      // entities a collision touches (none, in most registries). Handed out one at a time: as a
-      // list, they were all made at the end of a run, where the heap is largest, and lived long
-      // enough to reach the old generation.
-      const ofKind = function* (): Generator<SpilledName> {
-        for (let id = 0; id < entities.size; id++)
-          if (entities.kind(id) === kind) yield new SpilledName(entities, id);
-      };
-      const names = new UniqueNames(ofKind);
-      if (names.renames === 0) continue;
-      for (const e of ofKind()) {
-        const name = names.get(e.ns, e.key, e.raw, e.plain);
-        if (name !== e.plain) entities.rename(e.id, name);
-      }
-    }
+    settleNames(this.entities);
     const receipts: GraphReceipt[] = shard
       ? this.receipts.map((r) => Object.assign({}, r, { shard: formatShard(shard) }))
       : this.receipts;
     receipts.sort(compareReceipts);
     return new SpilledGraph({
-      entities,
+      entities: this.entities,
       relations: this.relations,
       receipts,
       generatedAt,
@@ -317,6 +301,29 @@ export class GraphBuilder {
   private add(e: Entity): number {
     const json = `${this.redact(JSON.stringify(e))}\n`;
     return this.entities.add(e.kind, e.metadata.namespace, e.metadata.name, json);
+  }
+}
+
+/**
+ * Makes the names in `entities` unique per kind and namespace, renaming the few that collide. Each
+ * entity was numbered with the name it gets when nothing collides (plainName of its name keys).
+ */
+export function settleNames(entities: EntityTable): void {
+  for (const kind of ['DockerRepository', 'DockerImage', 'DockerManifest'] as const) {
+    // Only plain names are held; what a name is made from is read back from the spill for the
+    // entities a collision touches (none, in most registries). Handed out one at a time: as a
+    // list, an entry per entity would be made at the end of a run, where the heap is largest,
+    // and live long enough to reach the old generation.
+    const ofKind = function* (): Generator<SpilledName> {
+      for (let id = 0; id < entities.size; id++)
+        if (entities.kind(id) === kind) yield new SpilledName(entities, id);
+    };
+    const names = new UniqueNames(ofKind);
+    if (names.renames === 0) continue;
+    for (const e of ofKind()) {
+      const name = names.get(e.ns, e.key, e.raw, e.plain);
+      if (name !== e.plain) entities.rename(e.id, name);
+    }
   }
 }
 

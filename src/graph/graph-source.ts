@@ -42,6 +42,18 @@ export function inMemory(graph: Graph): GraphSource {
   };
 }
 
+/** A streamed source's whole graph in memory (its `load`), in the order it hands items out. */
+export function loadWhole(source: GraphSource): Graph {
+  return {
+    format: GRAPH_FORMAT,
+    generated_at: source.generated_at,
+    ...(source.shard ? { shard: source.shard } : {}),
+    entities: [...source.entities()],
+    relations: [...source.relations()],
+    receipts: source.receipts,
+  };
+}
+
 export function asSource(graph: Graph | GraphSource): GraphSource {
   return 'load' in graph ? graph : inMemory(graph);
 }

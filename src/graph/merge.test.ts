@@ -10,6 +10,7 @@ import type {
 import type { Graph, GraphReceipt, ShardRecord } from '../model/graph.js';
 import { Secrets } from '../secrets.js';
 import { GraphBuilder } from './build-graph.js';
+import { asSource, type GraphSource } from './graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './merge.js';
 import { type Shard, shardOf } from './shard.js';
 
@@ -123,14 +124,14 @@ function shardGraph(full: DiscoveryResult, shard: Shard, opts: { config?: string
   return JSON.parse(JSON.stringify(graph)) as Graph;
 }
 
-function shards(count: number, full = discovery()): ShardGraphFile[] {
+function shards(count: number, full = discovery()): Array<ShardGraphFile & { graph: Graph }> {
   return Array.from({ length: count }, (_, i) => ({
     source: `shard-${i + 1}/graph.json`,
     graph: shardGraph(full, { index: i + 1, count }),
   }));
 }
 
-const text = (g: Graph) => `${JSON.stringify(g, null, 2)}\n`;
+const text = (g: Graph | GraphSource) => `${JSON.stringify(asSource(g).load(), null, 2)}\n`;
 
 describe('mergeShardGraphs', () => {
   it('gives the unsharded graph byte for byte, renaming what a shard named without the others', () => {

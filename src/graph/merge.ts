@@ -11,28 +11,27 @@
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
 // The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
+// Read as streams: each shard's entities are taken one at a time and copied to the merged graph's
+// spill (entity-spill.ts), so neither the shards nor the merged graph are held whole.
 
-import type {
-  DockerKind,
-  Entity,
-  EntityRef,
-  Graph,
-  GraphReceipt,
-  Relation,
-  ShardRecord,
-} from '../model/graph.js';
-import { compareEntities, compareReceipts, compareRelations, entityIdentity } from './build-graph.js';
-import { UniqueNames } from './names.js';
+import type { EntityRef, Graph, GraphReceipt, ShardRecord } from '../model/graph.js';
+import { compareReceipts, entityIdentity, settleNames } from './build-graph.js';
+import { EntitySpill } from './entity-spill.js';
+import { asSource, type GraphSource } from './graph-source.js';
+import { plainName } from './names.js';
 import { formatShard, shardOf } from './shard.js';
+import { Column, EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
 
 export interface ShardGraphFile {
   /** Where the graph came from (a path), for messages. */
   source: string;
-  graph: Graph;
+  /** The shard's graph, in memory or read from its file (graph-file.ts). */
+  graph: Graph | GraphSource;
 }
 
 export interface MergedGraph {
-  graph: Graph;
+  /** The merged graph; its entities wait in a spill file until `close()`. */
+  graph: GraphSource;
   /** The config hash every shard was written with. */
   config: string;
   count: number;
@@ -49,109 +48,107 @@ export interface MergeOptions {
 
 const SEP = '\u0000';
 
+interface ShardSource {
+  source: string;
+  graph: GraphSource;
+}
+
 export function mergeShardGraphs(
   files: ShardGraphFile[],
   opts: MergeOptions = {},
 ): MergedGraph | { problems: string[] } {
-  const checked = checkShardSet(files, opts);
+  const checked = checkShardSet(
+    files.map((f) => ({ source: f.source, graph: asSource(f.graph) })),
+    opts,
+  );
   if ('problems' in checked) return checked;
   const { ordered, config, count } = checked;
+  const unnamed: string[] = [];
+  const overlaps: string[] = [];
   const problems: string[] = [];
+  const differ: string[] = [];
 
-  // The name each entity gets in the merged graph, from its key over every shard's entities.
-  const identities = ordered.map(({ source, graph }) =>
-    graph.entities.map((e, i) => {
-      const id = entityIdentity(e);
-      if (!id) problems.push(`${source}: entities[${i}] (${e.kind} ${e.metadata.name}) ${unnamable}`);
-      return id;
-    }),
-  );
-  const keyEntries: Record<
-    Exclude<DockerKind, 'DockerRegistry'>,
-    Array<{ key: string; raw: string; ns: string }>
-  > = {
-    DockerRepository: [],
-    DockerImage: [],
-    DockerManifest: [],
-  };
-  const holder = new Map<string, string>();
+  // Every entity gets the name it has when nothing collides (plainName of its key over every
+  // shard), then settleNames renames the colliding ones over the union, as GraphBuilder does.
+  const entities = new EntityTable(new EntitySpill());
+  const relations = new RelationTable();
+  // Which shard (index into `ordered`) each entity came from, for the overlap check.
+  const from = new Column((n) => new Uint16Array(n));
+  const namespaces = new Map<string, string>();
+  const registryIds = new Map<string, number>();
+  let registryText: string | undefined;
+  const receipts: GraphReceipt[] = [];
+  const registryReceipts = new Map<string, GraphReceipt>();
   ordered.forEach(({ source, graph }, s) => {
-    graph.entities.forEach((e, i) => {
-      const id = identities[s]![i];
-      if (!id || e.kind === 'DockerRegistry') return;
-      const at = `${e.kind}${SEP}${e.metadata.namespace}${SEP}${id.key}`;
-      const other = holder.get(at);
-      if (other !== undefined) {
-        problems.push(
-          `${other} and ${source} both hold ${e.kind} ${e.metadata.namespace}/${e.metadata.name}: the shards overlap`,
-        );
-        return;
+    // Names are unique per (kind, namespace) within a shard, so this map is this shard's renaming.
+    const renamed = new Map<string, number>();
+    const registries: string[] = [];
+    let i = 0;
+    for (const e of graph.entities()) {
+      const at = i++;
+      // One string per namespace: each parsed entity carries a copy of its own.
+      const ns = namespaces.get(e.metadata.namespace) ?? e.metadata.namespace;
+      namespaces.set(ns, ns);
+      if (e.kind === 'DockerRegistry') {
+        const text = JSON.stringify(e);
+        registries.push(text);
+        // Every shard writes every registry: the first shard's are the merged graph's.
+        if (s === 0) {
+          registryIds.set(`${ns}${SEP}${e.metadata.name}`, entities.add(e.kind, ns, e.metadata.name, text));
+          from.push(s);
+        }
+        continue;
       }
-      holder.set(at, source);
-      keyEntries[e.kind].push({ key: id.key, raw: id.raw, ns: e.metadata.namespace });
-    });
-  });
-  // Receipts say which repositories a shard discovered; one outside its shard means another partition.
-  for (const { source, graph } of ordered) {
+      const id = entityIdentity(e);
+      if (!id) {
+        unnamed.push(`${source}: entities[${at}] (${e.kind} ${e.metadata.name}) ${unnamable}`);
+        continue;
+      }
+      from.push(s);
+      renamed.set(
+        `${e.kind}${SEP}${ns}${SEP}${e.metadata.name}`,
+        entities.add(e.kind, ns, plainName(id.raw, id.key), JSON.stringify(e)),
+      );
+    }
+    const text = `[${registries.join(',')}]`;
+    if (s === 0) registryText = text;
+    else if (text !== registryText)
+      differ.push(
+        `${source} and ${ordered[0]!.source} describe different registries (DockerRegistry entities differ) although their config hash is the same`,
+      );
     const shard = graph.shard!;
-    for (const r of graph.receipts) {
-      if (r.repository === '*') continue;
+    for (const { shard: _, ...r } of graph.receipts) {
+      if (r.repository === '*') {
+        const seen = registryReceipts.get(r.provider);
+        registryReceipts.set(r.provider, seen ? combineRegistryReceipts(seen, r) : r);
+        continue;
+      }
+      // Receipts say which repositories a shard discovered; one outside its shard means another partition.
       const belongs = shardOf(r.provider, r.repository, count);
       if (belongs !== shard.index)
         problems.push(
           `${source} (shard ${formatShard(shard)}) has a receipt for ${r.provider} ${r.repository}, which belongs to shard ${belongs}/${count}; was it written by another version of devgraph-docker?`,
         );
+      receipts.push(r);
     }
-  }
-  const first = ordered[0]!;
-  const registries = first.graph.entities.filter((e) => e.kind === 'DockerRegistry');
-  const registryText = JSON.stringify(registries);
-  for (const { source, graph } of ordered.slice(1)) {
-    if (JSON.stringify(graph.entities.filter((e) => e.kind === 'DockerRegistry')) !== registryText)
-      problems.push(
-        `${source} and ${first.source} describe different registries (DockerRegistry entities differ) although their config hash is the same`,
-      );
-  }
-  if (problems.length > 0) return { problems };
-
-  const finalNames = {
-    DockerRepository: new UniqueNames(() => keyEntries.DockerRepository),
-    DockerImage: new UniqueNames(() => keyEntries.DockerImage),
-    DockerManifest: new UniqueNames(() => keyEntries.DockerManifest),
-  };
-
-  const entities: Entity[] = [...registries];
-  const relations: Relation[] = [];
-  const receipts: GraphReceipt[] = [];
-  const registryReceipts = new Map<string, GraphReceipt>();
-  ordered.forEach(({ graph }, s) => {
-    // Names are unique per (kind, namespace) within a shard, so this map is this shard's renaming.
-    const renamed = new Map<string, string>();
-    graph.entities.forEach((e, i) => {
-      if (e.kind === 'DockerRegistry') return;
-      const id = identities[s]![i]!;
-      const name = finalNames[e.kind].get(e.metadata.namespace, id.key, id.raw);
-      renamed.set(`${e.kind}${SEP}${e.metadata.namespace}${SEP}${e.metadata.name}`, name);
-      entities.push(Object.assign({}, e, { metadata: Object.assign({}, e.metadata, { name }) }));
-    });
-    const rename = (ref: EntityRef): EntityRef =>
-      Object.assign({}, ref, {
-        name: renamed.get(`${ref.kind}${SEP}${ref.namespace}${SEP}${ref.name}`) ?? ref.name,
-      });
-    for (const r of graph.relations)
-      relations.push(Object.assign({}, r, { source: rename(r.source), target: rename(r.target) }));
-    for (const { shard: _, ...r } of graph.receipts) {
-      if (r.repository !== '*') {
-        receipts.push(r);
-        continue;
-      }
-      const seen = registryReceipts.get(r.provider);
-      registryReceipts.set(r.provider, seen ? combineRegistryReceipts(seen, r) : r);
-    }
+    if (unnamed.length > 0) return;
+    // A relation names entities as its shard named them; one the shard does not hold (a manifest
+    // an image uses that discovery did not keep) keeps its name, as in the unsharded graph.
+    const idOf = (ref: EntityRef): number =>
+      renamed.get(`${ref.kind}${SEP}${ref.namespace}${SEP}${ref.name}`) ??
+      (ref.kind === 'DockerRegistry' ? registryIds.get(`${ref.namespace}${SEP}${ref.name}`) : undefined) ??
+      entities.addDangling(ref.kind, ref.namespace, ref.name);
+    for (const r of graph.relations()) relations.add(r.relation, idOf(r.source), idOf(r.target));
   });
+  if (unnamed.length === 0) overlaps.push(...overlapping(entities, from, ordered));
+  const all = [...unnamed, ...overlaps, ...problems, ...differ];
+  if (all.length > 0) {
+    entities.spill.close();
+    return { problems: all };
+  }
+
+  settleNames(entities);
   receipts.push(...registryReceipts.values());
-  entities.sort(compareEntities);
-  relations.sort(compareRelations);
   receipts.sort(compareReceipts);
 
   const requests: Record<string, number> = {};
@@ -164,12 +161,39 @@ export function mergeShardGraphs(
     .map((f) => f.graph.generated_at)
     .reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
   return {
-    graph: { format: first.graph.format, generated_at: generatedAt, entities, relations, receipts },
+    graph: new SpilledGraph({ entities, relations, receipts, generatedAt }),
     config,
     count,
     requests: Object.fromEntries(Object.entries(requests).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     notes,
   };
+}
+
+/**
+ * Entities that more than one shard holds (the same kind, namespace and key). Such two have the
+ * same plain name, so only runs of equal names in graph order are read back and compared.
+ */
+function overlapping(entities: EntityTable, from: Column<Uint16Array>, ordered: ShardSource[]): string[] {
+  const order = Array.from({ length: entities.size }, (_, i) => i).sort((a, b) => entities.compare(a, b));
+  const problems: string[] = [];
+  for (let start = 0; start < order.length; ) {
+    let end = start + 1;
+    while (end < order.length && entities.compare(order[start]!, order[end]!) === 0) end++;
+    if (end - start > 1) {
+      const holders = new Map<string, number>();
+      for (const id of order.slice(start, end).sort((a, b) => a - b)) {
+        const key = entityIdentity(entities.read(id))?.key ?? '';
+        const other = holders.get(key);
+        if (other === undefined) holders.set(key, id);
+        else
+          problems.push(
+            `${ordered[from.at(other)]!.source} and ${ordered[from.at(id)]!.source} both hold ${entities.kind(id)} ${entities.namespace(id)}/${entities.name(id)}: the shards overlap`,
+          );
+      }
+    }
+    start = end;
+  }
+  return problems;
 }
 
 const unnamable =
@@ -190,12 +214,12 @@ function combineRegistryReceipts(a: GraphReceipt, b: GraphReceipt): GraphReceipt
 
 /** Every graph a shard of one config and one n, each shard exactly once; ordered by shard. */
 function checkShardSet(
-  files: ShardGraphFile[],
+  files: ShardSource[],
   opts: MergeOptions,
-): { ordered: ShardGraphFile[]; config: string; count: number } | { problems: string[] } {
+): { ordered: ShardSource[]; config: string; count: number } | { problems: string[] } {
   if (files.length === 0) return { problems: ['merge: give the graph.json of every shard'] };
   const problems: string[] = [];
-  const shards: Array<ShardGraphFile & { shard: ShardRecord }> = [];
+  const shards: Array<ShardSource & { shard: ShardRecord }> = [];
   for (const f of files) {
     const s = f.graph.shard;
     if (!isShardRecord(s)) {

@@ -15,12 +15,12 @@ import {
   type ShardRecord,
 } from '../model/graph.js';
 import type { EntitySpill } from './entity-spill.js';
-import type { GraphSource } from './graph-source.js';
+import { type GraphSource, loadWhole } from './graph-source.js';
 
-type Numbers = Uint8Array | Uint32Array | Int32Array | Float64Array;
+export type Numbers = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** A growing list of numbers in a typed array: 1 to 8 bytes an item, where a JS array takes 8 or more. */
-class Column<A extends Numbers> {
+export class Column<A extends Numbers> {
   private data: A;
   length = 0;
 
@@ -40,9 +40,18 @@ class Column<A extends Numbers> {
   at(i: number): number {
     return this.data[i]!;
   }
+
+  set(i: number, value: number): void {
+    this.data[i] = value;
+  }
 }
 
-const KINDS: readonly DockerKind[] = ['DockerRegistry', 'DockerRepository', 'DockerImage', 'DockerManifest'];
+export const KINDS: readonly DockerKind[] = [
+  'DockerRegistry',
+  'DockerRepository',
+  'DockerImage',
+  'DockerManifest',
+];
 const RELATIONS: readonly Relation['relation'][] = ['BELONGS_TO', 'USES'];
 
 /**
@@ -166,7 +175,8 @@ export interface SpilledParts {
 export class SpilledGraph implements GraphSource {
   readonly format = GRAPH_FORMAT;
   readonly generated_at: string;
-  readonly shard?: ShardRecord;
+  // Declared, not defined: a graph that is no shard has no `shard` member at all, as a Graph has none.
+  declare readonly shard?: ShardRecord;
   readonly receipts: GraphReceipt[];
   private readonly table: EntityTable;
   private readonly links: RelationTable;
@@ -215,14 +225,7 @@ export class SpilledGraph implements GraphSource {
   }
 
   load(): Graph {
-    return {
-      format: GRAPH_FORMAT,
-      generated_at: this.generated_at,
-      ...(this.shard ? { shard: this.shard } : {}),
-      entities: [...this.entities()],
-      relations: [...this.relations()],
-      receipts: this.receipts,
-    };
+    return loadWhole(this);
   }
 
   close(): void {

@@ -25,7 +25,7 @@ export interface HttpRequest {
   url: string;
   kind: RequestKind;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
   timeoutMs?: number;
   maxBytes?: number;
   /** Counts every attempt of this request (retries included) for a per-repository receipt. */

@@ -10,7 +10,7 @@ import type { Settings } from '../config/settings.js';
 import { type DemoRegistry, startDemoRegistry } from '../demo/demo-registry.js';
 import { sampleRepositories } from '../demo/sample-repositories.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { inMemory } from '../graph/graph-source.js';
+import { asSource } from '../graph/graph-source.js';
 import { parseShard, type Shard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { markdownToText } from '../output/plain-text.js';
@@ -249,7 +249,7 @@ async function uploadCommand(values: Values, cli: Cli): Promise<number> {
     return refuse(
       `--graph: ${values.graph} holds ${files.length} graphs; give one graph.json (merge shards first)`,
     );
-  const graph = files[0]!.graph;
+  const graph = asSource(files[0]!.graph);
   if (graph.shard)
     return refuse(
       `--graph: ${values.graph} is shard ${graph.shard.index}/${graph.shard.count} of a sharded run; merge every shard's graph (devgraph-docker merge) and upload the merged graph`,
@@ -260,17 +260,17 @@ async function uploadCommand(values: Values, cli: Cli): Promise<number> {
     missingToken();
     return 3;
   }
-  const uploaded = await sendToDevgraph(
-    inMemory(graph),
-    { ...target, token: target.token },
-    {
-      secrets: cli.secrets,
-      log: cli.log,
-      unsure: 'in the graph file',
-    },
-  );
-  if (!uploaded.ok) return 3;
-  return graph.receipts.every((r) => r.complete) ? 0 : 2;
+  try {
+    const uploaded = await sendToDevgraph(
+      graph,
+      { ...target, token: target.token },
+      { secrets: cli.secrets, log: cli.log, unsure: 'in the graph file' },
+    );
+    if (!uploaded.ok) return 3;
+    return graph.receipts.every((r) => r.complete) ? 0 : 2;
+  } finally {
+    graph.close();
+  }
 }
 
 interface RunPlace {

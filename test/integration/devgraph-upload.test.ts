@@ -13,7 +13,7 @@ import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
+import { type DevgraphFake, type FakeRelation, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 
 const TOKEN = 'dg_test_token_5f2c9a1e7b';
 const ENVIRONMENT = '6f1d3c2a-8e4b-4a7c-9d10-2b3c4d5e6f70';
@@ -24,8 +24,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function fake(): Promise<DevgraphFake> {
-  const f = await startDevgraphFake({ token: TOKEN, environment: ENVIRONMENT });
+async function fake(limit?: number): Promise<DevgraphFake> {
+  const f = await startDevgraphFake({
+    token: TOKEN,
+    environment: ENVIRONMENT,
+    ...(limit !== undefined ? { limit } : {}),
+  });
   cleanups.push(() => f.close());
   return f;
 }
@@ -79,6 +83,17 @@ async function upload(f: DevgraphFake, graph: Graph, extra: Partial<DevgraphUplo
     ...extra,
   });
   return { result, log, http };
+}
+
+/** A GithubRepository as a GitHub provider stores it, in its own namespace. */
+function githubRepository(f: DevgraphFake, name: string, url: string): void {
+  f.entities.set(`GithubRepository/github/${name}`, {
+    apiVersion: 'entities.devgraph.ai/v1',
+    kind: 'GithubRepository',
+    metadata: { name, namespace: 'github' },
+    spec: { url },
+    status: { discovery_source: 'github' },
+  });
 }
 
 const ops = (f: DevgraphFake, from = 0) =>
@@ -296,25 +311,168 @@ describe('upload to Devgraph', () => {
   });
 });
 
+describe('upload to Devgraph, a server that caps its pages', () => {
+  it('pages by what the server returned: an unchanged re-run writes nothing, a removed repository is deleted', async () => {
+    const first = await discover(sampleRepositories());
+    const f = await fake(20);
+    await upload(f, first.graph);
+    expect(f.entities.size).toBe(first.graph.entities.length);
+    expect(f.entities.size).toBeGreaterThan(60);
+
+    const before = f.requests.length;
+    const { result } = await upload(f, first.graph);
+    expect(result.errors).toEqual([]);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+    const pages = f.requests.slice(before).filter((r) => r.operation === 'get_entities');
+    expect(pages.map((p) => Number(p.query.offset))).toEqual(pages.map((_, i) => i * 20));
+    expect(pages.every((p) => p.query.limit === '100')).toBe(true);
+    expect(pages).toHaveLength(Math.floor(first.graph.entities.length / 20) + 1);
+    const kinds = Object.values(result.plan!.byKind);
+    expect(kinds.reduce((n, k) => n + k.unchanged, 0)).toBe(first.graph.entities.length);
+
+    // DockerRepository sorts last: the repository and its entities are on the listing's later pages.
+    const repos = sampleRepositories().filter((r) => r.name !== 'acme/web-frontend');
+    const { graph } = await discover(repos, { port: first.port });
+    const gone = await upload(f, graph);
+    expect(gone.result.errors).toEqual([]);
+    expect(gone.result.written.entitiesCreated + gone.result.written.entitiesUpdated).toBe(0);
+    expect(gone.result.written.entitiesDeleted).toBe(first.graph.entities.length - graph.entities.length);
+    expect(f.entities.has('DockerRepository/default/acme-web-frontend')).toBe(false);
+    expect(f.entities.size).toBe(graph.entities.length);
+    expect(f.relations).toHaveLength(graph.relations.length);
+  });
+
+  it('asks again for half a page when an answer is larger than the client reads', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, graph);
+    const small = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxBodyBytes: 40_000 });
+    cleanups.push(() => small.close());
+    const before = f.requests.length;
+    const { result } = await upload(f, graph, { http: small });
+
+    expect(result.errors).toEqual([]);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+    const limits = f.requests
+      .slice(before)
+      .filter((r) => r.operation === 'get_entities')
+      .map((r) => Number(r.query.limit));
+    expect(Math.min(...limits)).toBeLessThan(100);
+    const kinds = Object.values(result.plan!.byKind);
+    expect(kinds.reduce((n, k) => n + k.unchanged, 0)).toBe(graph.entities.length);
+  });
+
+  it('a malformed entity in a listing is reported by name, the rest still counts', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    await upload(f, graph);
+    f.fault({
+      operation: 'get_entities',
+      rewrite: (answer) => {
+        const page = answer as { primary_entities: Array<{ metadata: { name: unknown } }> };
+        page.primary_entities[1]!.metadata.name = 42;
+        return page;
+      },
+    });
+    const before = f.requests.length;
+    const { result } = await upload(f, graph);
+    expect(result.ok).toBe(false);
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /^Devgraph: listing at offset 0: primary_entities\[1\] \(DockerImage\) is malformed \(metadata\.name: /,
+      ),
+    ]);
+    // The unreadable one is sent again (the server's copy could not be compared); nothing is deleted.
+    expect(result.written.entitiesUpdated + result.written.entitiesCreated).toBe(1);
+    expect(f.requests.slice(before).filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(f.entities.size).toBe(graph.entities.length);
+  });
+});
+
+describe('upload to Devgraph, partial runs and failed writes', () => {
+  it('a repository whose tags could not be listed keeps what the server knows of it (source_repository)', async () => {
+    const first = await discover(sampleRepositories());
+    const f = await fake();
+    githubRepository(f, 'payments-api', 'https://github.com/acme/payments-api');
+    await upload(f, first.graph);
+    const key = 'DockerRepository/default/acme-payments-api';
+    expect(f.entities.get(key)!.spec!.source_repository).toBe('https://github.com/acme/payments-api');
+    const links = () => f.relations.filter((r) => r.relation === 'BUILT_FROM' || r.relation === 'BUILDS');
+    expect(links()).toHaveLength(2);
+
+    const partial = await discover(sampleRepositories(), {
+      port: first.port,
+      intercept: (req, res) => {
+        if (!/^\/v2\/acme\/payments-api\/tags\/list/.test(req.url ?? '')) return false;
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"UNKNOWN","message":"storage backend unavailable"}]}');
+        return true;
+      },
+    });
+    const repository = partial.graph.entities.find(
+      (e) => e.kind === 'DockerRepository' && e.metadata.name === 'acme-payments-api',
+    );
+    expect(repository).toBeDefined();
+    expect(repository!.spec.source_repository).toBeUndefined();
+    const before = f.requests.length;
+    const { result } = await upload(f, partial.graph);
+
+    expect(result.errors).toEqual([]);
+    expect(result.plan!.byKind.DockerRepository).toMatchObject({ update: 0, delete: 0 });
+    expect(f.entities.get(key)!.spec!.source_repository).toBe('https://github.com/acme/payments-api');
+    expect(links()).toHaveLength(2);
+    expect(f.writes().filter((r) => f.requests.indexOf(r) >= before)).toEqual([]);
+  });
+
+  it('after a failed entity batch, sends no relation to what was not stored, and does not blame the URL', async () => {
+    const { graph } = await discover(sampleRepositories());
+    const f = await fake();
+    f.fault({
+      operation: 'create_entities_bulk',
+      status: 500,
+      detail: 'database unavailable',
+      when: (body) => (body as Array<{ kind: string }>)[0]?.kind === 'DockerManifest',
+    });
+    const { result, log } = await upload(f, graph);
+    const touching = graph.relations.filter(
+      (r) => r.source.kind === 'DockerManifest' || r.target.kind === 'DockerManifest',
+    ).length;
+    expect(touching).toBeGreaterThan(0);
+
+    const sent = f.requests
+      .filter(
+        (r) => r.operation === 'create_entity_relations_bulk' || r.operation === 'create_entity_relation',
+      )
+      .flatMap((r) => {
+        const body = r.body as { relations?: FakeRelation[] } & FakeRelation;
+        return body.relations ?? [body];
+      });
+    expect(sent.some((r) => r.source.kind === 'DockerManifest' || r.target.kind === 'DockerManifest')).toBe(
+      false,
+    );
+    expect(f.relations).toHaveLength(graph.relations.length - touching);
+    expect(result.notWritten.relations).toBe(touching);
+    expect(result.written.relationsCreated).toBe(graph.relations.length - touching);
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /could not store \d+ dockermanifests in namespace default: HTTP 500 \(database unavailable\)/,
+      ),
+    ]);
+    const everything = [...result.errors, ...result.report, ...log.lines].join('\n');
+    expect(everything).not.toMatch(/devgraph-url/);
+    expect(result.report).toContain(
+      `Devgraph: ${touching} relations not sent because an entity they join was not stored (see the errors above)`,
+    );
+  });
+});
+
 describe('upload to Devgraph, source repositories', () => {
   it('links a repository to the GithubRepository its image label names (BUILT_FROM / BUILDS), once', async () => {
     const { graph } = await discover(sampleRepositories());
     const f = await fake();
     // Made by a GitHub provider, in its own namespace; the URL differs only in case and `.git`.
-    f.entities.set('GithubRepository/github/payments-api', {
-      apiVersion: 'entities.devgraph.ai/v1',
-      kind: 'GithubRepository',
-      metadata: { name: 'payments-api', namespace: 'github' },
-      spec: { url: 'https://github.com/Acme/payments-api.git' },
-      status: { discovery_source: 'github' },
-    });
-    f.entities.set('GithubRepository/github/payments-api-docs', {
-      apiVersion: 'entities.devgraph.ai/v1',
-      kind: 'GithubRepository',
-      metadata: { name: 'payments-api-docs', namespace: 'github' },
-      spec: { url: 'https://github.com/acme/payments-api-docs' },
-      status: { discovery_source: 'github' },
-    });
+    githubRepository(f, 'payments-api', 'https://github.com/Acme/payments-api.git');
+    githubRepository(f, 'payments-api-docs', 'https://github.com/acme/payments-api-docs');
     const { result } = await upload(f, graph);
     expect(result.ok).toBe(true);
     const links = f.relations

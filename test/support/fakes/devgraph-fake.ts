@@ -9,7 +9,10 @@
 // Devgraph-Environment header, 409 for an existing definition, bulk upserts per
 // (group, version, namespace, plural) with `created_count`/`failed_count`/`failed_entities`, entity
 // specs validated against the registered definition's schema, deletes by kind, relations whose
-// ends must exist, relation deletes by body. Faults are scripted per operation.
+// ends must exist, relation deletes by body. Faults are scripted per operation. With `limit`, the
+// listing hands out at most that many entities a page whatever `limit` asks (a server's cap).
+// Entities are listed in key order, and a page's relations come from an index by entity, so a
+// fake holding a graph of 100,000 images still answers a page in milliseconds (bench --scale).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -82,7 +85,10 @@ export interface RecordedDevgraphRequest {
 
 export interface Fault {
   operation: string;
-  status: number;
+  /** The status to fail with; without it, the request is served and `rewrite` changes the answer. */
+  status?: number;
+  /** What a misbehaving server sends instead of the answer the fake made (not checked against the document). */
+  rewrite?: (answer: unknown) => unknown;
   /** How many matching requests fail; default 1. */
   times?: number;
   /** Only requests whose parsed body passes this fail. */
@@ -93,6 +99,10 @@ export interface Fault {
 export interface DevgraphFakeOptions {
   token: string;
   environment: string;
+  /** The most entities one `GET /entities/` page holds, whatever `limit` the client asks for. */
+  limit?: number;
+  /** Keep each request's parsed body in `requests` (default true; a bench uploading 100,000 images turns it off). */
+  recordBodies?: boolean;
 }
 
 export interface DevgraphFake {
@@ -237,6 +247,27 @@ function ajvDetails(errors: ErrorObject[] | null | undefined, prefix: Array<stri
 }
 
 const refKey = (r: FakeRef) => `${r.kind}/${r.namespace ?? 'default'}/${r.name}`;
+
+/** A Map that counts its changes, so what is derived from it (the sorted listing order) knows when to be made again. */
+class CountingMap<K, V> extends Map<K, V> {
+  changes = 0;
+
+  override set(key: K, value: V): this {
+    if (!this.has(key)) this.changes++;
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    const had = super.delete(key);
+    if (had) this.changes++;
+    return had;
+  }
+
+  override clear(): void {
+    this.changes++;
+    super.clear();
+  }
+}
 const relationKey = (r: FakeRelation) =>
   `${refKey(r.source)}::${r.relation}::${refKey(r.target)}::${r.metadata?.labels?.['managed-by'] ?? ''}`;
 
@@ -244,9 +275,47 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
   const requests: RecordedDevgraphRequest[] = [];
   const definitions = new Map<string, Record<string, unknown>>();
   const specValidators = new Map<string, ValidateFunction>();
-  const entities = new Map<string, FakeEntity>();
+  const entities = new CountingMap<string, FakeEntity>();
   const relations: FakeRelation[] = [];
   const faults: Array<Fault & { times: number }> = [];
+  const recordBodies = opts.recordBodies ?? true;
+
+  // The listing order, made again only after an entity came or went.
+  let sorted: string[] = [];
+  let sortedAt = -1;
+  const sortedKeys = () => {
+    if (sortedAt !== entities.changes) {
+      sorted = [...entities.keys()].sort();
+      sortedAt = entities.changes;
+    }
+    return sorted;
+  };
+  // Relations by key and by each end, kept in step with `relations`; rebuilt when a test changed
+  // the list itself.
+  const byKey = new Map<string, FakeRelation>();
+  const byEnd = new Map<string, Set<FakeRelation>>();
+  const index = (r: FakeRelation) => {
+    byKey.set(relationKey(r), r);
+    for (const end of [refKey(r.source), refKey(r.target)]) {
+      let set = byEnd.get(end);
+      if (!set) {
+        set = new Set();
+        byEnd.set(end, set);
+      }
+      set.add(r);
+    }
+  };
+  const unindex = (r: FakeRelation) => {
+    byKey.delete(relationKey(r));
+    for (const end of [refKey(r.source), refKey(r.target)]) byEnd.get(end)?.delete(r);
+  };
+  const indexed = () => {
+    if (byKey.size !== relations.length) {
+      byKey.clear();
+      byEnd.clear();
+      for (const r of relations) index(r);
+    }
+  };
 
   const definitionByPlural = (group: string, plural: string) =>
     [...definitions.values()].find((d) => d.group === group && d.plural === plural);
@@ -298,10 +367,14 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
   };
 
   const storeRelation = (r: FakeRelation, namespace: string) => {
+    indexed();
     const stored = { ...r, namespace: r.namespace ?? namespace };
-    const i = relations.findIndex((x) => relationKey(x) === relationKey(stored));
-    if (i >= 0) relations[i] = stored;
-    else relations.push(stored);
+    const old = byKey.get(relationKey(stored));
+    if (old) {
+      relations[relations.indexOf(old)] = stored;
+      unindex(old);
+    } else relations.push(stored);
+    index(stored);
     return stored;
   };
 
@@ -376,19 +449,23 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
       return new HttpAnswer(204, undefined);
     },
     get_entities(_p, q) {
-      const limit = Number(q.get('limit') ?? 100);
+      const asked = Number(q.get('limit') ?? 100);
+      const limit = opts.limit === undefined ? asked : Math.min(asked, opts.limit);
       const offset = Number(q.get('offset') ?? 0);
       const includeRelations = TRUE.has((q.get('include_relations') ?? 'true').toLowerCase());
-      const page = [...entities.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      const page = sortedKeys()
         .slice(offset, offset + limit)
-        .map(([, e]) => e);
+        .map((k) => entities.get(k)!);
       const keys = new Set(
         page.map((e) => refKey({ ...e.metadata, apiVersion: e.apiVersion, kind: e.kind })),
       );
-      const pageRelations = includeRelations
-        ? relations.filter((r) => keys.has(refKey(r.source)) || keys.has(refKey(r.target)))
-        : [];
+      let pageRelations: FakeRelation[] = [];
+      if (includeRelations) {
+        indexed();
+        const found = new Set<FakeRelation>();
+        for (const k of keys) for (const r of byEnd.get(k) ?? []) found.add(r);
+        pageRelations = [...found];
+      }
       const related = new Map<string, FakeEntity>();
       for (const r of pageRelations) {
         for (const end of [r.source, r.target]) {
@@ -433,9 +510,11 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
     delete_entity_relation(_p, q, body) {
       const r = { ...(body as FakeRelation) };
       r.namespace ??= q.get('namespace')!;
-      const i = relations.findIndex((x) => relationKey(x) === relationKey(r));
-      if (i < 0) return new HttpAnswer(404, { detail: 'Relation not found' });
-      relations.splice(i, 1);
+      indexed();
+      const found = byKey.get(relationKey(r));
+      if (!found) return new HttpAnswer(404, { detail: 'Relation not found' });
+      relations.splice(relations.indexOf(found), 1);
+      unindex(found);
       return new HttpAnswer(204, undefined);
     },
   };
@@ -474,7 +553,7 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
       } else {
         try {
           body = JSON.parse(raw.toString('utf8'));
-          record.body = body;
+          if (recordBodies) record.body = body;
         } catch {
           problems.push({ loc: ['body', 0], msg: 'JSON decode error', type: 'json_invalid' });
         }
@@ -487,16 +566,18 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
     if (problems.length) return new HttpAnswer(422, { detail: problems });
 
     const i = faults.findIndex((f) => f.operation === route.op.operationId && (!f.when || f.when(body)));
-    if (i >= 0) {
-      const f = faults[i]!;
-      if (--f.times <= 0) faults.splice(i, 1);
-      return new HttpAnswer(f.status, { detail: f.detail ?? `scripted ${f.status}` });
+    const fault = i >= 0 ? faults[i]! : undefined;
+    if (fault) {
+      if (--fault.times <= 0) faults.splice(i, 1);
+      if (fault.status !== undefined)
+        return new HttpAnswer(fault.status, { detail: fault.detail ?? `scripted ${fault.status}` });
     }
 
     const handler = handlers[route.op.operationId];
     if (!handler)
       return new HttpAnswer(501, { detail: `${route.op.operationId} is not implemented by the fake` });
     const result = handler(params, url.searchParams, body);
+    if (fault?.rewrite) return new HttpAnswer(result.status, fault.rewrite(structuredClone(result.body)));
     if (result.status >= 200 && result.status < 300 && result.body !== undefined) {
       const schema = route.op.responses[String(result.status)]?.content?.['application/json']?.schema;
       if (schema) {
