@@ -5,6 +5,10 @@
 //   publish-child.ts --baseline
 // Prints one JSON line: upload { wallMs, maxRssMb, ok, plan, written, notWritten, errors },
 // merge { wallMs, maxRssMb, complete, images, graphSha256 }.
+// With BENCH_HEAP_PROFILE=<file>, what only full collections freed during an upload is sampled
+// into <file>.<pid>.heapprofile, as bench/discover-child.ts does for a discovery.
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { uploadToDevgraph } from '../src/devgraph/upload.js';
 import { readGraphFile } from '../src/graph/graph-file.js';
 import { HttpClient } from '../src/http/http-client.js';
@@ -20,6 +24,16 @@ async function upload(args: string[]): Promise<object> {
   const [path, url, environment] = args;
   const token = process.env.DEVGRAPH_TOKEN;
   if (!path || !url || !environment || !token) throw new Error(USAGE);
+  const profile = process.env.BENCH_HEAP_PROFILE;
+  const inspector = new Session();
+  if (profile) {
+    inspector.connect();
+    await inspector.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+  }
   const started = performance.now();
   const read = await readGraphFile(path);
   if (!('graph' in read)) throw new Error(`${path}: ${JSON.stringify(read)}`);
@@ -34,6 +48,11 @@ async function upload(args: string[]): Promise<object> {
       log: silentLog,
       now: '2000-01-01T00:00:00Z',
     });
+    if (profile) {
+      const sampled = await inspector.post('HeapProfiler.stopSampling');
+      await writeFile(`${profile}.${process.pid}.heapprofile`, JSON.stringify(sampled.profile));
+      inspector.disconnect();
+    }
     return {
       wallMs: Math.round(performance.now() - started),
       maxRssMb: maxRssMb(),

@@ -1,7 +1,6 @@
 // What Devgraph answers, read through zod schemas (reference/devgraph.md §1, the OpenAPI models).
 // Lists are read item by item: an item that does not fit its schema is named in a problem and
 // left out, the rest of the answer still counts. Only the fields an upload reads are required.
-import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { z } from 'zod';
 
 const StringMap = z.record(z.string(), z.string());
@@ -123,49 +122,28 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /**
- * The items of the top-level lists `names` of a JSON answer, read as the bytes go by: a listing
- * page carries every entity its relations reach (`related_entities`), which the upload never
- * reads, and the page of a registry holds one per repository; those are passed over, and no
- * string of the whole answer is made. `undefined` for a list the answer does not have.
+ * The items of the top-level lists `names` of a JSON answer; `undefined` for a list the answer
+ * does not have. Parsed whole and at once: a token-by-token parser's partial values outlived young
+ * collections and filled the old generation, where one parse's objects die together.
  */
 export function readLists(
   body: Uint8Array,
   names: readonly string[],
 ): { lists: Record<string, unknown[] | undefined> } | { problem: string } {
-  const lists: Record<string, unknown[] | undefined> = {};
-  let problem: string | undefined;
-  let root: 'object' | 'other' | undefined;
-  const parser = new TokenParser({ paths: names.map((n) => `$.${n}.*`), keepStack: false });
-  parser.onValue = ({ value, key, stack }) => {
-    const name = String(stack[1]?.key);
-    // An item of a list has a number for its key, a member of an object its name.
-    if (typeof key !== 'number') {
-      problem ??= `${name} is not a list`;
-      return;
-    }
-    const list = lists[name];
-    if (list) list.push(value);
-    else lists[name] = [value];
-  };
-  parser.onError = (err) => {
-    problem ??= `not JSON (${err.message})`;
-  };
-  const tokenizer = new Tokenizer();
-  tokenizer.onToken = (info) => {
-    root ??= info.token === TokenType.LEFT_BRACE ? 'object' : 'other';
-    parser.write(info);
-  };
-  tokenizer.onError = (err) => {
-    problem ??= `not JSON (${err.message})`;
-  };
+  if (body.length === 0) return { problem: 'empty' };
+  let doc: unknown;
   try {
-    const step = 1 << 16;
-    for (let at = 0; at < body.length && problem === undefined; at += step)
-      tokenizer.write(body.subarray(at, at + step));
-    if (problem === undefined && !tokenizer.isEnded) tokenizer.end();
+    doc = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (err) {
-    problem ??= `not JSON (${err instanceof Error ? err.message : String(err)})`;
+    return { problem: `not JSON (${err instanceof Error ? err.message : String(err)})` };
   }
-  if (problem === undefined && root !== 'object') problem = body.length === 0 ? 'empty' : 'not a JSON object';
-  return problem === undefined ? { lists } : { problem };
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { problem: 'not a JSON object' };
+  const lists: Record<string, unknown[] | undefined> = {};
+  for (const name of names) {
+    const list = (doc as Record<string, unknown>)[name];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return { problem: `${name} is not a list` };
+    lists[name] = list;
+  }
+  return { lists };
 }
