@@ -7,15 +7,13 @@
 // merge { wallMs, maxRssMb, complete, images, graphSha256 }.
 // With BENCH_HEAP_PROFILE=<file>, what only full collections freed during an upload is sampled
 // into <file>.<pid>.heapprofile, as bench/discover-child.ts does for a discovery.
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import { uploadToDevgraph } from '../src/devgraph/upload.js';
 import { readGraphFile } from '../src/graph/graph-file.js';
 import { HttpClient } from '../src/http/http-client.js';
 import { silentLog } from '../src/log.js';
 import { readShardGraphs, runMerge } from '../src/run-merge.js';
 import { Secrets } from '../src/secrets.js';
-import { hashGraph, maxRssMb } from './child-measure.js';
+import { hashGraph, maxRssMb, startHeapProfile } from './child-measure.js';
 
 const USAGE =
   'usage: publish-child.ts upload <graph.json> <devgraphUrl> <environment> | merge <out> <shard>... | --baseline\n';
@@ -24,16 +22,7 @@ async function upload(args: string[]): Promise<object> {
   const [path, url, environment] = args;
   const token = process.env.DEVGRAPH_TOKEN;
   if (!path || !url || !environment || !token) throw new Error(USAGE);
-  const profile = process.env.BENCH_HEAP_PROFILE;
-  const inspector = new Session();
-  if (profile) {
-    inspector.connect();
-    await inspector.post('HeapProfiler.startSampling', {
-      samplingInterval: 16384,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: false,
-    });
-  }
+  const stopProfile = await startHeapProfile();
   const started = performance.now();
   const read = await readGraphFile(path);
   if (!('graph' in read)) throw new Error(`${path}: ${JSON.stringify(read)}`);
@@ -48,11 +37,7 @@ async function upload(args: string[]): Promise<object> {
       log: silentLog,
       now: '2000-01-01T00:00:00Z',
     });
-    if (profile) {
-      const sampled = await inspector.post('HeapProfiler.stopSampling');
-      await writeFile(`${profile}.${process.pid}.heapprofile`, JSON.stringify(sampled.profile));
-      inspector.disconnect();
-    }
+    await stopProfile();
     return {
       wallMs: Math.round(performance.now() - started),
       maxRssMb: maxRssMb(),
