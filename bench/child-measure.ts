@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { jsonPieces } from '../src/graph/graph-json.js';
 import { type GraphSource, graphDocument } from '../src/graph/graph-source.js';
 import type { Secrets } from '../src/secrets.js';
@@ -37,4 +38,28 @@ export async function hashGraph(graph: GraphSource, secrets: Secrets, out?: stri
   if (out) await writeFile(out, pieces());
   else for (const _ of pieces());
   return hash.digest('hex');
+}
+
+/**
+ * With BENCH_HEAP_PROFILE=<file>, starts sampling the allocations that only a full collection
+ * frees (or that are still live at the end) and returns what stops it and writes
+ * <file>.<pid>.heapprofile, for Chrome DevTools' Memory tab: what fills the old generation, and
+ * so the peak RSS. Without it, both do nothing.
+ */
+export async function startHeapProfile(): Promise<() => Promise<void>> {
+  const profile = process.env.BENCH_HEAP_PROFILE;
+  if (!profile) return async () => {};
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 16384,
+    // Garbage a young collection frees costs no RSS; what survives into the old generation does.
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+  return async () => {
+    const sampled = await inspector.post('HeapProfiler.stopSampling');
+    await writeFile(`${profile}.${process.pid}.heapprofile`, JSON.stringify(sampled.profile));
+    inspector.disconnect();
+  };
 }

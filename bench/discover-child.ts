@@ -8,13 +8,12 @@
 // With BENCH_HEAP_PROFILE=<file>, the discovery's allocations that only a full collection freed
 // (or that are still live at its end) are sampled into <file>.<pid>.heapprofile, for Chrome
 // DevTools' Memory tab: what fills the old generation, and so the peak RSS.
-import { readFile, writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
+import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../src/config/load-config.js';
 import { silentLog } from '../src/log.js';
 import { runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
-import { hashGraph, maxRssMb } from './child-measure.js';
+import { hashGraph, maxRssMb, startHeapProfile } from './child-measure.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -34,17 +33,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ maxRssMb: maxRssMb() })}\n`);
     return;
   }
-  const profile = process.env.BENCH_HEAP_PROFILE;
-  const inspector = new Session();
-  if (profile) {
-    inspector.connect();
-    await inspector.post('HeapProfiler.startSampling', {
-      samplingInterval: 16384,
-      // Garbage a young collection frees costs no RSS; what survives into the old generation does.
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: false,
-    });
-  }
+  const stopProfile = await startHeapProfile();
   const result = await runDiscovery(settings, {
     secrets,
     log: silentLog,
@@ -52,11 +41,7 @@ async function main(): Promise<void> {
     // Fixed, so the graphs of two runs can be compared byte for byte.
     generatedAt: '2000-01-01T00:00:00Z',
   });
-  if (profile) {
-    const sampled = await inspector.post('HeapProfiler.stopSampling');
-    await writeFile(`${profile}.${process.pid}.heapprofile`, JSON.stringify(sampled.profile));
-    inspector.disconnect();
-  }
+  await stopProfile();
   const wallMs = performance.now() - started;
   const { graph } = result;
   const graphSha256 = await hashGraph(graph, secrets, graphOut);

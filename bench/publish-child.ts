@@ -5,13 +5,15 @@
 //   publish-child.ts --baseline
 // Prints one JSON line: upload { wallMs, maxRssMb, ok, plan, written, notWritten, errors },
 // merge { wallMs, maxRssMb, complete, images, graphSha256 }.
+// With BENCH_HEAP_PROFILE=<file>, what only full collections freed during an upload is sampled
+// into <file>.<pid>.heapprofile, as bench/discover-child.ts does for a discovery.
 import { uploadToDevgraph } from '../src/devgraph/upload.js';
 import { readGraphFile } from '../src/graph/graph-file.js';
 import { HttpClient } from '../src/http/http-client.js';
 import { silentLog } from '../src/log.js';
 import { readShardGraphs, runMerge } from '../src/run-merge.js';
 import { Secrets } from '../src/secrets.js';
-import { hashGraph, maxRssMb } from './child-measure.js';
+import { hashGraph, maxRssMb, startHeapProfile } from './child-measure.js';
 
 const USAGE =
   'usage: publish-child.ts upload <graph.json> <devgraphUrl> <environment> | merge <out> <shard>... | --baseline\n';
@@ -20,6 +22,7 @@ async function upload(args: string[]): Promise<object> {
   const [path, url, environment] = args;
   const token = process.env.DEVGRAPH_TOKEN;
   if (!path || !url || !environment || !token) throw new Error(USAGE);
+  const stopProfile = await startHeapProfile();
   const started = performance.now();
   const read = await readGraphFile(path);
   if (!('graph' in read)) throw new Error(`${path}: ${JSON.stringify(read)}`);
@@ -34,6 +37,7 @@ async function upload(args: string[]): Promise<object> {
       log: silentLog,
       now: '2000-01-01T00:00:00Z',
     });
+    await stopProfile();
     return {
       wallMs: Math.round(performance.now() - started),
       maxRssMb: maxRssMb(),

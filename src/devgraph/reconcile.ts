@@ -177,7 +177,7 @@ export class UploadPlan {
   private readonly known = new KnownStore();
   private readonly githubEntities: ServerEntity[] = [];
   /** Signature of every relation the graph has → whether the server already holds it. */
-  private readonly wanted = new Map<string, boolean>();
+  private readonly wanted = new SignatureTable();
   /** Listed relations the graph does not have that this provider may manage: stale, or source links. */
   private readonly candidates = new Map<string, WireRelation>();
   /** Source links (BUILT_FROM / BUILDS) the server lacks. */
@@ -195,7 +195,7 @@ export class UploadPlan {
   ) {
     this.scope = deletionScope(graph.receipts);
     this.providers = new Set(graph.receipts.map((r) => r.provider));
-    for (const r of this.graphRelations()) this.wanted.set(relationSignature(r), false);
+    for (const r of this.graphRelations()) this.wanted.add(relationDigest(r));
   }
 
   /** Takes in one page of the server's listing. */
@@ -216,17 +216,13 @@ export class UploadPlan {
     }
     for (const r of page.relations) {
       const managedBy = r.metadata?.labels?.['managed-by'] ?? undefined;
-      const signature = signatureOf(r.source, r.relation, r.target, managedBy);
-      const desired = this.wanted.get(signature);
-      if (desired !== undefined) {
-        if (!desired) this.wanted.set(signature, true);
-        continue;
-      }
+      const digest = digestOf(r.source, r.relation, r.target, managedBy);
+      if (this.wanted.hold(digest)) continue;
       if (!DOCKER_RELATIONS.has(r.relation)) continue;
       if (managedBy?.startsWith('file:')) continue;
       if (managedBy?.startsWith('provider:') && !this.providers.has(managedBy.slice('provider:'.length)))
         continue;
-      this.candidates.set(signature, normaliseServerRelation(r));
+      this.candidates.set(digest.toString('base64'), normaliseServerRelation(r));
     }
   }
 
@@ -269,12 +265,9 @@ export class UploadPlan {
     }
     this.candidates.clear();
 
-    let create = this.links.length;
-    let unchanged = unchangedLinks;
-    for (const held of this.wanted.values()) {
-      if (held) unchanged++;
-      else create++;
-    }
+    const wanted = this.wanted.counts();
+    const create = this.links.length + wanted.missing;
+    const unchanged = unchangedLinks + wanted.held;
     this.summary = {
       byKind,
       relations: { create, delete: this.relationDeletes.length, unchanged },
@@ -312,10 +305,8 @@ export class UploadPlan {
   *relationCreates(): Generator<WireRelation> {
     this.finish();
     for (const r of this.graphRelations()) {
-      const signature = relationSignature(r);
-      if (this.wanted.get(signature) !== false) continue;
       // Sent (or given up) once: a graph that lists a relation twice does not send it twice.
-      this.wanted.set(signature, true);
+      if (!this.wanted.take(relationDigest(r))) continue;
       yield r;
     }
     yield* this.links;
@@ -516,24 +507,104 @@ export function normaliseServerRelation(r: ServerRelation): WireRelation {
 }
 
 /**
- * Devgraph's relation identity (both ends, the type, and the managed-by label) as a digest: the
- * plan keeps one for every relation of the graph, and the joined text would keep its parts alive
- * with it; the digest is one short flat string.
+ * Devgraph's relation identity (both ends, the type, and the managed-by label) as a digest: one
+ * short flat string, where the joined text would keep its parts alive with it.
  */
 export function relationSignature(r: WireRelation): string {
-  return signatureOf(r.source, r.relation, r.target, r.metadata.labels['managed-by']);
+  return relationDigest(r).toString('base64');
 }
 
-/** relationSignature from the parts, a reference's namespace defaulting as Devgraph's does. */
-function signatureOf(
+function relationDigest(r: WireRelation): Buffer {
+  return digestOf(r.source, r.relation, r.target, r.metadata.labels['managed-by']);
+}
+
+/** The relation signature's digest from the parts, a reference's namespace defaulting as Devgraph's does. */
+function digestOf(
   source: ServerRelation['source'],
   relation: string,
   target: ServerRelation['target'],
   managedBy: string | undefined,
-): string {
+): Buffer {
   const end = (x: ServerRelation['source']) =>
     `${x.apiVersion}/${x.kind}/${x.namespace ?? 'default'}/${x.name}`;
   return createHash('sha1')
     .update(`${end(source)}::${relation}::${end(target)}::${managedBy ?? ''}`)
-    .digest('base64');
+    .digest();
+}
+
+const EMPTY = 0;
+const MISSING = 1;
+const HELD = 2;
+
+/**
+ * A set of relation digests, each by its first 64 bits, with whether the server holds it: open
+ * addressing over typed arrays, since the plan keeps one for every relation of the graph and a
+ * Map of digest strings costs a string and an entry each.
+ */
+class SignatureTable {
+  private lows = new Uint32Array(1024);
+  private highs = new Uint32Array(1024);
+  private states = new Uint8Array(1024);
+  private size = 0;
+
+  /** Adds a relation the graph has (as missing from the server, until `hold`). */
+  add(digest: Buffer): void {
+    if (2 * (this.size + 1) > this.states.length) this.grow();
+    const low = digest.readUInt32LE(0);
+    const high = digest.readUInt32LE(4);
+    const i = this.slot(low, high);
+    if (this.states[i] !== EMPTY) return;
+    this.lows[i] = low;
+    this.highs[i] = high;
+    this.states[i] = MISSING;
+    this.size++;
+  }
+
+  /** Marks a listed relation as held; false when the graph does not have it. */
+  hold(digest: Buffer): boolean {
+    const i = this.slot(digest.readUInt32LE(0), digest.readUInt32LE(4));
+    if (this.states[i] === EMPTY) return false;
+    this.states[i] = HELD;
+    return true;
+  }
+
+  /** True once for a relation the graph has and the server lacks; it then counts as held. */
+  take(digest: Buffer): boolean {
+    const i = this.slot(digest.readUInt32LE(0), digest.readUInt32LE(4));
+    if (this.states[i] !== MISSING) return false;
+    this.states[i] = HELD;
+    return true;
+  }
+
+  counts(): { held: number; missing: number } {
+    let held = 0;
+    let missing = 0;
+    for (const state of this.states) {
+      if (state === HELD) held++;
+      else if (state === MISSING) missing++;
+    }
+    return { held, missing };
+  }
+
+  /** Where the digest is, or the empty slot where it would go. */
+  private slot(low: number, high: number): number {
+    const mask = this.states.length - 1;
+    for (let i = low & mask; ; i = (i + 1) & mask) {
+      if (this.states[i] === EMPTY || (this.lows[i] === low && this.highs[i] === high)) return i;
+    }
+  }
+
+  private grow(): void {
+    const { lows, highs, states } = this;
+    this.lows = new Uint32Array(states.length * 2);
+    this.highs = new Uint32Array(states.length * 2);
+    this.states = new Uint8Array(states.length * 2);
+    for (let j = 0; j < states.length; j++) {
+      if (states[j] === EMPTY) continue;
+      const i = this.slot(lows[j]!, highs[j]!);
+      this.lows[i] = lows[j]!;
+      this.highs[i] = highs[j]!;
+      this.states[i] = states[j]!;
+    }
+  }
 }

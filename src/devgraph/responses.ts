@@ -1,7 +1,6 @@
 // What Devgraph answers, read through zod schemas (reference/devgraph.md §1, the OpenAPI models).
 // Lists are read item by item: an item that does not fit its schema is named in a problem and
 // left out, the rest of the answer still counts. Only the fields an upload reads are required.
-import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { z } from 'zod';
 
 const StringMap = z.record(z.string(), z.string());
@@ -123,49 +122,145 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /**
- * The items of the top-level lists `names` of a JSON answer, read as the bytes go by: a listing
- * page carries every entity its relations reach (`related_entities`), which the upload never
- * reads, and the page of a registry holds one per repository; those are passed over, and no
- * string of the whole answer is made. `undefined` for a list the answer does not have.
+ * The items of the top-level lists `names` of a JSON answer; `undefined` for a list the answer
+ * does not have. The answer's bytes are scanned for where each item begins and ends, and each item
+ * is parsed on its own: a listing page carries every entity its relations reach
+ * (`related_entities`), which the upload never reads, and is larger than V8's large-object size,
+ * so as one string it would wait for a full collection; a token-by-token parser's partial values
+ * outlived young collections the same way. Other members are passed over unparsed.
  */
 export function readLists(
   body: Uint8Array,
   names: readonly string[],
 ): { lists: Record<string, unknown[] | undefined> } | { problem: string } {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const lists: Record<string, unknown[] | undefined> = {};
-  let problem: string | undefined;
-  let root: 'object' | 'other' | undefined;
-  const parser = new TokenParser({ paths: names.map((n) => `$.${n}.*`), keepStack: false });
-  parser.onValue = ({ value, key, stack }) => {
-    const name = String(stack[1]?.key);
-    // An item of a list has a number for its key, a member of an object its name.
-    if (typeof key !== 'number') {
-      problem ??= `${name} is not a list`;
-      return;
-    }
-    const list = lists[name];
-    if (list) list.push(value);
-    else lists[name] = [value];
-  };
-  parser.onError = (err) => {
-    problem ??= `not JSON (${err.message})`;
-  };
-  const tokenizer = new Tokenizer();
-  tokenizer.onToken = (info) => {
-    root ??= info.token === TokenType.LEFT_BRACE ? 'object' : 'other';
-    parser.write(info);
-  };
-  tokenizer.onError = (err) => {
-    problem ??= `not JSON (${err.message})`;
-  };
+  let at = skipSpace(bytes, 0);
+  if (at === bytes.length) return { problem: 'empty' };
+  if (bytes[at] !== LEFT_BRACE) return { problem: wholeProblem(bytes) };
   try {
-    const step = 1 << 16;
-    for (let at = 0; at < body.length && problem === undefined; at += step)
-      tokenizer.write(body.subarray(at, at + step));
-    if (problem === undefined && !tokenizer.isEnded) tokenizer.end();
+    at = skipSpace(bytes, at + 1);
+    if (bytes[at] === RIGHT_BRACE) at++;
+    else
+      for (;;) {
+        if (bytes[at] !== QUOTE) throw new ScanError('a member name', at);
+        const keyEnd = valueEnd(bytes, at);
+        const key = JSON.parse(bytes.toString('utf8', at, keyEnd)) as string;
+        at = expect(bytes, skipSpace(bytes, keyEnd), COLON, "':'");
+        at = skipSpace(bytes, at);
+        if (names.includes(key) && bytes[at] === LEFT_BRACKET) {
+          const list: unknown[] = [];
+          at = skipSpace(bytes, at + 1);
+          if (bytes[at] === RIGHT_BRACKET) at++;
+          else
+            for (;;) {
+              const end = valueEnd(bytes, at);
+              list.push(JSON.parse(bytes.toString('utf8', at, end)));
+              at = skipSpace(bytes, end);
+              if (bytes[at] === RIGHT_BRACKET) {
+                at++;
+                break;
+              }
+              at = skipSpace(bytes, expect(bytes, at, COMMA, "',' or ']'"));
+            }
+          lists[key] = list;
+        } else {
+          const end = valueEnd(bytes, at);
+          // null is no list; anything else where a list belongs is not what the API returns.
+          if (names.includes(key) && bytes.toString('utf8', at, end) !== 'null')
+            return { problem: `${key} is not a list` };
+          at = end;
+        }
+        at = skipSpace(bytes, at);
+        if (bytes[at] === RIGHT_BRACE) {
+          at++;
+          break;
+        }
+        at = skipSpace(bytes, expect(bytes, at, COMMA, "',' or '}'"));
+      }
+    if (skipSpace(bytes, at) !== bytes.length) throw new ScanError('the end', at);
   } catch (err) {
-    problem ??= `not JSON (${err instanceof Error ? err.message : String(err)})`;
+    return { problem: `not JSON (${err instanceof Error ? err.message : String(err)})` };
   }
-  if (problem === undefined && root !== 'object') problem = body.length === 0 ? 'empty' : 'not a JSON object';
-  return problem === undefined ? { lists } : { problem };
+  return { lists };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LEFT_BRACE = 0x7b;
+const RIGHT_BRACE = 0x7d;
+const LEFT_BRACKET = 0x5b;
+const RIGHT_BRACKET = 0x5d;
+
+class ScanError extends Error {
+  constructor(wanted: string, at: number) {
+    super(`expected ${wanted} at byte ${at}`);
+  }
+}
+
+/** Why an answer that does not open with `{` is refused; only on that failure is it parsed whole. */
+function wholeProblem(bytes: Buffer): string {
+  try {
+    JSON.parse(bytes.toString('utf8'));
+    return 'not a JSON object';
+  } catch (err) {
+    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function skipSpace(bytes: Buffer, at: number): number {
+  let i = at;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)
+  )
+    i++;
+  return i;
+}
+
+function expect(bytes: Buffer, at: number, byte: number, wanted: string): number {
+  if (bytes[at] !== byte) throw new ScanError(wanted, at);
+  return at + 1;
+}
+
+/**
+ * Where the JSON value that starts at `at` ends: strings to their closing quote, objects and lists
+ * to their closing bracket, anything else to the next delimiter. What is inside is checked only
+ * when it is parsed.
+ */
+function valueEnd(bytes: Buffer, at: number): number {
+  const first = bytes[at];
+  if (first === QUOTE) {
+    for (let i = at + 1; i < bytes.length; i++) {
+      if (bytes[i] === BACKSLASH) i++;
+      else if (bytes[i] === QUOTE) return i + 1;
+    }
+    throw new ScanError('a closing quote', bytes.length);
+  }
+  if (first === LEFT_BRACE || first === LEFT_BRACKET) {
+    let depth = 0;
+    for (let i = at; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === QUOTE) i = valueEnd(bytes, i) - 1;
+      else if (b === LEFT_BRACE || b === LEFT_BRACKET) depth++;
+      else if (b === RIGHT_BRACE || b === RIGHT_BRACKET) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+    }
+    throw new ScanError('a closing bracket', bytes.length);
+  }
+  let i = at;
+  while (
+    i < bytes.length &&
+    bytes[i] !== COMMA &&
+    bytes[i] !== RIGHT_BRACE &&
+    bytes[i] !== RIGHT_BRACKET &&
+    bytes[i]! > 0x20
+  )
+    i++;
+  if (i === at) throw new ScanError('a value', at);
+  return i;
 }
