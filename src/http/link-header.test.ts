@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { nextLink } from './link-header.js';
+import { nextLinkTarget } from './link-header.js';
+
+/** The next page's URL as a walker reaches it: the target as sent, resolved against the request. */
+function nextLink(header: string | undefined, requestUrl: string): string | undefined {
+  const target = nextLinkTarget(header);
+  if (target === undefined) return undefined;
+  return URL.canParse(target, requestUrl) ? new URL(target, requestUrl).toString() : undefined;
+}
 
 const REQ = 'https://registry.example.com/v2/library/nginx/tags/list?n=100';
 

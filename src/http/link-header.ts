@@ -11,20 +11,6 @@ export function nextLinkTarget(header: string | undefined): string | undefined {
   return undefined;
 }
 
-/**
- * The `rel="next"` target of an RFC 8288 `Link` header, resolved against the request URL
- * (Distribution sends relative links). Returns undefined when there is no next page.
- */
-export function nextLink(header: string | undefined, requestUrl: string): string | undefined {
-  const target = nextLinkTarget(header);
-  if (target === undefined) return undefined;
-  try {
-    return new URL(target, requestUrl).toString();
-  } catch {
-    return undefined;
-  }
-}
-
 interface Link {
   target: string;
   params: Record<string, string>;
