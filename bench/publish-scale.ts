@@ -93,7 +93,6 @@ function repositoryResult(r: number): RepositoryResult {
     name,
     images: images.map((i) => ({ tag: i.tag, digest: i.digest, pushedAt: i.created })),
     manifests,
-    signed: new Set(),
     receipt: {
       provider: 'scale',
       repository: name,

@@ -209,7 +209,8 @@ async function discoverRepository(
 ): Promise<RepositoryResult> {
   const receipt = emptyReceipt(p.name, name);
   const tally: Tally = { requests: 0 };
-  const result: RepositoryResult = { name, images: [], manifests: new Map(), signed: new Set(), receipt };
+  const result: RepositoryResult = { name, images: [], manifests: new Map(), receipt };
+  const signed = new Set<string>();
   const fail = (message: string) => {
     receipt.complete = false;
     receipt.errors.push(message);
@@ -232,7 +233,7 @@ async function discoverRepository(
   receipt.tags_listed = tags.length;
   for (const tag of tags) {
     const accessory = accessoryOf(tag);
-    if (accessory?.kind === 'sig') result.signed.add(accessory.subject);
+    if (accessory?.kind === 'sig') signed.add(accessory.subject);
   }
 
   let candidates = candidateTags(tags, selector);
@@ -287,6 +288,7 @@ async function discoverRepository(
         digest: c.digest,
         ...(fromVendor && v.pushedAt ? { pushedAt: v.pushedAt } : {}),
         ...(fromVendor && v.vulnerabilities ? { vulnerabilities: v.vulnerabilities } : {}),
+        ...(signed.has(c.digest) ? { trust: { signed: true, sbom: false, provenance: false } } : {}),
       };
     })
     .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));

@@ -224,7 +224,7 @@ export class GraphBuilder {
           last_updated: img.pushedAt,
           labels: root?.labels ?? {},
           layers: isIndex ? undefined : root?.layerDigests?.length,
-          signed: repo.signed.has(img.digest) ? true : undefined,
+          signed: img.trust?.signed ? true : undefined,
           artifact: root?.artifact ? true : undefined,
           vulnerabilities: img.vulnerabilities,
           registry_url: p.apiUrl,

@@ -61,7 +61,6 @@ function repository(provider: string, name: string, tags: Record<string, string>
     name,
     images: Object.entries(tags).map(([tag, d]) => ({ tag, digest: d })),
     manifests,
-    signed: new Set(),
     receipt: receipt(provider, name),
   };
 }

@@ -9,7 +9,13 @@ export interface Platform {
   variant?: string;
 }
 
-/** One manifest document: an image manifest or an index (manifest list). */
+/**
+ * What a manifest is for: a runnable `image`, an `index` of platforms, or an accessory of another
+ * manifest (a `signature`, an in-toto `attestation`, an `sbom`, or another `artifact`).
+ */
+export type ManifestRole = 'index' | 'image' | 'signature' | 'attestation' | 'sbom' | 'artifact';
+
+/** One manifest document: an image manifest, an index (manifest list), or an accessory of one. */
 export interface ManifestRecord {
   digest: string;
   mediaType: string;
@@ -28,6 +34,32 @@ export interface ManifestRecord {
   attestations?: number;
   /** True when the config is not a container image config (a signature, an SBOM, a chart). */
   artifact?: boolean;
+  role?: ManifestRole;
+  /** The manifest's `artifactType`, else its config's media type when that is not an image config. */
+  artifactType?: string;
+  /** In-toto predicate types the manifest carries (attestations, bundles). */
+  predicateTypes?: string[];
+  /** The digest this manifest refers to (OCI `subject`, a cosign tag's digest, BuildKit's reference). */
+  subject?: string;
+  /** For an index: its BuildKit attestation manifests, by digest. */
+  attestationChildren?: string[];
+  /** For a signature, with `verify` keys configured: what checking it against them found. */
+  verification?: SignatureVerdict;
+}
+
+/** A signature checked against the configured keys: good, bad, or signed by none of them. */
+export type SignatureVerdict = 'verified' | 'bad' | 'unknown-key';
+
+/**
+ * Supply-chain facts of a tagged image, each true when an accessory refers to the tag's digest
+ * or to every platform manifest of it. Absent on an image whose accessories could not be looked for.
+ */
+export interface ImageTrust {
+  signed: boolean;
+  sbom: boolean;
+  provenance: boolean;
+  /** Only with `verify` keys configured: a signature by one of them refers to the image. */
+  verified?: boolean;
 }
 
 /** Severity counts from a vendor's scanner, keys lowercase (critical, high, medium, low, unknown…). */
@@ -40,6 +72,8 @@ export interface VulnerabilityCounts {
   informational?: number;
   unknown?: number;
   fixable?: number;
+  /** Where the counts came from when not the registry's own scanner (e.g. a cosign vuln attestation). */
+  source?: string;
 }
 
 /** Repository facts only a vendor API knows; snake_case because they go into the spec as they are. */
@@ -59,6 +93,8 @@ export interface ImageRecord {
   pushedAt?: string;
   /** Scanner severity counts from the vendor, with discover_vulnerabilities. */
   vulnerabilities?: VulnerabilityCounts;
+  /** Signed / SBOM / provenance; absent when the registry could not be asked. */
+  trust?: ImageTrust;
 }
 
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */
@@ -67,10 +103,8 @@ export type Receipt = GraphReceipt;
 export interface RepositoryResult {
   name: string;
   images: ImageRecord[];
-  /** Every manifest the selected images use, by digest. */
+  /** Every manifest the selected images use, and every accessory referring to one, by digest. */
   manifests: Map<string, ManifestRecord>;
-  /** Digests that have a cosign signature tag (sha256-<hex>.sig) in this repository. */
-  signed: Set<string>;
   /** Vendor facts about the repository (description, stars, pulls…). */
   info?: RepositoryInfo;
   receipt: Receipt;

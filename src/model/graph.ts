@@ -28,7 +28,7 @@ export interface EntityRef {
 
 export interface Relation {
   namespace: string;
-  relation: 'BELONGS_TO' | 'USES';
+  relation: 'BELONGS_TO' | 'USES' | 'REFERS_TO';
   source: EntityRef;
   target: EntityRef;
 }
@@ -42,6 +42,11 @@ export interface GraphReceipt {
   pages: number;
   requests: number;
   errors: string[];
+  /**
+   * Tags that only hold accessories of other manifests (cosign `.sig/.att/.sbom`, referrers
+   * fallback `sha256-<hex>`): counted in tags_listed, never DockerImages. Absent when none.
+   */
+  accessory_tags?: number;
   /** In a shard graph only: the shard (`2/3`) that wrote the receipt. A merged graph has none. */
   shard?: string;
 }

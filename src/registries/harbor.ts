@@ -129,7 +129,7 @@ export function harborVulnerabilities(
     const counts: VulnerabilityCounts = { total: typeof s.total === 'number' ? s.total : 0 };
     if (typeof s.fixable === 'number') counts.fixable = s.fixable;
     const bySeverity = s.summary ?? {};
-    const add = (key: keyof VulnerabilityCounts, n: unknown) => {
+    const add = (key: Exclude<keyof VulnerabilityCounts, 'source'>, n: unknown) => {
       if (typeof n === 'number') counts[key] = (counts[key] ?? 0) + n;
     };
     for (const [severity, n] of Object.entries(bySeverity)) {

@@ -40,11 +40,28 @@ export interface RepositoryListing extends Listing {
   info?: Map<string, RepositoryInfo>;
 }
 
+/** An accessory of a manifest as a vendor API lists it (Harbor accessories, ECR's subjectManifestDigest). */
+export interface ReferrerDescriptor {
+  digest: string;
+  mediaType?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** In-toto predicate types a vendor's own store holds for an image (GitHub's attestations API). */
+export interface VendorAttestations {
+  /** Where they were read, for the summary ("GitHub attestations API"). */
+  source: string;
+  predicateTypes: string[];
+}
+
 export interface TagListing extends Listing {
   /** Digest (and push time) per tag, from a vendor API; absent for plain OCI listings. */
   vendor?: Map<string, VendorTag>;
   /** Vendor facts about the repository, when the tag API returns them. */
   info?: RepositoryInfo;
+  /** Accessories by the digest they refer to, when the vendor listing names them. */
+  referrers?: Map<string, ReferrerDescriptor[]>;
 }
 
 export interface RegistryAdapter {
@@ -63,6 +80,11 @@ export interface RegistryAdapter {
    * "vulnerabilities:" replaces the generic "not available for this registry" line.
    */
   notes(): string[];
+  /**
+   * Attestations a vendor keeps outside the registry for one image digest; undefined when it
+   * keeps none or the credential cannot read them. Only vendors with such a store implement it.
+   */
+  vendorAttestations?(repo: string, digest: string, tally: Tally): Promise<VendorAttestations | undefined>;
 }
 
 /** What the shells know about the machine that vendors may use; plain values, read by the shell. */
