@@ -162,6 +162,7 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     timeoutMs: Math.round(c.timeout * 1000),
     discoverVulnerabilities: c.discover_vulnerabilities,
     readManifests: c.read_manifests,
+    ...(c.supply_chain !== undefined ? { supplyChain: c.supply_chain } : {}),
     selectors,
     ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
     maxPages: c.max_pages,

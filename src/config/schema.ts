@@ -77,6 +77,11 @@ export const DockerConfigSchema = z.strictObject({
    * instead of reading its manifest and config (Harbor only; no layer or config digests then).
    */
   read_manifests: z.boolean().default(true),
+  /**
+   * Look for each selected image's signatures, attestations and SBOMs. Unset: on, except on Docker
+   * Hub, where every accessory manifest read counts as a pull.
+   */
+  supply_chain: z.boolean().optional(),
   selectors: z
     .array(SelectorSchema)
     .min(1, 'needs at least one selector; use [{}] to select everything')

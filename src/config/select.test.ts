@@ -81,7 +81,8 @@ describe('accessoryOf', () => {
     [`sha256-${HEX}.sig`, { subject: `sha256:${HEX}`, kind: 'sig' }],
     [`sha256-${HEX2}.att`, { subject: `sha256:${HEX2}`, kind: 'att' }],
     [`sha256-${HEX}.sbom`, { subject: `sha256:${HEX}`, kind: 'sbom' }],
-    [`sha256-${HEX}`, undefined],
+    // The OCI referrers tag schema's fallback index (issue 16): an accessory, not an image.
+    [`sha256-${HEX}`, { subject: `sha256:${HEX}`, kind: 'fallback' }],
     [`sha256-${HEX}.txt`, undefined],
     [`sha256-${HEX}.sig.bak`, undefined],
     [`x-sha256-${HEX}.sig`, undefined],
@@ -142,8 +143,12 @@ describe('candidateTags', () => {
   });
 
   it('keeps tags that only look like accessories', () => {
-    const lookalikes = [`sha256-${HEX}`, `sha256-${HEX}.sig2`, `sha256-abc.sig`];
+    const lookalikes = [`sha256-${HEX}.sig2`, `sha256-abc.sig`, `sha256-abc`, `sha256-${HEX}0`];
     expect(candidateTags(lookalikes, selector())).toEqual(lookalikes);
+  });
+
+  it('keeps out the referrers fallback tag sha256-<hex> as it keeps out cosign tags', () => {
+    expect(candidateTags([`sha256-${HEX}`, 'latest'], selector())).toEqual(['latest']);
   });
 
   it('does not modify its input and keeps duplicates as listed', () => {

@@ -17,18 +17,24 @@ export function selectorFor(repository: string, selectors: readonly Selector[]):
   return selectors.find((s) => s.namespacePattern.test(namespace) && s.repositoryPattern.test(name));
 }
 
-const ACCESSORY = /^(sha256-[a-f0-9]{64})\.(sig|att|sbom)$/;
+const ACCESSORY = /^(sha256-[a-f0-9]{64})(?:\.(sig|att|sbom))?$/;
 
-/** A cosign-style accessory tag (`sha256-<hex>.sig|.att|.sbom`) and the digest it belongs to. */
-export function accessoryOf(tag: string): { subject: string; kind: string } | undefined {
+/**
+ * A tag that holds an accessory of another manifest, and the digest it belongs to: cosign's legacy
+ * `sha256-<hex>.sig|.att|.sbom`, or `sha256-<hex>` (kind `fallback`), the OCI referrers tag schema's
+ * index of referrers on registries without the referrers API.
+ */
+export function accessoryOf(tag: string): { subject: string; kind: 'sig' | 'att' | 'sbom' | 'fallback' } | undefined {
   const m = ACCESSORY.exec(tag);
-  return m ? { subject: m[1]!.replace('-', ':'), kind: m[2]! } : undefined;
+  return m
+    ? { subject: m[1]!.replace('-', ':'), kind: (m[2] as 'sig' | 'att' | 'sbom' | undefined) ?? 'fallback' }
+    : undefined;
 }
 
 /**
  * Tags that may become images: `include_tags` (exact) narrows, `exclude_tags` removes, and
- * cosign accessory tags are kept out unless named in `include_tags`: they describe an image, they
- * are not one.
+ * accessory tags are kept out unless named in `include_tags`: they describe an image, they are not
+ * one.
  */
 export function candidateTags(tags: readonly string[], selector: Selector): string[] {
   return tags.filter((tag) => {

@@ -38,6 +38,8 @@ export interface ProviderSettings {
   discoverVulnerabilities: boolean;
   /** false: images the vendor listing fully describes are not read (read_manifests; Harbor). */
   readManifests: boolean;
+  /** Read signatures, attestations and SBOMs (supply_chain); unset: on, except where a manifest GET is a pull. */
+  supplyChain?: boolean;
   selectors: Selector[];
   concurrency?: number;
   maxPages: number;

@@ -22,6 +22,7 @@ import { openAdapter } from '../registries/open-adapter.js';
 import type { Ambient, ListedManifest, RegistryAdapter, TagListing } from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
+import { AccessoryReader, type AccessoryTag } from '../supply-chain/accessory-reader.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
 import { compareNewestFirst, newest } from './order-tags.js';
 
@@ -138,6 +139,19 @@ async function discoverProvider(
 
   const previous = await deps.state.loadTags(p.apiUrl);
   const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
+  const supplyChain = p.supplyChain ?? !adapter.headFirst;
+  const facts = supplyChain ? await deps.state.loadRegistryFacts(p.apiUrl) : {};
+  const accessories = supplyChain
+    ? new AccessoryReader({
+        client: adapter.client,
+        fetcher,
+        checks: {},
+        ...(facts.referrersApiAbsentSince ? { referrersApiAbsentSince: facts.referrersApiAbsentSince } : {}),
+        ...(adapter.vendorAttestations
+          ? { vendorAttestations: adapter.vendorAttestations.bind(adapter) }
+          : {}),
+      })
+    : undefined;
   const chains = new Semaphore(TAG_CHAINS_IN_FLIGHT);
   const seen: TagMap = { ...previous };
   await mapLimit(selected, REPOSITORIES_IN_FLIGHT, async ({ name, selector }) => {
@@ -145,6 +159,7 @@ async function discoverProvider(
       p,
       adapter,
       fetcher,
+      accessories,
       chains,
       name,
       selector,
@@ -168,6 +183,16 @@ async function discoverProvider(
     deps.onRepository(p, result);
   });
   await deps.state.saveTags(p.apiUrl, seen);
+  if (accessories) {
+    const absentSince = accessories.referrersApiAbsentSince();
+    await deps.state.saveRegistryFacts(p.apiUrl, absentSince ? { referrersApiAbsentSince: absentSince } : {});
+    const note = accessories.note();
+    if (note) notes.push(note);
+  } else if (p.supplyChain === undefined) {
+    notes.push(
+      'supply chain: not read (each accessory manifest read here counts as a pull); set supply_chain: true to read signatures, attestations and SBOMs',
+    );
+  }
   for (const k of ['fromState', 'conditional', 'notModified'] as const) savings[k] += fetcher.savings[k];
   notes.push(...adapter.notes());
   // An adapter that explains its own scanner situation says so in a note of its own.
@@ -201,6 +226,7 @@ async function discoverRepository(
   p: ProviderSettings,
   adapter: RegistryAdapter,
   fetcher: ManifestFetcher,
+  accessories: AccessoryReader | undefined,
   chains: Semaphore,
   name: string,
   selector: Selector,
@@ -210,7 +236,6 @@ async function discoverRepository(
   const receipt = emptyReceipt(p.name, name);
   const tally: Tally = { requests: 0 };
   const result: RepositoryResult = { name, images: [], manifests: new Map(), receipt };
-  const signed = new Set<string>();
   const fail = (message: string) => {
     receipt.complete = false;
     receipt.errors.push(message);
@@ -218,9 +243,11 @@ async function discoverRepository(
 
   let tags: string[];
   let vendor: TagListing['vendor'];
+  let vendorReferrers: TagListing['referrers'];
   try {
     const listing = await adapter.listTags(name, tally);
     vendor = listing.vendor;
+    vendorReferrers = listing.referrers;
     if (listing.info) result.info = listing.info;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
@@ -231,12 +258,19 @@ async function discoverRepository(
     return result;
   }
   receipt.tags_listed = tags.length;
+  const listingComplete = receipt.complete;
+  let candidates = candidateTags(tags, selector);
+  const accessoryTags = new Map<string, AccessoryTag[]>();
+  const candidateSet = new Set(candidates);
   for (const tag of tags) {
     const accessory = accessoryOf(tag);
-    if (accessory?.kind === 'sig') signed.add(accessory.subject);
+    if (!accessory || candidateSet.has(tag)) continue;
+    const list = accessoryTags.get(accessory.subject) ?? [];
+    list.push({ tag, ...accessory });
+    accessoryTags.set(accessory.subject, list);
+    receipt.accessory_tags = (receipt.accessory_tags ?? 0) + 1;
   }
 
-  let candidates = candidateTags(tags, selector);
   // A vendor listing with push times says which tags are newest before any manifest is read, so
   // only the kept tags' manifests are fetched (on Docker Hub those GETs are pulls).
   if (vendor && selector.maxTags > 0 && candidates.every((t) => vendor.get(t)?.pushedAt)) {
@@ -273,11 +307,28 @@ async function discoverRepository(
       }
     }),
   );
-  seen[name] = resolvedTags;
   if (selector.maxTags === 0) chosen = newest(chosen, 0);
 
   const manifests = new Map<string, ManifestRecord>();
   for (const c of chosen) for (const m of c.tree) manifests.set(m.digest, m);
+  const findings = accessories
+    ? await accessories.read({
+        repo: name,
+        images: chosen,
+        tags: accessoryTags,
+        resolveTag: async (tag) => {
+          const digest =
+            vendor?.get(tag)?.digest ?? (await fetcher.resolveTag(name, tag, previous[tag], tally, true));
+          resolvedTags[tag] = digest;
+          return digest;
+        },
+        vendorReferrers,
+        tally,
+      })
+    : undefined;
+  for (const e of findings?.errors ?? []) fail(e);
+  for (const m of findings?.manifests ?? []) if (!manifests.has(m.digest)) manifests.set(m.digest, m);
+  seen[name] = resolvedTags;
   result.images = chosen
     .map((c) => {
       const v = vendor?.get(c.tag);
@@ -287,8 +338,13 @@ async function discoverRepository(
         tag: c.tag,
         digest: c.digest,
         ...(fromVendor && v.pushedAt ? { pushedAt: v.pushedAt } : {}),
-        ...(fromVendor && v.vulnerabilities ? { vulnerabilities: v.vulnerabilities } : {}),
-        ...(signed.has(c.digest) ? { trust: { signed: true, sbom: false, provenance: false } } : {}),
+        ...(fromVendor && v.vulnerabilities
+          ? { vulnerabilities: v.vulnerabilities }
+          : findings?.vulnerabilities.has(c.digest)
+            ? { vulnerabilities: findings.vulnerabilities.get(c.digest)! }
+            : {}),
+        // Flags claim "none" only over a complete tag listing: a fallback tag may sit on an unread page.
+        ...(listingComplete && findings?.trust.has(c.digest) ? { trust: findings.trust.get(c.digest)! } : {}),
       };
     })
     .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));

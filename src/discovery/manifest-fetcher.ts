@@ -38,10 +38,14 @@ export class ManifestFetcher {
     tag: string,
     previousDigest: string | undefined,
     tally: Tally,
+    /** The tag holds an accessory: keep its bytes for bytes() instead of reading it as an image. */
+    accessory = false,
   ): Promise<string> {
+    const adopt = (digest: string, bytes: Buffer, mediaType: string) =>
+      accessory ? this.keep(digest, bytes) : this.adopt(repo, digest, bytes, mediaType, tally);
     if (this.headFirst) {
       const head = await this.client.headManifest(repo, tag, tally);
-      if ('bytes' in head) this.adopt(repo, head.digest, head.bytes, head.mediaType, tally);
+      if ('bytes' in head) await adopt(head.digest, head.bytes, head.mediaType);
       return head.digest;
     }
     if (previousDigest && (await this.holds(previousDigest))) {
@@ -52,12 +56,48 @@ export class ManifestFetcher {
         return previousDigest;
       }
       this.held.delete(previousDigest);
-      this.adopt(repo, answer.digest, answer.bytes, answer.mediaType, tally);
+      await adopt(answer.digest, answer.bytes, answer.mediaType);
       return answer.digest;
     }
     const fetched = await this.client.getManifest(repo, tag, tally);
-    this.adopt(repo, fetched.digest, fetched.bytes, fetched.mediaType, tally);
+    await adopt(fetched.digest, fetched.bytes, fetched.mediaType);
     return fetched.digest;
+  }
+
+  /** Bytes of a manifest just fetched, stored and held for the bytes() that follows. */
+  private async keep(digest: string, bytes: Buffer): Promise<void> {
+    this.held.set(digest, bytes);
+    await this.state.putContent(digest, bytes);
+  }
+
+  /**
+   * A manifest's bytes and media type, read as they are (no config, no children): this run's
+   * fetch, the state directory, else the registry. For accessories, which are classified from
+   * their own bytes.
+   */
+  async bytes(repo: string, digest: string, tally: Tally): Promise<{ bytes: Buffer; mediaType: string }> {
+    const stored = this.held.get(digest) ?? (await this.state.getContent(digest));
+    this.held.delete(digest);
+    const mediaType = stored ? inferManifestMediaType(stored) : undefined;
+    if (stored && mediaType) {
+      this.savings.fromState++;
+      return { bytes: stored, mediaType };
+    }
+    const fetched = await this.client.getManifest(repo, digest, tally);
+    await this.state.putContent(digest, fetched.bytes);
+    return fetched;
+  }
+
+  /** A blob by digest (a config, a signature payload, a report): the state directory, else the registry. */
+  async blob(repo: string, digest: string, tally: Tally): Promise<Buffer> {
+    const stored = await this.state.getContent(digest);
+    if (stored) {
+      this.savings.fromState++;
+      return stored;
+    }
+    const bytes = await this.client.getBlob(repo, digest, tally);
+    await this.state.putContent(digest, bytes);
+    return bytes;
   }
 
   /** Whether this run or the state already has a manifest, so a 304 for it would be usable. */
@@ -128,17 +168,9 @@ export class ManifestFetcher {
   private async config(repo: string, digest: string, tally: Tally): Promise<ImageConfig> {
     let config = this.configs.get(digest);
     if (!config) {
-      config = (async () => {
-        const where = `${this.client.host}/${repo}@${digest}`;
-        const stored = await this.state.getContent(digest);
-        if (stored) {
-          this.savings.fromState++;
-          return parseImageConfig(stored, where);
-        }
-        const bytes = await this.client.getBlob(repo, digest, tally);
-        await this.state.putContent(digest, bytes);
-        return parseImageConfig(bytes, where);
-      })();
+      config = this.blob(repo, digest, tally).then((bytes) =>
+        parseImageConfig(bytes, `${this.client.host}/${repo}@${digest}`),
+      );
       this.configs.set(digest, config);
       config.catch(() => this.configs.delete(digest));
     }
@@ -190,6 +222,7 @@ export class ManifestFetcher {
       return image(config.labels, rest);
     }
     const platforms = parsed.children.filter((c) => !c.attestation);
+    const attestations = parsed.children.filter((c) => c.attestation);
     const children = await Promise.all(
       platforms.map((c) => this.load(repo, c.digest, tally, c.platform ? platformOf(c.platform) : undefined)),
     );
@@ -208,8 +241,16 @@ export class ManifestFetcher {
       size: children.reduce((sum, c) => sum + (c.size ?? 0), 0),
       labels: primary?.labels ?? {},
       children: children.map((c) => c.digest),
-      attestations: parsed.children.length - platforms.length,
+      attestations: attestations.length,
       ...(created ? { created } : {}),
+      ...(attestations.length > 0
+        ? {
+            attestationChildren: attestations.map((a) => {
+              const subject = a.annotations?.['vnd.docker.reference.digest'];
+              return subject ? { digest: a.digest, subject } : { digest: a.digest };
+            }),
+          }
+        : {}),
     };
   }
 }

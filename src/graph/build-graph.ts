@@ -183,12 +183,23 @@ export class GraphBuilder {
           layer_digests: m.layerDigests,
           created: m.created,
           platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
+          role: m.role ?? (m.children ? 'index' : m.artifact ? 'artifact' : 'image'),
+          artifact_type: m.artifactType,
+          predicate_types: m.predicateTypes,
+          subject: m.subject,
+          verification: m.verification,
           registry_url: p.apiUrl,
         },
       });
       manifestIds.set(m.digest, manifestId);
       this.relations.add('BELONGS_TO', manifestId, repoId);
     }
+    const manifestRef = (digest: string) =>
+      manifestIds.get(digest) ??
+      this.entities.addDangling('DockerManifest', ns, this.plain(nameKeys.manifest(p.name, repo.name, digest)));
+    // A BuildKit attestation child's subject is the platform manifest its index names for it.
+    for (const m of repo.manifests.values())
+      if (m.subject) this.relations.add('REFERS_TO', manifestIds.get(m.digest)!, manifestRef(m.subject));
 
     for (const img of repo.images) {
       const root = repo.manifests.get(img.digest);
@@ -224,7 +235,10 @@ export class GraphBuilder {
           last_updated: img.pushedAt,
           labels: root?.labels ?? {},
           layers: isIndex ? undefined : root?.layerDigests?.length,
-          signed: img.trust?.signed ? true : undefined,
+          signed: img.trust?.signed,
+          sbom: img.trust?.sbom,
+          provenance: img.trust?.provenance,
+          verified: img.trust?.verified,
           artifact: root?.artifact ? true : undefined,
           vulnerabilities: img.vulnerabilities,
           registry_url: p.apiUrl,
@@ -232,18 +246,12 @@ export class GraphBuilder {
       });
       this.relations.add('BELONGS_TO', imageId, repoId);
       if (root) {
-        for (const digest of [root.digest, ...(root.children ?? [])]) {
-          // Every manifest an image uses is in repo.manifests; one that is not is still named,
-          // as a graph that names a missing entity is still a relation worth keeping.
-          const target =
-            manifestIds.get(digest) ??
-            this.entities.addDangling(
-              'DockerManifest',
-              ns,
-              this.plain(nameKeys.manifest(p.name, repo.name, digest)),
-            );
-          this.relations.add('USES', imageId, target);
-        }
+        // Every manifest an image uses is in repo.manifests; one that is not is still named, as a
+        // graph that names a missing entity is still a relation worth keeping. Attestation
+        // children are used only where they were read.
+        const attestations = (root.attestationChildren ?? []).map((a) => a.digest).filter((d) => manifestIds.has(d));
+        for (const digest of [root.digest, ...(root.children ?? []), ...attestations])
+          this.relations.add('USES', imageId, manifestRef(digest));
       }
     }
   }

@@ -161,7 +161,7 @@ function isRelation(value: unknown): value is Relation {
   return (
     !!r &&
     typeof r === 'object' &&
-    (r.relation === 'BELONGS_TO' || r.relation === 'USES') &&
+    (r.relation === 'BELONGS_TO' || r.relation === 'USES' || r.relation === 'REFERS_TO') &&
     ref(r.source) &&
     ref(r.target)
   );

@@ -52,7 +52,7 @@ export const KINDS: readonly DockerKind[] = [
   'DockerImage',
   'DockerManifest',
 ];
-const RELATIONS: readonly Relation['relation'][] = ['BELONGS_TO', 'USES'];
+const RELATIONS: readonly Relation['relation'][] = ['BELONGS_TO', 'REFERS_TO', 'USES'];
 
 /**
  * The entities of a graph by number, 0, 1, 2… in the order they were added, each stored in the

@@ -17,6 +17,7 @@ export type RequestKind =
   | 'blob'
   | 'token'
   | 'vendor-api'
+  | 'referrers'
   | 'devgraph'
   | 'other';
 

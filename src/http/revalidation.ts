@@ -15,7 +15,7 @@ export interface StoredPage {
 export type StoredPages = Record<string, StoredPage>;
 
 /** Kinds whose GET answers are listings: manifests and blobs are kept by digest instead. */
-const LISTING_KINDS: ReadonlySet<RequestKind> = new Set(['catalog', 'tags', 'vendor-api']);
+const LISTING_KINDS: ReadonlySet<RequestKind> = new Set(['catalog', 'tags', 'vendor-api', 'referrers']);
 /** Headers a listing page is read by; everything else (dates, cookies, rate limits) is per answer. */
 const KEPT_HEADERS = ['content-type', 'link', 'docker-distribution-api-version'];
 /** A page bigger than this is not worth its room in the Actions cache. */

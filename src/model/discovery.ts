@@ -41,8 +41,8 @@ export interface ManifestRecord {
   predicateTypes?: string[];
   /** The digest this manifest refers to (OCI `subject`, a cosign tag's digest, BuildKit's reference). */
   subject?: string;
-  /** For an index: its BuildKit attestation manifests, by digest. */
-  attestationChildren?: string[];
+  /** For an index: its BuildKit attestation manifests, with the platform manifest each describes. */
+  attestationChildren?: Array<{ digest: string; subject?: string }>;
   /** For a signature, with `verify` keys configured: what checking it against them found. */
   verification?: SignatureVerdict;
 }

@@ -34,6 +34,7 @@ const ImageDoc = z.object({
   config: Descriptor,
   layers: z.array(Descriptor).default([]),
   subject: Descriptor.optional(),
+  annotations: z.record(z.string(), z.string()).optional().catch(undefined),
 });
 
 const Schema1Doc = z.object({
@@ -56,6 +57,16 @@ export interface IndexChild {
   platform?: PlatformRef;
   /** BuildKit attestation manifests (platform unknown/unknown) are not platforms. */
   attestation: boolean;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** A layer or config as the manifest describes it; annotations carry cosign's and BuildKit's facts. */
+export interface LayerRef {
+  digest: string;
+  size: number;
+  mediaType?: string;
+  annotations?: Record<string, string>;
 }
 
 export type ParsedManifest =
@@ -65,7 +76,11 @@ export type ParsedManifest =
       mediaType: string;
       schemaVersion: 2;
       config: { digest: string; size: number; mediaType?: string };
-      layers: Array<{ digest: string; size: number }>;
+      layers: LayerRef[];
+      artifactType?: string;
+      /** The digest of the manifest this one refers to (OCI 1.1 `subject`). */
+      subject?: string;
+      annotations?: Record<string, string>;
     }
   | {
       kind: 'schema1';
@@ -75,6 +90,35 @@ export type ParsedManifest =
       layers: string[];
       created?: string;
     };
+
+/**
+ * The descriptors of an OCI index as a referrers answer or a referrers fallback tag holds them;
+ * undefined when the document is not an index (a registry without the API answering something else).
+ */
+export function parseReferrersIndex(bytes: Buffer): IndexChild[] | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const r = IndexDoc.safeParse(json);
+  return r.success ? r.data.manifests.map(indexChild) : undefined;
+}
+
+function indexChild(d: z.infer<typeof Descriptor>): IndexChild {
+  return {
+    digest: d.digest,
+    ...(d.mediaType ? { mediaType: d.mediaType } : {}),
+    size: d.size,
+    ...(d.platform ? { platform: d.platform } : {}),
+    attestation:
+      d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+      (d.platform?.architecture === 'unknown' && d.platform?.os === 'unknown'),
+    ...(d.artifactType ? { artifactType: d.artifactType } : {}),
+    ...(d.annotations ? { annotations: d.annotations } : {}),
+  };
+}
 
 export function parseManifest(bytes: Buffer, mediaType: string, where: string): ParsedManifest {
   let json: unknown;
@@ -99,15 +143,7 @@ export function parseManifest(bytes: Buffer, mediaType: string, where: string): 
       kind: 'index',
       mediaType,
       schemaVersion: 2,
-      children: r.data.manifests.map((d) => ({
-        digest: d.digest,
-        ...(d.mediaType ? { mediaType: d.mediaType } : {}),
-        size: d.size,
-        ...(d.platform ? { platform: d.platform } : {}),
-        attestation:
-          d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
-          (d.platform?.architecture === 'unknown' && d.platform?.os === 'unknown'),
-      })),
+      children: r.data.manifests.map(indexChild),
     };
   }
   if (mediaType === MediaType.DockerSchema1 || mediaType === MediaType.DockerSchema1Signed) {
@@ -143,7 +179,15 @@ export function parseManifest(bytes: Buffer, mediaType: string, where: string): 
       size: r.data.config.size,
       ...(r.data.config.mediaType ? { mediaType: r.data.config.mediaType } : {}),
     },
-    layers: r.data.layers.map((l) => ({ digest: l.digest, size: l.size })),
+    layers: r.data.layers.map((l) => ({
+      digest: l.digest,
+      size: l.size,
+      ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+      ...(l.annotations ? { annotations: l.annotations } : {}),
+    })),
+    ...(r.data.artifactType ? { artifactType: r.data.artifactType } : {}),
+    ...(r.data.subject ? { subject: r.data.subject.digest } : {}),
+    ...(r.data.annotations ? { annotations: r.data.annotations } : {}),
   };
 }
 

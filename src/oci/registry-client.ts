@@ -15,7 +15,7 @@ import {
 import { nextLinkTarget } from '../http/link-header.js';
 import { PageWalk, readRows } from '../http/page-walker.js';
 import { askedWaitMs } from '../http/retry-after.js';
-import { inferManifestMediaType } from './manifest.js';
+import { type IndexChild, inferManifestMediaType, parseReferrersIndex } from './manifest.js';
 import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
 
 export interface Listing {
@@ -25,6 +25,18 @@ export interface Listing {
   complete: boolean;
   problem?: string;
 }
+
+/**
+ * What the OCI 1.1 referrers API says of one digest: `api: false` when the registry has none (it
+ * answered 404, 400, 405, 406, or something that is not an OCI index), else every descriptor on
+ * every page.
+ */
+export type Referrers =
+  | { api: false; answer: string }
+  | { api: true; descriptors: IndexChild[]; pages: number; complete: boolean; problem?: string };
+
+/** What a registry without the referrers API answers for it (OCI distribution spec 1.1). */
+const NO_REFERRERS_API = [400, 404, 405, 406];
 
 export interface FetchedManifest {
   digest: string;
@@ -257,6 +269,41 @@ export class RegistryClient {
     return { digest, mediaType, bytes };
   }
 
+  /**
+   * The referrers of a digest through the OCI 1.1 API, every page. No artifactType filter is
+   * asked: every kind is wanted, and a registry may ignore the filter anyway.
+   */
+  async referrers(repo: string, digest: string, tally?: Tally): Promise<Referrers> {
+    let absent: string | undefined;
+    const walk = PageWalk.links<IndexChild>({
+      source: 'the registry',
+      maxPages: this.opts.maxPages,
+      first: `${this.base}/v2/${repo}/referrers/${digest}`,
+      origin: this.origin,
+      read: async (url, index) => {
+        const res = await this.send(
+          'GET',
+          url,
+          'referrers',
+          repositoryScope(repo),
+          { accept: MediaType.OciIndex },
+          { tally, ...(index === 0 ? { allowStatuses: NO_REFERRERS_API } : {}) },
+        );
+        const descriptors = res.status === 200 ? parseReferrersIndex(res.body) : undefined;
+        if (!descriptors) {
+          if (index > 0) throw new RegistryError(`${describeUrl(url)}: a referrers page is not an OCI index`);
+          absent = res.status === 200 ? `HTTP 200 with ${contentType(res) ?? 'no content type'}` : `HTTP ${res.status}`;
+          return { items: [] };
+        }
+        return { items: descriptors, url, next: nextLinkTarget(res.headers.link) };
+      },
+    });
+    const items: IndexChild[] = [];
+    for await (const page of walk) items.push(...page.items);
+    if (absent) return { api: false, answer: absent };
+    return { api: true, descriptors: items, ...walk.verdict };
+  }
+
   /** A (small) blob such as an image config, verified against its digest. */
   async getBlob(repo: string, digest: string, tally?: Tally): Promise<Buffer> {
     const res = await this.send(
@@ -348,6 +395,8 @@ export class RegistryClient {
       allow404?: boolean;
       allow400?: boolean;
       allow304?: boolean;
+      /** Further statuses the caller reads itself. */
+      allowStatuses?: readonly number[];
       maxBytes?: number;
       tally?: Tally | undefined;
     } = {},
@@ -383,6 +432,7 @@ export class RegistryClient {
       if (res.status === 404 && opts.allow404) return res;
       if (res.status === 304 && opts.allow304) return res;
       if (res.status === 400 && opts.allow400) return res;
+      if (opts.allowStatuses?.includes(res.status)) return res;
       const path = url.startsWith(this.base) ? url.slice(this.base.length) : new URL(url).pathname;
       const verdict = await this.opts.onFailure?.(res, { method, path, sentAuthorization: sent });
       if (verdict === 'retry' && round === 0) continue;

@@ -11,12 +11,20 @@ import { parseStoredPages, type StoredPages } from '../http/revalidation.js';
 
 export type TagMap = Record<string, Record<string, string>>;
 
+/** What a run learnt about a registry as a whole that the next run need not ask again. */
+export interface RegistryFacts {
+  /** When the registry was last found to have no OCI referrers API (RFC 3339). */
+  referrersApiAbsentSince?: string;
+}
+
 export interface StateStore {
   getContent(digest: string): Promise<Buffer | undefined>;
   putContent(digest: string, bytes: Buffer): Promise<void>;
   /** The tag → digest map per repository recorded for a registry by the previous run. */
   loadTags(registryUrl: string): Promise<TagMap>;
   saveTags(registryUrl: string, tags: TagMap): Promise<void>;
+  loadRegistryFacts(registryUrl: string): Promise<RegistryFacts>;
+  saveRegistryFacts(registryUrl: string, facts: RegistryFacts): Promise<void>;
   /**
    * What the change report compares with, from the graph the previous run saved (only the
    * repositories `keep` accepts, when given); undefined when there is none or it is unreadable.
@@ -43,6 +51,10 @@ export class NoState implements StateStore {
     return {};
   }
   async saveTags(): Promise<void> {}
+  async loadRegistryFacts(): Promise<RegistryFacts> {
+    return {};
+  }
+  async saveRegistryFacts(): Promise<void> {}
   async loadPreviousInventory(): Promise<undefined> {
     return undefined;
   }
@@ -130,12 +142,25 @@ export class DirectoryState implements StateStore {
   /** Content directories (one per digest algorithm), created once per run instead of once per file. */
   private readonly contentDirs = new Map<string, Promise<void>>();
 
-  private tagsPath(registryUrl: string): string {
-    return join(
-      this.dir,
-      'tags',
-      `${createHash('sha256').update(registryUrl).digest('hex').slice(0, 24)}.json`,
-    );
+  private tagsPath(registryUrl: string, kind: 'tags' | 'facts' = 'tags'): string {
+    return join(this.dir, kind, `${createHash('sha256').update(registryUrl).digest('hex').slice(0, 24)}.json`);
+  }
+
+  async loadRegistryFacts(registryUrl: string): Promise<RegistryFacts> {
+    const path = this.tagsPath(registryUrl, 'facts');
+    try {
+      const doc = JSON.parse(await readFile(path, 'utf8')) as { registry?: unknown; facts?: unknown } | null;
+      const facts = doc?.registry === registryUrl ? (doc.facts as RegistryFacts | undefined) : undefined;
+      const since = facts?.referrersApiAbsentSince;
+      return typeof since === 'string' && !Number.isNaN(Date.parse(since)) ? { referrersApiAbsentSince: since } : {};
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.discard('registry facts file', path);
+      return {};
+    }
+  }
+
+  async saveRegistryFacts(registryUrl: string, facts: RegistryFacts): Promise<void> {
+    await writeAtomically(this.tagsPath(registryUrl, 'facts'), Buffer.from(JSON.stringify({ registry: registryUrl, facts })));
   }
 
   async loadTags(registryUrl: string): Promise<TagMap> {

@@ -165,22 +165,46 @@ describe('discovery against a real registry (open)', () => {
       config_digest: arm.config.digest,
       layer_digests: arm.layers.map((l) => l.digest),
       created: '2023-10-24T22:44:45Z',
+      role: 'image',
       registry_url: registry.url,
     });
-    // Attestation manifests are recognised and are not platforms or manifests of the image.
-    for (const att of index.attestations) {
-      expect(g.entities.some((e) => e.spec.digest === att.digest)).toBe(false);
-    }
+    // Attestation manifests are not platforms, but they are manifests of the image (issue 16):
+    // each an attestation referring to the platform manifest its index names for it.
+    expect(index.attestations).toHaveLength(2);
+    index.attestations.forEach((att, i) => {
+      const name = `library-nginx-manifest-${hex12(att.digest)}`;
+      expect(entity(g, 'DockerManifest', name).spec).toMatchObject({
+        role: 'attestation',
+        predicate_types: ['https://slsa.dev/provenance/v0.2'],
+        subject: index.children[i]!.manifest.digest,
+      });
+      expect(
+        g.relations.some(
+          (r) =>
+            r.relation === 'REFERS_TO' &&
+            r.source.name === name &&
+            r.target.name === `library-nginx-manifest-${hex12(index.children[i]!.manifest.digest)}`,
+        ),
+      ).toBe(true);
+    });
+    expect(indexEntity.spec.role).toBe('index');
     const nginxManifests = byKind(g, 'DockerManifest').filter((m) => m.spec.repository === 'library/nginx');
-    expect(nginxManifests).toHaveLength(6); // two indexes, two platforms each
+    // two indexes, two platforms each; the 1.25.3 index also carries two attestations
+    expect(nginxManifests).toHaveLength(8);
     const uses = g.relations
       .filter((r) => r.relation === 'USES' && r.source.name === 'library-nginx-latest')
       .map((r) => r.target.name);
     expect(uses.sort()).toEqual(
-      [index.manifest, ...index.children.map((c) => c.manifest)]
+      [index.manifest, ...index.children.map((c) => c.manifest), ...index.attestations]
         .map((m) => `library-nginx-manifest-${hex12(m.digest)}`)
         .sort(),
     );
+    // Provenance on every platform; no signature, no SBOM.
+    expect(entity(g, 'DockerImage', 'library-nginx-latest').spec).toMatchObject({
+      signed: false,
+      sbom: false,
+      provenance: true,
+    });
   });
 
   it('reads Docker v2 manifests, a Docker manifest list and config labels', () => {
@@ -226,8 +250,14 @@ describe('discovery against a real registry (open)', () => {
     expect(main.spec.signed).toBe(true);
     // The signature tag is an accessory of `main`, not an image of its own.
     expect(byKind(g, 'DockerImage').some((e) => e.spec.tag === ORG_TEAM_APP.signatureTag)).toBe(false);
-    // One manifest for the two alias tags.
-    expect(byKind(g, 'DockerManifest').filter((m) => m.spec.repository === 'org/team/app')).toHaveLength(1);
+    // One image manifest for the two alias tags, and the signature referring to it.
+    const manifests = byKind(g, 'DockerManifest').filter((m) => m.spec.repository === 'org/team/app');
+    expect(manifests.filter((m) => m.spec.role === 'image')).toHaveLength(1);
+    expect(manifests.filter((m) => m.spec.role === 'signature').map((m) => m.spec.subject)).toEqual([
+      main.spec.digest,
+    ]);
+    const receipt = g.receipts.find((r) => r.repository === 'org/team/app')!;
+    expect(receipt.accessory_tags).toBe(1);
   });
 
   it('keeps the newest max_tags by created, over more than 1,000 tags', () => {
@@ -270,8 +300,9 @@ describe('discovery against a real registry (open)', () => {
 
   it('a warm run fetches no manifest and no blob, and gives the same graph', async () => {
     const warm = await discoverOnce(registry, { stateDir });
-    // Distribution answers If-None-Match with the digest as ETag: one conditional GET per tag, each a 304.
-    const candidates = cold.graph.receipts.reduce((s, r) => s + r.tags_listed, 0) - 1; // less the signature tag
+    // Distribution answers If-None-Match with the digest as ETag: one conditional GET per tag, each a
+    // 304; the signature tag of a selected image is revalidated too (its subject's accessories are read).
+    const candidates = cold.graph.receipts.reduce((s, r) => s + r.tags_listed, 0);
     expect(warm.counts.manifest ?? 0).toBe(candidates);
     expect(warm.counts.blob ?? 0).toBe(0);
     expect(warm.counts['manifest-head'] ?? 0).toBe(0);
