@@ -28,13 +28,14 @@ const SUPPORTED = 'ECDSA P-256 keys (what "cosign generate-key-pair" makes) and 
  * would fix it; it never quotes the text, which may be a private key pasted by mistake.
  */
 export function parseVerifyKey(text: string, origin: string): { key: VerifyKey } | { error: string } {
+  // PEM holds no backslash: this is a key pasted into a one-line secret with its breaks escaped.
+  if (text.includes('\\n'))
+    return {
+      error:
+        'not a PEM public key: it holds "\\n" written out instead of line breaks; store the key with its real line breaks (a multi-line secret, or a YAML "|" block)',
+    };
   const blocks = [...text.matchAll(PEM_BLOCK)].map((m) => m[1]!);
   if (blocks.length === 0) {
-    if (text.includes('\\n'))
-      return {
-        error:
-          'not a PEM public key: it holds "\\n" written out instead of line breaks; store the key with its real line breaks (a multi-line secret, or a YAML "|" block)',
-      };
     if (/^[\w./~-]+\.(pub|pem|key)$/.test(text.trim()))
       return {
         error:
