@@ -46,6 +46,11 @@ export function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): { value: 
   } catch {
     return { error: 'not JSON' };
   }
+  return parseValue(raw, schema);
+}
+
+/** A value read through a schema; the error names the first field that did not fit. */
+export function parseValue<T>(raw: unknown, schema: z.ZodType<T>): { value: T } | { error: string } {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { value: parsed.data };
   const issue = parsed.error.issues[0]!;
