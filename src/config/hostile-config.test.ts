@@ -187,7 +187,7 @@ const CASES: Array<[string, string, Env, string[]]> = [
     withConfig('__proto__: { timeout: 1 }'),
     {},
     [
-      `${C}.__proto__: unknown key; known keys here: namespace, registry_type, api_url, hub_url, github_api_url, ecr_api_url, region, username, password, token, timeout, discover_vulnerabilities, read_manifests, supply_chain, selectors, concurrency, max_pages`,
+      `${C}.__proto__: unknown key; known keys here: namespace, registry_type, api_url, hub_url, github_api_url, ecr_api_url, region, username, password, token, timeout, discover_vulnerabilities, read_manifests, supply_chain, selectors, concurrency, max_pages, verify`,
     ],
   ],
 

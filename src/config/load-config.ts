@@ -17,6 +17,7 @@ import {
   type RegistryType,
 } from './schema.js';
 import type { ProviderSettings, Settings } from './settings.js';
+import { parseVerifyKey, type VerifyKey } from './verify-keys.js';
 
 export interface LoadOptions {
   env: Record<string, string | undefined>;
@@ -144,6 +145,13 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     };
   });
   const registry = resolveRegistryType(c.registry_type, c.api_url, c.hub_url !== undefined);
+  const verifyKeys = c.verify?.keys.flatMap((text, i): VerifyKey[] => {
+    const at = `${cpath}.verify.keys[${i}]`;
+    const parsed = parseVerifyKey(text, at);
+    if ('key' in parsed) return [parsed.key];
+    errors.push(`${at}: ${parsed.error}`);
+    return [];
+  });
   return {
     name: p.name,
     namespace: c.namespace,
@@ -166,6 +174,7 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     selectors,
     ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
     maxPages: c.max_pages,
+    ...(verifyKeys ? { verifyKeys } : {}),
   };
 }
 

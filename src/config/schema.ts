@@ -4,6 +4,7 @@
 // (registry-hosts.ts), since Docker Hub's API cannot list another host's repositories.
 import { z } from 'zod';
 import { compilePattern } from './pattern.js';
+import { parseVerifyKey } from './verify-keys.js';
 
 export const REGISTRY_TYPES = [
   'docker-hub',
@@ -90,6 +91,19 @@ export const DockerConfigSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(256).optional(),
   /** Upper bound on pages followed for one listing; a listing cut here gets an incomplete receipt. */
   max_pages: z.number().int().min(1).default(1000),
+  /** Public keys whose signatures make an image `verified` (docs/supply-chain.md). */
+  verify: z
+    .strictObject({
+      keys: z
+        .array(
+          z.string().superRefine((text, ctx) => {
+            const parsed = parseVerifyKey(text, '');
+            if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+          }),
+        )
+        .min(1, 'needs at least one PEM public key; remove verify to skip signature checks'),
+    })
+    .optional(),
 });
 
 export const ProviderSchema = z.strictObject({
@@ -135,6 +149,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (path.length === 1 && last === 'discovery')
     return ['api_base_url', 'environment', 'opaque_token', 'providers', 'molecules'];
   if (last === 'config') return Object.keys(DockerConfigSchema.shape);
+  if (last === 'verify') return ['keys'];
   if (typeof last === 'number' && parent === 'selectors') return Object.keys(SelectorSchema.shape);
   if (typeof last === 'number' && (parent === 'providers' || parent === 'molecules'))
     return Object.keys(ProviderSchema.shape);

@@ -1,5 +1,6 @@
 import type { Pattern } from './pattern.js';
 import type { RegistryType } from './schema.js';
+import type { VerifyKey } from './verify-keys.js';
 
 export interface Selector {
   namespacePattern: Pattern;
@@ -43,6 +44,8 @@ export interface ProviderSettings {
   selectors: Selector[];
   concurrency?: number;
   maxPages: number;
+  /** Keys from `verify:`; absent when none are configured, and then nothing is `verified`. */
+  verifyKeys?: VerifyKey[];
 }
 
 export interface Settings {
