@@ -24,7 +24,9 @@ const ACCESSORY = /^(sha256-[a-f0-9]{64})(?:\.(sig|att|sbom))?$/;
  * `sha256-<hex>.sig|.att|.sbom`, or `sha256-<hex>` (kind `fallback`), the OCI referrers tag schema's
  * index of referrers on registries without the referrers API.
  */
-export function accessoryOf(tag: string): { subject: string; kind: 'sig' | 'att' | 'sbom' | 'fallback' } | undefined {
+export function accessoryOf(
+  tag: string,
+): { subject: string; kind: 'sig' | 'att' | 'sbom' | 'fallback' } | undefined {
   const m = ACCESSORY.exec(tag);
   return m
     ? { subject: m[1]!.replace('-', ':'), kind: (m[2] as 'sig' | 'att' | 'sbom' | undefined) ?? 'fallback' }

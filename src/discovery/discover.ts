@@ -22,6 +22,7 @@ import { openAdapter } from '../registries/open-adapter.js';
 import type { Ambient, ListedManifest, RegistryAdapter, TagListing } from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
+import { accessoryChecks } from '../supply-chain/accessory-checks.js';
 import { AccessoryReader, type AccessoryTag } from '../supply-chain/accessory-reader.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
 import { compareNewestFirst, newest } from './order-tags.js';
@@ -145,7 +146,8 @@ async function discoverProvider(
     ? new AccessoryReader({
         client: adapter.client,
         fetcher,
-        checks: {},
+        checks: accessoryChecks(p),
+        warn: (message) => log.warn(`${p.name}: ${message}`),
         ...(facts.referrersApiAbsentSince ? { referrersApiAbsentSince: facts.referrersApiAbsentSince } : {}),
         ...(adapter.vendorAttestations
           ? { vendorAttestations: adapter.vendorAttestations.bind(adapter) }

@@ -196,7 +196,11 @@ export class GraphBuilder {
     }
     const manifestRef = (digest: string) =>
       manifestIds.get(digest) ??
-      this.entities.addDangling('DockerManifest', ns, this.plain(nameKeys.manifest(p.name, repo.name, digest)));
+      this.entities.addDangling(
+        'DockerManifest',
+        ns,
+        this.plain(nameKeys.manifest(p.name, repo.name, digest)),
+      );
     // A BuildKit attestation child's subject is the platform manifest its index names for it.
     for (const m of repo.manifests.values())
       if (m.subject) this.relations.add('REFERS_TO', manifestIds.get(m.digest)!, manifestRef(m.subject));
@@ -249,7 +253,9 @@ export class GraphBuilder {
         // Every manifest an image uses is in repo.manifests; one that is not is still named, as a
         // graph that names a missing entity is still a relation worth keeping. Attestation
         // children are used only where they were read.
-        const attestations = (root.attestationChildren ?? []).map((a) => a.digest).filter((d) => manifestIds.has(d));
+        const attestations = (root.attestationChildren ?? [])
+          .map((a) => a.digest)
+          .filter((d) => manifestIds.has(d));
         for (const digest of [root.digest, ...(root.children ?? []), ...attestations])
           this.relations.add('USES', imageId, manifestRef(digest));
       }

@@ -292,7 +292,10 @@ export class RegistryClient {
         const descriptors = res.status === 200 ? parseReferrersIndex(res.body) : undefined;
         if (!descriptors) {
           if (index > 0) throw new RegistryError(`${describeUrl(url)}: a referrers page is not an OCI index`);
-          absent = res.status === 200 ? `HTTP 200 with ${contentType(res) ?? 'no content type'}` : `HTTP ${res.status}`;
+          absent =
+            res.status === 200
+              ? `HTTP 200 with ${contentType(res) ?? 'no content type'}`
+              : `HTTP ${res.status}`;
           return { items: [] };
         }
         return { items: descriptors, url, next: nextLinkTarget(res.headers.link) };

@@ -143,7 +143,11 @@ export class DirectoryState implements StateStore {
   private readonly contentDirs = new Map<string, Promise<void>>();
 
   private tagsPath(registryUrl: string, kind: 'tags' | 'facts' = 'tags'): string {
-    return join(this.dir, kind, `${createHash('sha256').update(registryUrl).digest('hex').slice(0, 24)}.json`);
+    return join(
+      this.dir,
+      kind,
+      `${createHash('sha256').update(registryUrl).digest('hex').slice(0, 24)}.json`,
+    );
   }
 
   async loadRegistryFacts(registryUrl: string): Promise<RegistryFacts> {
@@ -152,7 +156,9 @@ export class DirectoryState implements StateStore {
       const doc = JSON.parse(await readFile(path, 'utf8')) as { registry?: unknown; facts?: unknown } | null;
       const facts = doc?.registry === registryUrl ? (doc.facts as RegistryFacts | undefined) : undefined;
       const since = facts?.referrersApiAbsentSince;
-      return typeof since === 'string' && !Number.isNaN(Date.parse(since)) ? { referrersApiAbsentSince: since } : {};
+      return typeof since === 'string' && !Number.isNaN(Date.parse(since))
+        ? { referrersApiAbsentSince: since }
+        : {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.discard('registry facts file', path);
       return {};
@@ -160,7 +166,10 @@ export class DirectoryState implements StateStore {
   }
 
   async saveRegistryFacts(registryUrl: string, facts: RegistryFacts): Promise<void> {
-    await writeAtomically(this.tagsPath(registryUrl, 'facts'), Buffer.from(JSON.stringify({ registry: registryUrl, facts })));
+    await writeAtomically(
+      this.tagsPath(registryUrl, 'facts'),
+      Buffer.from(JSON.stringify({ registry: registryUrl, facts })),
+    );
   }
 
   async loadTags(registryUrl: string): Promise<TagMap> {

@@ -20,19 +20,30 @@ import { type IndexChild, type LayerRef, parseManifest, parseReferrersIndex } fr
 import type { Referrers, RegistryClient } from '../oci/registry-client.js';
 import type { ReferrerDescriptor, VendorAttestations } from '../registries/registry-adapter.js';
 import { classifyAccessory, type FoundAs, isProvenancePredicate, isSbomPredicate } from './classify.js';
+import { strongestVerdict } from './signature-check.js';
 
 /** The digest of no content: what the API probe asks for. */
 const NOTHING = `sha256:${'0'.repeat(64)}`;
 /** How long a registry found without the referrers API is not asked again. */
 const ABSENT_API_RECHECK_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** The checks that need an accessory's blobs; each is optional and costs one blob per digest. */
+/**
+ * The checks that need an accessory's blobs (accessory-checks.ts). Each is optional; a blob is
+ * fetched only when a check asks for it, at most once per digest.
+ */
 export interface AccessoryChecks {
-  /** With verify keys: the verdict on one signature layer (its blob fetched once). */
-  signature?(layer: LayerRef, blob: Buffer, subject: string): Promise<SignatureVerdict | undefined>;
-  /** With discover_vulnerabilities: whether a layer of this accessory is a vulnerability report. */
-  isVulnerabilityReport?(layer: LayerRef, predicateTypes: readonly string[]): boolean;
-  vulnerabilities?(layer: LayerRef, blob: Buffer): VulnerabilityCounts | undefined;
+  /** With verify keys: the verdict on one layer of a signature, undefined for a layer that holds none. */
+  signature?(
+    layer: LayerRef,
+    blob: () => Promise<Buffer>,
+    subject: string,
+  ): Promise<{ verdict: SignatureVerdict; reason: string } | undefined>;
+  /** With discover_vulnerabilities: the counts a layer of an accessory holds, if it is a report. */
+  vulnerabilities?(
+    layer: LayerRef,
+    accessory: { artifactType?: string; predicateTypes: readonly string[] },
+    blob: () => Promise<Buffer>,
+  ): Promise<VulnerabilityCounts | undefined>;
 }
 
 /** Content by digest, each read at most once (discovery's ManifestFetcher). */
@@ -48,7 +59,13 @@ export interface ReaderOptions {
   /** When the previous run found the registry without the referrers API (RegistryFacts). */
   referrersApiAbsentSince?: string;
   now?: () => Date;
-  vendorAttestations?: (repo: string, digest: string, tally: Tally) => Promise<VendorAttestations | undefined>;
+  /** Findings that do not make a listing incomplete: a bad signature, an unreadable report. */
+  warn: (message: string) => void;
+  vendorAttestations?: (
+    repo: string,
+    digest: string,
+    tally: Tally,
+  ) => Promise<VendorAttestations | undefined>;
 }
 
 /** One selected image: its tag's digest and the manifests its tree holds (index first). */
@@ -171,14 +188,21 @@ export class AccessoryReader {
       const children = image.tree.filter((m) => m.digest !== image.digest).map((m) => m.digest);
       if ([image.digest, ...children].some((d) => failed.has(d))) continue;
       const vendor = await this.vendorFacts(input, image.digest, errors);
-      trust.set(image.digest, imageTrust(image.digest, children, manifests, vendor, !!this.opts.checks.signature));
+      trust.set(
+        image.digest,
+        imageTrust(image.digest, children, manifests, vendor, !!this.opts.checks.signature),
+      );
       const report = reports.get(image.digest) ?? rollUp(children.map((d) => reports.get(d)));
       if (report) vulnerabilities.set(image.digest, report);
     }
     return { manifests, trust, vulnerabilities, errors: errors.sort() };
   }
 
-  private async vendorFacts(input: RepositoryAccessories, digest: string, errors: string[]): Promise<string[]> {
+  private async vendorFacts(
+    input: RepositoryAccessories,
+    digest: string,
+    errors: string[],
+  ): Promise<string[]> {
     if (!this.opts.vendorAttestations) return [];
     try {
       return (await this.opts.vendorAttestations(input.repo, digest, input.tally))?.predicateTypes ?? [];
@@ -289,29 +313,28 @@ export class AccessoryReader {
       ...(shape.predicateTypes.length > 0 ? { predicateTypes: shape.predicateTypes } : {}),
       subject,
     };
-    const { checks } = this.opts;
+    const { checks, warn } = this.opts;
+    const where = `${this.opts.client.host}/${repo}@${lead.digest}`;
+    const blob = (layer: LayerRef) => () => this.opts.fetcher.blob(repo, layer.digest, tally);
     if (shape.role === 'signature' && checks.signature) {
       const verdicts: SignatureVerdict[] = [];
       for (const layer of parsed.layers) {
-        const verdict = await checks.signature(layer, await this.opts.fetcher.blob(repo, layer.digest, tally), subject);
-        if (verdict) verdicts.push(verdict);
+        const check = await checks.signature(layer, blob(layer), subject);
+        if (!check) continue;
+        verdicts.push(check.verdict);
+        if (check.verdict === 'bad') warn(`${where}: a bad signature of ${subject}: ${check.reason}`);
       }
-      const verification = verdicts.includes('verified')
-        ? 'verified'
-        : verdicts.includes('bad')
-          ? 'bad'
-          : verdicts.length > 0
-            ? 'unknown-key'
-            : undefined;
+      const verification = strongestVerdict(verdicts);
       if (verification) record.verification = verification;
     }
     let report: VulnerabilityCounts | undefined;
-    if (checks.isVulnerabilityReport && checks.vulnerabilities) {
-      for (const layer of parsed.layers) {
-        if (!checks.isVulnerabilityReport(layer, shape.predicateTypes)) continue;
-        report = checks.vulnerabilities(layer, await this.opts.fetcher.blob(repo, layer.digest, tally));
-        if (report) break;
+    for (const layer of checks.vulnerabilities ? parsed.layers : []) {
+      try {
+        report = await checks.vulnerabilities!(layer, shape, blob(layer));
+      } catch (err) {
+        warn(`${where}: the vulnerability report cannot be read: ${errorMessage(err)}`);
       }
+      if (report) break;
     }
     return report ? { record, report } : { record };
   }
@@ -335,15 +358,20 @@ export function imageTrust(
   const predicates = (m: ManifestRecord) => m.predicateTypes ?? [];
   const trust: ImageTrust = {
     signed: holds((m) => m.role === 'signature'),
-    sbom: vendorPredicates.some(isSbomPredicate) || holds((m) => m.role === 'sbom' || predicates(m).some(isSbomPredicate)),
-    provenance: vendorPredicates.some(isProvenancePredicate) || holds((m) => predicates(m).some(isProvenancePredicate)),
+    sbom:
+      vendorPredicates.some(isSbomPredicate) ||
+      holds((m) => m.role === 'sbom' || predicates(m).some(isSbomPredicate)),
+    provenance:
+      vendorPredicates.some(isProvenancePredicate) || holds((m) => predicates(m).some(isProvenancePredicate)),
   };
   if (verifying) trust.verified = holds((m) => m.role === 'signature' && m.verification === 'verified');
   return trust;
 }
 
 /** Platform manifests' counts added up into their image's, when every platform has a report. */
-export function rollUp(counts: ReadonlyArray<VulnerabilityCounts | undefined>): VulnerabilityCounts | undefined {
+export function rollUp(
+  counts: ReadonlyArray<VulnerabilityCounts | undefined>,
+): VulnerabilityCounts | undefined {
   if (counts.length === 0 || counts.some((c) => !c)) return undefined;
   const sum: VulnerabilityCounts = { total: 0 };
   for (const c of counts as VulnerabilityCounts[]) {
