@@ -1,6 +1,6 @@
 // The terminal shell: `devgraph-docker discover`, `merge`, `upload` and `demo` (see USAGE). Exit 0 =
-// complete, 2 = something could not be discovered, 3 = the Devgraph upload failed, 1 = the run
-// could not start. Progress goes to stderr; the summary to stdout, as plain text on a terminal
+// complete, 2 = something could not be discovered, 3 = the Devgraph upload failed, 4 = an image
+// violates its selector's `require:`, 1 = the run could not start. Progress goes to stderr; the summary to stdout, as plain text on a terminal
 // and as summary.md's Markdown when piped (so `> report.md` keeps the Markdown).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -55,7 +55,9 @@ upload (discover, merge and upload): --upload reconciles the graph into Devgraph
 The summary goes to stdout: plain text on a terminal, summary.md's Markdown otherwise.
 
 exit codes: 0 everything was discovered (and uploaded); 2 something could not be (see the
-receipts); 3 the graph was written but the Devgraph upload failed; 1 bad config or arguments.`;
+receipts); 3 the graph was written but the Devgraph upload failed; 4 an image violates its
+selector's require: (see policy-violations.json); 1 bad config or arguments. When several
+apply: 1, then 3, then 4, then 2.`;
 
 type Env = Record<string, string | undefined>;
 type Values = ReturnType<typeof parse>['values'];
@@ -223,7 +225,7 @@ async function mergeCommand(files: string[], values: Values, cli: Cli): Promise<
     secrets,
     field: 'merge',
     ...(previousGraph ? { previousGraph } : {}),
-    ...(settings ? { expectedConfig: configHash(settings) } : {}),
+    ...(settings ? { expectedConfig: configHash(settings), settings } : {}),
   });
   log.info(`merged ${result.shards} shard graphs`);
   return await publishRun(
@@ -303,6 +305,15 @@ async function publishRun(result: RunResult, place: RunPlace, cli: Cli): Promise
       return 3;
     }
     if (published.upload && !published.upload.ok) return 3;
+    // A violation is a fact about an image that was seen, whatever else was missed: it outranks
+    // an incomplete discovery, so a check on 4 is not hidden by an unreachable repository.
+    const violated = result.policy?.violations.length ?? 0;
+    if (violated > 0) {
+      log.warn(
+        `policy: ${result.policy!.failed} of ${result.policy!.checked} images violate their selector's require: (${violated} violations); see ${published.policyPath}`,
+      );
+      return 4;
+    }
     return result.complete ? 0 : 2;
   } finally {
     // The entities' spill file goes now; a process that exits early loses it at exit.
