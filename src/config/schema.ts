@@ -59,6 +59,8 @@ export const RequireSchema = z
   .refine((r) => Object.values(r).some((v) => v !== undefined && v !== false), {
     message:
       'requires nothing; add signed, verified, sbom, provenance (true), platforms or max_critical, or remove require',
+    // A misspelt rule is reported as such, not again as an empty require.
+    when: (payload) => payload.issues.length === 0,
   });
 
 export const SelectorSchema = z.strictObject({

@@ -72,6 +72,8 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
       (complete ? 'Discovery was complete.' : '**Discovery was incomplete**: see Failures below.'),
   );
   for (const note of opts.notes ?? []) lines.push('', note);
+  // The verdict up here too: a summary cut to fit GitHub's limit loses its end first.
+  if (opts.policy) lines.push('', policyVerdict(opts.policy));
 
   // Only each repository's newest image is shown, so only it is kept as the images stream past.
   // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
@@ -114,9 +116,7 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
         } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.size as number | undefined)} | ${
           typeof newest?.created === 'string' ? escapeMarkdown(newest.created.slice(0, 10)) : ''
         } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.vulnerabilities)} |` : ''}${
-          showTrust
-            ? ` ${signedCell(newest)} | ${mark(newest?.sbom)} | ${mark(newest?.provenance)} |`
-            : ''
+          showTrust ? ` ${signedCell(newest)} | ${mark(newest?.sbom)} | ${mark(newest?.provenance)} |` : ''
         } ${r.complete ? 'yes' : '**no**'} |`,
       );
     }
@@ -243,9 +243,7 @@ class SupplyChainTally {
           if (known === 0) return '';
           return `${yes} of ${known}${known < t.images ? ` (${t.images - known} not looked for)` : ''}`;
         };
-        lines.push(
-          `| ${escapeMarkdown(name)} | ${t.images} | ${TRUST_FIELDS.map(cell).join(' | ')} |`,
-        );
+        lines.push(`| ${escapeMarkdown(name)} | ${t.images} | ${TRUST_FIELDS.map(cell).join(' | ')} |`);
       }
     }
     if (this.vulnerabilitiesSeen) {
@@ -266,20 +264,21 @@ class SupplyChainTally {
   }
 }
 
+/** One line: whether every image met its selector's `require:`, and if not how many did not. */
+function policyVerdict(policy: PolicyReport): string {
+  if (policy.violations.length === 0)
+    return `Policy: all ${policy.checked} images checked meet their selector's \`require:\`.`;
+  return `**Policy: ${policy.failed} of ${policy.checked} images checked violate their selector's \`require:\`** (${policy.violations.length} violations).`;
+}
+
 /**
  * The `require:` verdict as Markdown: how many images passed, then the violations, the first
  * `limit` listed and the rest counted (policy-violations.json holds all of them).
  */
 export function renderPolicy(policy: PolicyReport, opts: { heading: string; limit: number }): string[] {
-  const lines = [opts.heading, ''];
-  if (policy.violations.length === 0) {
-    lines.push(`All ${policy.checked} images checked meet their selector's \`require:\`.`);
-    return lines;
-  }
-  lines.push(
-    `**${policy.failed} of ${policy.checked} images checked violate their selector's \`require:\`** (${policy.violations.length} violations):`,
-    '',
-  );
+  const lines = [opts.heading, '', policyVerdict(policy)];
+  if (policy.violations.length === 0) return lines;
+  lines.push('');
   for (const v of policy.violations.slice(0, opts.limit)) {
     lines.push(
       `- ${escapeMarkdown(`${v.provider} / ${v.repository}:${v.tag}`)} (\`${shortDigest(v.digest)}\`): **${v.rule}**: ${escapeMarkdown(v.detail)}`,

@@ -86,7 +86,8 @@ export function imageViolations(spec: Entity['spec'], require: Requirements): Fi
   }
   if (require.platforms) {
     const has = Array.isArray(spec.platforms) ? spec.platforms.map(String) : undefined;
-    if (!has) out.push({ rule: 'platforms', detail: "could not be checked: the image's platforms are unknown" });
+    if (!has)
+      out.push({ rule: 'platforms', detail: "could not be checked: the image's platforms are unknown" });
     else {
       const lacking = require.platforms.filter((p) => !has.some((h) => platformMeets(h, p)));
       if (lacking.length > 0)
