@@ -23,9 +23,9 @@ import { renderChangeNote, renderChangeReport } from './output/change-report.js'
 import { renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';
 import type { Secrets } from './secrets.js';
-import { evaluatePolicy, type PolicyReport } from './supply-chain/policy.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
+import { evaluatePolicy, type PolicyReport } from './supply-chain/policy.js';
 
 export interface RunOptions {
   secrets: Secrets;

@@ -128,7 +128,7 @@ describe('imageViolations', () => {
   ])('%s', (_name, require, spec, expected) => {
     const found = imageViolations(spec, require);
     expect(found.map((f) => f.rule)).toEqual(expected.map(([rule]) => rule));
-    found.forEach((f, i) => expect(f.detail).toMatch(expected[i]![1]));
+    for (const [i, f] of found.entries()) expect(f.detail).toMatch(expected[i]![1]);
   });
 });
 
