@@ -9,9 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { COMMENT_VIOLATIONS } from '../../src/publish.js';
 import { run } from '../../src/shell/action-main.js';
 import { main } from '../../src/shell/cli-main.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
+import {
+  TOKEN as GITHUB_FAKE_TOKEN,
+  startGitHubCommentsFake,
+} from '../support/fakes/github-comments-fake.js';
 
 let registry: DemoRegistry;
 let dir: string;
@@ -817,6 +822,26 @@ ${extraProvider}`;
     });
     expect(pass.exitCode).toBeUndefined();
     expect(pass.outputs['policy-violations']).toBe('[]');
+
+    const comments = await startGitHubCommentsFake({ owner: 'acme', repo: 'app', pulls: [7] });
+    try {
+      const event = join(dir, 'policy-event.json');
+      await writeFile(event, JSON.stringify({ pull_request: { number: 7 } }));
+      const commented = await runAction(
+        { ...inputs, 'fail-on-policy': 'false', 'comment-on-pr': 'true', 'github-token': GITHUB_FAKE_TOKEN },
+        { GITHUB_API_URL: comments.url, GITHUB_REPOSITORY: 'acme/app', GITHUB_EVENT_PATH: event },
+      );
+      expect(commented.exitCode).toBeUndefined();
+      const body = comments.comments[0]!.body;
+      expect(body).toContain('## Policy');
+      expect(body).toMatch(/\*\*Policy: \d+ of \d+ images checked violate/);
+      const listed = body.split('\n').filter((l) => l.startsWith('- demo / library/nginx:'));
+      expect(listed).toHaveLength(Math.min(violations.length, COMMENT_VIOLATIONS));
+      if (violations.length > COMMENT_VIOLATIONS)
+        expect(body).toContain(`- … and ${violations.length - COMMENT_VIOLATIONS} more`);
+    } finally {
+      await comments.close();
+    }
 
     const bad = await runAction({ ...inputs, 'fail-on-policy': 'maybe' });
     expect(bad.exitCode).toBe(1);
