@@ -232,11 +232,7 @@ class SupplyChainTally {
     const lines = ['', '## Supply chain'];
     const providers = [...this.providers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (this.trustSeen) {
-      lines.push(
-        '',
-        '| Provider | Images | Signed | Verified | SBOM | Provenance |',
-        '|---|---|---|---|---|---|',
-      );
+      lines.push(...tableHead(['Provider', 'Images', 'Signed', 'Verified', 'SBOM', 'Provenance']));
       for (const [name, t] of providers) {
         const cell = (f: TrustField) => {
           const { known, yes } = t.trust[f];
@@ -248,9 +244,15 @@ class SupplyChainTally {
     }
     if (this.vulnerabilitiesSeen) {
       lines.push(
-        '',
-        '| Provider | Vulnerability counts from | Images | Critical | High | Medium | Low |',
-        '|---|---|---|---|---|---|---|',
+        ...tableHead([
+          'Provider',
+          'Vulnerability counts from',
+          'Images',
+          'Critical',
+          'High',
+          'Medium',
+          'Low',
+        ]),
       );
       for (const [name, t] of providers) {
         for (const [source, v] of [...t.vulnerabilities].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -262,6 +264,11 @@ class SupplyChainTally {
     if (policy) lines.push('', ...renderPolicy(policy, { heading: '### Policy', limit: SUMMARY_VIOLATIONS }));
     return lines;
   }
+}
+
+/** A blank line, then a table's header and separator rows. */
+function tableHead(columns: string[]): string[] {
+  return ['', `| ${columns.join(' | ')} |`, `|${'---|'.repeat(columns.length)}`];
 }
 
 /** One line: whether every image met its selector's `require:`, and if not how many did not. */
