@@ -45,11 +45,17 @@ export function evaluatePolicy(
   if (!hasPolicy(providers)) return undefined;
   const selectors = new Map(providers.map((p) => [p.name, p.selectors]));
   const report: PolicyReport = { checked: 0, failed: 0, violations: [] };
+  // A repository's images come one after another in graph order: its selector is looked up once.
+  let last: { provider: string; repository: string; require: Requirements | undefined } | undefined;
   for (const image of asSource(graph).entities(['DockerImage'])) {
     const provider = image.metadata.annotations?.[DISCOVERY_SOURCE];
     const repository = image.spec.repository;
     if (provider === undefined || typeof repository !== 'string') continue;
-    const require = selectorFor(repository, selectors.get(provider) ?? [])?.require;
+    if (last?.provider !== provider || last.repository !== repository) {
+      const selector = selectorFor(repository, selectors.get(provider) ?? []);
+      last = { provider, repository, require: selector?.require };
+    }
+    const { require } = last;
     if (!require) continue;
     report.checked++;
     const found = imageViolations(image.spec, require);
