@@ -45,7 +45,8 @@ export function evaluatePolicy(
   if (!hasPolicy(providers)) return undefined;
   const selectors = new Map(providers.map((p) => [p.name, p.selectors]));
   const report: PolicyReport = { checked: 0, failed: 0, violations: [] };
-  // A repository's images come one after another in graph order: its selector is looked up once.
+  // A repository's images mostly come one after another in graph order: its selector is looked up
+  // once per run of them.
   let last: { provider: string; repository: string; require: Requirements | undefined } | undefined;
   for (const image of asSource(graph).entities(['DockerImage'])) {
     const provider = image.metadata.annotations?.[DISCOVERY_SOURCE];
