@@ -37,7 +37,7 @@ discover  inventories the registries in FILE and writes DIR/graph.json and DIR/s
           discovers only shard i of n (1 ≤ i ≤ n) and writes a shard graph for merge.
 merge     combines the graph.json of every shard (files, or directories holding them) into
           the graph and summary one unsharded run would have written; --config checks the
-          shards were run with that config. Refuses shards of different configs, a shard
+          shards were run with that config and applies its require: policy. Refuses shards of different configs, a shard
           given twice and missing shards.
 upload    uploads a graph.json written before (a merged or downloaded graph) to Devgraph,
           as discover --upload does; --config gives its discovery.* upload settings.
