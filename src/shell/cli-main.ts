@@ -30,7 +30,8 @@ const USAGE = `usage:
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
 discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
-          (DIR defaults to ./devgraph-output). --state DIR keeps manifests and tag digests
+          (DIR defaults to ./devgraph-output), and DIR/policy-violations.json when a selector
+          has require:. --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
           since the last run at the top of the summary. --previous GRAPH.json compares with
           that graph instead (e.g. the default branch's last graph.json). --shard i/n
