@@ -18,6 +18,7 @@ import {
   renderChangeNote,
   renderChangeReport,
 } from './output/change-report.js';
+import { renderPolicy } from './output/summary-markdown.js';
 import type { RunResult } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
 
@@ -104,15 +105,23 @@ export async function sendToDevgraph(
   }
 }
 
+/** Violations listed in the PR comment; the rest are counted. */
+export const COMMENT_VIOLATIONS = 30;
+
 /** Where a shell sends what only it has. Each is called at most once, in this order. */
 export interface PublishPorts {
-  /** graph.json and summary.md are on disk (the CLI prints the summary here). */
+  /** graph.json and summary.md (and policy-violations.json) are on disk (the CLI prints the summary here). */
   filesWritten?(paths: { graphPath: string; summaryPath: string }): void;
   setOutput?(name: string, value: string): void;
   /** Keeps the state directory for the next run (the Action's cache). */
   saveState?(): Promise<void>;
-  /** Keeps graph.json and summary.md beyond the run (the Action's artifact). */
-  keepFiles?(paths: { graphPath: string; summaryPath: string; directory: string }): Promise<void>;
+  /** Keeps graph.json and summary.md (and policy-violations.json) beyond the run (the Action's artifact). */
+  keepFiles?(paths: {
+    graphPath: string;
+    summaryPath: string;
+    policyPath?: string;
+    directory: string;
+  }): Promise<void>;
   /** Posts the change report, Markdown (the Action's PR comment). */
   postChangeReport?(report: string): Promise<void>;
 }
@@ -131,6 +140,8 @@ export interface PublishOptions {
 export interface Published {
   graphPath: string;
   summaryPath: string;
+  /** Beside graph.json when some selector has `require:`. */
+  policyPath?: string;
   /** Absent when nothing was sent to Devgraph. */
   upload?: DevgraphUploadResult;
 }
@@ -143,6 +154,10 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const summaryPath = join(opts.outputDir, 'summary.md');
   await writeGraphFile(graphPath, graphDocument(graph), (json) => secrets.redact(json));
   await writeFile(summaryPath, result.summary);
+  // Written whenever there is a policy, empty or not: a check reading it needs no other signal.
+  const violations = result.policy && secrets.redact(JSON.stringify(result.policy.violations));
+  const policyPath = violations === undefined ? undefined : join(opts.outputDir, 'policy-violations.json');
+  if (policyPath) await writeFile(policyPath, `${violations}\n`);
   ports.filesWritten?.({ graphPath, summaryPath });
 
   const output = (name: string, value: string) => ports.setOutput?.(name, value);
@@ -156,12 +171,19 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   output('manifests', count('DockerManifest'));
   for (const [name, value] of Object.entries(changeOutputs(result.changes)))
     output(name, secrets.redact(value));
+  if (violations !== undefined) output('policy-violations', violations);
 
   await ports.saveState?.();
-  await ports.keepFiles?.({ graphPath, summaryPath, directory: opts.outputDir });
-  await ports.postChangeReport?.(changeReportSection(result));
+  await ports.keepFiles?.({
+    graphPath,
+    summaryPath,
+    ...(policyPath ? { policyPath } : {}),
+    directory: opts.outputDir,
+  });
+  await ports.postChangeReport?.(secrets.redact(changeReportSection(result) + policySection(result)));
 
-  if (!opts.devgraph) return { graphPath, summaryPath };
+  const files = { graphPath, summaryPath, ...(policyPath ? { policyPath } : {}) };
+  if (!opts.devgraph) return files;
   // Each failure was warned by the upload as it happened; the result only counts them.
   const upload = await sendToDevgraph(graph, opts.devgraph, {
     secrets,
@@ -169,7 +191,13 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
     ...(opts.merged ? { unsure: 'across the shards' as const } : {}),
   });
   output('devgraph-uploaded', String(upload.ok && !upload.dryRun));
-  return { graphPath, summaryPath, upload };
+  return { ...files, upload };
+}
+
+/** The policy verdict for the PR comment, after the change report; empty without a policy. */
+function policySection(result: RunResult): string {
+  if (!result.policy) return '';
+  return `\n${renderPolicy(result.policy, { heading: '## Policy', limit: COMMENT_VIOLATIONS }).join('\n')}\n`;
 }
 
 /** The change report as its own section, saying so when there was nothing to compare. */

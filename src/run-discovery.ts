@@ -25,6 +25,7 @@ import type { Ambient } from './registries/registry-adapter.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
+import { evaluatePolicy, type PolicyReport } from './supply-chain/policy.js';
 
 export interface RunOptions {
   secrets: Secrets;
@@ -54,6 +55,8 @@ export interface RunResult {
   requests: Record<string, number>;
   /** What changed since the previous graph; undefined when there was nothing to compare against (no state, no previous graph given). */
   changes?: GraphChanges;
+  /** The `require:` verdict; undefined when no selector has one. */
+  policy?: PolicyReport;
 }
 
 export async function runDiscovery(settings: Settings, opts: RunOptions): Promise<RunResult> {
@@ -103,7 +106,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       },
     );
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
-    const summary = summarize(graph, changes, opts.secrets, [
+    const policy = evaluatePolicy(graph, settings.providers);
+    const summary = summarize(graph, changes, opts.secrets, policy, [
       ...(opts.shard
         ? [
             `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
@@ -124,6 +128,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       complete: graph.receipts.every((r) => r.complete),
       requests: result.requests,
       ...(changes ? { changes } : {}),
+      ...(policy ? { policy } : {}),
     };
   } finally {
     if (!handedOver) builder?.discard();
@@ -160,13 +165,17 @@ export function summarize(
   graph: Graph | GraphSource,
   changes: GraphChanges | undefined,
   secrets: Secrets,
+  policy: PolicyReport | undefined,
   notes: string[],
 ): string {
   const report = renderChangeReport(changes);
   const changeNote = renderChangeNote(changes);
   return secrets.redact(
     (report ? `${report}\n` : '') +
-      renderSummary(graph, { notes: [...(changeNote ? [changeNote] : []), ...notes] }),
+      renderSummary(graph, {
+        notes: [...(changeNote ? [changeNote] : []), ...notes],
+        ...(policy ? { policy } : {}),
+      }),
   );
 }
 

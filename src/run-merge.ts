@@ -2,6 +2,7 @@
 // summary an unsharded run would have written out. No registry is contacted.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import type { Settings } from './config/settings.js';
 import { ConfigError } from './errors.js';
 import { diffGraphsConsuming } from './graph/diff.js';
 import { readGraphFile } from './graph/graph-file.js';
@@ -9,6 +10,7 @@ import { asSource } from './graph/graph-source.js';
 import { mergeShardGraphs, type ShardGraphFile } from './graph/merge.js';
 import { type PreviousGraph, type RunResult, requestsNote, summarize } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
+import { evaluatePolicy } from './supply-chain/policy.js';
 
 export interface MergeRunOptions {
   secrets: Secrets;
@@ -17,6 +19,8 @@ export interface MergeRunOptions {
   previousGraph?: PreviousGraph;
   /** configHash of the config given alongside, when one is: the shards must match it. */
   expectedConfig?: string;
+  /** The config given alongside: its selectors' `require:` is applied to the merged graph. */
+  settings?: Settings;
 }
 
 export interface MergeRunResult extends RunResult {
@@ -95,7 +99,8 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
   if ('problems' in merged) throw new ConfigError(merged.problems.map((p) => `${opts.field}: ${p}`));
   const { graph } = merged;
   const changes = opts.previousGraph ? diffGraphsConsuming(opts.previousGraph.inventory, graph) : undefined;
-  const summary = summarize(graph, changes, opts.secrets, [
+  const policy = opts.settings ? evaluatePolicy(graph, opts.settings.providers) : undefined;
+  const summary = summarize(graph, changes, opts.secrets, policy, [
     `Merged from ${merged.count} shard graphs (config ${merged.config}).`,
     ...merged.notes,
     requestsNote(merged.requests),
@@ -106,6 +111,7 @@ export function runMerge(files: ShardGraphFile[], opts: MergeRunOptions): MergeR
     complete: graph.receipts.every((r) => r.complete),
     requests: merged.requests,
     ...(changes ? { changes } : {}),
+    ...(policy ? { policy } : {}),
     config: merged.config,
     shards: merged.count,
   };

@@ -16,7 +16,7 @@ import {
   REGISTRY_TYPES,
   type RegistryType,
 } from './schema.js';
-import type { ProviderSettings, Settings } from './settings.js';
+import type { ProviderSettings, Requirements, Settings } from './settings.js';
 import { parseVerifyKey, type VerifyKey } from './verify-keys.js';
 
 export interface LoadOptions {
@@ -142,6 +142,7 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
       ...(s.include_tags ? { includeTags: new Set(s.include_tags) } : {}),
       excludeTags: (s.exclude_tags ?? []).map((x, j) => compile(x, `${spath}.exclude_tags[${j}]`)!),
       maxTags: s.max_tags,
+      ...(s.require ? { require: requirements(s.require) } : {}),
     };
   });
   const registry = resolveRegistryType(c.registry_type, c.api_url, c.hub_url !== undefined);
@@ -175,6 +176,18 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
     ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
     maxPages: c.max_pages,
     ...(verifyKeys ? { verifyKeys } : {}),
+  };
+}
+
+/** A selector's `require:` as settings: rules set to false are left out, as not required. */
+function requirements(r: NonNullable<DockerConfig['selectors'][number]['require']>): Requirements {
+  return {
+    ...(r.signed ? { signed: true } : {}),
+    ...(r.verified ? { verified: true } : {}),
+    ...(r.sbom ? { sbom: true } : {}),
+    ...(r.provenance ? { provenance: true } : {}),
+    ...(r.platforms ? { platforms: r.platforms } : {}),
+    ...(r.max_critical !== undefined ? { maxCritical: r.max_critical } : {}),
   };
 }
 
@@ -257,6 +270,14 @@ function crossFieldProblems(doc: unknown): string[] {
         out.push(
           `${path}.config.username: given without password or token; add password (or token), or remove username to use Docker's config.json (docker login) or no credentials`,
         );
+      }
+      if (Array.isArray(c?.selectors) && c.verify === undefined) {
+        c.selectors.forEach((s: unknown, j: number) => {
+          if (record(record(s)?.require)?.verified === true)
+            out.push(
+              `${path}.config.selectors[${j}].require.verified: needs keys to verify with; add "verify:" (cosign public keys) to this provider's config, or require signed instead`,
+            );
+        });
       }
       if (c && c.read_manifests === false && type !== 'harbor') {
         out.push(

@@ -35,12 +35,42 @@ const pattern = z
 const EMPTY_CREDENTIAL =
   "must not be empty; set it, or remove the key to use Docker's config.json (docker login) or no credentials";
 
+const requireFlag = z.boolean().optional();
+
+/** `require:` of a selector: what each image it picks must show, else a policy violation. */
+export const RequireSchema = z
+  .strictObject({
+    signed: requireFlag,
+    verified: requireFlag,
+    sbom: requireFlag,
+    provenance: requireFlag,
+    platforms: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/,
+            'must be os/architecture[/variant] in lowercase, such as linux/amd64 or linux/arm64/v8',
+          ),
+      )
+      .min(1, 'must name at least one platform, such as [linux/amd64]; or remove the key'),
+    max_critical: z.number().int().min(0, 'must be 0 (no critical vulnerability) or a positive whole number'),
+  })
+  .partial()
+  .refine((r) => Object.values(r).some((v) => v !== undefined && v !== false), {
+    message:
+      'requires nothing; add signed, verified, sbom, provenance (true), platforms or max_critical, or remove require',
+    // A misspelt rule is reported as such, not again as an empty require.
+    when: (payload) => payload.issues.length === 0,
+  });
+
 export const SelectorSchema = z.strictObject({
   namespace_pattern: pattern.default('.*'),
   repository_pattern: pattern.default('.*'),
   include_tags: z.array(z.string().min(1)).optional(),
   exclude_tags: z.array(pattern).optional(),
   max_tags: z.number().int().min(0, 'must be 0 (all tags) or a positive whole number').default(10),
+  require: RequireSchema.optional(),
 });
 
 export const DockerConfigSchema = z.strictObject({
@@ -151,6 +181,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (last === 'config') return Object.keys(DockerConfigSchema.shape);
   if (last === 'verify') return ['keys'];
   if (typeof last === 'number' && parent === 'selectors') return Object.keys(SelectorSchema.shape);
+  if (last === 'require') return Object.keys(RequireSchema.shape);
   if (typeof last === 'number' && (parent === 'providers' || parent === 'molecules'))
     return Object.keys(ProviderSchema.shape);
   return [];

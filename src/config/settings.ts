@@ -10,6 +10,19 @@ export interface Selector {
   excludeTags: Pattern[];
   /** 0 keeps every tag. */
   maxTags: number;
+  /** `require:`: what every image this selector picks must show (src/supply-chain/policy.ts). */
+  require?: Requirements;
+}
+
+/** A selector's policy; each rule absent is not required. */
+export interface Requirements {
+  signed?: true;
+  verified?: true;
+  sbom?: true;
+  provenance?: true;
+  /** `os/architecture[/variant]`; a required platform without a variant accepts any variant. */
+  platforms?: string[];
+  maxCritical?: number;
 }
 
 export interface Credentials {

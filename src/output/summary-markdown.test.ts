@@ -7,13 +7,16 @@ import {
   type Graph,
   type GraphReceipt,
 } from '../model/graph.js';
+import type { PolicyReport, PolicyViolation } from '../supply-chain/policy.js';
 import {
   escapeMarkdown,
   fitStepSummary,
   formatBytes,
   formatVulnerabilities,
+  renderPolicy,
   renderSummary,
   STEP_SUMMARY_LIMIT,
+  SUMMARY_VIOLATIONS,
 } from './summary-markdown.js';
 
 const HUB = 'https://registry-1.docker.io';
@@ -404,5 +407,141 @@ describe('fitStepSummary', () => {
     );
     // Room left for what follows (the Devgraph upload report) is honoured too.
     expect(Buffer.byteLength(fitStepSummary(text, whole, 500_000))).toBeLessThanOrEqual(500_000);
+  });
+});
+
+describe('supply chain in the summary', () => {
+  const D = `sha256:${'0123456789ab'.repeat(5)}0123`;
+  function trusted(): Graph {
+    return graph(
+      [
+        repository('acme/api'),
+        repository('acme/web'),
+        repository('acme/old'),
+        image('acme/api', 'v2', {
+          digest: D,
+          created: '2024-05-01T00:00:00Z',
+          signed: true,
+          verified: true,
+          sbom: true,
+          provenance: false,
+          vulnerabilities: { total: 4, critical: 1, high: 3 },
+        }),
+        image('acme/api', 'v1', {
+          digest: D,
+          created: '2024-01-01T00:00:00Z',
+          signed: true,
+          verified: false,
+          sbom: false,
+          provenance: false,
+          vulnerabilities: { total: 2, critical: 2, source: 'cosign vuln attestation' },
+        }),
+        image('acme/web', 'v1', { digest: D, signed: false, verified: false, sbom: false, provenance: true }),
+        // Its accessories could not be looked for: blank cells, counted apart.
+        image('acme/old', 'v1', { digest: D }),
+      ],
+      [
+        receipt('docker-hub', 'acme/api'),
+        receipt('docker-hub', 'acme/web'),
+        receipt('docker-hub', 'acme/old'),
+      ],
+    );
+  }
+
+  const plain = () =>
+    graph([repository('acme/api'), image('acme/api', 'v1')], [receipt('docker-hub', 'acme/api')]);
+
+  it('adds Signed / SBOM / Provenance columns: ✓, ✗, blank when unknown, and verified where known', () => {
+    const rows = tableLines(renderSummary(trusted()));
+    expect(rows[0]).toBe(
+      '| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created | Vulnerabilities | Signed | SBOM | Provenance | Complete |',
+    );
+    expect(rows[1]).toBe('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    expect(rows[2]).toMatch(/^\| acme\/api \| .* \| 1 critical, 3 high \| ✓ verified \| ✓ \| ✗ \| yes \|$/);
+    expect(rows[3]).toMatch(/^\| acme\/web \| .* \| {2}\| ✗ \| ✗ \| ✓ \| yes \|$/);
+    expect(rows[4]).toMatch(/^\| acme\/old \| .* \| {2}\| {2}\| {2}\| {2}\| yes \|$/);
+    expect(rows.slice(0, 5).map(unescapedPipes)).toEqual([13, 13, 13, 13, 13]);
+  });
+
+  it('a signature no configured key made says so', () => {
+    const g = trusted();
+    g.entities = g.entities.filter((e) => e.spec.tag !== 'v2');
+    const row = tableLines(renderSummary(g)).find((l) => l.startsWith('| acme/api'))!;
+    expect(row).toContain('| ✓ not verified | ✗ | ✗ |');
+  });
+
+  it('counts per provider what was looked for and found, and where vulnerability counts came from', () => {
+    const md = renderSummary(trusted());
+    const section = md.slice(md.indexOf('\n## Supply chain\n'));
+    expect(section.split('\n').filter((l) => l.startsWith('|'))).toEqual([
+      '| Provider | Images | Signed | Verified | SBOM | Provenance |',
+      '|---|---|---|---|---|---|',
+      '| docker-hub | 4 | 2 of 3 (1 not looked for) | 1 of 3 (1 not looked for) | 1 of 3 (1 not looked for) | 1 of 3 (1 not looked for) |',
+      '| Provider | Vulnerability counts from | Images | Critical | High | Medium | Low |',
+      '|---|---|---|---|---|---|---|',
+      '| docker-hub | cosign vuln attestation | 1 | 2 | 0 | 0 | 0 |',
+      "| docker-hub | the registry's scanner | 1 | 1 | 3 | 0 | 0 |",
+    ]);
+    expect(md).not.toContain('Policy');
+  });
+
+  it('has no supply-chain section when nothing was looked for and no policy was set', () => {
+    expect(renderSummary(plain())).not.toContain('Supply chain');
+  });
+
+  function violation(i: number, extra: Partial<PolicyViolation> = {}): PolicyViolation {
+    return {
+      provider: 'docker-hub',
+      repository: 'acme/api',
+      tag: `v${i}`,
+      digest: D,
+      rule: 'signed',
+      detail: 'no signature refers to the image or to every platform manifest of it',
+      ...extra,
+    };
+  }
+
+  it('states the policy verdict under the title and lists the violations in the section', () => {
+    const policy: PolicyReport = {
+      checked: 4,
+      failed: 1,
+      violations: [
+        violation(1),
+        violation(1, { rule: 'platforms', detail: 'lacks linux/arm64 (has linux/amd64)' }),
+      ],
+    };
+    const md = renderSummary(trusted(), { policy });
+    const verdict = "**Policy: 1 of 4 images checked violate their selector's `require:`** (2 violations).";
+    expect(md.indexOf(verdict)).toBeLessThan(md.indexOf('## docker-hub'));
+    expect(md).toContain(
+      [
+        '### Policy',
+        '',
+        verdict,
+        '',
+        '- docker-hub / acme/api:v1 (`0123456789ab`): **signed**: no signature refers to the image or to every platform manifest of it',
+        '- docker-hub / acme/api:v1 (`0123456789ab`): **platforms**: lacks linux/arm64 \\(has linux/amd64\\)',
+      ].join('\n'),
+    );
+    const clean = renderSummary(plain(), { policy: { checked: 3, failed: 0, violations: [] } });
+    expect(clean).toContain(
+      "## Supply chain\n\n### Policy\n\nPolicy: all 3 images checked meet their selector's `require:`.",
+    );
+  });
+
+  it('lists violations up to a cap and counts the rest; hostile names stay text', () => {
+    const many: PolicyReport = {
+      checked: 500,
+      failed: 500,
+      violations: Array.from({ length: 500 }, (_, i) => violation(i, { repository: 'evil|<b>\n@team' })),
+    };
+    const lines = renderPolicy(many, { heading: '## Policy', limit: SUMMARY_VIOLATIONS });
+    const items = lines.filter((l) => l.startsWith('- '));
+    expect(items).toHaveLength(SUMMARY_VIOLATIONS + 1);
+    expect(items.at(-1)).toBe(
+      `- … and ${500 - SUMMARY_VIOLATIONS} more, all listed in policy-violations.json`,
+    );
+    expect(items[0]).toContain('evil\\|&lt;b&gt; @&#8203;team:v0');
+    expect(lines.join('\n')).not.toContain('<b>');
   });
 });

@@ -4,6 +4,7 @@
 import { compareNewestFirst } from '../discovery/order-tags.js';
 import { asSource, type GraphSource } from '../graph/graph-source.js';
 import { DISCOVERY_SOURCE, type Entity, type Graph } from '../model/graph.js';
+import { type PolicyReport, vulnerabilitySource } from '../supply-chain/policy.js';
 
 /**
  * Registry-supplied text (names, tags, errors) is untrusted: escape everything Markdown or HTML
@@ -54,7 +55,12 @@ function shortDigest(d: unknown): string {
 export interface SummaryOptions {
   /** Extra lines placed under the title (request counts, rate-limit quota). */
   notes?: string[];
+  /** The `require:` verdict, shown in the supply-chain section; absent when no selector has one. */
+  policy?: PolicyReport;
 }
+
+/** Violations listed in the summary; the rest are counted, and all are in policy-violations.json. */
+export const SUMMARY_VIOLATIONS = 100;
 
 export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions = {}): string {
   const graph = asSource(input);
@@ -66,6 +72,8 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
       (complete ? 'Discovery was complete.' : '**Discovery was incomplete**: see Failures below.'),
   );
   for (const note of opts.notes ?? []) lines.push('', note);
+  // The verdict up here too: a summary cut to fit GitHub's limit loses its end first.
+  if (opts.policy) lines.push('', policyVerdict(opts.policy));
 
   // Only each repository's newest image is shown, so only it is kept as the images stream past.
   // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
@@ -74,8 +82,10 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
   const newestOf = new Map<string, Entity['spec']>();
   // The column appears only when some vendor scanner reported: an empty column would read as "clean".
   let showVulnerabilities = false;
+  const supplyChain = new SupplyChainTally();
   for (const e of graph.entities(['DockerImage'])) {
     if (e.spec.vulnerabilities) showVulnerabilities = true;
+    supplyChain.add(e);
     const key = `${e.metadata.annotations?.[DISCOVERY_SOURCE] ?? ''}\u0000${e.spec.repository}`;
     const held = newestOf.get(key);
     if (!held || compareNewestFirst(newestFacts(e.spec), newestFacts(held)) < 0)
@@ -89,10 +99,14 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
       lines.push('No repositories were discovered.');
       continue;
     }
+    // Like the vulnerabilities column: only once some image's accessories were looked for.
+    const showTrust = supplyChain.trustSeen;
     lines.push(
-      `| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created |${showVulnerabilities ? ' Vulnerabilities |' : ''} Complete |`,
+      `| Repository | Tags (selected / listed) | Newest tag | Digest | Platforms | Size | Created |${showVulnerabilities ? ' Vulnerabilities |' : ''}${showTrust ? ' Signed | SBOM | Provenance |' : ''} Complete |`,
     );
-    lines.push(`|---|---|---|---|---|---|---|${showVulnerabilities ? '---|' : ''}---|`);
+    lines.push(
+      `|---|---|---|---|---|---|---|${showVulnerabilities ? '---|' : ''}${showTrust ? '---|---|---|' : ''}---|`,
+    );
     for (const r of repoReceipts) {
       const newest = newestOf.get(`${provider}\u0000${r.repository}`);
       const platforms = (newest?.platforms as string[] | undefined) ?? [];
@@ -101,10 +115,13 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
           newest ? `\`${shortDigest(newest.digest)}\`` : ''
         } | ${escapeMarkdown(platforms.join(', '))} | ${formatBytes(newest?.size as number | undefined)} | ${
           typeof newest?.created === 'string' ? escapeMarkdown(newest.created.slice(0, 10)) : ''
-        } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.vulnerabilities)} |` : ''} ${r.complete ? 'yes' : '**no**'} |`,
+        } |${showVulnerabilities ? ` ${formatVulnerabilities(newest?.vulnerabilities)} |` : ''}${
+          showTrust ? ` ${signedCell(newest)} | ${mark(newest?.sbom)} | ${mark(newest?.provenance)} |` : ''
+        } ${r.complete ? 'yes' : '**no**'} |`,
       );
     }
   }
+  lines.push(...supplyChain.render(opts.policy));
 
   const failures = graph.receipts.filter((r) => r.errors.length > 0 || !r.complete);
   if (failures.length > 0) {
@@ -143,8 +160,140 @@ function rowFacts({
   size,
   created,
   vulnerabilities,
+  signed,
+  verified,
+  sbom,
+  provenance,
 }: Entity['spec']): Entity['spec'] {
-  return { tag, digest, platforms, size, created, vulnerabilities };
+  return { tag, digest, platforms, size, created, vulnerabilities, signed, verified, sbom, provenance };
+}
+
+/** ✓ when looked for and found, ✗ when looked for and not found, blank when it could not be looked for. */
+function mark(value: unknown): string {
+  return value === true ? '✓' : value === false ? '✗' : '';
+}
+
+/** The signed cell, saying whether a configured key verified the signature where keys are set. */
+function signedCell(spec: Entity['spec'] | undefined): string {
+  const signed = mark(spec?.signed);
+  if (spec?.verified === true) return `${signed} verified`;
+  if (spec?.verified === false && spec.signed === true) return `${signed} not verified`;
+  return signed;
+}
+
+type TrustField = 'signed' | 'verified' | 'sbom' | 'provenance';
+const TRUST_FIELDS: TrustField[] = ['signed', 'verified', 'sbom', 'provenance'];
+
+/** Per provider: images, and per trust field how many were looked at and how many had it. */
+interface ProviderTally {
+  images: number;
+  trust: Record<TrustField, { known: number; yes: number }>;
+  /** Per source of counts: images with counts, and their counts added up by severity. */
+  vulnerabilities: Map<string, { images: number; counts: Record<string, number> }>;
+}
+
+/** The supply-chain section's figures, gathered as the images stream past once. */
+class SupplyChainTally {
+  private readonly providers = new Map<string, ProviderTally>();
+  trustSeen = false;
+  private vulnerabilitiesSeen = false;
+
+  add(e: Entity): void {
+    const name = e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '';
+    let tally = this.providers.get(name);
+    if (!tally) {
+      const trust = Object.fromEntries(TRUST_FIELDS.map((f) => [f, { known: 0, yes: 0 }]));
+      tally = { images: 0, trust: trust as ProviderTally['trust'], vulnerabilities: new Map() };
+      this.providers.set(name, tally);
+    }
+    tally.images++;
+    for (const field of TRUST_FIELDS) {
+      const value = e.spec[field];
+      if (typeof value !== 'boolean') continue;
+      this.trustSeen = true;
+      tally.trust[field].known++;
+      if (value) tally.trust[field].yes++;
+    }
+    const counts = e.spec.vulnerabilities as Record<string, unknown> | undefined;
+    if (!counts || typeof counts !== 'object') return;
+    this.vulnerabilitiesSeen = true;
+    const source = vulnerabilitySource(counts);
+    const bySource = tally.vulnerabilities.get(source) ?? { images: 0, counts: {} };
+    tally.vulnerabilities.set(source, bySource);
+    bySource.images++;
+    for (const [severity] of SEVERITIES) {
+      const n = counts[severity];
+      if (typeof n === 'number') bySource.counts[severity] = (bySource.counts[severity] ?? 0) + n;
+    }
+  }
+
+  render(policy: PolicyReport | undefined): string[] {
+    if (!this.trustSeen && !this.vulnerabilitiesSeen && !policy) return [];
+    const lines = ['', '## Supply chain'];
+    const providers = [...this.providers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (this.trustSeen) {
+      lines.push(...tableHead(['Provider', 'Images', 'Signed', 'Verified', 'SBOM', 'Provenance']));
+      for (const [name, t] of providers) {
+        const cell = (f: TrustField) => {
+          const { known, yes } = t.trust[f];
+          if (known === 0) return '';
+          return `${yes} of ${known}${known < t.images ? ` (${t.images - known} not looked for)` : ''}`;
+        };
+        lines.push(`| ${escapeMarkdown(name)} | ${t.images} | ${TRUST_FIELDS.map(cell).join(' | ')} |`);
+      }
+    }
+    if (this.vulnerabilitiesSeen) {
+      lines.push(
+        ...tableHead([
+          'Provider',
+          'Vulnerability counts from',
+          'Images',
+          'Critical',
+          'High',
+          'Medium',
+          'Low',
+        ]),
+      );
+      for (const [name, t] of providers) {
+        for (const [source, v] of [...t.vulnerabilities].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          const severities = SEVERITIES.map(([key]) => String(v.counts[key] ?? 0)).join(' | ');
+          lines.push(`| ${escapeMarkdown(name)} | ${escapeMarkdown(source)} | ${v.images} | ${severities} |`);
+        }
+      }
+    }
+    if (policy) lines.push('', ...renderPolicy(policy, { heading: '### Policy', limit: SUMMARY_VIOLATIONS }));
+    return lines;
+  }
+}
+
+/** A blank line, then a table's header and separator rows. */
+function tableHead(columns: string[]): string[] {
+  return ['', `| ${columns.join(' | ')} |`, `|${'---|'.repeat(columns.length)}`];
+}
+
+/** One line: whether every image met its selector's `require:`, and if not how many did not. */
+function policyVerdict(policy: PolicyReport): string {
+  if (policy.violations.length === 0)
+    return `Policy: all ${policy.checked} images checked meet their selector's \`require:\`.`;
+  return `**Policy: ${policy.failed} of ${policy.checked} images checked violate their selector's \`require:\`** (${policy.violations.length} violations).`;
+}
+
+/**
+ * The `require:` verdict as Markdown: how many images passed, then the violations, the first
+ * `limit` listed and the rest counted (policy-violations.json holds all of them).
+ */
+export function renderPolicy(policy: PolicyReport, opts: { heading: string; limit: number }): string[] {
+  const lines = [opts.heading, '', policyVerdict(policy)];
+  if (policy.violations.length === 0) return lines;
+  lines.push('');
+  for (const v of policy.violations.slice(0, opts.limit)) {
+    lines.push(
+      `- ${escapeMarkdown(`${v.provider} / ${v.repository}:${v.tag}`)} (\`${shortDigest(v.digest)}\`): **${v.rule}**: ${escapeMarkdown(v.detail)}`,
+    );
+  }
+  const rest = policy.violations.length - opts.limit;
+  if (rest > 0) lines.push(`- … and ${rest} more, all listed in policy-violations.json`);
+  return lines;
 }
 
 function newestFacts(spec: Entity['spec']): { tag: string; created: string | undefined } {

@@ -77,6 +77,14 @@ describe('action inputs', () => {
     ]);
   });
 
+  it('fail-on-policy: false by default, true when asked, anything else named', () => {
+    expect(parseInputs(withDefaults({ config: 'providers: []' })).failOnPolicy).toBe(false);
+    expect(parseInputs({ config: 'providers: []', 'fail-on-policy': 'TRUE' }).failOnPolicy).toBe(true);
+    expect(problems({ 'fail-on-policy': 'yes' })).toEqual([
+      'inputs.fail-on-policy: must be true or false, got "yes"',
+    ]);
+  });
+
   it('booleans: empty is the default, case does not matter', () => {
     expect(parseInputs({ config: 'x' }).cache.enabled).toBe(true);
     expect(parseInputs({ config: 'x', cache: 'FALSE' }).cache.enabled).toBe(false);

@@ -18,6 +18,8 @@ export interface ActionInputs {
   outputDir: string;
   githubToken?: string;
   failOnIncomplete: boolean;
+  /** Fail the step when an image violates its selector's `require:` (input `fail-on-policy`). */
+  failOnPolicy: boolean;
   previousGraph?: string;
   /** Tags that must never move to another digest (input `immutable-tags`). */
   immutableTags?: { source: string; test(tag: string): boolean };
@@ -70,6 +72,7 @@ const inputShape = {
   'output-dir': text,
   'github-token': text,
   'fail-on-incomplete': flag('fail-on-incomplete', false),
+  'fail-on-policy': flag('fail-on-policy', false),
   'previous-graph': text,
   'immutable-tags': checked((raw) => {
     if (!raw) return { value: undefined };
@@ -153,6 +156,7 @@ export function parseActionInputs(
     outputDir: resolve(i['output-dir'] || join(env.RUNNER_TEMP ?? '.', 'devgraph-docker')),
     ...(i['github-token'] ? { githubToken: i['github-token'] } : {}),
     failOnIncomplete: i['fail-on-incomplete'],
+    failOnPolicy: i['fail-on-policy'],
     ...(i['previous-graph'] ? { previousGraph: resolve(i['previous-graph']) } : {}),
     ...(i['immutable-tags'] ? { immutableTags: i['immutable-tags'] } : {}),
     cache: { enabled: i.cache, ...(i['cache-key'] ? { keyOverride: i['cache-key'] } : {}) },

@@ -133,7 +133,7 @@ async function mergeShards(
     secrets,
     field: 'inputs.merge-graphs',
     ...(previousGraph ? { previousGraph } : {}),
-    ...(settings ? { expectedConfig: configHash(settings) } : {}),
+    ...(settings ? { expectedConfig: configHash(settings), settings } : {}),
   });
   log.info(`merged ${merged.shards} shard graphs of config ${merged.config}`);
   return { result: merged, configHash: merged.config };
@@ -190,10 +190,10 @@ function actionPorts(inputs: ActionInputs, env: Env, done: Done, secrets: Secret
     // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
     ...(env.ACTIONS_RUNTIME_TOKEN
       ? {
-          keepFiles: async ({ graphPath, summaryPath, directory }) => {
+          keepFiles: async ({ graphPath, summaryPath, policyPath, directory }) => {
             const uploaded = await uploadGraphArtifact({
               name: inputs.artifact.name,
-              files: [graphPath, summaryPath],
+              files: [graphPath, summaryPath, ...(policyPath ? [policyPath] : [])],
               rootDirectory: directory,
               ...(inputs.artifact.retentionDays ? { retentionDays: inputs.artifact.retentionDays } : {}),
               env,
@@ -244,7 +244,10 @@ async function writeJobSummary(env: Env, result: RunResult, published: Published
   await core.summary.addRaw(`${inventory}${report}`).write();
 }
 
-/** The step's verdict: an incomplete discovery warns (or fails), a moved immutable tag fails. */
+/**
+ * The step's verdict: an incomplete discovery warns (or fails), a violated `require:` warns (or
+ * fails), a moved immutable tag fails. Called once everything else is published.
+ */
 function report(inputs: ActionInputs, result: RunResult, secrets: Secrets): void {
   if (!result.complete) {
     const failed = result.graph.receipts
@@ -252,6 +255,14 @@ function report(inputs: ActionInputs, result: RunResult, secrets: Secrets): void
       .map((r) => (r.repository === '*' ? r.provider : `${r.provider}/${r.repository}`));
     const message = `discovery was incomplete for ${failed.length} receipt(s): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ', …' : ''}`;
     if (inputs.failOnIncomplete) core.setFailed(message);
+    else core.warning(message);
+  }
+  const policy = result.policy;
+  if (policy && policy.violations.length > 0) {
+    const message = secrets.redact(
+      `policy: ${policy.failed} of ${policy.checked} images violate their selector's require: (${policy.violations.length} violations; the policy-violations output and the job summary list them)`,
+    );
+    if (inputs.failOnPolicy) core.setFailed(message);
     else core.warning(message);
   }
   if (inputs.immutableTags) {

@@ -1,6 +1,6 @@
 // The terminal shell: `devgraph-docker discover`, `merge`, `upload` and `demo` (see USAGE). Exit 0 =
-// complete, 2 = something could not be discovered, 3 = the Devgraph upload failed, 1 = the run
-// could not start. Progress goes to stderr; the summary to stdout, as plain text on a terminal
+// complete, 2 = something could not be discovered, 3 = the Devgraph upload failed, 4 = an image
+// violates its selector's `require:`, 1 = the run could not start. Progress goes to stderr; the summary to stdout, as plain text on a terminal
 // and as summary.md's Markdown when piped (so `> report.md` keeps the Markdown).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -30,14 +30,15 @@ const USAGE = `usage:
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
 discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
-          (DIR defaults to ./devgraph-output). --state DIR keeps manifests and tag digests
+          (DIR defaults to ./devgraph-output), and DIR/policy-violations.json when a selector
+          has require:. --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
           since the last run at the top of the summary. --previous GRAPH.json compares with
           that graph instead (e.g. the default branch's last graph.json). --shard i/n
           discovers only shard i of n (1 ≤ i ≤ n) and writes a shard graph for merge.
 merge     combines the graph.json of every shard (files, or directories holding them) into
           the graph and summary one unsharded run would have written; --config checks the
-          shards were run with that config. Refuses shards of different configs, a shard
+          shards were run with that config and applies its require: policy. Refuses shards of different configs, a shard
           given twice and missing shards.
 upload    uploads a graph.json written before (a merged or downloaded graph) to Devgraph,
           as discover --upload does; --config gives its discovery.* upload settings.
@@ -55,7 +56,9 @@ upload (discover, merge and upload): --upload reconciles the graph into Devgraph
 The summary goes to stdout: plain text on a terminal, summary.md's Markdown otherwise.
 
 exit codes: 0 everything was discovered (and uploaded); 2 something could not be (see the
-receipts); 3 the graph was written but the Devgraph upload failed; 1 bad config or arguments.`;
+receipts); 3 the graph was written but the Devgraph upload failed; 4 an image violates its
+selector's require: (see policy-violations.json); 1 bad config or arguments. When several
+apply: 1, then 3, then 4, then 2.`;
 
 type Env = Record<string, string | undefined>;
 type Values = ReturnType<typeof parse>['values'];
@@ -223,7 +226,7 @@ async function mergeCommand(files: string[], values: Values, cli: Cli): Promise<
     secrets,
     field: 'merge',
     ...(previousGraph ? { previousGraph } : {}),
-    ...(settings ? { expectedConfig: configHash(settings) } : {}),
+    ...(settings ? { expectedConfig: configHash(settings), settings } : {}),
   });
   log.info(`merged ${result.shards} shard graphs`);
   return await publishRun(
@@ -303,6 +306,15 @@ async function publishRun(result: RunResult, place: RunPlace, cli: Cli): Promise
       return 3;
     }
     if (published.upload && !published.upload.ok) return 3;
+    // A violation is a fact about an image that was seen, whatever else was missed: it outranks
+    // an incomplete discovery, so a check on 4 is not hidden by an unreachable repository.
+    const violated = result.policy?.violations.length ?? 0;
+    if (violated > 0) {
+      log.warn(
+        `policy: ${result.policy!.failed} of ${result.policy!.checked} images violate their selector's require: (${violated} violations); see ${published.policyPath}`,
+      );
+      return 4;
+    }
     return result.complete ? 0 : 2;
   } finally {
     // The entities' spill file goes now; a process that exits early loses it at exit.

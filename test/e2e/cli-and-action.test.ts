@@ -9,9 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { COMMENT_VIOLATIONS } from '../../src/publish.js';
 import { run } from '../../src/shell/action-main.js';
 import { main } from '../../src/shell/cli-main.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
+import {
+  TOKEN as GITHUB_FAKE_TOKEN,
+  startGitHubCommentsFake,
+} from '../support/fakes/github-comments-fake.js';
 
 let registry: DemoRegistry;
 let dir: string;
@@ -704,4 +709,142 @@ describe('publishing, the same in both shells', () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain('demo registry stopped');
   }, 60_000);
+});
+
+describe('policy (require:)', () => {
+  /** library/nginx is built for linux/amd64 and linux/arm64/v8, library/redis also for linux/arm/v7. */
+  const policyConfig = (
+    platform: string,
+    extraProvider = '',
+  ) => `${config(registry.url, 'demo-password-42')}      selectors:
+        - namespace_pattern: "^library$"
+          require: { platforms: [${platform}] }
+        - max_tags: 1
+${extraProvider}`;
+
+  it('CLI: exit 4 and policy-violations.json when an image violates require:, [] and 0 when none does', async () => {
+    const file = join(dir, 'policy.yml');
+    await writeFile(file, policyConfig('linux/arm/v7'));
+    const out = join(dir, 'out-policy');
+    const r = await cli(['discover', '--config', file, '--out', out, '--quiet']);
+    expect(r.code).toBe(4);
+    const violations = JSON.parse(await readFile(join(out, 'policy-violations.json'), 'utf8'));
+    expect(violations.length).toBeGreaterThan(0);
+    for (const v of violations) {
+      expect(v).toMatchObject({ provider: 'demo', repository: 'library/nginx', rule: 'platforms' });
+      expect(v.detail).toBe('lacks linux/arm/v7 (has linux/amd64, linux/arm64/v8)');
+      expect(v.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    }
+    expect(r.stderr).toMatch(
+      /^warning: policy: \d+ of \d+ images violate their selector's require: \(\d+ violations\); see .*policy-violations\.json$/m,
+    );
+    expect(r.stdout).toContain('### Policy');
+    expect(r.stdout).toContain('**platforms**: lacks linux/arm/v7');
+
+    await writeFile(file, policyConfig('linux/amd64'));
+    const ok = await cli(['discover', '--config', file, '--out', out, '--quiet']);
+    expect(ok.code).toBe(0);
+    expect(await readFile(join(out, 'policy-violations.json'), 'utf8')).toBe('[]\n');
+
+    // Without require: no file at all (none was asked for).
+    const none = join(dir, 'out-no-policy');
+    await writeFile(file, config(registry.url, 'demo-password-42'));
+    expect((await cli(['discover', '--config', file, '--out', none, '--quiet'])).code).toBe(0);
+    await expect(readFile(join(none, 'policy-violations.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('CLI: a violation outranks an incomplete discovery (4, not 2)', async () => {
+    const closed = await startDemoRegistry([]);
+    await closed.close();
+    const file = join(dir, 'policy-down.yml');
+    await writeFile(
+      file,
+      policyConfig(
+        'linux/arm/v7',
+        `  - name: down
+    type: docker
+    config: { registry_type: private, api_url: "${closed.url}", timeout: 2 }
+`,
+      ),
+    );
+    const r = await cli(['discover', '--config', file, '--out', join(dir, 'out-policy-down'), '--quiet']);
+    expect(r.stdout).toContain('**Discovery was incomplete**');
+    expect(r.code).toBe(4);
+  });
+
+  it("merge applies the config's require: to the merged graph", async () => {
+    const file = join(dir, 'policy-shards.yml');
+    await writeFile(file, policyConfig('linux/arm/v7'));
+    const shards = [1, 2].map((i) => join(dir, `policy-shard-${i}`));
+    for (const [i, out] of shards.entries())
+      expect([0, 4]).toContain(
+        (await cli(['discover', '--config', file, '--shard', `${i + 1}/2`, '--out', out, '--quiet'])).code,
+      );
+    const merged = join(dir, 'policy-merged');
+    const r = await cli(['merge', '--config', file, '--out', merged, '--quiet', ...shards]);
+    expect(r.code).toBe(4);
+    const whole = join(dir, 'policy-whole');
+    await cli(['discover', '--config', file, '--out', whole, '--quiet']);
+    expect(await readFile(join(merged, 'policy-violations.json'), 'utf8')).toBe(
+      await readFile(join(whole, 'policy-violations.json'), 'utf8'),
+    );
+    // Without --config there is no policy to apply.
+    const bare = await cli(['merge', '--out', join(dir, 'policy-merged-bare'), '--quiet', ...shards]);
+    expect(bare.code).toBe(0);
+  });
+
+  it('action: the policy-violations output, a warning, and a failed step only with fail-on-policy', async () => {
+    const inputs = { config: policyConfig('linux/arm/v7'), 'output-dir': join(dir, 'action-policy') };
+    const warn = await runAction(inputs);
+    expect(warn.exitCode).toBeUndefined();
+    const violations = JSON.parse(warn.outputs['policy-violations']!);
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations[0]).toMatchObject({ provider: 'demo', repository: 'library/nginx', rule: 'platforms' });
+    expect(warn.log).toMatch(/::warning::policy: \d+ of \d+ images violate their selector's require:/);
+    // @actions/core writes every job summary to the first GITHUB_STEP_SUMMARY it saw in this
+    // process, so the summary is read from summary.md, the text the job summary is made of.
+    const summary = await readFile(join(dir, 'action-policy', 'summary.md'), 'utf8');
+    expect(summary).toContain('## Supply chain');
+    expect(summary).toContain('**platforms**: lacks linux/arm/v7');
+
+    const fail = await runAction({ ...inputs, 'fail-on-policy': 'true' });
+    expect(fail.exitCode).toBe(1);
+    expect(fail.log).toMatch(/::error::policy: \d+ of \d+ images violate/);
+    // Everything else was published first.
+    expect(fail.outputs.complete).toBe('true');
+    expect(fail.outputs['graph-path']).toBe(join(dir, 'action-policy', 'graph.json'));
+    expect(await readFile(join(dir, 'action-policy', 'summary.md'), 'utf8')).toContain('### Policy');
+
+    const pass = await runAction({
+      ...inputs,
+      config: policyConfig('linux/amd64'),
+      'fail-on-policy': 'true',
+    });
+    expect(pass.exitCode).toBeUndefined();
+    expect(pass.outputs['policy-violations']).toBe('[]');
+
+    const comments = await startGitHubCommentsFake({ owner: 'acme', repo: 'app', pulls: [7] });
+    try {
+      const event = join(dir, 'policy-event.json');
+      await writeFile(event, JSON.stringify({ pull_request: { number: 7 } }));
+      const commented = await runAction(
+        { ...inputs, 'fail-on-policy': 'false', 'comment-on-pr': 'true', 'github-token': GITHUB_FAKE_TOKEN },
+        { GITHUB_API_URL: comments.url, GITHUB_REPOSITORY: 'acme/app', GITHUB_EVENT_PATH: event },
+      );
+      expect(commented.exitCode).toBeUndefined();
+      const body = comments.comments[0]!.body;
+      expect(body).toContain('## Policy');
+      expect(body).toMatch(/\*\*Policy: \d+ of \d+ images checked violate/);
+      const listed = body.split('\n').filter((l) => l.startsWith('- demo / library/nginx:'));
+      expect(listed).toHaveLength(Math.min(violations.length, COMMENT_VIOLATIONS));
+      if (violations.length > COMMENT_VIOLATIONS)
+        expect(body).toContain(`- … and ${violations.length - COMMENT_VIOLATIONS} more`);
+    } finally {
+      await comments.close();
+    }
+
+    const bad = await runAction({ ...inputs, 'fail-on-policy': 'maybe' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.log).toContain('::error::inputs.fail-on-policy: must be true or false, got "maybe"');
+  });
 });
