@@ -107,6 +107,9 @@ const SPECS: Record<DockerKind, Json> = {
       media_type: optStr('Media Type'),
       platforms: stringList('Platforms'),
       signed: optBool('Signed'),
+      sbom: optBool('Sbom'),
+      provenance: optBool('Provenance'),
+      verified: optBool('Verified'),
       artifact: optBool('Artifact'),
     },
     ['repository', 'tag', 'registry_url'],
@@ -128,6 +131,14 @@ const SPECS: Record<DockerKind, Json> = {
       // Added by this action:
       variant: optStr('Variant'),
       platforms: stringList('Platforms'),
+      role: optional('Role', {
+        type: 'string',
+        enum: ['index', 'image', 'signature', 'attestation', 'sbom', 'artifact'],
+      }),
+      artifact_type: optStr('Artifact Type'),
+      predicate_types: stringList('Predicate Types'),
+      subject: optStr('Subject'),
+      verification: optional('Verification', { type: 'string', enum: ['verified', 'bad', 'unknown-key'] }),
     },
     ['repository', 'digest', 'media_type', 'schema_version', 'registry_url'],
   ),
@@ -137,7 +148,7 @@ const DESCRIPTIONS: Record<DockerKind, string> = {
   DockerRegistry: 'A container registry',
   DockerRepository: 'A repository in a container registry',
   DockerImage: 'A tagged container image',
-  DockerManifest: 'An image manifest or index, by digest',
+  DockerManifest: 'An image manifest, an index, or an accessory of one (signature, attestation, SBOM), by digest',
 };
 
 export const DOCKER_KINDS: readonly DockerKind[] = [

@@ -47,7 +47,7 @@ export interface Upsert {
 }
 
 /** Relation types a docker provider creates, and so the only ones it may remove. */
-const DOCKER_RELATIONS = new Set(['BELONGS_TO', 'USES', 'BUILT_FROM', 'BUILDS']);
+const DOCKER_RELATIONS = new Set(['BELONGS_TO', 'USES', 'REFERS_TO', 'BUILT_FROM', 'BUILDS']);
 const REPOSITORY_LABEL = 'devgraph.ai/repository-name';
 const DOCKER_KIND_SET = new Set<string>(DOCKER_KINDS);
 
