@@ -32,9 +32,14 @@ export interface DemoRegistryOptions {
    * `req.url` before returning false (a vendor's path prefix).
    */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * The OCI 1.1 referrers API: `api` lists the manifests whose `subject` is the digest asked for,
+   * `empty` always answers an empty index (as GHCR does). Unset: 404, as Distribution 2.8 has none.
+   */
+  referrers?: 'api' | 'empty';
 }
 
-export type RequestKind = 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'other';
+export type RequestKind = 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
 
 export interface RecordedRequest {
   method: string;
@@ -77,6 +82,29 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const CURSOR_PREFIX = 'demo-cursor:';
 
+/** Descriptors of the manifests that name `subject`, as the referrers API lists them. */
+function referrersOf(manifests: Iterable<Content>, subject: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (const m of manifests) {
+    const doc = JSON.parse(m.bytes.toString('utf8')) as {
+      subject?: { digest?: string };
+      artifactType?: string;
+      config?: { mediaType?: string };
+      annotations?: Record<string, string>;
+    };
+    if (doc.subject?.digest !== subject) continue;
+    const artifactType = doc.artifactType ?? doc.config?.mediaType;
+    found.push({
+      mediaType: m.mediaType,
+      digest: m.digest,
+      size: m.bytes.length,
+      ...(artifactType ? { artifactType } : {}),
+      ...(doc.annotations ? { annotations: doc.annotations } : {}),
+    });
+  }
+  return found;
+}
+
 function lexical(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -102,6 +130,7 @@ export function parseRegistryPath(pathname: string): Route {
   const candidates: Array<{ kind: RequestKind; at: number; marker: string }> = [
     { kind: 'manifest' as const, at: rest.lastIndexOf('/manifests/'), marker: '/manifests/' },
     { kind: 'blob' as const, at: rest.lastIndexOf('/blobs/'), marker: '/blobs/' },
+    { kind: 'referrers' as const, at: rest.lastIndexOf('/referrers/'), marker: '/referrers/' },
     {
       kind: 'tags' as const,
       at: rest.endsWith('/tags/list') ? rest.length - '/tags/list'.length : -1,
@@ -115,7 +144,7 @@ export function parseRegistryPath(pathname: string): Route {
   if (op.kind === 'tags') return { kind: 'tags', name };
   const reference = safeDecode(rest.slice(op.at + op.marker.length));
   if (reference === undefined || reference.includes('/')) return { kind: 'other' };
-  if (op.kind === 'blob' && !DIGEST_RE.test(reference)) return { kind: 'other' };
+  if ((op.kind === 'blob' || op.kind === 'referrers') && !DIGEST_RE.test(reference)) return { kind: 'other' };
   if (op.kind === 'manifest' && !DIGEST_RE.test(reference) && !TAG_RE.test(reference)) {
     return { kind: 'other' };
   }
@@ -406,9 +435,15 @@ export async function startDemoRegistry(
         return;
       }
 
-      default:
-        send(404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
+      case 'referrers': {
+        if (!opts.referrers) break;
+        const repo = store.get(route.name!);
+        const manifests = opts.referrers === 'api' ? referrersOf(repo?.manifests.values() ?? [], route.reference!) : [];
+        sendJson(200, { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }, { 'Content-Type': MediaType.OciIndex });
+        return;
+      }
     }
+    send(404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
   }
 
   const server = createServer((req, res) => {

@@ -239,6 +239,7 @@ async function discoverRepository(
   const tally: Tally = { requests: 0 };
   const result: RepositoryResult = { name, images: [], manifests: new Map(), receipt };
   const fail = (message: string) => {
+    if (process.env.DEBUG_FAIL) console.error("FAIL", name, message);
     receipt.complete = false;
     receipt.errors.push(message);
   };

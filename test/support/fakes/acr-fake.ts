@@ -41,7 +41,7 @@ export interface AcrLogged {
   method: string;
   path: string;
   status: number;
-  kind: 'token' | 'exchange' | 'acr' | 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'other';
+  kind: 'token' | 'exchange' | 'acr' | 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
 }
 
 export interface AcrFake {

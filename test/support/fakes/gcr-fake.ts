@@ -40,7 +40,7 @@ export interface LoggedRequest {
   method: string;
   path: string;
   status: number;
-  kind: 'token' | 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'other';
+  kind: 'token' | 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
 }
 
 export interface GcrFake {

@@ -22,7 +22,7 @@ export interface FakeRequest {
   method: string;
   /** The path as the client sent it, query included. */
   path: string;
-  kind: 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'token' | 'other';
+  kind: 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'token' | 'other';
   status: number;
 }
 
