@@ -27,7 +27,7 @@ import {
   startEcrPublicFake,
 } from '../support/fakes/ecr-fake.js';
 import { manyTagsRepository } from '../support/fakes/many-tags.js';
-import { buildReferrer } from '../support/fakes/referrers.js';
+import { buildReferrer, withReferrers } from '../support/fakes/referrers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const EXAMPLE = readFileSync(join(root, 'examples', 'configs', 'ecr.yml'), 'utf8');
@@ -432,11 +432,7 @@ describe('ECR untagged images: referrers and platform scans (adapter)', () => {
         payload: '{"spdxVersion":"SPDX-2.3"}',
       }),
     ];
-    return {
-      ...base,
-      blobs: [...base.blobs, ...referrers.flatMap((r) => [r.config, ...r.layers])],
-      manifests: [...base.manifests, ...referrers.map((r) => r.manifest)],
-    };
+    return withReferrers(base, referrers);
   }
 
   async function open(

@@ -16,7 +16,7 @@ import { comparableGraph } from '../support/comparable-graph.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
-import { buildReferrer, referrerFacts } from '../support/fakes/referrers.js';
+import { buildReferrer, referrerFacts, withReferrers } from '../support/fakes/referrers.js';
 
 const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
 const ROBOT = 'robot$acme+inventory';
@@ -551,11 +551,7 @@ describe('harbor accessories as referrers (adapter)', () => {
         payload: '{"predicateType":"https://slsa.dev/provenance/v1"}',
       }),
     ];
-    return {
-      ...base,
-      blobs: [...base.blobs, ...refs.flatMap((r) => [r.config, ...r.layers])],
-      manifests: [...base.manifests, ...refs.map((r) => r.manifest)],
-    };
+    return withReferrers(base, refs);
   }
 
   it('hands every accessory on under its subject, typed; none becomes a tag but a cosign .sig', async () => {

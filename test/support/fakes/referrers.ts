@@ -49,6 +49,15 @@ export function buildReferrer(spec: ReferrerSpec): BuiltImage {
   };
 }
 
+/** A repository's content with referrers added, pushed by digest (no tag), blobs and all. */
+export function withReferrers(repo: RepositoryContent, referrers: BuiltImage[]): RepositoryContent {
+  return {
+    ...repo,
+    blobs: [...repo.blobs, ...referrers.flatMap((r) => [r.config, ...r.layers])],
+    manifests: [...repo.manifests, ...referrers.map((r) => r.manifest)],
+  };
+}
+
 export interface ReferrerFact {
   digest: string;
   mediaType: string;
