@@ -204,6 +204,7 @@ class GitHubApi {
 class ApiStopped extends Error {}
 
 const BUDGET_SPENT = 'the GitHub API rate limit is reached';
+const REFUSED = 'the token may not read them';
 
 interface Refusal {
   owner: string;
@@ -312,7 +313,9 @@ class Ghcr implements RegistryAdapter {
   private readonly versionFallbacks: string[] = [];
   /** Owners whose attestations the token may not read, with GitHub's answer: asked once each. */
   private readonly attestationRefusals = new Map<string, string>();
-  private readonly attestationCounts = { asked: 0, found: 0, unasked: 0 };
+  private readonly attestationCounts = { asked: 0, found: 0 };
+  /** Digests not looked up, by why: no token, the budget spent, a refusing token. */
+  private readonly attestationsUnasked = new Map<string, number>();
 
   constructor(
     private readonly ctx: VendorContext,
@@ -352,7 +355,7 @@ class Ghcr implements RegistryAdapter {
 
   private attestationNotes(): string[] {
     const out: string[] = [];
-    const { asked, found, unasked } = this.attestationCounts;
+    const { asked, found } = this.attestationCounts;
     if (asked > 0)
       out.push(`${ATTESTATIONS_SOURCE}: ${asked} image digests looked up, ${found} with attestations`);
     if (this.attestationRefusals.size > 0) {
@@ -361,14 +364,8 @@ class Ghcr implements RegistryAdapter {
         `${ATTESTATIONS_SOURCE}: the token may not read the attestations of ${who}; their images were not checked against GitHub's attestation store; give a fine-grained token or the workflow's GITHUB_TOKEN attestations: read (in a workflow: permissions: attestations: read)`,
       );
     }
-    if (unasked > 0) {
-      const why = !this.api
-        ? 'no GitHub token'
-        : this.api.stopped
-          ? BUDGET_SPENT
-          : 'the token may not read them';
-      out.push(`${ATTESTATIONS_SOURCE}: not asked for ${unasked} image digests (${why})`);
-    }
+    for (const [why, n] of this.attestationsUnasked)
+      out.push(`${ATTESTATIONS_SOURCE}: not asked for ${n} image digests (${why})`);
     return out;
   }
 
@@ -385,10 +382,9 @@ class Ghcr implements RegistryAdapter {
     const api = this.api;
     const owner = repo.split('/')[0]!;
     if (!DIGEST.test(digest)) return undefined;
-    if (!api?.usable || this.attestationRefusals.has(owner)) {
-      this.attestationCounts.unasked++;
-      return undefined;
-    }
+    if (!api) return this.unasked('no GitHub token');
+    if (!api.usable) return this.unasked(BUDGET_SPENT);
+    if (this.attestationRefusals.has(owner)) return this.unasked(REFUSED);
     const kinds = this.kindsOf(owner);
     try {
       for (const kind of kinds) {
@@ -408,10 +404,7 @@ class Ghcr implements RegistryAdapter {
         if (refused?.status === 404 && kind === 'orgs' && kinds.length > 1) continue;
         if (refused?.status === 404) return this.attested(owner, undefined, []);
         if (refused || (!walk.complete && api.stopped)) {
-          if (api.stopped) {
-            this.attestationCounts.unasked++;
-            return undefined;
-          }
+          if (api.stopped) return this.unasked(BUDGET_SPENT);
           if (refused!.status === 429 || refused!.status >= 500) {
             throw new RegistryError(
               `GitHub API ${api.host}: ${this.versionRefusal(refused!)} reading the attestations of ${repo}@${digest}`,
@@ -429,10 +422,7 @@ class Ghcr implements RegistryAdapter {
         return this.attested(owner, kind, [...types].sort());
       }
     } catch (err) {
-      if (err instanceof ApiStopped) {
-        this.attestationCounts.unasked++;
-        return undefined;
-      }
+      if (err instanceof ApiStopped) return this.unasked(BUDGET_SPENT);
       if (err instanceof AuthError) {
         this.refuseAttestations(owner, `HTTP ${err.details.status ?? 401}`);
         return undefined;
@@ -450,8 +440,13 @@ class Ghcr implements RegistryAdapter {
     return { source: ATTESTATIONS_SOURCE, predicateTypes };
   }
 
+  private unasked(why: string): undefined {
+    this.attestationsUnasked.set(why, (this.attestationsUnasked.get(why) ?? 0) + 1);
+    return undefined;
+  }
+
   private refuseAttestations(owner: string, reason: string): void {
-    this.attestationCounts.unasked++;
+    this.unasked(REFUSED);
     if (this.attestationRefusals.has(owner)) return;
     this.attestationRefusals.set(owner, reason);
     this.ctx.log.warn(`${this.ctx.settings.name}: ${ATTESTATIONS_SOURCE}: ${owner}: ${reason}`);

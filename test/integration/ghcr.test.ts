@@ -587,6 +587,23 @@ describe('GitHub attestations API (vendorAttestations)', () => {
     }
   });
 
+  it('makes a server failure an error for that image, not a refusal of the token', async () => {
+    const o = await open(`token: ${PAT}`);
+    try {
+      const fail = { status: 502, body: { message: 'Server Error' } };
+      o.fake.failNext(fail, fail, fail, fail);
+      await expect(
+        o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 }),
+      ).rejects.toThrow(`HTTP 502 "Server Error" reading the attestations of ${ORG}/web-frontend@${SUBJECT}`);
+      // The next image is asked as usual.
+      const found = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 });
+      expect(found?.predicateTypes).toEqual([SPDX, SLSA].sort());
+      expect(o.adapter.notes().some((n) => n.includes('may not read'))).toBe(false);
+    } finally {
+      await o.close();
+    }
+  });
+
   it('keeps the rest of the budget for other jobs', async () => {
     const o = await open(`token: ${PAT}`, { restPageSize: 100 });
     try {
