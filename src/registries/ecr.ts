@@ -268,7 +268,7 @@ class EcrApi {
   unscanned = 0;
   /** Tagged manifest lists without a summary: ECR scans their platform manifests instead. */
   perPlatform = 0;
-  /** Repositories whose untagged images could not all be read, with why. */
+  /** Repositories whose untagged images could not all be read (their receipts say why). */
   readonly untaggedProblems: string[] = [];
 
   constructor(
@@ -395,6 +395,9 @@ class EcrApi {
       }
     }
     const listing: TagListing = { items: [...items], vendor, ...walk.verdict };
+    // Without a tag nothing is selected, so nothing there needs its referrers or platform scans.
+    if (items.size === 0)
+      return { ...listing, referrers, ...(p.discoverVulnerabilities ? { scans: new Map() } : {}) };
     const untagged = await this.untagged(p, repo, tally, referrers);
     if ('problem' in untagged) {
       // The tags are whole; what the untagged images say is not, so no referrer or platform scan
