@@ -4,6 +4,8 @@
 // organisation's packages (HTTP 400 "Invalid argument."), yet it can read the versions of the
 // packages its repository may access. So the listing falls back to the packages we can name (the
 // selectors', the workflow repository's), and the versions fall back to the registry itself.
+// Attestations made in GitHub Actions live in GitHub's attestation store rather than the
+// registry, so their predicate types are asked of the REST API per selected digest.
 import { getOctokit } from '@actions/github';
 import { z } from 'zod';
 import { selectorFor } from '../config/select.js';

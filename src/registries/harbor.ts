@@ -2,7 +2,8 @@
 // projects API instead, and one artifacts listing per repository (100 artifacts a page, tags,
 // push times and scanner summaries included) replaces tags/list plus a manifest request per tag.
 // Basic credentials (a user, or a robot account `robot$…`) serve both the API and the registry's
-// token service (/service/token, service "harbor-registry").
+// token service (/service/token, service "harbor-registry"). The same listing names each
+// artifact's accessories (signatures, SBOMs, other referrers), handed on as its referrers.
 import { z } from 'zod';
 import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
