@@ -17,6 +17,7 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
   type ImageDetail,
+  type TagStatus,
 } from '@aws-sdk/client-ecr';
 import { z } from 'zod';
 import { registryErrorText } from '../auth/registry-auth.js';
@@ -27,10 +28,12 @@ import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
 import { PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { VulnerabilityCounts } from '../model/discovery.js';
+import { MediaType } from '../oci/media-types.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
   type OpenAdapter,
   ociAdapter,
+  type ReferrerDescriptor,
   type RegistryAdapter,
   type RepositoryListing,
   type TagListing,
@@ -116,6 +119,26 @@ async function looksLikeEcrPublic(ctx: VendorContext): Promise<boolean> {
 function withRegistryHint(err: unknown, hint: string): never {
   if (err instanceof AuthError) throw new AuthError(`${err.message}; ${hint}`, err.details);
   throw err;
+}
+
+/**
+ * An image that refers to another (an OCI 1.1 referrer: a signature, an attestation, an SBOM)
+ * as the subject's accessory, typed by what DescribeImages says of it; true when it was one.
+ */
+function addReferrer(image: ImageDetail, referrers: Map<string, ReferrerDescriptor[]>): boolean {
+  const subject = image.subjectManifestDigest;
+  const digest = image.imageDigest;
+  if (!subject || !DIGEST.test(subject) || !digest || !DIGEST.test(digest)) return false;
+  const list = referrers.get(subject) ?? [];
+  if (!list.some((d) => d.digest === digest)) {
+    list.push({
+      digest,
+      ...(image.imageManifestMediaType ? { mediaType: image.imageManifestMediaType } : {}),
+      ...(image.artifactMediaType ? { artifactType: image.artifactMediaType } : {}),
+    });
+  }
+  referrers.set(subject, list);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,10 +250,26 @@ const EcrImage = z.looseObject({
   imageTags: z.array(z.string()).nullish(),
 });
 
+const INDEX_TYPES: ReadonlySet<string | undefined> = new Set([
+  MediaType.OciIndex,
+  MediaType.DockerManifestList,
+]);
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** What the untagged images of a repository hold for the core: referrers and platform scans. */
+interface Untagged {
+  referrers: Map<string, ReferrerDescriptor[]>;
+  scans: Map<string, VulnerabilityCounts>;
+}
+
 class EcrApi {
   calls = 0;
-  /** Tagged images DescribeImages returned without a basic-scan summary. */
+  /** Tagged single-platform images DescribeImages returned without a basic-scan summary. */
   unscanned = 0;
+  /** Tagged manifest lists without a summary: ECR scans their platform manifests instead. */
+  perPlatform = 0;
+  /** Repositories whose untagged images could not all be read (their receipts say why). */
+  readonly untaggedProblems: string[] = [];
 
   constructor(
     private readonly sdk: ECRClient,
@@ -315,17 +354,16 @@ class EcrApi {
     return { items: [...items], ...walk.verdict };
   }
 
-  async tags(p: ProviderSettings, repo: string, tally: Tally): Promise<TagListing> {
-    const items = new Set<string>();
-    const vendor = new Map<string, VendorTag>();
-    const walk = this.pages(
+  /** One DescribeImages listing of a repository, filtered by tag status. */
+  private images(p: ProviderSettings, repo: string, tagStatus: TagStatus, tally: Tally) {
+    return this.pages(
       p,
       (nextToken) =>
         this.send<DescribeImagesCommandOutput>(
           new DescribeImagesCommand({
             repositoryName: repo,
             ...(this.registryId ? { registryId: this.registryId } : {}),
-            filter: { tagStatus: 'TAGGED' },
+            filter: { tagStatus },
             maxResults: API_PAGE_SIZE,
             ...(nextToken ? { nextToken } : {}),
           }),
@@ -337,10 +375,73 @@ class EcrApi {
       EcrImage,
       'image',
     );
-    for await (const page of walk)
-      for (const image of page.items)
+  }
+
+  /**
+   * Tags from the tagged images, then referrers and platform scans from the untagged ones. Two
+   * listings rather than one with tagStatus ANY: the tag listing stays as complete and as cheap
+   * as before whatever untagged leftovers a repository holds, and a repository without untagged
+   * images pays one call for the second.
+   */
+  async tags(p: ProviderSettings, repo: string, tally: Tally): Promise<TagListing> {
+    const items = new Set<string>();
+    const vendor = new Map<string, VendorTag>();
+    const referrers = new Map<string, ReferrerDescriptor[]>();
+    const walk = this.images(p, repo, 'TAGGED', tally);
+    for await (const page of walk) {
+      for (const image of page.items) {
         this.addImage(image as ImageDetail, items, vendor, p.discoverVulnerabilities);
-    return { items: [...items], vendor, ...walk.verdict };
+        addReferrer(image as ImageDetail, referrers);
+      }
+    }
+    const listing: TagListing = { items: [...items], vendor, ...walk.verdict };
+    // Without a tag nothing is selected, so nothing there needs its referrers or platform scans.
+    if (items.size === 0)
+      return { ...listing, referrers, ...(p.discoverVulnerabilities ? { scans: new Map() } : {}) };
+    const untagged = await this.untagged(p, repo, tally, referrers);
+    if ('problem' in untagged) {
+      // The tags are whole; what the untagged images say is not, so no referrer or platform scan
+      // is handed on as if it were all there, and the receipt says why.
+      this.untaggedProblems.push(repo);
+      return {
+        ...listing,
+        complete: false,
+        problem: [listing.problem, `untagged images (referrers, platform scans): ${untagged.problem}`]
+          .filter(Boolean)
+          .join('; '),
+      };
+    }
+    return {
+      ...listing,
+      referrers: untagged.referrers,
+      ...(p.discoverVulnerabilities ? { scans: untagged.scans } : {}),
+    };
+  }
+
+  private async untagged(
+    p: ProviderSettings,
+    repo: string,
+    tally: Tally,
+    referrers: Map<string, ReferrerDescriptor[]>,
+  ): Promise<Untagged | { problem: string }> {
+    const scans = new Map<string, VulnerabilityCounts>();
+    const walk = this.images(p, repo, 'UNTAGGED', tally);
+    try {
+      for await (const page of walk) {
+        for (const row of page.items) {
+          const image = row as ImageDetail;
+          if (addReferrer(image, referrers)) continue;
+          const counts = image.imageScanFindingsSummary?.findingSeverityCounts;
+          if (counts && image.imageDigest && DIGEST.test(image.imageDigest))
+            scans.set(image.imageDigest, vulnerabilityCounts(counts));
+        }
+      }
+    } catch (err) {
+      if (err instanceof RegistryError) return { problem: err.message };
+      throw err;
+    }
+    const verdict = walk.verdict;
+    return verdict.complete ? { referrers, scans } : { problem: verdict.problem! };
   }
 
   private addImage(
@@ -354,11 +455,14 @@ class EcrApi {
     const digest = image.imageDigest;
     const pushed = image.imagePushedAt instanceof Date ? image.imagePushedAt.toISOString() : undefined;
     const counts = image.imageScanFindingsSummary?.findingSeverityCounts;
-    if (withScans && !counts) this.unscanned++;
+    if (withScans && !counts) {
+      if (INDEX_TYPES.has(image.imageManifestMediaType)) this.perPlatform++;
+      else this.unscanned++;
+    }
     for (const tag of tags) {
       items.add(tag);
       // Without a digest the tag is still listed and gets resolved through the registry.
-      if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) continue;
+      if (!digest || !DIGEST.test(digest)) continue;
       vendor.set(tag, {
         digest,
         ...(pushed ? { pushedAt: pushed.replace(/\.000Z$/, 'Z') } : {}),
@@ -366,6 +470,20 @@ class EcrApi {
       });
     }
   }
+}
+
+/** One "vulnerabilities:" line (it replaces the generic one), when some image has no summary. */
+function vulnerabilityNotes(api: EcrApi): string[] {
+  const parts: string[] = [];
+  if (api.unscanned > 0)
+    parts.push(
+      `${api.unscanned} images have no basic-scan summary (never scanned, or enhanced scanning reports in Amazon Inspector)`,
+    );
+  if (api.perPlatform > 0)
+    parts.push(
+      `${api.perPlatform} multi-platform images have no summary of their own: ECR scans their platform manifests, whose counts are summed for them`,
+    );
+  return parts.length > 0 ? [`vulnerabilities: ${parts.join('; ')}`] : [];
 }
 
 async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Promise<RegistryAdapter> {
@@ -466,9 +584,10 @@ async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Pro
     scansVulnerabilities: true,
     notes: () => [
       `ECR API: ${api.calls} calls`,
-      ...(p.discoverVulnerabilities && api.unscanned > 0
+      ...(p.discoverVulnerabilities ? vulnerabilityNotes(api) : []),
+      ...(api.untaggedProblems.length > 0
         ? [
-            `vulnerabilities: ${api.unscanned} images have no basic-scan summary (never scanned, or enhanced scanning reports in Amazon Inspector)`,
+            `ECR API: the untagged images of ${api.untaggedProblems.join(', ')} could not all be read: their referrers and platform scans are left out (see the receipts)`,
           ]
         : []),
     ],

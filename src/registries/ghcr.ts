@@ -4,6 +4,8 @@
 // organisation's packages (HTTP 400 "Invalid argument."), yet it can read the versions of the
 // packages its repository may access. So the listing falls back to the packages we can name (the
 // selectors', the workflow repository's), and the versions fall back to the registry itself.
+// Attestations made in GitHub Actions live in GitHub's attestation store rather than the
+// registry, so their predicate types are asked of the REST API per selected digest.
 import { getOctokit } from '@actions/github';
 import { z } from 'zod';
 import { selectorFor } from '../config/select.js';
@@ -19,6 +21,7 @@ import type {
   RegistryAdapter,
   RepositoryListing,
   TagListing,
+  VendorAttestations,
   VendorContext,
   VendorTag,
 } from './registry-adapter.js';
@@ -203,6 +206,7 @@ class GitHubApi {
 class ApiStopped extends Error {}
 
 const BUDGET_SPENT = 'the GitHub API rate limit is reached';
+const REFUSED = 'the token may not read them';
 
 interface Refusal {
   owner: string;
@@ -247,6 +251,38 @@ const GitHubVersion = z
     pushedAt: firstString(v.created_at, v.updated_at),
   }));
 
+/** An attestations answer is an object holding the page's rows. */
+const AttestationsPage = z.object({ attestations: z.array(z.unknown()) }).transform((o) => o.attestations);
+
+/** A DSSE payload as the in-toto statement it encodes, or null when it is not base64 JSON. */
+function decodeStatement(payload: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One stored attestation: a sigstore bundle whose DSSE envelope carries the in-toto statement,
+ * read for its predicate type only. The signature is not checked here: a type says what GitHub
+ * keeps about the image, not that the attestation is genuine (`gh attestation verify` does that).
+ */
+const GitHubAttestation = z
+  .object({
+    bundle: z.object({
+      dsseEnvelope: z.object({
+        payload: z
+          .string()
+          .transform(decodeStatement)
+          .pipe(z.looseObject({ predicateType: z.string() })),
+      }),
+    }),
+  })
+  .transform((a) => a.bundle.dsseEnvelope.payload.predicateType);
+
+export const ATTESTATIONS_SOURCE = 'GitHub attestations API';
+
 /** Credentials for the registry and the API token, and where they came from. */
 function ghcrCredentials(ctx: VendorContext): { creds: Credentials; token?: string; source: string } {
   const c = ctx.credentials;
@@ -277,6 +313,11 @@ class Ghcr implements RegistryAdapter {
   private readonly ownerKind = new Map<string, OwnerKind>();
   private listingFallback: string | undefined;
   private readonly versionFallbacks: string[] = [];
+  /** Owners whose attestations the token may not read, with GitHub's answer: asked once each. */
+  private readonly attestationRefusals = new Map<string, string>();
+  private readonly attestationCounts = { asked: 0, found: 0 };
+  /** Digests not looked up, by why: no token, the budget spent, a refusing token. */
+  private readonly attestationsUnasked = new Map<string, number>();
 
   constructor(
     private readonly ctx: VendorContext,
@@ -310,7 +351,107 @@ class Ghcr implements RegistryAdapter {
         `GitHub API: versions not readable for ${this.versionFallbacks.join('; ')}; listed through the registry (tags/list + HEAD per tag)`,
       );
     }
+    out.push(...this.attestationNotes());
     return out;
+  }
+
+  private attestationNotes(): string[] {
+    const out: string[] = [];
+    const { asked, found } = this.attestationCounts;
+    if (asked > 0)
+      out.push(`${ATTESTATIONS_SOURCE}: ${asked} image digests looked up, ${found} with attestations`);
+    if (this.attestationRefusals.size > 0) {
+      const who = [...this.attestationRefusals].map(([owner, why]) => `${owner} (${why})`).join(', ');
+      out.push(
+        `${ATTESTATIONS_SOURCE}: the token may not read the attestations of ${who}; their images were not checked against GitHub's attestation store; give a fine-grained token or the workflow's GITHUB_TOKEN attestations: read (in a workflow: permissions: attestations: read)`,
+      );
+    }
+    for (const [why, n] of this.attestationsUnasked)
+      out.push(`${ATTESTATIONS_SOURCE}: not asked for ${n} image digests (${why})`);
+    return out;
+  }
+
+  /**
+   * The in-toto predicate types GitHub keeps for a digest (actions/attest-build-provenance and
+   * friends), every page read. GitHub answers 404 when it holds none. A token that may not read
+   * them is asked once per owner: the refusal becomes one note, not one error per image.
+   */
+  async vendorAttestations(
+    repo: string,
+    digest: string,
+    tally: Tally,
+  ): Promise<VendorAttestations | undefined> {
+    const api = this.api;
+    const owner = repo.split('/')[0]!;
+    if (!DIGEST.test(digest)) return undefined;
+    if (!api) return this.unasked('no GitHub token');
+    if (!api.usable) return this.unasked(BUDGET_SPENT);
+    if (this.attestationRefusals.has(owner)) return this.unasked(REFUSED);
+    const kinds = this.kindsOf(owner);
+    try {
+      for (const kind of kinds) {
+        const types = new Set<string>();
+        const walk = await this.walk(
+          // Encoded: Octokit would read the `:hex` of a bare digest as a URL template parameter.
+          `/${kind}/${encodeURIComponent(owner)}/attestations/${encodeURIComponent(digest)}?per_page=${PER_PAGE}`,
+          `the attestations of ${repo}@${digest}`,
+          { row: GitHubAttestation, noun: 'attestation', page: AttestationsPage },
+          tally,
+          0,
+          (items) => {
+            for (const t of items) types.add(t);
+          },
+        );
+        const refused = walk.refused;
+        if (refused?.status === 404 && kind === 'orgs' && kinds.length > 1) continue;
+        if (refused?.status === 404) return this.attested(owner, undefined, []);
+        if (refused || (!walk.complete && api.stopped)) {
+          if (api.stopped) return this.unasked(BUDGET_SPENT);
+          if (refused!.status === 429 || refused!.status >= 500) {
+            throw new RegistryError(
+              `GitHub API ${api.host}: ${this.versionRefusal(refused!)} reading the attestations of ${repo}@${digest}`,
+              { status: refused!.status, retryable: true },
+            );
+          }
+          this.refuseAttestations(owner, this.versionRefusal(refused!));
+          return undefined;
+        }
+        if (!walk.complete) {
+          throw new RegistryError(
+            `GitHub API ${api.host}: the attestations of ${repo}@${digest}: ${walk.problem}`,
+          );
+        }
+        return this.attested(owner, kind, [...types].sort());
+      }
+    } catch (err) {
+      if (err instanceof ApiStopped) return this.unasked(BUDGET_SPENT);
+      if (err instanceof AuthError) {
+        this.refuseAttestations(owner, `HTTP ${err.details.status ?? 401}`);
+        return undefined;
+      }
+      throw err;
+    }
+    return this.attested(owner, undefined, []);
+  }
+
+  private attested(owner: string, kind: OwnerKind | undefined, predicateTypes: string[]): VendorAttestations {
+    // A 404 may only say "none for this digest": the owner's kind is learnt from a 200 alone.
+    if (kind) this.ownerKind.set(owner, kind);
+    this.attestationCounts.asked++;
+    if (predicateTypes.length > 0) this.attestationCounts.found++;
+    return { source: ATTESTATIONS_SOURCE, predicateTypes };
+  }
+
+  private unasked(why: string): undefined {
+    this.attestationsUnasked.set(why, (this.attestationsUnasked.get(why) ?? 0) + 1);
+    return undefined;
+  }
+
+  private refuseAttestations(owner: string, reason: string): void {
+    this.unasked(REFUSED);
+    if (this.attestationRefusals.has(owner)) return;
+    this.attestationRefusals.set(owner, reason);
+    this.ctx.log.warn(`${this.ctx.settings.name}: ${ATTESTATIONS_SOURCE}: ${owner}: ${reason}`);
   }
 
   /** Owners (users or organisations) the selectors name; the workflow's owner when they name none. */
@@ -524,7 +665,7 @@ class Ghcr implements RegistryAdapter {
   private async walk<S extends z.ZodType>(
     first: string,
     what: string,
-    rows: { row: S; noun: string },
+    rows: { row: S; noun: string; page?: z.ZodType<unknown[]> },
     tally: Tally | undefined,
     pagesBefore: number,
     onItems: (items: z.output<S>[]) => void,
@@ -551,7 +692,11 @@ class Ghcr implements RegistryAdapter {
             { status: a.status },
           );
         }
-        const page = readPage(a.data, GitHubPage, `GitHub API ${api.host}: the answer listing ${what}`);
+        const page = readPage(
+          a.data,
+          rows.page ?? GitHubPage,
+          `GitHub API ${api.host}: the answer listing ${what}`,
+        );
         return { ...readRows(page, rows.row, rows.noun), next: nextLinkTarget(a.headers.link) };
       },
     });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  harborAccessories,
   harborArtifactTags,
   harborListedManifest,
   harborRepositoryPath,
   harborVulnerabilities,
 } from './harbor.js';
-import type { VendorTag } from './registry-adapter.js';
+import type { ReferrerDescriptor, VendorTag } from './registry-adapter.js';
 
 const D1 = `sha256:${'a'.repeat(64)}`;
 const SIG = `sha256:${'b'.repeat(64)}`;
@@ -65,6 +66,35 @@ describe('harbor helpers', () => {
       latest: { digest: D1, pushedAt: '2024-10-03T00:00:00Z' },
       '1.0': { digest: D1, pushedAt: '2024-10-02T17:55:35Z' },
       [`sha256-${'a'.repeat(64)}.sig`]: { digest: SIG, pushedAt: '2024-10-04T00:00:00Z' },
+    });
+  });
+
+  it('hands accessories on by subject, typed where Harbor names the type', () => {
+    const child = `sha256:${'c'.repeat(64)}`;
+    const n = (ch: string) => `sha256:${ch.repeat(64)}`;
+    const referrers = new Map<string, ReferrerDescriptor[]>();
+    const rows = [
+      {
+        digest: D1,
+        accessories: [
+          { type: 'signature.cosign', digest: SIG, subject_artifact_digest: D1 },
+          { type: 'signature.notation', digest: n('d') },
+          { type: 'sbom.harbor', digest: n('e'), subject_artifact_digest: D1 },
+          { type: 'subject.accessory', digest: n('f'), subject_artifact_digest: child },
+          { type: 'signature.cosign', digest: 'sha256:short' },
+        ],
+      },
+    ];
+    harborAccessories(rows, referrers);
+    // The same page read twice (a retried walk) adds nothing.
+    harborAccessories(rows, referrers);
+    expect(Object.fromEntries(referrers)).toEqual({
+      [D1]: [
+        { digest: SIG, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' },
+        { digest: n('d'), artifactType: 'application/vnd.cncf.notary.signature' },
+        { digest: n('e'), artifactType: 'application/vnd.goharbor.harbor.sbom.v1' },
+      ],
+      [child]: [{ digest: n('f') }],
     });
   });
 

@@ -2,7 +2,8 @@
 // projects API instead, and one artifacts listing per repository (100 artifacts a page, tags,
 // push times and scanner summaries included) replaces tags/list plus a manifest request per tag.
 // Basic credentials (a user, or a robot account `robot$…`) serve both the API and the registry's
-// token service (/service/token, service "harbor-registry").
+// token service (/service/token, service "harbor-registry"). The same listing names each
+// artifact's accessories (signatures, SBOMs, other referrers), handed on as its referrers.
 import { z } from 'zod';
 import type { ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
@@ -15,6 +16,7 @@ import {
   type ListedManifest,
   type OpenAdapter,
   ociAdapter,
+  type ReferrerDescriptor,
   type RepositoryListing,
   type TagListing,
   type VendorContext,
@@ -157,6 +159,43 @@ export function harborVulnerabilities(
     return counts;
   }
   return undefined;
+}
+
+/**
+ * The artifact type each Harbor accessory type stands for, as Harbor's subject middleware assigns
+ * the types (src/server/middleware/subject). Types not here (`subject.accessory`, any OCI 1.1
+ * referrer Harbor has no name for; `accelerator.nydus`) say nothing of the artifact's type.
+ */
+export const HARBOR_ACCESSORY_TYPES: Readonly<Record<string, string>> = {
+  'signature.cosign': 'application/vnd.dev.cosign.artifact.sig.v1+json',
+  'signature.notation': 'application/vnd.cncf.notary.signature',
+  'sbom.harbor': 'application/vnd.goharbor.harbor.sbom.v1',
+};
+
+/**
+ * Every accessory of one artifacts page, by the digest it refers to, into `referrers`. Harbor
+ * lists accessories under the artifact rows only: those of an index's platform manifests (which
+ * are not rows) are not here.
+ */
+export function harborAccessories(
+  artifacts: HarborArtifact[],
+  referrers: Map<string, ReferrerDescriptor[]>,
+): void {
+  for (const a of artifacts) {
+    for (const acc of a.accessories ?? []) {
+      if (typeof acc.digest !== 'string' || !DIGEST.test(acc.digest)) continue;
+      const subject =
+        typeof acc.subject_artifact_digest === 'string' && DIGEST.test(acc.subject_artifact_digest)
+          ? acc.subject_artifact_digest
+          : a.digest;
+      if (typeof subject !== 'string' || !DIGEST.test(subject)) continue;
+      const list = referrers.get(subject) ?? [];
+      if (list.some((d) => d.digest === acc.digest)) continue;
+      const artifactType = typeof acc.type === 'string' ? HARBOR_ACCESSORY_TYPES[acc.type] : undefined;
+      list.push({ digest: acc.digest, ...(artifactType ? { artifactType } : {}) });
+      referrers.set(subject, list);
+    }
+  }
 }
 
 /**
@@ -414,6 +453,7 @@ async function harborTags(
   const name = repo.slice(slash + 1);
   const scan = p.discoverVulnerabilities;
   const vendor = new Map<string, VendorTag>();
+  const referrers = new Map<string, ReferrerDescriptor[]>();
   const walk = api.pages(
     (page) =>
       `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
@@ -431,8 +471,9 @@ async function harborTags(
       vulnerabilities: scan,
       describe: !p.readManifests,
     });
+    harborAccessories(page.items as HarborArtifact[], referrers);
   }
-  return { items: [...vendor.keys()], vendor, ...walk.verdict };
+  return { items: [...vendor.keys()], vendor, referrers, ...walk.verdict };
 }
 
 export const openHarbor: OpenAdapter = async (ctx) => {

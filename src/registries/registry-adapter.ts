@@ -62,6 +62,8 @@ export interface TagListing extends Listing {
   info?: RepositoryInfo;
   /** Accessories by the digest they refer to, when the vendor listing names them. */
   referrers?: Map<string, ReferrerDescriptor[]>;
+  /** Scan summaries of untagged manifests (an index's platforms) by digest, for the image roll-up. */
+  scans?: Map<string, VulnerabilityCounts>;
 }
 
 export interface RegistryAdapter {

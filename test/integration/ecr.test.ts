@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
+import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { type Log, silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import { vulnerabilityCounts } from '../../src/registries/ecr.js';
+import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
@@ -25,6 +27,7 @@ import {
   startEcrPublicFake,
 } from '../support/fakes/ecr-fake.js';
 import { manyTagsRepository } from '../support/fakes/many-tags.js';
+import { buildReferrer, withReferrers } from '../support/fakes/referrers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const EXAMPLE = readFileSync(join(root, 'examples', 'configs', 'ecr.yml'), 'utf8');
@@ -114,10 +117,18 @@ describe('ECR with AWS credentials (ECR API)', () => {
     expect(many.pages).toBe(3);
     expect((many.pages / many.tags_listed) * 100).toBeLessThanOrEqual(3);
     expect(ops(fake).filter((o) => o === 'GetAuthorizationToken')).toHaveLength(1);
+    // Tags come from the tagged images only; a second listing of the untagged ones (referrers,
+    // platform scans), one call per repository here, is the only other DescribeImages call.
+    const isUntagged = (c: (typeof fake.apiCalls)[number]) =>
+      (c.body.filter as { tagStatus?: string } | undefined)?.tagStatus === 'UNTAGGED';
     for (const call of fake.apiCalls.filter((c) => c.op === 'DescribeImages')) {
-      expect(call.body).toMatchObject({ maxResults: 1000, filter: { tagStatus: 'TAGGED' } });
+      expect(call.body).toMatchObject({
+        maxResults: 1000,
+        filter: { tagStatus: isUntagged(call) ? 'UNTAGGED' : 'TAGGED' },
+      });
       expect(call).toMatchObject({ accessKey: FAKE_ACCESS_KEY, region: 'eu-west-1', status: 200 });
     }
+    expect(fake.apiCalls.filter((c) => c.op === 'DescribeImages' && isUntagged(c))).toHaveLength(5);
     // Receipts count the API calls made for the repository, plus its manifest and config requests.
     expect(many.requests).toBeGreaterThanOrEqual(3);
     // The registry sees no listing and no manifest by tag: only the kept images' trees by digest.
@@ -394,6 +405,147 @@ describe('ECR fast path and the plain OCI path', () => {
       expect(comparableGraph(api.graph.load())).toBe(comparableGraph(oci.graph.load()));
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('ECR untagged images: referrers and platform scans (adapter)', () => {
+  const SIGSTORE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const SPDX = 'application/spdx+json';
+
+  /** nginx (3 indexes, 2 platforms and 2 BuildKit attestations each), `latest` signed and with an SBOM. */
+  function signedRepository(): RepositoryContent {
+    const base = renameRepositories([sampleRepositories()[0]!], () => 'acme/signed')[0]!;
+    const latest = base.manifests.find((m) => m.digest === base.tags.latest)!;
+    const referrers = [
+      buildReferrer({
+        subject: latest,
+        artifactType: SIGSTORE,
+        layerMediaType: SIGSTORE,
+        payload: '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}',
+        annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
+      }),
+      buildReferrer({
+        subject: latest,
+        artifactType: SPDX,
+        layerMediaType: SPDX,
+        payload: '{"spdxVersion":"SPDX-2.3"}',
+      }),
+    ];
+    return withReferrers(base, referrers);
+  }
+
+  async function open(
+    fakeOptions: Parameters<typeof startEcrFake>[0],
+    change: (c: ProviderConfig) => void = () => {},
+  ) {
+    const own = await startEcrFake({
+      repositories: [signedRepository()],
+      unscannedIndexes: true,
+      ...fakeOptions,
+    });
+    const secrets = new Secrets();
+    const settings = loadConfig(exampleFor(own, change), { env: {}, secrets, origin: 'ecr.yml' });
+    const http = new HttpClient({ baseBackoffMs: 1 });
+    const adapter = await openAdapter({
+      settings: settings.providers[0]!,
+      http,
+      secrets,
+      log: silentLog,
+      ambient: { env: AWS_ENV },
+    });
+    return {
+      fake: own,
+      adapter,
+      close: async () => {
+        await http.close();
+        await own.close();
+      },
+    };
+  }
+
+  it('hands referrers on by subject and platform scans by digest; neither becomes a tag', async () => {
+    const o = await open({});
+    try {
+      const tally = { requests: 0 };
+      const listing = await o.adapter.listTags('acme/signed', tally);
+      const tagged = o.fake.images('acme/signed');
+      const untagged = o.fake.untagged('acme/signed');
+      expect(listing.complete).toBe(true);
+      expect(listing.items.sort()).toEqual(tagged.flatMap((i) => i.tags).sort());
+      expect([...listing.vendor!.values()].every((v) => tagged.some((i) => i.digest === v.digest))).toBe(
+        true,
+      );
+      // ECR does not scan a manifest list: the tags carry no counts, their platforms do.
+      expect([...listing.vendor!.values()].some((v) => v.vulnerabilities)).toBe(false);
+      const latest = tagged.find((i) => i.tags.includes('latest'))!.digest;
+      const refs = untagged.filter((u) => u.subject);
+      expect(refs).toHaveLength(2);
+      expect(Object.fromEntries(listing.referrers!)).toEqual({
+        [latest]: refs.map((r) => ({
+          digest: r.digest,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          artifactType: r.artifactMediaType,
+        })),
+      });
+      expect(refs.map((r) => r.artifactMediaType).sort()).toEqual([SPDX, SIGSTORE].sort());
+      // Six platform manifests scanned; the six attestation manifests and the referrers are not.
+      const platforms = untagged.filter((u) => u.severity);
+      expect(platforms).toHaveLength(6);
+      expect(Object.fromEntries(listing.scans!)).toEqual(
+        Object.fromEntries(platforms.map((u) => [u.digest, vulnerabilityCounts(u.severity)])),
+      );
+      // One call for the tags, one for the untagged images; pages count the tag listing alone.
+      expect(o.fake.apiCalls.filter((c) => c.op === 'DescribeImages').map((c) => c.body.filter)).toEqual([
+        { tagStatus: 'TAGGED' },
+        { tagStatus: 'UNTAGGED' },
+      ]);
+      expect(tally.requests).toBe(2);
+      expect(listing.pages).toBe(1);
+      expect(o.adapter.notes()).toContain(
+        'vulnerabilities: 3 multi-platform images have no summary of their own: ECR scans their platform manifests, whose counts are summed for them',
+      );
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('reads every page of the untagged images, and keeps scans out without discover_vulnerabilities', async () => {
+    const o = await open({ imagesPageCap: 4 }, (c) => {
+      c.discover_vulnerabilities = false;
+    });
+    try {
+      const tally = { requests: 0 };
+      const listing = await o.adapter.listTags('acme/signed', tally);
+      expect(listing.complete).toBe(true);
+      expect(listing.scans).toBeUndefined();
+      expect([...listing.referrers!.values()].flat()).toHaveLength(2);
+      // 3 tagged images on one page; 14 untagged (6 platforms, 6 attestations, 2 referrers) on four.
+      expect(o.fake.untagged('acme/signed')).toHaveLength(14);
+      expect(tally.requests).toBe(5);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('hands on no referrers or scans when the untagged images cannot all be read, and says why', async () => {
+    const o = await open({ imagesPageCap: 4 }, (c) => {
+      c.max_pages = 2;
+    });
+    try {
+      const listing = await o.adapter.listTags('acme/signed', { requests: 0 });
+      expect(listing.items).toHaveLength(7);
+      expect(listing.complete).toBe(false);
+      expect(listing.problem).toBe(
+        'untagged images (referrers, platform scans): stopped after 2 pages (max_pages); raise max_pages to list everything',
+      );
+      expect(listing.referrers).toBeUndefined();
+      expect(listing.scans).toBeUndefined();
+      expect(o.adapter.notes()).toContain(
+        'ECR API: the untagged images of acme/signed could not all be read: their referrers and platform scans are left out (see the receipts)',
+      );
+    } finally {
+      await o.close();
     }
   });
 });

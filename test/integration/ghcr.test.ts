@@ -8,7 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { HttpClient } from '../../src/http/http-client.js';
+import { Revalidator, type StoredPages } from '../../src/http/revalidation.js';
 import type { Log } from '../../src/log.js';
+import { silentLog } from '../../src/log.js';
+import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
@@ -16,12 +19,14 @@ import { comparableGraph } from '../support/comparable-graph.js';
 import {
   buildNumber,
   type GhcrFake,
+  type GhcrFakeOptions,
   GITHUB_TOKEN,
   MANY,
   MANY_COUNT,
   ORG,
   PAT,
   startGhcrFake,
+  USER,
 } from '../support/fakes/ghcr-fake.js';
 
 let fake: GhcrFake;
@@ -427,5 +432,195 @@ describe('ghcr and the GitHub API budget', () => {
     expect(r.summary).toContain(
       'GitHub API rate limit reached (HTTP 429 "You have exceeded a secondary rate limit."; 4996 of 5000 left; resets 12:00 UTC)',
     );
+  });
+});
+
+describe('GitHub attestations API (vendorAttestations)', () => {
+  const SUBJECT = `sha256:${'a'.repeat(64)}`;
+  const OTHER = `sha256:${'b'.repeat(64)}`;
+  const SLSA = 'https://slsa.dev/provenance/v1';
+  const SPDX = 'https://spdx.dev/Document/v2.3';
+  const stored: GhcrFakeOptions['attestations'] = [
+    { owner: ORG, digest: SUBJECT, predicateType: SLSA, image: 'web-frontend' },
+    { owner: ORG, digest: SUBJECT, predicateType: SPDX, image: 'web-frontend' },
+    { owner: ORG, digest: SUBJECT, predicateType: SLSA, image: 'web-frontend' },
+    { owner: USER, digest: OTHER, predicateType: SLSA, image: 'legacy-batch' },
+  ];
+
+  /** The real GHCR adapter over a fake holding `stored`, REST pages of two. */
+  async function open(
+    credentials: string,
+    extra: GhcrFakeOptions = {},
+    env: Record<string, string> = {},
+    warm?: { pages: StoredPages; fake: GhcrFake },
+  ) {
+    const own = warm?.fake ?? (await startGhcrFake({ restPageSize: 2, attestations: stored, ...extra }));
+    const pages = warm?.pages ?? {};
+    const secrets = new Secrets();
+    const text = `providers:
+  - name: ghcr
+    type: docker
+    config:
+      registry_type: ghcr
+      api_url: ${own.url}
+      github_api_url: ${own.apiUrl}
+      ${credentials}
+      selectors:
+        - namespace_pattern: "${ORG}"
+`;
+    const settings = loadConfig(text, { env: {}, secrets, origin: 'test' });
+    const http = new HttpClient({ sleep: async () => {} });
+    const revalidator = new Revalidator(pages);
+    http.revalidator = revalidator;
+    const adapter = await openAdapter({
+      settings: settings.providers[0]!,
+      http,
+      secrets,
+      log: silentLog,
+      ambient: { env, ...(credentials ? {} : { githubToken: GITHUB_TOKEN }) },
+    });
+    const attestationCalls = () => own.apiRequests.filter((q) => q.path.includes('/attestations/'));
+    return {
+      fake: own,
+      adapter,
+      revalidator,
+      attestationCalls,
+      close: async () => {
+        await http.close();
+        if (!warm) await own.close();
+      },
+    };
+  }
+
+  it('reads the predicate types of every page, and an empty list from a 404', async () => {
+    const o = await open(`token: ${PAT}`);
+    try {
+      const tally = { requests: 0 };
+      const found = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, tally);
+      expect(found).toEqual({ source: 'GitHub attestations API', predicateTypes: [SPDX, SLSA].sort() });
+      // Three attestations at two a page: two pages, followed by the cursor GitHub's Link names.
+      expect(o.attestationCalls().map((q) => [q.path, q.status])).toEqual([
+        [`/orgs/${ORG}/attestations/${encodeURIComponent(SUBJECT)}?per_page=100`, 200],
+        [
+          expect.stringMatching(new RegExp(`^/orgs/${ORG}/attestations/sha256%3Aa{64}\\?per_page=2&after=`)),
+          200,
+        ],
+      ]);
+      expect(tally.requests).toBe(2);
+      // The organisation is known now: a digest without attestations costs one request.
+      const none = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, OTHER, tally);
+      expect(none).toEqual({ source: 'GitHub attestations API', predicateTypes: [] });
+      expect(
+        o
+          .attestationCalls()
+          .slice(2)
+          .map((q) => q.status),
+      ).toEqual([404]);
+      expect(tally.requests).toBe(3);
+      expect(o.adapter.notes()).toContain(
+        'GitHub attestations API: 2 image digests looked up, 1 with attestations',
+      );
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('revalidates stored pages with their ETags on a warm run: 304s, same types', async () => {
+    const cold = await open(`token: ${PAT}`);
+    try {
+      await cold.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 });
+      const warm = await open(`token: ${PAT}`, {}, {}, { pages: cold.revalidator.pages(), fake: cold.fake });
+      try {
+        const found = await warm.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, {
+          requests: 0,
+        });
+        expect(found?.predicateTypes).toEqual([SPDX, SLSA].sort());
+        expect(warm.attestationCalls().map((q) => q.status)).toEqual([200, 200, 304, 304]);
+        expect(warm.revalidator.notModified).toBe(2);
+      } finally {
+        await warm.close();
+      }
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it("asks a user's store when the owner is not an organisation", async () => {
+    const o = await open(`token: ${PAT}`);
+    try {
+      const found = await o.adapter.vendorAttestations!(`${USER}/legacy-batch`, OTHER, { requests: 0 });
+      expect(found?.predicateTypes).toEqual([SLSA]);
+      expect(o.attestationCalls().map((q) => [q.path.split('?')[0], q.status])).toEqual([
+        [`/orgs/${USER}/attestations/${encodeURIComponent(OTHER)}`, 404],
+        [`/users/${USER}/attestations/${encodeURIComponent(OTHER)}`, 200],
+      ]);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('asks once when the token may not read attestations, and says so in one note', async () => {
+    const o = await open('', {}, WORKFLOW_ENV);
+    try {
+      const tally = { requests: 0 };
+      expect(await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, tally)).toBeUndefined();
+      expect(await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, OTHER, tally)).toBeUndefined();
+      expect(await o.adapter.vendorAttestations!(`${ORG}/payments-api`, SUBJECT, tally)).toBeUndefined();
+      expect(o.attestationCalls().map((q) => q.status)).toEqual([403]);
+      const notes = o.adapter.notes().filter((n) => n.startsWith('GitHub attestations API'));
+      expect(notes).toEqual([
+        `GitHub attestations API: the token may not read the attestations of ${ORG} (HTTP 403 "Resource not accessible by integration"); their images were not checked against GitHub's attestation store; give a fine-grained token or the workflow's GITHUB_TOKEN attestations: read (in a workflow: permissions: attestations: read)`,
+        'GitHub attestations API: not asked for 3 image digests (the token may not read them)',
+      ]);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('reads them with a GITHUB_TOKEN granted attestations: read', async () => {
+    const o = await open('', { githubTokenAttestations: true }, WORKFLOW_ENV);
+    try {
+      const found = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 });
+      expect(found?.predicateTypes).toEqual([SPDX, SLSA].sort());
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('makes a server failure an error for that image, not a refusal of the token', async () => {
+    const o = await open(`token: ${PAT}`);
+    try {
+      const fail = { status: 502, body: { message: 'Server Error' } };
+      o.fake.failNext(fail, fail, fail, fail);
+      await expect(
+        o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 }),
+      ).rejects.toThrow(`HTTP 502 "Server Error" reading the attestations of ${ORG}/web-frontend@${SUBJECT}`);
+      // The next image is asked as usual.
+      const found = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 });
+      expect(found?.predicateTypes).toEqual([SPDX, SLSA].sort());
+      expect(o.adapter.notes().some((n) => n.includes('may not read'))).toBe(false);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('keeps the rest of the budget for other jobs', async () => {
+    const o = await open(`token: ${PAT}`, { restPageSize: 100 });
+    try {
+      o.fake.setRemaining(PAT, 10);
+      const first = await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, SUBJECT, { requests: 0 });
+      // The answer that reported the low budget is still used; nothing is asked after it.
+      expect(first?.predicateTypes).toEqual([SPDX, SLSA].sort());
+      expect(o.attestationCalls()).toHaveLength(1);
+      expect(
+        await o.adapter.vendorAttestations!(`${ORG}/web-frontend`, OTHER, { requests: 0 }),
+      ).toBeUndefined();
+      expect(o.attestationCalls()).toHaveLength(1);
+      expect(o.adapter.notes()).toContain(
+        'GitHub attestations API: not asked for 1 image digests (the GitHub API rate limit is reached)',
+      );
+    } finally {
+      await o.close();
+    }
   });
 });

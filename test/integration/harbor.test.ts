@@ -5,15 +5,18 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
+import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
+import { openAdapter } from '../../src/registries/open-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
+import { buildReferrer, referrerFacts, withReferrers } from '../support/fakes/referrers.js';
 
 const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
 const ROBOT = 'robot$acme+inventory';
@@ -509,5 +512,104 @@ describe('examples/configs/harbor.yml', () => {
       critical: 1,
     });
     expect(r.summary).not.toContain(ROBOT_SECRET);
+  });
+});
+
+describe('harbor accessories as referrers (adapter)', () => {
+  const NOTATION = 'application/vnd.cncf.notary.signature';
+  const HARBOR_SBOM = 'application/vnd.goharbor.harbor.sbom.v1';
+  const SIGSTORE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const IN_TOTO = 'application/vnd.in-toto+json';
+
+  /** web-frontend with its `latest` index signed by notation and cosign, an SBOM and an attestation. */
+  function accessorised(): RepositoryContent {
+    const base = sampleRepositories().find((r) => r.name === 'acme/web-frontend')!;
+    const latest = base.manifests.find((m) => m.digest === base.tags.latest)!;
+    const refs = [
+      buildReferrer({
+        subject: latest,
+        artifactType: NOTATION,
+        layerMediaType: 'application/jose+json',
+        payload: '{"payload":"n"}',
+      }),
+      buildReferrer({
+        subject: latest,
+        artifactType: SIGSTORE,
+        layerMediaType: SIGSTORE,
+        payload: '{"b":1}',
+      }),
+      buildReferrer({
+        subject: latest,
+        artifactType: HARBOR_SBOM,
+        layerMediaType: 'application/spdx+json',
+        payload: '{"spdxVersion":"SPDX-2.3"}',
+      }),
+      buildReferrer({
+        subject: latest,
+        artifactType: IN_TOTO,
+        layerMediaType: IN_TOTO,
+        payload: '{"predicateType":"https://slsa.dev/provenance/v1"}',
+      }),
+    ];
+    return withReferrers(base, refs);
+  }
+
+  it('hands every accessory on under its subject, typed; none becomes a tag but a cosign .sig', async () => {
+    const payments = sampleRepositories().find((r) => r.name === 'acme/payments-api')!;
+    const own = await startHarborFake(fakeOptions({ repositories: [accessorised(), payments] }));
+    const http = new HttpClient();
+    try {
+      const secrets = new Secrets();
+      const settings = loadConfig(config({ username: 'admin', password: 'Harbor12345', url: own.url }), {
+        env: {},
+        secrets,
+        origin: 'test',
+      });
+      const adapter = await openAdapter({
+        settings: settings.providers[0]!,
+        http,
+        secrets,
+        log: silentLog,
+        ambient: { env: {} },
+      });
+      own.requests.length = 0;
+      const tally = { requests: 0 };
+      const web = await adapter.listTags('acme/web-frontend', tally);
+      const content = accessorised();
+      const refs = referrerFacts(content);
+      // Harbor types a sigstore bundle `signature.cosign` like a legacy cosign signature, so the
+      // `.sig` tag a legacy one has is named for it too (docs/registries/harbor.md says so).
+      const cosignTag = `${content.tags.latest!.replace(':', '-')}.sig`;
+      expect(web.items.sort()).toEqual([...Object.keys(content.tags), cosignTag].sort());
+      const typed = (artifactType: string) => refs.find((r) => r.artifactType === artifactType)!.digest;
+      expect(Object.fromEntries(web.referrers!)).toEqual({
+        [content.tags.latest!]: expect.arrayContaining([
+          { digest: typed(NOTATION), artifactType: NOTATION },
+          // Harbor calls a sigstore bundle a cosign signature, whatever it holds.
+          { digest: typed(SIGSTORE), artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' },
+          { digest: typed(HARBOR_SBOM), artifactType: HARBOR_SBOM },
+          // subject.accessory: Harbor has no name for it, so its type is left to its manifest.
+          { digest: typed(IN_TOTO) },
+        ]),
+      });
+      expect(web.referrers!.get(content.tags.latest!)).toHaveLength(4);
+      expect(own.requests.filter((q) => q.kind === 'api')).toHaveLength(1);
+      expect(tally.requests).toBe(1);
+
+      // The legacy cosign signature: its `.sig` tag is listed (Harbor's tags/list has it) and it
+      // is a referrer of the image it signs.
+      const pay = await adapter.listTags('acme/payments-api', { requests: 0 });
+      const facts = tagFacts(payments);
+      const sig = facts.find((f) => f.tag.endsWith('.sig'))!;
+      const subject = sig.tag.slice(0, -'.sig'.length).replace('-', ':');
+      expect(pay.items).toHaveLength(8);
+      expect(pay.items).toContain(sig.tag);
+      expect(Object.fromEntries(pay.referrers!)).toEqual({
+        [subject]: [{ digest: sig.digest, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' }],
+      });
+    } finally {
+      await http.close();
+      await own.close();
+    }
   });
 });

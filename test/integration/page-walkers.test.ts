@@ -292,6 +292,10 @@ async function serve(d: Dialect, script: ScriptPage[], elsewhere: ScriptedServer
         { 'content-type': 'application/x-amz-json-1.1' },
       );
     }
+    // The script is the tag listing; the ECR adapter's second listing (untagged images, for
+    // referrers and platform scans) finds none, as in a repository holding only tagged images.
+    if (ecrOp(req) === 'describeimages' && (body.filter as { tagStatus?: string })?.tagStatus === 'UNTAGGED')
+      return send(res, { imageDetails: [] }, { 'content-type': 'application/x-amz-json-1.1' });
     if (!d.isPage(req, url) || at >= script.length) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return res.end('{"errors":[{"code":"NOT_FOUND","message":"not scripted"}]}');

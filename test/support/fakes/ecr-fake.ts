@@ -8,12 +8,15 @@
 // API side: POST / with X-Amz-Target `AmazonEC2ContainerRegistry_V20150921.<Op>`, a SigV4
 // Authorization header naming a known access key, maxResults 1..1000 (default 100) with opaque
 // nextTokens, epoch-second timestamps, and errors as `{"__type","message"}` with HTTP 400.
+// DescribeImages' tagStatus filter picks tagged images, untagged ones (an index's platform and
+// attestation manifests, referrers with their subjectManifestDigest) or both (ANY, the default).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../../src/demo/sample-repositories.js';
 import { type TagFact, tagFacts } from './content-facts.js';
+import { referrerFacts } from './referrers.js';
 
 export const FAKE_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 export const FAKE_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -34,6 +37,11 @@ export interface EcrFakeOptions {
   repositoriesPageCap?: number;
   /** Repositories whose images were never scanned (no imageScanFindingsSummary). */
   unscanned?: string[];
+  /**
+   * As ECR does: a manifest list gets no scan summary of its own, only its platform manifests
+   * (untagged images) do. Off, every tagged index carries one too, as the older tests expect.
+   */
+  unscannedIndexes?: boolean;
 }
 
 export interface ApiCall {
@@ -68,6 +76,8 @@ export interface EcrFake {
   expireSessions(): void;
   /** Images per repository as DescribeImages reports them (tagged only), for assertions. */
   images(repo: string): ImageRecord[];
+  /** Untagged images (platform manifests, attestations, referrers) as DescribeImages reports them. */
+  untagged(repo: string): ImageRecord[];
   close(): Promise<void>;
 }
 
@@ -77,6 +87,10 @@ export interface ImageRecord {
   pushedAt: string;
   size: number;
   mediaType: string;
+  /** The config's media type, or a referrer's artifactType; absent for a manifest list. */
+  artifactMediaType?: string;
+  /** For a referrer: the digest of the manifest it refers to. */
+  subject?: string;
   severity?: Record<string, number>;
 }
 
@@ -95,7 +109,7 @@ export function fakeSeverityCounts(digest: string): Record<string, number> {
   return counts;
 }
 
-function imagesOf(facts: TagFact[], scanned: boolean): ImageRecord[] {
+function imagesOf(facts: TagFact[], scanned: boolean, scanIndexes: boolean): ImageRecord[] {
   const byDigest = new Map<string, ImageRecord>();
   for (const f of facts) {
     const found = byDigest.get(f.digest);
@@ -109,11 +123,53 @@ function imagesOf(facts: TagFact[], scanned: boolean): ImageRecord[] {
       pushedAt: f.pushedAt,
       size: f.size,
       mediaType: f.mediaType,
-      ...(scanned ? { severity: fakeSeverityCounts(f.digest) } : {}),
+      ...(f.isIndex ? {} : { artifactMediaType: f.platforms[0]!.configMediaType }),
+      ...(scanned && (scanIndexes || !f.isIndex) ? { severity: fakeSeverityCounts(f.digest) } : {}),
     });
   }
   // ECR's order is its own (not by push time); digest order stands in for it.
   return [...byDigest.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
+}
+
+/**
+ * The images ECR keeps without a tag: an index's platform manifests (scanned like any image) and
+ * BuildKit attestation manifests (not runnable, so never scanned), and referrers pushed by digest,
+ * each with the subjectManifestDigest DescribeImages reports for it.
+ */
+function untaggedOf(repo: RepositoryContent, facts: TagFact[], scanned: boolean): ImageRecord[] {
+  const tagged = new Set(facts.map((f) => f.digest));
+  const out = new Map<string, ImageRecord>();
+  const add = (r: Omit<ImageRecord, 'tags'>) => {
+    if (!tagged.has(r.digest) && !out.has(r.digest)) out.set(r.digest, { ...r, tags: [] });
+  };
+  for (const f of facts) {
+    if (!f.isIndex) continue;
+    for (const p of f.platforms) {
+      add({
+        digest: p.digest,
+        pushedAt: f.pushedAt,
+        size: p.size,
+        mediaType: p.mediaType,
+        artifactMediaType: p.configMediaType,
+        ...(scanned ? { severity: fakeSeverityCounts(p.digest) } : {}),
+      });
+    }
+    for (const a of f.attestations) {
+      const doc = repo.manifests.find((m) => m.digest === a)!;
+      add({ digest: a, pushedAt: f.pushedAt, size: doc.bytes.length, mediaType: doc.mediaType });
+    }
+  }
+  for (const r of referrerFacts(repo)) {
+    add({
+      digest: r.digest,
+      pushedAt: '2024-11-08T00:00:00Z',
+      size: r.size,
+      mediaType: r.mediaType,
+      artifactMediaType: r.artifactType,
+      subject: r.subject,
+    });
+  }
+  return [...out.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -146,9 +202,11 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
   const account = opts.accountId ?? '123456789012';
   const region = opts.region ?? 'eu-west-1';
   const registryHost = `${account}.dkr.ecr.${region}.amazonaws.com`;
+  const scannedRepo = (r: RepositoryContent) => !(opts.unscanned ?? []).includes(r.name);
   const images = new Map(
-    repos.map((r) => [r.name, imagesOf(tagFacts(r), !(opts.unscanned ?? []).includes(r.name))]),
+    repos.map((r) => [r.name, imagesOf(tagFacts(r), scannedRepo(r), !opts.unscannedIndexes)]),
   );
+  const untagged = new Map(repos.map((r) => [r.name, untaggedOf(r, tagFacts(r), scannedRepo(r))]));
   const createdAt = epochSeconds('2023-05-01T09:00:00Z');
   /** password → uses left (Infinity = until expiry), or 'expired'. */
   const passwords = new Map<string, number | 'expired'>();
@@ -320,18 +378,22 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
           );
         }
         const status = (body.filter as { tagStatus?: string } | undefined)?.tagStatus ?? 'ANY';
-        // Untagged images would be index children and old pushes; this content has none besides children.
-        const p = page(status === 'UNTAGGED' ? [] : list, opts.imagesPageCap);
+        const loose = untagged.get(name as string) ?? [];
+        const all = status === 'UNTAGGED' ? loose : status === 'TAGGED' ? list : [...list, ...loose];
+        const p = page(all, opts.imagesPageCap);
         if (!p) return fail('InvalidParameterException', 'Invalid parameter at nextToken');
         return send(200, {
           imageDetails: p.items.map((img) => ({
             registryId: account,
             repositoryName: name,
             imageDigest: img.digest,
-            imageTags: img.tags,
+            // ECR leaves the field out of an untagged image rather than sending an empty list.
+            ...(img.tags.length ? { imageTags: img.tags } : {}),
             imageSizeInBytes: img.size,
             imagePushedAt: epochSeconds(img.pushedAt),
             imageManifestMediaType: img.mediaType,
+            ...(img.artifactMediaType ? { artifactMediaType: img.artifactMediaType } : {}),
+            ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
             ...(img.severity
               ? {
                   imageScanStatus: {
@@ -393,6 +455,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       sessionsExpired = true;
     },
     images: (repo) => images.get(repo) ?? [],
+    untagged: (repo) => untagged.get(repo) ?? [],
     close: () => registry.close(),
   };
 }

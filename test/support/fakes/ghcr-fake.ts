@@ -7,6 +7,9 @@
 // - REST: per_page ≤ 100 with absolute Link headers, x-ratelimit-* headers counting down per
 //   token, a GITHUB_TOKEN gets 400 "Invalid argument." listing an organisation's packages and 404
 //   for packages its repository cannot access, `/` in package names must be URL-encoded.
+// - attestations (/orgs|users/{owner}/attestations/{digest}): sigstore bundles in
+//   `{"attestations":[…]}`, cursor pages (`after`) named by Link, 404 when none is stored, 403
+//   "Resource not accessible by integration" for a GITHUB_TOKEN without attestations: read.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
@@ -128,6 +131,45 @@ export interface GhcrFakeOptions {
   /** Packages the workflow's GITHUB_TOKEN may read (its repository's); public ones it may only pull. */
   githubTokenPackages?: string[];
   publicPackages?: string[];
+  /** Attestations in GitHub's store (actions/attest-build-provenance), by owner and subject digest. */
+  attestations?: StoredAttestation[];
+  /** Whether the workflow's GITHUB_TOKEN has `attestations: read` (without it: 403). */
+  githubTokenAttestations?: boolean;
+}
+
+export interface StoredAttestation {
+  owner: string;
+  digest: string;
+  predicateType: string;
+  /** The package name inside the owner, for the statement's subject name. */
+  image?: string;
+}
+
+/**
+ * A sigstore bundle shaped like those GitHub stores: a DSSE envelope around an in-toto statement
+ * about the digest, and verification material. The signature is filler: nothing here checks it.
+ */
+export function attestationBundle(name: string, digest: string, predicateType: string, seed: number) {
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name, digest: { sha256: digest.replace(/^sha256:/, '') } }],
+    predicateType,
+    predicate: {},
+  };
+  const filler = (what: string) =>
+    createHash('sha256').update(`${what}/${name}/${digest}/${seed}`).digest('base64');
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: {
+      certificate: { rawBytes: filler('certificate') },
+      tlogEntries: [{ logIndex: String(1000 + seed), kindVersion: { kind: 'dsse', version: '0.0.1' } }],
+    },
+    dsseEnvelope: {
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      payloadType: 'application/vnd.in-toto+json',
+      signatures: [{ sig: filler('signature'), keyid: '' }],
+    },
+  };
 }
 
 export interface ApiRequest {
@@ -392,10 +434,14 @@ export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFak
       if (page > 1) rels.push(`<${link(page - 1)}>; rel="prev"`);
       if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`);
       if (page > 1) rels.push(`<${link(1)}>; rel="first"`);
+      return answer(items, rels);
+    };
+    /** A page as GitHub sends it: with an ETag, or a 304 when the client holds the same one. */
+    const answer = (body: unknown, rels: string[]) => {
       // GitHub's ETags depend on the token as well as the content (github/docs#34689), and a 304
       // does not count against the rate limit.
       const etag = `W/"${createHash('sha256')
-        .update(`${token}\n${JSON.stringify(items)}\n${rels.join(', ')}`)
+        .update(`${token}\n${JSON.stringify(body)}\n${rels.join(', ')}`)
         .digest('hex')}"`;
       if (req.headers['if-none-match'] === etag) {
         rate.remaining++;
@@ -403,8 +449,46 @@ export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFak
         res.writeHead(304, { etag, ...rateHeaders() });
         return res.end();
       }
-      return send(200, items, { ...rateHeaders(), etag, ...(rels.length ? { link: rels.join(', ') } : {}) });
+      return send(200, body, { ...rateHeaders(), etag, ...(rels.length ? { link: rels.join(', ') } : {}) });
     };
+
+    const attested = /^\/(orgs|users)\/([^/]+)\/attestations\/([^/]+)$/.exec(url.pathname);
+    if (attested) {
+      const [, kind, owner, subject] = attested;
+      if (!(kind === 'orgs' ? orgs : users).has(owner!)) return notFound();
+      if (token === GITHUB_TOKEN && !opts.githubTokenAttestations) {
+        return send(
+          403,
+          {
+            message: 'Resource not accessible by integration',
+            documentation_url: `https://docs.github.com/rest/${kind}/attestations#list-attestations`,
+            status: '403',
+          },
+          rateHeaders(),
+        );
+      }
+      const digest = decodeURIComponent(subject!);
+      const all = (opts.attestations ?? [])
+        .filter((a) => a.owner === owner && a.digest === digest)
+        .map((a, i) => ({
+          bundle: attestationBundle(`ghcr.io/${owner}/${a.image ?? 'image'}`, digest, a.predicateType, i),
+          repository_id: 4242,
+          bundle_url: `https://attestations.invalid/${owner}/${digest}/${i}`,
+        }));
+      // GitHub holds nothing for this digest: 404, not an empty list.
+      if (all.length === 0) return notFound();
+      // Cursor paging: `after` is an opaque position, handed out in the Link header.
+      const offset = Number(Buffer.from(url.searchParams.get('after') ?? '', 'base64url').toString() || '0');
+      const items = all.slice(offset, offset + perPage);
+      const rels: string[] = [];
+      if (offset + perPage < all.length) {
+        const u = new URL(url.pathname, base);
+        u.searchParams.set('per_page', String(perPage));
+        u.searchParams.set('after', Buffer.from(String(offset + perPage)).toString('base64url'));
+        rels.push(`<${u.toString()}>; rel="next"`);
+      }
+      return answer({ attestations: items }, rels);
+    }
 
     const list = /^\/(orgs|users)\/([^/]+)\/packages$/.exec(url.pathname);
     if (list) {

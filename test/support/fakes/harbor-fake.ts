@@ -8,7 +8,9 @@
 // - artifacts: indexes with `references` (children not listed as rows), images with `extra_attrs`
 //   (config created/os/architecture/Labels, no variant), size = document + config + layers,
 //   type UNKNOWN for a non-image config, tags with push times,
-//   cosign signatures as accessories of their subject (not rows; Harbor 2.5+), scan_overview keyed
+//   cosign signatures as accessories of their subject (not rows; Harbor 2.5+), and so every
+//   manifest with a subject, typed as Harbor's subject middleware types them (signature.notation,
+//   signature.cosign, sbom.harbor, else subject.accessory), scan_overview keyed
 //   by the report MIME type the client accepts (`X-Accept-Vulnerabilities`);
 // - errors `{"errors":[{"code","message"}]}`: 401 UNAUTHORIZED for anonymous or wrong Basic
 //   credentials, 403 FORBIDDEN for an account without access to the project;
@@ -19,6 +21,7 @@ import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../.
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
 import { tagFacts } from './content-facts.js';
 import { basicCredentials, type RateLimit, refuseScripted, sendJson } from './fake-http.js';
+import { referrerFacts } from './referrers.js';
 
 export type { RateLimit };
 
@@ -28,6 +31,27 @@ const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export const HARBOR_REPORT_MIME = 'application/vnd.security.vulnerability.report; version=1.1';
+
+/** When the fake says a referrer (pushed by digest, so no tag push time) was pushed. */
+const REFERRER_PUSHED = '2024-11-08T00:00:00Z';
+
+/**
+ * The accessory type Harbor records for a manifest with a subject, from its artifactType (else
+ * its config media type), as Harbor's subject middleware decides it.
+ */
+function accessoryType(artifactType: string): string {
+  switch (artifactType) {
+    case 'application/vnd.cncf.notary.signature':
+      return 'signature.notation';
+    case 'application/vnd.dev.cosign.artifact.sig.v1+json':
+    case 'application/vnd.dev.sigstore.bundle.v0.3+json':
+      return 'signature.cosign';
+    case 'application/vnd.goharbor.harbor.sbom.v1':
+      return 'sbom.harbor';
+    default:
+      return 'subject.accessory';
+  }
+}
 
 export interface HarborAccount {
   password: string;
@@ -167,6 +191,7 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     const content = byName.get(repo);
     if (!content) return [];
     const facts = tagFacts(content);
+    const referrers = referrerFacts(content);
     const sigs = facts.filter((f) => /^sha256-[a-f0-9]{64}\.sig$/.test(f.tag));
     const subjectOf = (tag: string) => tag.slice(0, -'.sig'.length).replace('-', ':');
     const byDigest = new Map<string, typeof facts>();
@@ -180,19 +205,28 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
       .map(([digest, tags], id) => {
         const f = tags[0]!;
         const scan = opts.scans?.[digest];
-        const accessories = sigs
-          .filter((s) => s.tag === `${digest.replace(':', '-')}.sig`)
-          .map((s) => ({
-            artifact_id: 1000 + id,
-            subject_artifact_id: id + 1,
-            subject_artifact_digest: digest,
-            subject_artifact_repo: repo.slice(repo.indexOf('/') + 1),
-            size: s.size,
-            digest: s.digest,
-            type: 'signature.cosign',
-            icon: '',
-            creation_time: harborTime(s.pushedAt),
-          }));
+        const accessory = (
+          n: number,
+          a: { size: number; digest: string; type: string; pushedAt: string },
+        ) => ({
+          artifact_id: 1000 + id * 10 + n,
+          subject_artifact_id: id + 1,
+          subject_artifact_digest: digest,
+          subject_artifact_repo: repo.slice(repo.indexOf('/') + 1),
+          size: a.size,
+          digest: a.digest,
+          type: a.type,
+          icon: '',
+          creation_time: harborTime(a.pushedAt),
+        });
+        const accessories = [
+          ...sigs
+            .filter((s) => s.tag === `${digest.replace(':', '-')}.sig`)
+            .map((s) => ({ ...s, type: 'signature.cosign' })),
+          ...referrers
+            .filter((r) => r.subject === digest)
+            .map((r) => ({ ...r, type: accessoryType(r.artifactType), pushedAt: REFERRER_PUSHED })),
+        ].map((a, n) => accessory(n, a));
         const single = f.isIndex ? undefined : f.platforms[0]!;
         const isImage = !single || IMAGE_CONFIG_TYPES.has(single.configMediaType);
         return {
