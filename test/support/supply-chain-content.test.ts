@@ -18,6 +18,7 @@ import {
   SUPPLY_CHAIN_IMAGES,
   SupplyChainAnnotation,
   SupplyChainMediaType,
+  severityCounts,
   supplyChainRepository,
   testKeys,
 } from './supply-chain-content.js';
@@ -80,17 +81,6 @@ function openEnvelope(envelope: DsseEnvelope, publicKey: KeyObject) {
       predicateType: string;
       predicate: Record<string, unknown>;
     },
-  };
-}
-
-function tally(severities: string[]) {
-  const n = (s: string) => severities.filter((x) => x === s).length;
-  return {
-    total: severities.length,
-    critical: n('CRITICAL'),
-    high: n('HIGH'),
-    medium: n('MEDIUM'),
-    low: n('LOW'),
   };
 }
 
@@ -247,7 +237,7 @@ describe('supply-chain content in the real registry', () => {
         const vulns = result.Results.flatMap((r) => r.Vulnerabilities);
         const { from: _from, ...expected } = img.vulnerabilities!;
         expect({
-          ...tally(vulns.map((v) => v.Severity)),
+          ...severityCounts(vulns.map((v) => v.Severity)),
           fixable: vulns.filter((v) => v.FixedVersion).length,
         }).toEqual(expected);
       }
@@ -274,7 +264,7 @@ describe('supply-chain content in the real registry', () => {
     const severity = (s: number) => (s >= 9 ? 'CRITICAL' : s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW');
     const { from, ...expected } = img.vulnerabilities!;
     expect(from).toBe('sarif');
-    expect(tally(run.results.map((r) => severity(score.get(r.ruleId)!)))).toEqual(expected);
+    expect(severityCounts(run.results.map((r) => severity(score.get(r.ruleId)!)))).toEqual(expected);
   });
 
   it('has BuildKit attestation children with SPDX and SLSA v1 layers; the >= 0.32 form also has a subject', async () => {

@@ -526,7 +526,8 @@ const SARIF_LEVEL: Record<Severity, string> = {
   LOW: 'note',
 };
 
-function countsOf(severities: Severity[], fixable?: number): VulnerabilityCounts {
+/** Counts of scanner severities (`CRITICAL`, `HIGH`…), and how many have a fix when known. */
+export function severityCounts(severities: string[], fixable?: number): VulnerabilityCounts {
   const n = (s: Severity) => severities.filter((x) => x === s).length;
   return {
     total: severities.length,
@@ -852,7 +853,7 @@ export function supplyChainRepository(
     images.bundle.trust = { signed: true, sbom: false, provenance: false, verified: true };
     const fixable = VULN_FINDINGS.filter(([, , fixed]) => fixed).length;
     images.bundle.vulnerabilities = {
-      ...countsOf(
+      ...severityCounts(
         VULN_FINDINGS.map(([, s]) => s),
         fixable,
       ),
@@ -881,7 +882,7 @@ export function supplyChainRepository(
     addFallbackIndex('buildkit', [sarif]);
     images.buildkit.trust = { signed: false, sbom: true, provenance: true, verified: false };
     images.buildkit.vulnerabilities = {
-      ...countsOf(SARIF_FINDINGS.map(([, s]) => s)),
+      ...severityCounts(SARIF_FINDINGS.map(([, s]) => s)),
       from: 'sarif',
     };
   }
