@@ -245,6 +245,23 @@ describe('supply-chain content in the real registry', () => {
     expect(seen).toEqual([PredicateType.CosignSign, PredicateType.CosignVuln]);
   });
 
+  it('lists a replayed signature bundle for bad-signature: genuine, but naming the legacy image', async () => {
+    const img = facts.images['bad-signature'];
+    const listing = await getJson<Index>(registry.url, `/v2/${repo}/manifests/${fallbackTag(img.digest)}`);
+    expect(listing.manifests.map((d) => d.digest)).toEqual(facts.referrers[img.digest]);
+    const m = await getJson<Manifest>(registry.url, `/v2/${repo}/manifests/${listing.manifests[0]!.digest}`);
+    expect(m.subject?.digest).toBe(img.digest);
+    const bundle = JSON.parse((await getBlob(registry.url, m.layers[0]!.digest)).toString('utf8')) as {
+      dsseEnvelope: DsseEnvelope;
+    };
+    const { ok, statement } = openEnvelope(bundle.dsseEnvelope, keys.signing.publicKey);
+    expect(ok).toBe(true);
+    expect(statement.subject[0]!.digest.sha256).toBe(hexOf(facts.images.legacy.digest));
+    expect(
+      facts.manifests[m.subject!.digest] && facts.manifests[listing.manifests[0]!.digest]!.verification,
+    ).toBe('bad');
+  });
+
   it('lists a SARIF report under the BuildKit image fallback tag, with the facts counts', async () => {
     const img = facts.images.buildkit;
     const listing = await getJson<Index>(registry.url, `/v2/${repo}/manifests/${fallbackTag(img.digest)}`);

@@ -305,13 +305,21 @@ export function artifactManifest(opts: {
 export function sigstoreBundle(
   subject: Content,
   key: TestKey,
-  opts: { dockerReference: string; predicateType: string; predicate: unknown; created: string },
+  opts: {
+    dockerReference: string;
+    predicateType: string;
+    predicate: unknown;
+    created: string;
+    /** The digest the signed statement names, when not the subject's (a replayed bundle). */
+    statementDigest?: string;
+  },
 ): BuiltImage {
+  const named = opts.statementDigest ?? subject.digest;
   const bundle = {
     mediaType: SupplyChainMediaType.SigstoreBundle,
     verificationMaterial: { publicKey: { hint: key.hint }, tlogEntries: [], timestampVerificationData: {} },
     dsseEnvelope: dsseEnvelope(
-      statement(IN_TOTO_V1, opts.dockerReference, subject.digest, opts.predicateType, opts.predicate),
+      statement(IN_TOTO_V1, opts.dockerReference, named, opts.predicateType, opts.predicate),
       key,
     ),
   };
@@ -630,7 +638,7 @@ export type SupplyChainImage =
   | 'buildkit-referrer'
   /** A `.sig` by the other key: valid, but by a key nobody configured. */
   | 'unknown-key'
-  /** A `.sig` by the signing key whose payload names another image (a replayed signature). */
+  /** A `.sig` and a signature bundle by the signing key that name another image (replayed). */
   | 'bad-signature'
   /** A `.sig` on the linux/amd64 manifest only: not signed as a whole. */
   | 'half-signed'
@@ -785,6 +793,15 @@ export function supplyChainRepository(
     fact(m.manifest, { storedAs: 'cosign-tag', role, subject, tag, ...extra });
     images[image].accessories.push(m.manifest.digest);
   };
+  const addReferrer = (
+    image: SupplyChainImage,
+    m: BuiltImage,
+    f: Omit<ManifestFact, 'digest' | 'mediaType' | 'storedAs'>,
+  ) => {
+    builder.addImage(m);
+    fact(m.manifest, { storedAs: 'referrer', subject: built[image].index.digest, ...f });
+    images[image].accessories.push(m.manifest.digest);
+  };
   const addFallbackIndex = (image: SupplyChainImage, referrers: BuiltImage[]) => {
     const subject = built[image].index.digest;
     const listing = referrersIndex(referrers.map((r) => referrerDescriptor(r.manifest)!.descriptor));
@@ -834,21 +851,17 @@ export function supplyChainRepository(
       predicate: vulnPredicate(`${dockerReference}:bundle`, ATTACHED),
       created: ATTACHED,
     });
-    for (const [m, role, type] of [
-      [signature, 'signature', PredicateType.CosignSign],
-      [vuln, 'attestation', PredicateType.CosignVuln],
-    ] as const) {
-      builder.addImage(m);
-      fact(m.manifest, {
-        storedAs: 'referrer',
-        role,
-        artifactType: SupplyChainMediaType.SigstoreBundle,
-        predicateTypes: [type],
-        subject: subject.digest,
-        ...(role === 'signature' ? { verification: 'verified' as const } : {}),
-      });
-      images.bundle.accessories.push(m.manifest.digest);
-    }
+    addReferrer('bundle', signature, {
+      role: 'signature',
+      artifactType: SupplyChainMediaType.SigstoreBundle,
+      predicateTypes: [PredicateType.CosignSign],
+      verification: 'verified',
+    });
+    addReferrer('bundle', vuln, {
+      role: 'attestation',
+      artifactType: SupplyChainMediaType.SigstoreBundle,
+      predicateTypes: [PredicateType.CosignVuln],
+    });
     addFallbackIndex('bundle', [signature, vuln]);
     images.bundle.trust = { signed: true, sbom: false, provenance: false, verified: true };
     const fixable = VULN_FINDINGS.filter(([, , fixed]) => fixed).length;
@@ -871,14 +884,7 @@ export function supplyChainRepository(
       layerAnnotations: { [SupplyChainAnnotation.Title]: 'trivy.sarif' },
       annotations: { [SupplyChainAnnotation.Created]: ATTACHED },
     });
-    builder.addImage(sarif);
-    fact(sarif.manifest, {
-      storedAs: 'referrer',
-      role: 'artifact',
-      artifactType: SupplyChainMediaType.Sarif,
-      subject: subject.digest,
-    });
-    images.buildkit.accessories.push(sarif.manifest.digest);
+    addReferrer('buildkit', sarif, { role: 'artifact', artifactType: SupplyChainMediaType.Sarif });
     addFallbackIndex('buildkit', [sarif]);
     images.buildkit.trust = { signed: false, sbom: true, provenance: true, verified: false };
     images.buildkit.vulnerabilities = {
@@ -897,7 +903,7 @@ export function supplyChainRepository(
     images['unknown-key'].trust = { signed: true, sbom: false, provenance: false, verified: false };
   }
 
-  // bad-signature: the signing key's signature over a payload naming the legacy image
+  // bad-signature: the signing key's signatures over a payload and a statement naming the legacy image
   {
     const subject = images['bad-signature'].digest;
     const sig = cosignSignature(subject, keys.signing, {
@@ -905,6 +911,21 @@ export function supplyChainRepository(
       payloadDigest: images.legacy.digest,
     });
     addCosignTag('bad-signature', subject, 'sig', sig, { verification: 'bad' });
+    // And a bundle replayed the same way: signed by the signing key, its statement naming the legacy image.
+    const replayed = sigstoreBundle(built['bad-signature'].index, keys.signing, {
+      dockerReference,
+      predicateType: PredicateType.CosignSign,
+      predicate: {},
+      created: ATTACHED,
+      statementDigest: images.legacy.digest,
+    });
+    addReferrer('bad-signature', replayed, {
+      role: 'signature',
+      artifactType: SupplyChainMediaType.SigstoreBundle,
+      predicateTypes: [PredicateType.CosignSign],
+      verification: 'bad',
+    });
+    addFallbackIndex('bad-signature', [replayed]);
     images['bad-signature'].trust = { signed: true, sbom: false, provenance: false, verified: false };
   }
 
