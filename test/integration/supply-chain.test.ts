@@ -30,8 +30,9 @@ if (!registryAvailable()) {
 const { content, facts } = supplyChainRepository();
 const GENERATED_AT = '2026-01-01T00:00:00Z';
 
-async function discover(apiUrl: string, stateDir?: string) {
+async function discover(apiUrl: string, stateDir?: string, user?: { username: string; password: string }) {
   const secrets = new Secrets();
+  const login = user ? `      username: ${user.username}\n      password: \${REGISTRY_PASSWORD}\n` : '';
   const settings = loadConfig(
     `providers:
   - name: supply
@@ -39,14 +40,18 @@ async function discover(apiUrl: string, stateDir?: string) {
     config:
       registry_type: private
       api_url: ${apiUrl}
-      discover_vulnerabilities: true
+${login}      discover_vulnerabilities: true
       verify:
         keys:
           - \${COSIGN_PUBLIC_KEY}
       selectors:
         - max_tags: 0
 `,
-    { env: { COSIGN_PUBLIC_KEY: facts.publicKeyPem }, secrets, origin: 'supply-chain test config' },
+    {
+      env: { COSIGN_PUBLIC_KEY: facts.publicKeyPem, REGISTRY_PASSWORD: user?.password },
+      secrets,
+      origin: 'supply-chain test config',
+    },
   );
   const http = new HttpClient();
   try {
@@ -305,5 +310,31 @@ describe.skip('supply chain end to end (issue 16)', () => {
         await proxy.close();
       }
     });
+  });
+});
+
+// enabled by the lead when the core lands
+describe.skip('supply chain behind Bearer tokens (issue 16)', () => {
+  let registry: RunningRegistry;
+  let proxy: ReferrersProxy;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'token' });
+    await pushRepository(registry, content);
+    proxy = await startReferrersProxy({ upstream: registry.url, content: [content], mode: 'api' });
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await registry?.stop();
+  });
+
+  it('answers the registry challenge on the referrers API with the repository pull token', async () => {
+    registry.tokenServer!.reset();
+    const run = await discover(proxy.url, undefined, { username: 'bob', password: registry.users.bob! });
+    assertSupplyChainGraph(run.graph);
+    expect(proxy.requests.filter((r) => r.kind === 'referrers' && r.status === 200).length).toBeGreaterThan(
+      0,
+    );
+    const scopes = new Set(registry.tokenServer!.requests.flatMap((q) => q.scopes));
+    expect([...scopes].sort()).toEqual(['registry:catalog:*', `repository:${facts.repository}:pull`]);
   });
 });
