@@ -96,7 +96,7 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the answer.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'upgrade', 'proxy-connection']);
 
-export function requestKind(pathname: string): RequestKind {
+function requestKind(pathname: string): RequestKind {
   if (pathname === '/v2' || pathname === '/v2/') return 'base';
   if (pathname === '/v2/_catalog') return 'catalog';
   if (/^\/v2\/.+\/tags\/list$/.test(pathname)) return 'tags';

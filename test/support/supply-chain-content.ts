@@ -210,7 +210,7 @@ function cosignImage(layers: { layer: Content; annotations: Record<string, strin
 }
 
 /** The simple-signing payload cosign signs for an image. */
-export function simpleSigningPayload(dockerReference: string, digest: string): Content {
+function simpleSigningPayload(dockerReference: string, digest: string): Content {
   return content(
     SupplyChainMediaType.SimpleSigning,
     JSON.stringify({
@@ -382,7 +382,7 @@ export function referrersIndex(descriptors: ReferrerDescriptorDoc[]): Content {
 
 // --- BuildKit -----------------------------------------------------------------------------------
 
-export type BuildkitForm = 'index-only' | 'referrer';
+type BuildkitForm = 'index-only' | 'referrer';
 
 function buildkitAttestation(
   platformManifest: Content,
