@@ -47,7 +47,8 @@ export function content(mediaType: string, bytes: Buffer | string): Content {
   return { mediaType, bytes: buf, digest: `sha256:${createHash('sha256').update(buf).digest('hex')}` };
 }
 
-function descriptor(c: Content, extra: Record<string, unknown> = {}) {
+/** The OCI descriptor of `c` (mediaType, digest, size) with `extra` fields such as platform or annotations. */
+export function descriptor(c: Content, extra: Record<string, unknown> = {}) {
   return { mediaType: c.mediaType, digest: c.digest, size: c.bytes.length, ...extra };
 }
 
@@ -231,6 +232,13 @@ export class RepositoryBuilder {
     for (const child of [...index.children, ...index.attestationImages]) this.addImage(child);
     this.manifests.set(index.manifest.digest, index.manifest);
     for (const t of tags) this.tags[t] = index.manifest.digest;
+    return this;
+  }
+
+  /** A manifest whose blobs are added separately (an index of referrers, a fallback tag). */
+  addManifest(manifest: Content, ...tags: string[]): this {
+    this.manifests.set(manifest.digest, manifest);
+    for (const t of tags) this.tags[t] = manifest.digest;
     return this;
   }
 
