@@ -203,7 +203,8 @@ export class GraphBuilder {
       );
     // A BuildKit attestation child's subject is the platform manifest its index names for it.
     for (const m of repo.manifests.values())
-      if (m.subject) this.relations.add('REFERS_TO', manifestIds.get(m.digest)!, manifestRef(m.subject));
+      for (const subject of m.subject ? [m.subject, ...(m.alsoRefersTo ?? [])] : [])
+        this.relations.add('REFERS_TO', manifestIds.get(m.digest)!, manifestRef(subject));
 
     for (const img of repo.images) {
       const root = repo.manifests.get(img.digest);

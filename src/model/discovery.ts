@@ -41,6 +41,11 @@ export interface ManifestRecord {
   predicateTypes?: string[];
   /** The digest this manifest refers to (OCI `subject`, a cosign tag's digest, BuildKit's reference). */
   subject?: string;
+  /**
+   * Further digests this accessory was found for (one manifest under two subjects' cosign tags, a
+   * replayed signature): it refers to them too, though it names only `subject`.
+   */
+  alsoRefersTo?: string[];
   /** For an index: its BuildKit attestation manifests, with the platform manifest each describes. */
   attestationChildren?: Array<{ digest: string; subject?: string }>;
   /** For a signature, with `verify` keys configured: what checking it against them found. */

@@ -161,9 +161,13 @@ export class AccessoryReader {
     // One read per digest: an artifact found by two schemes (BuildKit's newer attestation
     // manifests are index children and referrers) is one accessory.
     const byDigest = new Map<string, Lead>();
+    const subjectsOf = new Map<string, Set<string>>();
     for (const lead of leads) {
       const known = byDigest.get(lead.digest);
       if (!known || (!known.foundAs && lead.foundAs)) byDigest.set(lead.digest, lead);
+      const subjects = subjectsOf.get(lead.digest) ?? new Set<string>();
+      subjects.add(lead.subject);
+      subjectsOf.set(lead.digest, subjects);
     }
     const manifests: ManifestRecord[] = [];
     const reports = new Map<string, VulnerabilityCounts>();
@@ -172,6 +176,8 @@ export class AccessoryReader {
         try {
           const read = await this.readAccessory(input, lead);
           if (!read) return;
+          const others = [...(subjectsOf.get(lead.digest) ?? [])].filter((s) => s !== read.record.subject).sort();
+          if (others.length > 0) read.record.alsoRefersTo = others;
           manifests.push(read.record);
           if (read.report && read.record.subject) reports.set(read.record.subject, read.report);
         } catch (err) {
@@ -351,8 +357,10 @@ export function imageTrust(
   vendorPredicates: readonly string[],
   verifying: boolean,
 ): ImageTrust {
-  const holds = (test: (m: ManifestRecord) => boolean): boolean => {
-    const on = new Set(accessories.filter(test).map((m) => m.subject));
+  const holds = (test: (m: ManifestRecord) => boolean, namedOnly = false): boolean => {
+    const on = new Set(
+      accessories.filter(test).flatMap((m) => [m.subject, ...(namedOnly ? [] : (m.alsoRefersTo ?? []))]),
+    );
     return on.has(digest) || (platforms.length > 0 && platforms.every((p) => on.has(p)));
   };
   const predicates = (m: ManifestRecord) => m.predicateTypes ?? [];
@@ -364,7 +372,8 @@ export function imageTrust(
     provenance:
       vendorPredicates.some(isProvenancePredicate) || holds((m) => predicates(m).some(isProvenancePredicate)),
   };
-  if (verifying) trust.verified = holds((m) => m.role === 'signature' && m.verification === 'verified');
+  // A verified signature vouches only for the digest it names, not for every tag it was found under.
+  if (verifying) trust.verified = holds((m) => m.role === 'signature' && m.verification === 'verified', true);
   return trust;
 }
 

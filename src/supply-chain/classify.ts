@@ -81,7 +81,7 @@ export function classifyAccessory(m: AccessoryShape, foundAs?: FoundAs): Accesso
     if (p) predicateTypes.add(p);
   }
   const types = [artifactType, ...m.layers.map((l) => l.mediaType)].filter((t): t is string => !!t);
-  const predicates = [...predicateTypes].sort();
+  const predicates = [...predicateTypes];
   const result = (role: ManifestRole): AccessoryClass => ({
     role,
     ...(artifactType ? { artifactType } : {}),

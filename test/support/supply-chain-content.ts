@@ -906,8 +906,10 @@ export function supplyChainRepository(
   // bad-signature: the signing key's signatures over a payload and a statement naming the legacy image
   {
     const subject = images['bad-signature'].digest;
+    // Its payload names this tag's reference, so the manifest is not byte for byte legacy's own
+    // `.sig` (that replay is one manifest under two tags: discovery links it to both subjects).
     const sig = cosignSignature(subject, keys.signing, {
-      dockerReference,
+      dockerReference: `${dockerReference}:bad-signature`,
       payloadDigest: images.legacy.digest,
     });
     addCosignTag('bad-signature', subject, 'sig', sig, { verification: 'bad' });
