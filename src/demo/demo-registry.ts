@@ -438,8 +438,13 @@ export async function startDemoRegistry(
       case 'referrers': {
         if (!opts.referrers) break;
         const repo = store.get(route.name!);
-        const manifests = opts.referrers === 'api' ? referrersOf(repo?.manifests.values() ?? [], route.reference!) : [];
-        sendJson(200, { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }, { 'Content-Type': MediaType.OciIndex });
+        const manifests =
+          opts.referrers === 'api' ? referrersOf(repo?.manifests.values() ?? [], route.reference!) : [];
+        sendJson(
+          200,
+          { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests },
+          { 'Content-Type': MediaType.OciIndex },
+        );
         return;
       }
     }

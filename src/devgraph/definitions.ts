@@ -148,7 +148,8 @@ const DESCRIPTIONS: Record<DockerKind, string> = {
   DockerRegistry: 'A container registry',
   DockerRepository: 'A repository in a container registry',
   DockerImage: 'A tagged container image',
-  DockerManifest: 'An image manifest, an index, or an accessory of one (signature, attestation, SBOM), by digest',
+  DockerManifest:
+    'An image manifest, an index, or an accessory of one (signature, attestation, SBOM), by digest',
 };
 
 export const DOCKER_KINDS: readonly DockerKind[] = [

@@ -140,7 +140,7 @@ async function discoverProvider(
 
   const previous = await deps.state.loadTags(p.apiUrl);
   const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);
-  const supplyChain = p.supplyChain ?? !adapter.headFirst;
+  const supplyChain = p.supplyChain ?? (!adapter.headFirst && p.readManifests);
   const facts = supplyChain ? await deps.state.loadRegistryFacts(p.apiUrl) : {};
   const accessories = supplyChain
     ? new AccessoryReader({
@@ -149,6 +149,7 @@ async function discoverProvider(
         checks: accessoryChecks(p),
         warn: (message) => log.warn(`${p.name}: ${message}`),
         ...(facts.referrersApiAbsentSince ? { referrersApiAbsentSince: facts.referrersApiAbsentSince } : {}),
+        ...(facts.vendorAttestations ? { vendorAnswers: facts.vendorAttestations } : {}),
         ...(adapter.vendorAttestations
           ? { vendorAttestations: adapter.vendorAttestations.bind(adapter) }
           : {}),
@@ -187,7 +188,11 @@ async function discoverProvider(
   await deps.state.saveTags(p.apiUrl, seen);
   if (accessories) {
     const absentSince = accessories.referrersApiAbsentSince();
-    await deps.state.saveRegistryFacts(p.apiUrl, absentSince ? { referrersApiAbsentSince: absentSince } : {});
+    const vendorAttestations = accessories.vendorAnswersToKeep();
+    await deps.state.saveRegistryFacts(p.apiUrl, {
+      ...(absentSince ? { referrersApiAbsentSince: absentSince } : {}),
+      ...(vendorAttestations ? { vendorAttestations } : {}),
+    });
     const note = accessories.note();
     if (note) notes.push(note);
   } else if (p.supplyChain === undefined) {
@@ -239,7 +244,6 @@ async function discoverRepository(
   const tally: Tally = { requests: 0 };
   const result: RepositoryResult = { name, images: [], manifests: new Map(), receipt };
   const fail = (message: string) => {
-    if (process.env.DEBUG_FAIL) console.error("FAIL", name, message);
     receipt.complete = false;
     receipt.errors.push(message);
   };

@@ -451,7 +451,9 @@ class Ghcr implements RegistryAdapter {
     this.unasked(REFUSED);
     if (this.attestationRefusals.has(owner)) return;
     this.attestationRefusals.set(owner, reason);
-    this.ctx.log.warn(`${this.ctx.settings.name}: ${ATTESTATIONS_SOURCE}: ${owner}: ${reason}`);
+    // Said once in the log and in the summary note; a warning on every run would be noise for the
+    // default GITHUB_TOKEN, which lacks attestations: read.
+    this.ctx.log.info(`${this.ctx.settings.name}: ${ATTESTATIONS_SOURCE}: ${owner}: ${reason}`);
   }
 
   /** Owners (users or organisations) the selectors name; the workflow's owner when they name none. */

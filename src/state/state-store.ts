@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, opendir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ConsumableInventory, type RepositoryFilter } from '../graph/diff.js';
 import { jsonPieces } from '../graph/graph-json.js';
 import { readInventoryFile } from '../graph/read-inventory.js';
@@ -15,6 +16,8 @@ export type TagMap = Record<string, Record<string, string>>;
 export interface RegistryFacts {
   /** When the registry was last found to have no OCI referrers API (RFC 3339). */
   referrersApiAbsentSince?: string;
+  /** A vendor's own attestation store's answer per image digest, and when it was asked. */
+  vendorAttestations?: Record<string, { predicateTypes: string[]; checkedAt: string }>;
 }
 
 export interface StateStore {
@@ -39,6 +42,21 @@ export interface StateStore {
   /** Listing pages with their ETags, for If-None-Match on the next run. */
   loadPages(): Promise<StoredPages>;
   savePages(pages: StoredPages): Promise<void>;
+}
+
+const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)));
+const RegistryFactsSchema = z.object({
+  referrersApiAbsentSince: Instant.optional(),
+  vendorAttestations: z
+    .record(z.string(), z.object({ predicateTypes: z.array(z.string()), checkedAt: Instant }))
+    .optional(),
+});
+
+function stripUndefined(facts: z.infer<typeof RegistryFactsSchema>): RegistryFacts {
+  return {
+    ...(facts.referrersApiAbsentSince ? { referrersApiAbsentSince: facts.referrersApiAbsentSince } : {}),
+    ...(facts.vendorAttestations ? { vendorAttestations: facts.vendorAttestations } : {}),
+  };
 }
 
 /** No state: every run is a cold run. */
@@ -154,11 +172,10 @@ export class DirectoryState implements StateStore {
     const path = this.tagsPath(registryUrl, 'facts');
     try {
       const doc = JSON.parse(await readFile(path, 'utf8')) as { registry?: unknown; facts?: unknown } | null;
-      const facts = doc?.registry === registryUrl ? (doc.facts as RegistryFacts | undefined) : undefined;
-      const since = facts?.referrersApiAbsentSince;
-      return typeof since === 'string' && !Number.isNaN(Date.parse(since))
-        ? { referrersApiAbsentSince: since }
-        : {};
+      if (doc?.registry !== registryUrl) return {};
+      const facts = RegistryFactsSchema.safeParse(doc.facts ?? {});
+      if (!facts.success) this.discard('registry facts file', path);
+      return facts.success ? stripUndefined(facts.data) : {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.discard('registry facts file', path);
       return {};

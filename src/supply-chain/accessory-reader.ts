@@ -26,6 +26,12 @@ import { strongestVerdict } from './signature-check.js';
 const NOTHING = `sha256:${'0'.repeat(64)}`;
 /** How long a registry found without the referrers API is not asked again. */
 const ABSENT_API_RECHECK_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * How long a vendor store's answer for a digest stands. Its API is rationed (a workflow's
+ * GITHUB_TOKEN has 1,000 requests an hour) and answers "none" with a 404 that cannot be
+ * revalidated; attestations are made when an image is built, so a day-old answer rarely misses one.
+ */
+const VENDOR_ANSWER_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The checks that need an accessory's blobs (accessory-checks.ts). Each is optional; a blob is
@@ -56,8 +62,9 @@ export interface ReaderOptions {
   client: RegistryClient;
   fetcher: ContentSource;
   checks: AccessoryChecks;
-  /** When the previous run found the registry without the referrers API (RegistryFacts). */
+  /** What the previous run learnt of the registry (RegistryFacts in the state). */
   referrersApiAbsentSince?: string;
+  vendorAnswers?: Record<string, { predicateTypes: string[]; checkedAt: string }>;
   now?: () => Date;
   /** Findings that do not make a listing incomplete: a bad signature, an unreadable report. */
   warn: (message: string) => void;
@@ -114,6 +121,8 @@ export class AccessoryReader {
   /** The run's one question whether the registry has the API (see probe). */
   private probed: Promise<void> | undefined;
   private absentAnswer: string | undefined;
+  /** Vendor store answers used this run, by digest, for the next run (see VENDOR_ANSWER_MS). */
+  private readonly vendorAnswers = new Map<string, { predicateTypes: string[]; checkedAt: string }>();
 
   constructor(private readonly opts: ReaderOptions) {
     const since = opts.referrersApiAbsentSince ? Date.parse(opts.referrersApiAbsentSince) : Number.NaN;
@@ -127,6 +136,12 @@ export class AccessoryReader {
     return this.absentAnswer === undefined
       ? this.opts.referrersApiAbsentSince
       : (this.opts.now ?? (() => new Date()))().toISOString();
+  }
+
+  /** Vendor store answers to keep for the next run. */
+  vendorAnswersToKeep(): Record<string, { predicateTypes: string[]; checkedAt: string }> | undefined {
+    if (this.vendorAnswers.size === 0) return undefined;
+    return Object.fromEntries([...this.vendorAnswers].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   /** One line for the run summary about the referrers API, when it was asked this run. */
@@ -176,7 +191,9 @@ export class AccessoryReader {
         try {
           const read = await this.readAccessory(input, lead);
           if (!read) return;
-          const others = [...(subjectsOf.get(lead.digest) ?? [])].filter((s) => s !== read.record.subject).sort();
+          const others = [...(subjectsOf.get(lead.digest) ?? [])]
+            .filter((s) => s !== read.record.subject)
+            .sort();
           if (others.length > 0) read.record.alsoRefersTo = others;
           manifests.push(read.record);
           if (read.report && read.record.subject) reports.set(read.record.subject, read.report);
@@ -210,8 +227,21 @@ export class AccessoryReader {
     errors: string[],
   ): Promise<string[]> {
     if (!this.opts.vendorAttestations) return [];
+    const now = (this.opts.now ?? (() => new Date()))();
+    const known = this.opts.vendorAnswers?.[digest];
+    if (known && now.getTime() - Date.parse(known.checkedAt) < VENDOR_ANSWER_MS) {
+      this.vendorAnswers.set(digest, known);
+      return known.predicateTypes;
+    }
     try {
-      return (await this.opts.vendorAttestations(input.repo, digest, input.tally))?.predicateTypes ?? [];
+      const answer = await this.opts.vendorAttestations(input.repo, digest, input.tally);
+      // Not kept when the store could not be asked: the next run asks again.
+      if (answer)
+        this.vendorAnswers.set(digest, {
+          predicateTypes: answer.predicateTypes,
+          checkedAt: now.toISOString(),
+        });
+      return answer?.predicateTypes ?? [];
     } catch (err) {
       errors.push(`vendor attestations of ${digest}: ${errorMessage(err)}`);
       return [];

@@ -346,7 +346,9 @@ describe('upload to Devgraph, a server that caps its pages', () => {
     const { graph } = await discover(sampleRepositories());
     const f = await fake();
     await upload(f, graph);
-    const small = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxBodyBytes: 40_000 });
+    // Under a full page of the sample graph, over the largest one-entity answer (the repository that
+    // owns the most manifests, its accessories included).
+    const small = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxBodyBytes: 60_000 });
     cleanups.push(() => small.close());
     const before = f.requests.length;
     const { result } = await upload(f, graph, { http: small });

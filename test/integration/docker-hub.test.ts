@@ -56,6 +56,8 @@ interface RunSpec {
   registryType?: 'docker-hub' | 'private';
   apiUrl?: string;
   maxPages?: number;
+  /** supply_chain: off on Docker Hub unless asked for. */
+  supplyChain?: boolean;
   stateDir?: string;
   ambient?: Ambient;
 }
@@ -69,6 +71,7 @@ function settingsFor(spec: RunSpec, secrets: Secrets) {
   if (spec.registryType) config.registry_type = spec.registryType;
   if (spec.selectors) config.selectors = spec.selectors;
   if (spec.maxPages) config.max_pages = spec.maxPages;
+  if (spec.supplyChain !== undefined) config.supply_chain = spec.supplyChain;
   const creds = spec.creds ?? 'pat';
   const env: Record<string, string> = { DOCKERHUB_USERNAME: 'alice', DOCKERHUB_TOKEN: PAT };
   if (creds === 'none' || creds === 'token-only') {
@@ -194,7 +197,8 @@ describe('docker-hub: listing', () => {
         ...s,
         max_tags: 0,
       }));
-      const hub = await discover({ selectors });
+      // The plain OCI path reads the supply chain by default; on the Hub it is asked for.
+      const hub = await discover({ selectors, supplyChain: true });
       const oci = await discover({ selectors, registryType: 'private', apiUrl: plain.url, creds: 'none' });
       expect(hub.complete).toBe(true);
       expect(oci.complete).toBe(true);
@@ -215,7 +219,7 @@ describe('docker-hub: listing', () => {
         creds: 'none',
       });
       fake.knobs.undigested.add('library/redis:7.4.1');
-      const r = await discover({ creds: 'none', selectors: LIBRARY });
+      const r = await discover({ creds: 'none', selectors: LIBRARY, supplyChain: true });
       expect(r.complete).toBe(true);
       const byTag = manifestRequests().filter((q) => !q.path.includes('sha256:'));
       expect(byTag.map((q) => `${q.method} ${q.path}`)).toEqual(['HEAD /v2/library/redis/manifests/7.4.1']);

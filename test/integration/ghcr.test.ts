@@ -169,7 +169,9 @@ describe('ghcr with a classic PAT', () => {
     expect(versionPages).toBe(3);
     expect(receipt.pages).toBe(3);
     expect((versionPages / MANY_COUNT) * 100).toBeLessThanOrEqual(3);
-    // One token, then each kept image's manifest and config; nothing per other tag.
+    // One token, then each kept image's manifest, config and referrers (GHCR answers the referrers
+    // API with an empty index), and the run's one question whether the API exists; nothing per
+    // other tag.
     expect(fake.registry.requests.map((q) => q.kind).sort()).toEqual([
       'blob',
       'blob',
@@ -177,8 +179,13 @@ describe('ghcr with a classic PAT', () => {
       'manifest',
       'manifest',
       'manifest',
+      'referrers',
+      'referrers',
+      'referrers',
+      'referrers',
     ]);
-    expect(receipt.requests).toBe(3 + 3 + 3);
+    // Listing pages, manifests, configs, referrers, and one GitHub attestations lookup per image.
+    expect(receipt.requests).toBe(3 + 3 + 3 + 3 + 3);
     expect(manifestGetsByTag()).toEqual([]);
   });
 
@@ -187,7 +194,8 @@ describe('ghcr with a classic PAT', () => {
     try {
       const text = providerYaml({ credentials: `token: ${PAT}`, selectors: selector(ORG, SOME, 2) });
       const cold = await discoverText(text, { stateDir });
-      const coldPages = fake.apiRequests.length;
+      // Listing pages; attestation lookups are kept in the state for a day, not revalidated.
+      const coldPages = fake.apiRequests.filter((q) => !q.path.includes('/attestations/')).length;
       fake.reset();
       const warm = await discoverText(text, { stateDir });
       expect(fake.apiRequests.map((q) => q.status)).toEqual(Array(coldPages).fill(304));
@@ -422,7 +430,8 @@ describe('ghcr and the GitHub API budget', () => {
     expect(r.waits[0]).toBe(7000);
     expect(r.waits[1]).toBeLessThan(7000);
     expect(fake.apiRequests.slice(0, 3).map((q) => q.status)).toEqual([429, 429, 200]);
-    expect(r.summary).toContain('GitHub API: 4 requests spent');
+    // The listing's four, and the two kept images' attestation lookups.
+    expect(r.summary).toContain('GitHub API: 6 requests spent');
   });
 
   it('names the rate limit when 429s do not stop, and still discovers through the registry', async () => {

@@ -41,7 +41,17 @@ export interface AcrLogged {
   method: string;
   path: string;
   status: number;
-  kind: 'token' | 'exchange' | 'acr' | 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
+  kind:
+    | 'token'
+    | 'exchange'
+    | 'acr'
+    | 'ping'
+    | 'catalog'
+    | 'tags'
+    | 'manifest'
+    | 'blob'
+    | 'referrers'
+    | 'other';
 }
 
 export interface AcrFake {
@@ -308,7 +318,11 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
     return false;
   };
 
-  const registry = await startDemoRegistry(opts.repos, { intercept, tagPageSize: MAX_PAGE });
+  const registry = await startDemoRegistry(opts.repos, {
+    referrers: 'api',
+    intercept,
+    tagPageSize: MAX_PAGE,
+  });
   host = registry.host;
   origin = registry.url;
   return Object.assign(fake, {

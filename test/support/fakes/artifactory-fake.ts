@@ -173,7 +173,7 @@ export async function startArtifactoryFake(opts: ArtifactoryFakeOptions = {}): P
     return false;
   };
 
-  const demo = await startDemoRegistry(repos, { intercept });
+  const demo = await startDemoRegistry(repos, { referrers: 'api', intercept });
   return {
     origin: demo.url,
     host: demo.host,

@@ -222,6 +222,7 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
   const challenge = (scope?: string, error?: string) =>
     `Bearer realm="${auth.url}/token",service="${REGISTRY_SERVICE}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   const registry: DemoRegistry = await startDemoRegistry(content, {
+    referrers: 'api',
     intercept(req, res) {
       const url = new URL(req.url ?? '/', 'http://registry');
       const route = parseRegistryPath(url.pathname);

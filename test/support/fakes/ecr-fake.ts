@@ -417,6 +417,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
   };
 
   const registry = await startDemoRegistry(repos, {
+    referrers: 'api',
     ...(opts.tagPageSize !== undefined ? { tagPageSize: opts.tagPageSize } : {}),
     ...(opts.catalogPageSize !== undefined ? { catalogPageSize: opts.catalogPageSize } : {}),
     intercept(req, res) {
@@ -485,6 +486,7 @@ export async function startEcrPublicFake(repos: RepositoryContent[]): Promise<Ec
     close: () => fake.registry.close(),
   };
   fake.registry = await startDemoRegistry(repos, {
+    referrers: 'api',
     intercept(req, res) {
       const path = req.url ?? '/';
       const url = new URL(path, 'http://x');

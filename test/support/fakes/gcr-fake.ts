@@ -255,7 +255,7 @@ export async function startGcrFake(opts: GcrFakeOptions): Promise<GcrFake> {
     return false;
   };
 
-  const registry = await startDemoRegistry(opts.repos, { intercept });
+  const registry = await startDemoRegistry(opts.repos, { referrers: 'api', intercept });
   origin = registry.url;
   return {
     url: registry.url,

@@ -355,6 +355,7 @@ export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFak
   };
 
   const registry = await startDemoRegistry(repos, {
+    referrers: 'empty',
     tagPageSize: opts.tagPageSize ?? 100,
     opaqueCursor: true,
     linkStyle: 'relative',

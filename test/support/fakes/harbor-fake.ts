@@ -487,7 +487,11 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     return !registryGate(req, res);
   };
 
-  const registry = await startDemoRegistry(opts.repositories, { intercept, tagPageSize: 100_000 });
+  const registry = await startDemoRegistry(opts.repositories, {
+    referrers: 'api',
+    intercept,
+    tagPageSize: 100_000,
+  });
   origin = registry.url;
   return {
     url: registry.url,

@@ -336,6 +336,7 @@ export async function startQuayFake(opts: QuayFakeOptions): Promise<QuayFake> {
   };
 
   const registry = await startDemoRegistry(opts.repositories, {
+    referrers: 'api',
     intercept,
     tagPageSize: 50,
     opaqueCursor: true,
