@@ -17,13 +17,14 @@ import type {
   RepositoryInfo,
   RepositoryResult,
   StateSavings,
+  VulnerabilityCounts,
 } from '../model/discovery.js';
 import { openAdapter } from '../registries/open-adapter.js';
 import type { Ambient, ListedManifest, RegistryAdapter, TagListing } from '../registries/registry-adapter.js';
 import type { Secrets } from '../secrets.js';
 import type { StateStore, TagMap } from '../state/state-store.js';
 import { accessoryChecks } from '../supply-chain/accessory-checks.js';
-import { AccessoryReader, type AccessoryTag } from '../supply-chain/accessory-reader.js';
+import { AccessoryReader, type AccessoryTag, rollUp } from '../supply-chain/accessory-reader.js';
 import { ManifestFetcher } from './manifest-fetcher.js';
 import { compareNewestFirst, newest } from './order-tags.js';
 
@@ -216,6 +217,14 @@ async function discoverProvider(
   };
 }
 
+/** The registry scanner's counts, else those of an attached report, else the platforms' summed. */
+function vulnerabilitiesOf(...sources: Array<VulnerabilityCounts | undefined>): {
+  vulnerabilities?: VulnerabilityCounts;
+} {
+  const found = sources.find((s) => s !== undefined);
+  return found ? { vulnerabilities: found } : {};
+}
+
 /** A manifest as the vendor listing described it (read_manifests: false): nothing guessed, so no layers. */
 function listedRecord(digest: string, listed: ListedManifest): ManifestRecord {
   return {
@@ -251,10 +260,12 @@ async function discoverRepository(
   let tags: string[];
   let vendor: TagListing['vendor'];
   let vendorReferrers: TagListing['referrers'];
+  let platformScans: TagListing['scans'];
   try {
     const listing = await adapter.listTags(name, tally);
     vendor = listing.vendor;
     vendorReferrers = listing.referrers;
+    platformScans = listing.scans;
     if (listing.info) result.info = listing.info;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
@@ -345,11 +356,14 @@ async function discoverRepository(
         tag: c.tag,
         digest: c.digest,
         ...(fromVendor && v.pushedAt ? { pushedAt: v.pushedAt } : {}),
-        ...(fromVendor && v.vulnerabilities
-          ? { vulnerabilities: v.vulnerabilities }
-          : findings?.vulnerabilities.has(c.digest)
-            ? { vulnerabilities: findings.vulnerabilities.get(c.digest)! }
-            : {}),
+        ...vulnerabilitiesOf(
+          fromVendor ? v.vulnerabilities : undefined,
+          findings?.vulnerabilities.get(c.digest),
+          // ECR scans a multi-platform image's platform manifests, never the index itself.
+          platformScans && c.tree[0]?.children
+            ? rollUp(c.tree[0].children.map((d) => platformScans!.get(d)))
+            : undefined,
+        ),
         // Flags claim "none" only over a complete tag listing: a fallback tag may sit on an unread page.
         ...(listingComplete && findings?.trust.has(c.digest) ? { trust: findings.trust.get(c.digest)! } : {}),
       };

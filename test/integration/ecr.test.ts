@@ -510,6 +510,45 @@ describe('ECR untagged images: referrers and platform scans (adapter)', () => {
     }
   });
 
+  it('discovery sums the platform scans into each multi-platform image and reads the referrers it names', async () => {
+    const own = await startEcrFake({ repositories: [signedRepository()], unscannedIndexes: true });
+    try {
+      const r = await run(exampleFor(own), { ambient: { env: AWS_ENV } });
+      expect(r.complete).toBe(true);
+      const g = r.graph.load();
+      const untagged = own.untagged('acme/signed');
+      for (const img of images(g)) {
+        const index = g.entities.find(
+          (e) => e.kind === 'DockerManifest' && e.spec.digest === img.spec.digest,
+        )!;
+        const platforms = (index.spec.role === 'index' ? untagged : []).filter((u) =>
+          g.relations.some(
+            (rel) =>
+              rel.relation === 'USES' &&
+              rel.source.name === img.metadata.name &&
+              rel.target.name.endsWith(u.digest.slice(7, 19)) &&
+              u.severity,
+          ),
+        );
+        expect(platforms).toHaveLength(2);
+        const summed = platforms
+          .map((u) => vulnerabilityCounts(u.severity))
+          .reduce((a, b) => ({ ...a, total: a.total + b.total }));
+        expect((img.spec.vulnerabilities as { total: number; source: string }).total).toBe(summed.total);
+        expect((img.spec.vulnerabilities as { source: string }).source).toBe(
+          'registry scanner, summed over platform manifests',
+        );
+      }
+      // `latest` carries the signature and the SBOM ECR lists as its referrers.
+      expect(images(g).find((e) => e.spec.tag === 'latest')!.spec).toMatchObject({
+        signed: true,
+        sbom: true,
+      });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('reads every page of the untagged images, and keeps scans out without discover_vulnerabilities', async () => {
     const o = await open({ imagesPageCap: 4 }, (c) => {
       c.discover_vulnerabilities = false;
