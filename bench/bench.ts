@@ -3,7 +3,7 @@
 // counts requests by kind. A cold run (empty state directory) and a warm run (the state the cold
 // run left), each in a child process so peak RSS is the engine's; repeated (default 3 pairs, each
 // with a fresh state directory) and reported at the median, because a shared 2-CPU host is noisy.
-//   npm run bench [-- --json] [-- --repeat N]
+//   npm run bench [-- --json] [-- --repeat N] [-- --no-supply-chain]   (the last: supply_chain: false)
 //   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
 //   npm run bench -- --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]   100,000 tags (bench/scale.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
@@ -93,6 +93,7 @@ function engineKinds(requests: Record<string, number>): KindCounts {
     manifest: 'manifest-get',
     'manifest-head': 'manifest-head',
     blob: 'blob-get',
+    referrers: 'referrers',
   };
   for (const [kind, n] of Object.entries(requests)) out[map[kind] ?? 'other'] += n;
   return out;
@@ -343,12 +344,14 @@ function render(r: LabelReport, dataset: Dataset, baselineRssMb: number): string
   return lines.join('\n');
 }
 
-function parseArgs(argv: string[]): { json: boolean; repeat: number } {
+function parseArgs(argv: string[]): { json: boolean; repeat: number; supplyChain: boolean } {
   let json = false;
   let repeat = 3;
+  let supplyChain = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') json = true;
+    else if (a === '--no-supply-chain') supplyChain = false;
     else if (a === '--repeat' || a.startsWith('--repeat=')) {
       const v = a.includes('=') ? a.split('=')[1] : argv[++i];
       repeat = Number(v);
@@ -356,10 +359,10 @@ function parseArgs(argv: string[]): { json: boolean; repeat: number } {
         throw new Error(`--repeat needs a whole number ≥ 1, got ${v}`);
     } else
       throw new Error(
-        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] | --vendors [--json] | --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]`,
+        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] [--no-supply-chain] | --vendors [--json] | --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]`,
       );
   }
-  return { json, repeat };
+  return { json, repeat, supplyChain };
 }
 
 async function main(): Promise<void> {
@@ -373,7 +376,7 @@ async function main(): Promise<void> {
     await runScale(process.argv.slice(2));
     return;
   }
-  const { json, repeat } = parseArgs(process.argv.slice(2));
+  const { json, repeat, supplyChain } = parseArgs(process.argv.slice(2));
   const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -434,6 +437,7 @@ async function main(): Promise<void> {
         '    config:',
         '      registry_type: private',
         `      api_url: ${proxy.url}`,
+        ...(supplyChain ? [] : ['      supply_chain: false']),
         '      selectors:',
         '        - max_tags: 0',
         '',

@@ -12,6 +12,7 @@ export const PROXY_KINDS = [
   'manifest-get',
   'manifest-head',
   'blob-get',
+  'referrers',
   'other',
 ] as const;
 export type ProxyKind = (typeof PROXY_KINDS)[number];
@@ -32,6 +33,7 @@ export function classify(method: string | undefined, rawUrl: string | undefined)
     return 'other';
   }
   if (/^\/v2\/.+\/blobs\/[^/]+$/.test(path) && method === 'GET') return 'blob-get';
+  if (/^\/v2\/.+\/referrers\/[^/]+$/.test(path)) return 'referrers';
   return 'other';
 }
 
