@@ -30,7 +30,12 @@ if (!registryAvailable()) {
 const { content, facts } = supplyChainRepository();
 const GENERATED_AT = '2026-01-01T00:00:00Z';
 
-async function discover(apiUrl: string, stateDir?: string, user?: { username: string; password: string }) {
+async function discover(
+  apiUrl: string,
+  stateDir?: string,
+  user?: { username: string; password: string },
+  require?: string,
+) {
   const secrets = new Secrets();
   const login = user ? `      username: ${user.username}\n      password: \${REGISTRY_PASSWORD}\n` : '';
   const settings = loadConfig(
@@ -46,7 +51,7 @@ ${login}      discover_vulnerabilities: true
           - \${COSIGN_PUBLIC_KEY}
       selectors:
         - max_tags: 0
-`,
+${require ? `          require: ${require}\n` : ''}`,
     {
       env: { COSIGN_PUBLIC_KEY: facts.publicKeyPem, REGISTRY_PASSWORD: user?.password },
       secrets,
@@ -228,6 +233,16 @@ describe('supply chain end to end (issue 16)', () => {
       expect(manifests.every((r) => r.status === 304)).toBe(true);
       expect(comparable(warm.graph, proxy.url)).toBe(directText);
     });
+  });
+
+  it('a require: policy over the real registry names exactly the images that miss it', async () => {
+    const run = await discover(registry.url, undefined, undefined, '{ verified: true, sbom: true }');
+    const expected = SUPPLY_CHAIN_IMAGES.flatMap((name) => {
+      const { tag, trust } = facts.images[name];
+      return [...(trust.verified ? [] : [`${tag} verified`]), ...(trust.sbom ? [] : [`${tag} sbom`])];
+    }).sort();
+    expect(run.policy?.checked).toBe(SUPPLY_CHAIN_IMAGES.length);
+    expect(run.policy?.violations.map((v) => `${v.tag} ${v.rule}`).sort()).toEqual(expected);
   });
 
   describe('the OCI 1.1 referrers API in front of it', () => {
