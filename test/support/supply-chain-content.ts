@@ -8,6 +8,7 @@
 // Everything is deterministic within a process except ECDSA signatures, which node:crypto draws
 // with a random nonce and whose keys are generated per process: assert digests through the facts,
 // never as literals.
+
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import {
   type BuiltImage,
@@ -26,6 +27,7 @@ import type {
   VulnerabilityCounts,
 } from '../../src/model/discovery.js';
 import { MediaType } from '../../src/oci/media-types.js';
+import { simpleSigningPayload as simpleSigningBytes } from './signing.js';
 
 export const SupplyChainMediaType = {
   SimpleSigning: 'application/vnd.dev.cosign.simplesigning.v1+json',
@@ -209,19 +211,9 @@ function cosignImage(layers: { layer: Content; annotations: Record<string, strin
   };
 }
 
-/** The simple-signing payload cosign signs for an image. */
+/** The simple-signing payload cosign signs for an image, as a layer. */
 function simpleSigningPayload(dockerReference: string, digest: string): Content {
-  return content(
-    SupplyChainMediaType.SimpleSigning,
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': dockerReference },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature',
-      },
-      optional: null,
-    }),
-  );
+  return content(SupplyChainMediaType.SimpleSigning, simpleSigningBytes(digest, dockerReference));
 }
 
 /**
