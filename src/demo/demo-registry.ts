@@ -3,6 +3,7 @@
 // registries that a client has to cope with: Link-header pagination (relative or absolute, `last`
 // or an opaque cursor), Distribution's Accept-header content negotiation, ETags, Basic auth
 // challenges and Distribution-style JSON errors.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MediaType } from '../oci/media-types.js';
@@ -440,11 +441,13 @@ export async function startDemoRegistry(
         const repo = store.get(route.name!);
         const manifests =
           opts.referrers === 'api' ? referrersOf(repo?.manifests.values() ?? [], route.reference!) : [];
-        sendJson(
-          200,
-          { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests },
-          { 'Content-Type': MediaType.OciIndex },
-        );
+        const body = `${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })}\n`;
+        const etag = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+        if (etagMatches(req.headers['if-none-match'], etag)) {
+          send(304, { Etag: `"${etag}"` });
+          return;
+        }
+        send(200, { 'Content-Type': MediaType.OciIndex, Etag: `"${etag}"` }, body);
         return;
       }
     }
