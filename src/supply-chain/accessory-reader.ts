@@ -207,17 +207,19 @@ export class AccessoryReader {
 
     const trust = new Map<string, ImageTrust>();
     const vulnerabilities = new Map<string, VulnerabilityCounts>();
-    for (const image of input.images) {
-      const children = image.tree.filter((m) => m.digest !== image.digest).map((m) => m.digest);
-      if ([image.digest, ...children].some((d) => failed.has(d))) continue;
-      const vendor = await this.vendorFacts(input, image.digest, errors);
-      trust.set(
-        image.digest,
-        imageTrust(image.digest, children, manifests, vendor, !!this.opts.checks.signature),
-      );
-      const report = reports.get(image.digest) ?? rollUp(children.map((d) => reports.get(d)));
-      if (report) vulnerabilities.set(image.digest, report);
-    }
+    await Promise.all(
+      input.images.map(async (image) => {
+        const children = image.tree.filter((m) => m.digest !== image.digest).map((m) => m.digest);
+        if ([image.digest, ...children].some((d) => failed.has(d))) return;
+        const vendor = await this.vendorFacts(input, image.digest, errors);
+        trust.set(
+          image.digest,
+          imageTrust(image.digest, children, manifests, vendor, !!this.opts.checks.signature),
+        );
+        const report = reports.get(image.digest) ?? rollUp(children.map((d) => reports.get(d)));
+        if (report) vulnerabilities.set(image.digest, report);
+      }),
+    );
     return { manifests, trust, vulnerabilities, errors: errors.sort() };
   }
 

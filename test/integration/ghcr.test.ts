@@ -199,8 +199,12 @@ describe('ghcr with a classic PAT', () => {
       fake.reset();
       const warm = await discoverText(text, { stateDir });
       expect(fake.apiRequests.map((q) => q.status)).toEqual(Array(coldPages).fill(304));
+      // Referrers answers are listings too, revalidated the same way.
+      const referrers = fake.registry.requests.filter((q) => q.kind === 'referrers');
+      expect(referrers.every((q) => q.status === 304)).toBe(true);
+      const revalidated = coldPages + referrers.length;
       expect(warm.summary).toContain(
-        `${coldPages} of ${coldPages} listing pages unchanged (304 Not Modified)`,
+        `${revalidated} of ${revalidated} listing pages unchanged (304 Not Modified)`,
       );
       // The warm run's listing took nothing from the hourly budget.
       const left = (summary: string) => /(\d+) of 5000 left/.exec(summary)?.[1];
