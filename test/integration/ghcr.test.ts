@@ -199,8 +199,9 @@ describe('ghcr with a classic PAT', () => {
       fake.reset();
       const warm = await discoverText(text, { stateDir });
       expect(fake.apiRequests.map((q) => q.status)).toEqual(Array(coldPages).fill(304));
-      // Referrers answers are listings too, revalidated the same way.
-      const referrers = fake.registry.requests.filter((q) => q.kind === 'referrers');
+      // Referrers answers are listings too, revalidated the same way (a 401 is the token challenge
+      // of a scope not yet asked for, answered before the request is sent again).
+      const referrers = fake.registry.requests.filter((q) => q.kind === 'referrers' && q.status !== 401);
       expect(referrers.every((q) => q.status === 304)).toBe(true);
       const revalidated = coldPages + referrers.length;
       expect(warm.summary).toContain(
