@@ -197,7 +197,9 @@ async function discoverProvider(
     const note = accessories.note();
     if (note) notes.push(note);
   } else if (p.supplyChain === undefined) {
-    const why = adapter.headFirst ? 'each accessory manifest read here counts as a pull' : 'read_manifests: false';
+    const why = adapter.headFirst
+      ? 'each accessory manifest read here counts as a pull'
+      : 'read_manifests: false';
     notes.push(
       `supply chain: not read (${why}); set supply_chain: true to read signatures, attestations and SBOMs`,
     );
