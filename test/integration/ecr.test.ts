@@ -531,10 +531,8 @@ describe('ECR untagged images: referrers and platform scans (adapter)', () => {
           ),
         );
         expect(platforms).toHaveLength(2);
-        const summed = platforms
-          .map((u) => vulnerabilityCounts(u.severity))
-          .reduce((a, b) => ({ ...a, total: a.total + b.total }));
-        expect((img.spec.vulnerabilities as { total: number; source: string }).total).toBe(summed.total);
+        const total = platforms.reduce((n, u) => n + vulnerabilityCounts(u.severity).total, 0);
+        expect((img.spec.vulnerabilities as { total: number; source: string }).total).toBe(total);
         expect((img.spec.vulnerabilities as { source: string }).source).toBe(
           'registry scanner, summed over platform manifests',
         );
