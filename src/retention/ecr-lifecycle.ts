@@ -254,7 +254,10 @@ function issueMessages(field: string, issue: z.core.$ZodIssue): string | string[
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
         const known = knownKeys(issue.path);
-        const hint = didYouMean(key, known);
+        // A key written without its List suffix (tagPrefix) is too far for edit distance alone.
+        const hint =
+          didYouMean(key, known) ??
+          (key.length >= 4 ? known.find((k) => k.toLowerCase().startsWith(key.toLowerCase())) : undefined);
         return `${pathText(field, [...issue.path, key])}: not a lifecycle policy key; ${hint ? `did you mean ${hint}?` : `known keys here: ${known.join(', ')}`}`;
       });
     case 'invalid_type':
@@ -320,6 +323,12 @@ export interface LifecycleEvaluation {
   kept: LifecycleKept[];
 }
 
+/** A decision, and whether it deletes the image or moves it to archive. */
+interface Acted {
+  action: 'expire' | 'transition';
+  decision: LifecycleDecision;
+}
+
 interface Timed {
   image: LifecycleImage;
   /** pushed_at_time, or last_activated_at for an image restored from archive. */
@@ -345,7 +354,7 @@ export function evaluateLifecyclePolicy(
         ? time(image.pushedAt, image.digest, 'pushedAt')
         : time(image.lastActivatedAt, image.digest, 'lastActivatedAt'),
   }));
-  const acted = new Map<string, { action: 'expire' | 'transition'; decision: LifecycleDecision }>();
+  const acted = new Map<string, Acted>();
   const matchedBy = new Map<string, number>();
   const kept: LifecycleKept[] = [];
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
@@ -393,8 +402,46 @@ export function evaluateLifecyclePolicy(
   followSubjects(images, acted);
 
   const out: LifecycleEvaluation = { expired: [], archived: [], kept };
-  for (const { action, decision } of acted.values())
+  for (const { action, decision } of inDependencyOrder(acted, holders, images))
     (action === 'expire' ? out.expired : out.archived).push(decision);
+  return out;
+}
+
+/**
+ * The decisions with every manifest list before the images it references and every subject
+ * before its referrers, as ECR acts on them (and as a deletion that stops halfway must, to leave
+ * no list or subject with parts missing); otherwise in the order they were made.
+ */
+function inDependencyOrder(
+  acted: Map<string, Acted>,
+  holders: Map<string, string[]>,
+  images: readonly LifecycleImage[],
+): Acted[] {
+  const subjectOf = new Map(
+    images.flatMap((i) => (i.subject === undefined ? [] : [[i.digest, i.subject] as const])),
+  );
+  const out: Acted[] = [];
+  const visited = new Set<string>();
+  const visit = (digest: string) => {
+    const entry = acted.get(digest);
+    if (entry === undefined || visited.has(digest)) return;
+    visited.add(digest);
+    const lists = (holders.get(digest) ?? []).filter((list) => acted.has(list));
+    const subject = subjectOf.get(digest);
+    for (const first of subject === undefined ? lists : [...lists, subject]) visit(first);
+    out.push(
+      lists.length === 0
+        ? entry
+        : {
+            ...entry,
+            decision: {
+              ...entry.decision,
+              reason: `${entry.decision.reason}, after manifest list ${lists.join(', ')}`,
+            },
+          },
+    );
+  };
+  for (const digest of acted.keys()) visit(digest);
   return out;
 }
 
@@ -482,7 +529,7 @@ function manifestListsOf(images: readonly LifecycleImage[]): Map<string, string[
  * stays is kept, and named as such.
  */
 function holdForManifestLists(
-  acted: Map<string, { action: 'expire' | 'transition'; decision: LifecycleDecision }>,
+  acted: Map<string, Acted>,
   holders: Map<string, string[]>,
   kept: LifecycleKept[],
 ): void {
@@ -508,10 +555,7 @@ function holdForManifestLists(
 }
 
 /** Referrers go with their subject: ECR expires or archives them once the subject goes. */
-function followSubjects(
-  images: readonly LifecycleImage[],
-  acted: Map<string, { action: 'expire' | 'transition'; decision: LifecycleDecision }>,
-): void {
+function followSubjects(images: readonly LifecycleImage[], acted: Map<string, Acted>): void {
   let changed = true;
   while (changed) {
     changed = false;
