@@ -498,6 +498,42 @@ describe('evaluateLifecyclePolicy: manifest lists and referrers', () => {
       reason: 'its subject sha256:old expires, and ECR takes referrers with it',
     });
   });
+  it('keeps a referrer that follows its subject while a manifest list that stays references it', () => {
+    const images = [
+      image('index', ['v1'], 30, { children: ['sha256:amd64', 'sha256:att', 'sha256:other'] }),
+      image('amd64', ['v1-amd64'], 30),
+      image('att', [], 30, { subject: 'sha256:amd64' }),
+      image('other', [], 30, { subject: 'sha256:gone' }),
+      image('gone', ['old-amd64'], 30),
+    ];
+    const p = policy({
+      rules: [
+        rule(1, {
+          tagStatus: 'tagged',
+          tagPatternList: ['*-amd64'],
+          countType: 'sinceImagePushed',
+          countUnit: 'days',
+          countNumber: 7,
+        }),
+        rule(2, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1000 }),
+      ],
+    });
+    const result = evaluateLifecyclePolicy(p, images, NOW);
+    expect(names(result.expired)).toEqual(['gone']);
+    expect(
+      result.kept.filter((k) => k.reason.includes('manifest list')).map((k) => [k.digest, k.reason]),
+    ).toEqual([
+      [
+        'sha256:amd64',
+        'sinceImagePushed 7 days: pushed 30 days ago, but manifest list sha256:index references it and stays',
+      ],
+      [
+        'sha256:other',
+        'its subject sha256:gone expires, and ECR takes referrers with it, but manifest list sha256:index references it and stays',
+      ],
+    ]);
+  });
+
   it('puts a subject before its referrers even when a higher rule expires the referrer', () => {
     const p = policy({
       rules: [

@@ -398,8 +398,12 @@ export function evaluateLifecyclePolicy(
       if (!matchedBy.has(t.image.digest)) matchedBy.set(t.image.digest, rule.rulePriority);
   }
 
-  holdForManifestLists(acted, holders, kept);
-  followSubjects(images, acted);
+  // A referrer that follows its subject may itself sit in a manifest list that stays (BuildKit
+  // attestations do), and one held back takes its own referrers with it: settle both together.
+  const held = new Set<string>();
+  while (holdForManifestLists(acted, holders, kept, held) || followSubjects(images, acted, held)) {
+    // A held image is never taken again, so each pass shrinks what can change and this ends.
+  }
 
   const out: LifecycleEvaluation = { expired: [], archived: [], kept };
   for (const { action, decision } of inDependencyOrder(acted, holders, images))
@@ -532,7 +536,9 @@ function holdForManifestLists(
   acted: Map<string, Acted>,
   holders: Map<string, string[]>,
   kept: LifecycleKept[],
-): void {
+  held: Set<string>,
+): boolean {
+  let any = false;
   let changed = true;
   while (changed) {
     changed = false;
@@ -543,6 +549,7 @@ function holdForManifestLists(
       });
       if (staying.length === 0) continue;
       acted.delete(digest);
+      held.add(digest);
       kept.push({
         digest,
         tags: decision.tags,
@@ -550,17 +557,24 @@ function holdForManifestLists(
         reason: `${decision.reason}, but manifest list ${staying.join(', ')} references it and stays`,
       });
       changed = true;
+      any = true;
     }
   }
+  return any;
 }
 
 /** Referrers go with their subject: ECR expires or archives them once the subject goes. */
-function followSubjects(images: readonly LifecycleImage[], acted: Map<string, Acted>): void {
+function followSubjects(
+  images: readonly LifecycleImage[],
+  acted: Map<string, Acted>,
+  held: ReadonlySet<string>,
+): boolean {
+  let any = false;
   let changed = true;
   while (changed) {
     changed = false;
     for (const image of images) {
-      if (image.subject === undefined || acted.has(image.digest)) continue;
+      if (image.subject === undefined || acted.has(image.digest) || held.has(image.digest)) continue;
       const subject = acted.get(image.subject);
       if (subject === undefined) continue;
       acted.set(image.digest, {
@@ -576,8 +590,10 @@ function followSubjects(images: readonly LifecycleImage[], acted: Map<string, Ac
         },
       });
       changed = true;
+      any = true;
     }
   }
+  return any;
 }
 
 function time(text: string, digest: string, field: string): number {
