@@ -36,6 +36,26 @@ function rule(
   return { rulePriority, description: `Rule ${rulePriority}`, selection, action };
 }
 
+const ARCHIVE = { type: 'transition', targetStorageClass: 'archive' };
+
+/** AWS's example rule: expire images archived more than `days` days ago. */
+function expireArchived(rulePriority: number, days: number) {
+  return rule(rulePriority, {
+    tagStatus: 'any',
+    storageClass: 'archive',
+    countType: 'sinceImageTransitioned',
+    countUnit: 'days',
+    countNumber: days,
+  });
+}
+
+/** AWS's example rule: archive every image pushed more than 30 days ago. */
+const ARCHIVE_AFTER_30_DAYS = rule(
+  1,
+  { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
+  ARCHIVE,
+);
+
 const names = (list: Array<{ digest: string }>) => list.map((d) => d.digest.replace('sha256:', '')).sort();
 
 interface Case {
@@ -87,7 +107,7 @@ const AWS_EXAMPLES: Case[] = [
       rule(
         1,
         { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
-        { type: 'transition', targetStorageClass: 'archive' },
+        ARCHIVE,
       ),
     ],
     images: [
@@ -106,15 +126,7 @@ const AWS_EXAMPLES: Case[] = [
   },
   {
     name: 'filtering on archive transition time: expire what was archived more than 365 days ago',
-    rules: [
-      rule(1, {
-        tagStatus: 'any',
-        storageClass: 'archive',
-        countType: 'sinceImageTransitioned',
-        countUnit: 'days',
-        countNumber: 365,
-      }),
-    ],
+    rules: [expireArchived(1, 365)],
     images: [
       image('A', ['v1'], 900, { storageClass: 'archive', lastArchivedAt: ago(400) }),
       image('B', ['v2'], 900, { storageClass: 'archive', lastArchivedAt: ago(100) }),
@@ -241,7 +253,7 @@ const AWS_EXAMPLES: Case[] = [
           countUnit: 'days',
           countNumber: 30,
         },
-        { type: 'transition', targetStorageClass: 'archive' },
+        ARCHIVE,
       ),
     ],
     images: [image('A', ['prod-1'], 31), image('B', ['prod-2'], 29), image('C', ['dev-1'], 60)],
@@ -250,20 +262,7 @@ const AWS_EXAMPLES: Case[] = [
   },
   {
     name: 'archive example: archive after 30 days, expire after 365 days in archive',
-    rules: [
-      rule(
-        1,
-        { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
-        { type: 'transition', targetStorageClass: 'archive' },
-      ),
-      rule(2, {
-        tagStatus: 'any',
-        storageClass: 'archive',
-        countType: 'sinceImageTransitioned',
-        countUnit: 'days',
-        countNumber: 365,
-      }),
-    ],
+    rules: [ARCHIVE_AFTER_30_DAYS, expireArchived(2, 365)],
     images: [
       image('A', ['v3'], 40),
       image('B', ['v4'], 10),
@@ -404,15 +403,7 @@ describe('evaluateLifecyclePolicy: decisions and what each rule keeps', () => {
 
   it('keeps an archived image whose listing gave no archive time, saying so', () => {
     const p = policy({
-      rules: [
-        rule(1, {
-          tagStatus: 'any',
-          storageClass: 'archive',
-          countType: 'sinceImageTransitioned',
-          countUnit: 'days',
-          countNumber: 90,
-        }),
-      ],
+      rules: [expireArchived(1, 90)],
     });
     const result = evaluateLifecyclePolicy(p, [image('A', [], 900, { storageClass: 'archive' })], NOW);
     expect(result.expired).toEqual([]);
@@ -772,7 +763,7 @@ describe('parseLifecyclePolicy', () => {
       'sinceImageTransitioned on standard images, archiving, under 90 days',
       withSelection(
         { tagStatus: 'any', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 30 },
-        { type: 'transition', targetStorageClass: 'archive' },
+        ARCHIVE,
       ),
       [
         'f.rules[0].selection.storageClass: countType sinceImageTransitioned selects archived images: set "storageClass": "archive"',
@@ -896,20 +887,7 @@ describe('parseLifecyclePolicy', () => {
 
   it('accepts an "any" rule per storage class, each last among its class (AWS\'s archive-and-expire example)', () => {
     const doc = {
-      rules: [
-        rule(
-          1,
-          { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 },
-          { type: 'transition', targetStorageClass: 'archive' },
-        ),
-        rule(2, {
-          tagStatus: 'any',
-          storageClass: 'archive',
-          countType: 'sinceImageTransitioned',
-          countUnit: 'days',
-          countNumber: 365,
-        }),
-      ],
+      rules: [ARCHIVE_AFTER_30_DAYS, expireArchived(2, 365)],
     };
     expect(parseLifecyclePolicy(doc, 'f')).toEqual({ policy: doc });
   });

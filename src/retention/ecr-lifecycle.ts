@@ -430,7 +430,7 @@ export function evaluateLifecyclePolicy(
   // attestations do), and one held back takes its own referrers with it: settle both together.
   const held = new Set<string>();
   while (holdForManifestLists(acted, holders, kept, held) || followSubjects(images, acted, held)) {
-    // A held image is never taken again, so each pass shrinks what can change and this ends.
+    // Until neither pass changes anything. A held image is never taken again, so this ends.
   }
 
   const out: LifecycleEvaluation = { expired: [], archived: [], kept };
@@ -557,8 +557,8 @@ function manifestListsOf(images: readonly LifecycleImage[]): Map<string, string[
 
 /**
  * ECR does not expire or archive an image a manifest list references until the list itself is
- * expired or archived. A child whose lists all go in this pass goes after them; one whose list
- * stays is kept, and named as such.
+ * expired or archived. A child whose lists all go goes after them; one whose list stays is kept,
+ * and named as such. One pass; whether it changed anything.
  */
 function holdForManifestLists(
   acted: Map<string, Acted>,
@@ -566,62 +566,50 @@ function holdForManifestLists(
   kept: LifecycleKept[],
   held: Set<string>,
 ): boolean {
-  let any = false;
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const [digest, { action, decision }] of acted) {
-      const staying = (holders.get(digest) ?? []).filter((list) => {
-        const fate = acted.get(list)?.action;
-        return fate === undefined || (action === 'expire' && fate === 'transition');
-      });
-      if (staying.length === 0) continue;
-      acted.delete(digest);
-      held.add(digest);
-      kept.push({
-        digest,
-        tags: decision.tags,
-        rulePriority: decision.rulePriority,
-        reason: `${decision.reason}, but manifest list ${staying.join(', ')} references it and stays`,
-      });
-      changed = true;
-      any = true;
-    }
+  let changed = false;
+  for (const [digest, { action, decision }] of acted) {
+    const staying = (holders.get(digest) ?? []).filter((list) => {
+      const fate = acted.get(list)?.action;
+      return fate === undefined || (action === 'expire' && fate === 'transition');
+    });
+    if (staying.length === 0) continue;
+    acted.delete(digest);
+    held.add(digest);
+    kept.push({
+      digest,
+      tags: decision.tags,
+      rulePriority: decision.rulePriority,
+      reason: `${decision.reason}, but manifest list ${staying.join(', ')} references it and stays`,
+    });
+    changed = true;
   }
-  return any;
+  return changed;
 }
 
-/** Referrers go with their subject: ECR expires or archives them once the subject goes. */
+/** Referrers go with their subject: ECR expires or archives them once the subject goes. One pass. */
 function followSubjects(
   images: readonly LifecycleImage[],
   acted: Map<string, Acted>,
   held: ReadonlySet<string>,
 ): boolean {
-  let any = false;
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const image of images) {
-      if (image.subject === undefined || acted.has(image.digest) || held.has(image.digest)) continue;
-      const subject = acted.get(image.subject);
-      if (subject === undefined) continue;
-      acted.set(image.digest, {
-        action: subject.action,
-        decision: {
-          digest: image.digest,
-          tags: image.tags,
-          rulePriority: subject.decision.rulePriority,
-          ...(subject.decision.description !== undefined
-            ? { description: subject.decision.description }
-            : {}),
-          reason: `its subject ${image.subject} ${subject.action === 'expire' ? 'expires' : 'is archived'}, and ECR takes referrers with it`,
-        },
-      });
-      changed = true;
-      any = true;
-    }
+  let changed = false;
+  for (const image of images) {
+    if (image.subject === undefined || acted.has(image.digest) || held.has(image.digest)) continue;
+    const subject = acted.get(image.subject);
+    if (subject === undefined) continue;
+    acted.set(image.digest, {
+      action: subject.action,
+      decision: {
+        digest: image.digest,
+        tags: image.tags,
+        rulePriority: subject.decision.rulePriority,
+        ...(subject.decision.description !== undefined ? { description: subject.decision.description } : {}),
+        reason: `its subject ${image.subject} ${subject.action === 'expire' ? 'expires' : 'is archived'}, and ECR takes referrers with it`,
+      },
+    });
+    changed = true;
   }
-  return any;
+  return changed;
 }
 
 function time(text: string, digest: string, field: string): number {
