@@ -247,6 +247,12 @@ function pathText(field: string, path: readonly PropertyKey[]): string {
   );
 }
 
+/** A value for a message, cut short so a long string is not echoed whole. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 60)}…" (${text.length} characters)` : text;
+}
+
 function issueMessages(field: string, issue: z.core.$ZodIssue): string | string[] {
   const at = pathText(field, issue.path);
   if (issue.input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value'))
@@ -262,17 +268,17 @@ function issueMessages(field: string, issue: z.core.$ZodIssue): string | string[
         return `${pathText(field, [...issue.path, key])}: not a lifecycle policy key; ${hint ? `did you mean ${hint}?` : `known keys here: ${known.join(', ')}`}`;
       });
     case 'invalid_type':
-      return `${at}: expected ${issue.expected === 'int' ? 'a whole number' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${JSON.stringify(issue.input)}`;
+      return `${at}: expected ${issue.expected === 'int' ? 'a whole number' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${quote(issue.input)}`;
     case 'invalid_value': {
       const hint =
         typeof issue.input === 'string' ? didYouMean(issue.input, issue.values.map(String)) : undefined;
-      return `${at}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
+      return `${at}: ${quote(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''}`;
     }
     case 'too_small':
       if (issue.origin === 'array')
         return `${at}: ${issue.message.startsWith('Too small') ? 'must not be empty' : issue.message}`;
       if (issue.origin === 'string') return `${at}: must not be empty`;
-      return `${at}: ${JSON.stringify(issue.input)} is not accepted; use a positive whole number (1 or more)`;
+      return `${at}: ${quote(issue.input)} is not accepted; use a positive whole number (1 or more)`;
     default:
       return `${at}: ${issue.message}`;
   }
