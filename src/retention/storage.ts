@@ -137,14 +137,14 @@ const SHARED = 2;
 const TAGGED_ANYWHERE = 4;
 
 /**
- * Digests by their first 128 bits, each with its size, the first repository that referenced it,
- * the last one (so a repository counts it once), and flags: open addressing over typed arrays.
- * 128 bits, not 64: a registry's tenant could afford 2^32 tries to make two blobs collide on 64.
+ * Digests by their first 128 bits, each with its size, the last repository that referenced it (so
+ * a repository counts it once; while only one has, its owner) and flags: open addressing over
+ * typed arrays. 128 bits, not 64: a registry's tenant could afford 2^32 tries to make two blobs
+ * collide on 64.
  */
 class DigestTable {
   private keys = new Uint32Array(4 * 1024);
   private sizes = new Float64Array(1024);
-  private owners = new Int32Array(1024);
   private lasts = new Int32Array(1024);
   private flags = new Uint8Array(1024);
   private used = 0;
@@ -163,7 +163,6 @@ class DigestTable {
     if (this.flags[i] === 0) {
       this.keys.set(this.key, 4 * i);
       this.sizes[i] = size;
-      this.owners[i] = repo;
       this.lasts[i] = repo;
       this.flags[i] = USED | mark;
       this.used++;
@@ -178,9 +177,10 @@ class DigestTable {
     return this.sizes[i]!;
   }
 
+  /** Each digest: its size, the repository that referenced it (the last, when shared), its flags. */
   forEach(visit: (size: number, owner: number, flags: number) => void): void {
     for (let i = 0; i < this.flags.length; i++)
-      if (this.flags[i] !== 0) visit(this.sizes[i]!, this.owners[i]!, this.flags[i]!);
+      if (this.flags[i] !== 0) visit(this.sizes[i]!, this.lasts[i]!, this.flags[i]!);
   }
 
   /** Where the key is, or the empty slot where it would go. */
@@ -198,11 +198,10 @@ class DigestTable {
   }
 
   private grow(): void {
-    const { keys, sizes, owners, lasts, flags } = this;
+    const { keys, sizes, lasts, flags } = this;
     const n = flags.length * 2;
     this.keys = new Uint32Array(4 * n);
     this.sizes = new Float64Array(n);
-    this.owners = new Int32Array(n);
     this.lasts = new Int32Array(n);
     this.flags = new Uint8Array(n);
     for (let j = 0; j < flags.length; j++) {
@@ -211,7 +210,6 @@ class DigestTable {
       const i = this.slot(key);
       this.keys.set(key, 4 * i);
       this.sizes[i] = sizes[j]!;
-      this.owners[i] = owners[j]!;
       this.lasts[i] = lasts[j]!;
       this.flags[i] = flags[j]!;
     }
