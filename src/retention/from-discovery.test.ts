@@ -195,6 +195,14 @@ describe('inventoryOf', () => {
   });
 
   it('says partial where a manifest read states no sizes or an index child was not read', () => {
+    const SCHEMA1: ManifestRecord = {
+      digest: LONE,
+      mediaType: MediaType.DockerSchema1Signed,
+      schemaVersion: 1,
+      layerDigests: [d('schema1 layer')],
+      documentSize: 3000,
+      labels: {},
+    };
     const unknown: Array<[string, (records: Map<string, ManifestRecord>) => void]> = [
       [
         'described by a vendor listing',
@@ -207,18 +215,7 @@ describe('inventoryOf', () => {
             labels: {},
           }),
       ],
-      [
-        'schema 1: layers without sizes',
-        (records) =>
-          records.set(LONE, {
-            digest: LONE,
-            mediaType: MediaType.DockerSchema1Signed,
-            schemaVersion: 1,
-            layerDigests: [d('schema1 layer')],
-            documentSize: 3000,
-            labels: {},
-          }),
-      ],
+      ['schema 1: layers without sizes', (records) => records.set(LONE, SCHEMA1)],
       ['an attestation child not read (supply chain off)', (records) => records.delete(ATT)],
       ['a platform child missing', (records) => records.delete(ARM)],
     ];
@@ -228,14 +225,7 @@ describe('inventoryOf', () => {
       expect({ why, ...pick(inventoryOf('hub', 'r', r)) }).toEqual({ why, complete: true, partial: true });
     }
     const schema1 = discovered();
-    schema1.manifests.set(LONE, {
-      digest: LONE,
-      mediaType: MediaType.DockerSchema1Signed,
-      schemaVersion: 1,
-      layerDigests: [d('schema1 layer')],
-      documentSize: 3000,
-      labels: {},
-    });
+    schema1.manifests.set(LONE, SCHEMA1);
     // Its layer is still known by digest, for the planner; its size is not.
     expect(inventoryOf('hub', 'r', schema1).manifests.get(LONE)!.blobs).toEqual([
       { digest: d('schema1 layer'), size: 0 },

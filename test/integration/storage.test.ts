@@ -24,12 +24,19 @@ if (!registryAvailable()) {
 /** The older nginx index again under another name: every blob and manifest shared with library/nginx. */
 const MIRROR = new RepositoryBuilder('mirror/nginx').addIndex(NGINX.v1_24_0, '1.24.0').build();
 const SEEDED = [NGINX.repo, ORG_TEAM_APP.repo, MIRROR, ACME_API.repo];
+/** What discovery reads of acme/api with max_tags: 1: its newest tag, the multi-platform list (2024-04-01). */
+const API_NEWEST = new RepositoryBuilder('acme/api').addIndex(ACME_API.multi, 'multi').build();
 
 /** Bytes of distinct content by digest over the given repositories' blobs and manifests. */
 function seededBytes(...repos: RepositoryContent[]): number {
   const distinct = new Map<string, Content>();
   for (const r of repos) for (const c of [...r.blobs, ...r.manifests]) distinct.set(c.digest, c);
   return [...distinct.values()].reduce((sum, c) => sum + c.bytes.length, 0);
+}
+
+/** The figures expected of `total` bytes of which `shared` another repository holds too. */
+function expected(total: number, shared: number, partial = false) {
+  return { total_bytes: total, unique_bytes: total - shared, shared_bytes: shared, partial };
 }
 
 describe('storage figures against a real registry', () => {
@@ -90,57 +97,25 @@ describe('storage figures against a real registry', () => {
 
   it('counts an index with attestations under alias tags: every seeded blob and manifest, once', () => {
     // Both indexes, their platform manifests and BuildKit attestation manifests, with every layer and config.
-    const total = seededBytes(NGINX.repo);
-    expect(figures('library/nginx')).toEqual({
-      total_bytes: total,
-      unique_bytes: total - seededBytes(MIRROR),
-      shared_bytes: seededBytes(MIRROR),
-      partial: false,
-    });
+    expect(figures('library/nginx')).toEqual(expected(seededBytes(NGINX.repo), seededBytes(MIRROR)));
   });
 
   it('counts a signature found by its cosign tag, and the image under two tags once', () => {
     expect(results.get('org/team/app')!.receipt.accessory_tags).toBe(1);
-    const total = seededBytes(ORG_TEAM_APP.repo);
-    expect(figures('org/team/app')).toEqual({
-      total_bytes: total,
-      unique_bytes: total,
-      shared_bytes: 0,
-      partial: false,
-    });
+    expect(figures('org/team/app')).toEqual(expected(seededBytes(ORG_TEAM_APP.repo), 0));
   });
 
   it('finds a repository whose every blob another holds: all shared', () => {
-    const total = seededBytes(MIRROR);
-    expect(figures('mirror/nginx')).toEqual({
-      total_bytes: total,
-      unique_bytes: 0,
-      shared_bytes: total,
-      partial: false,
-    });
+    expect(figures('mirror/nginx')).toEqual(expected(seededBytes(MIRROR), seededBytes(MIRROR)));
   });
 
   it('says partial where max_tags left tags unread, and counts what was read', () => {
-    // The newest of acme/api's tags is the multi-platform list (created 2024-04-01).
-    const read = new RepositoryBuilder('read').addIndex(ACME_API.multi, 'multi').build();
     expect(results.get('acme/api')!.images.map((i) => i.tag)).toEqual(['multi']);
-    const total = seededBytes(read);
-    expect(figures('acme/api')).toEqual({
-      total_bytes: total,
-      unique_bytes: total,
-      shared_bytes: 0,
-      partial: true,
-    });
+    expect(figures('acme/api')).toEqual(expected(seededBytes(API_NEWEST), 0, true));
   });
 
   it('counts the registry with shared content once', () => {
-    const read = new RepositoryBuilder('read').addIndex(ACME_API.multi, 'multi').build();
-    const total = seededBytes(NGINX.repo, ORG_TEAM_APP.repo, MIRROR, read);
-    expect(storage.registry).toEqual({
-      total_bytes: total,
-      unique_bytes: total - seededBytes(MIRROR),
-      shared_bytes: seededBytes(MIRROR),
-      partial: true,
-    });
+    const total = seededBytes(NGINX.repo, ORG_TEAM_APP.repo, MIRROR, API_NEWEST);
+    expect(storage.registry).toEqual(expected(total, seededBytes(MIRROR), true));
   });
 });
