@@ -2,9 +2,12 @@
 // images, each image a manifest, a config, two layers of its own and three of 50 base layers the
 // whole registry shares. Inventories are made one at a time and dropped, as discovery hands them
 // over; what stays is the ledger. Beside it, for comparison, a Map of digest → size over the same
-// digests, which is what the ledger's typed arrays stand in for.
+// digests, which is what the ledger's typed arrays stand in for. Last, what the size fields add to
+// 100,000 image manifest records (five layers each) held at once, as a repository of that many
+// images holds them until it is done.
 //   node --expose-gc --import tsx bench/storage-memory.ts [--json]
 import { createHash } from 'node:crypto';
+import type { ManifestRecord } from '../src/model/discovery.js';
 import type { InventoryManifest, RepositoryInventory } from '../src/retention/inventory.js';
 import { StorageLedger } from '../src/retention/storage.js';
 
@@ -86,15 +89,56 @@ const map = measure(() => {
   distinct = m.size;
   return m;
 });
+
+/** Image records in the property order the fetcher writes, with or without the size fields. */
+function records(sized: boolean): ManifestRecord[] {
+  const layers = Array.from({ length: 5 }, (_, j) => ({
+    digest: digest(`record layer ${j}`),
+    size: 1_000 + j,
+  }));
+  const made: ManifestRecord[] = [];
+  for (let i = 0; i < REPOSITORIES * IMAGES_PER_REPOSITORY; i++) {
+    const own = digest(`record ${i}`);
+    made.push(
+      sized
+        ? {
+            digest: own,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            schemaVersion: 2,
+            configDigest: own,
+            layerDigests: layers.map((l) => l.digest),
+            configSize: 1_500 + i,
+            layerSizes: layers.map((l) => l.size + i),
+            documentSize: 900,
+            size: 6_500 + 6 * i,
+            labels: {},
+          }
+        : {
+            digest: own,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            schemaVersion: 2,
+            configDigest: own,
+            layerDigests: layers.map((l) => l.digest),
+            size: 6_500 + 6 * i,
+            labels: {},
+          },
+    );
+  }
+  return made;
+}
+const unsized = measure(() => records(false));
+const sized = measure(() => records(true));
 const result = {
   images: REPOSITORIES * IMAGES_PER_REPOSITORY,
   distinct_digests: distinct,
   registry_total_bytes: figures?.registry.total_bytes,
   ledger,
   map,
+  records: { without_sizes_mb: unsized.retained_mb, with_sizes_mb: sized.retained_mb },
 };
 if (process.argv.includes('--json')) console.log(JSON.stringify(result));
 else
   console.log(
-    `${result.images} images, ${distinct} distinct digests: storage ledger ${ledger.retained_mb} MB retained (${ledger.ms} ms with making the inventories); a Map of digest → size ${map.retained_mb} MB (${map.ms} ms)`,
+    `${result.images} images, ${distinct} distinct digests: storage ledger ${ledger.retained_mb} MB retained (${ledger.ms} ms with making the inventories); a Map of digest → size ${map.retained_mb} MB (${map.ms} ms)\n` +
+      `${result.images} image records held at once: ${unsized.retained_mb} MB without the size fields, ${sized.retained_mb} MB with them`,
   );
