@@ -2,7 +2,13 @@
 // discovery gives the same graph, sorted, so identical registries give identical files; the
 // entities wait in a temporary file (entity-spill.ts) until the outputs read them.
 import type { ProviderSettings } from '../config/settings.js';
-import type { ManifestRecord, Platform, Receipt, RepositoryResult } from '../model/discovery.js';
+import {
+  type ManifestRecord,
+  type Platform,
+  type Receipt,
+  type RepositoryResult,
+  roleOf,
+} from '../model/discovery.js';
 import {
   API_VERSION,
   DISCOVERY_SOURCE,
@@ -188,7 +194,7 @@ export class GraphBuilder {
           layer_digests: m.layerDigests,
           created: m.created,
           platforms: m.children ? platformsOf(m, repo.manifests) : undefined,
-          role: m.role ?? (m.children ? 'index' : m.artifact ? 'artifact' : 'image'),
+          role: roleOf(m),
           artifact_type: m.artifactType,
           predicate_types: m.predicateTypes,
           subject: m.subject,

@@ -15,6 +15,14 @@ export interface Platform {
  */
 export type ManifestRole = 'index' | 'image' | 'signature' | 'attestation' | 'sbom' | 'artifact';
 
+/**
+ * A record's role; one read before issue 16 (or built by a vendor listing) has none, and is an
+ * index, an artifact or an image by its shape.
+ */
+export function roleOf(m: Pick<ManifestRecord, 'role' | 'children' | 'artifact'>): ManifestRole {
+  return m.role ?? (m.children ? 'index' : m.artifact ? 'artifact' : 'image');
+}
+
 /** One manifest document: an image manifest, an index (manifest list), or an accessory of one. */
 export interface ManifestRecord {
   digest: string;
@@ -23,6 +31,15 @@ export interface ManifestRecord {
   configDigest?: string;
   /** Unknown (absent) when the manifest was described by a vendor listing instead of read. */
   layerDigests?: string[];
+  /** The config blob's bytes, as the manifest's descriptor states them. */
+  configSize?: number;
+  /**
+   * Each layer's bytes as its descriptor states them, in the order of layerDigests. Absent where
+   * the manifest states none (schema 1) or was not read.
+   */
+  layerSizes?: number[];
+  /** The manifest document's own bytes; absent when a vendor listing described it instead. */
+  documentSize?: number;
   /** Compressed layers + config, for an image manifest; for an index, the sum over its platforms. */
   size?: number;
   platform?: Platform;
