@@ -22,6 +22,8 @@ import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';
+import { inventoryOf } from './retention/from-discovery.js';
+import { StorageLedger } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -78,9 +80,16 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     http.revalidator = revalidator;
     builder = new GraphBuilder(settings.providers, (json) => opts.secrets.redact(json));
     const spilling = builder;
+    // Storage is counted per registry as repositories are done; shared blobs are known at the end.
+    const ledgers = new Map<string, StorageLedger>();
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
-      onRepository: (provider, repository) => spilling.addRepository(provider, repository),
+      onRepository: (provider, repository) => {
+        spilling.addRepository(provider, repository);
+        let ledger = ledgers.get(provider.name);
+        if (!ledger) ledgers.set(provider.name, (ledger = new StorageLedger()));
+        ledger.add(inventoryOf(provider.name, provider.apiUrl, repository));
+      },
       http,
       state,
       secrets: opts.secrets,
@@ -93,6 +102,14 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
+    for (const pr of result.providers) {
+      const storage = ledgers.get(pr.settings.name)?.finish();
+      if (!storage) continue;
+      for (const r of storage.repositories) builder.amend(r.provider, r.repository, 'storage', r.storage);
+      // A repository listing cut short leaves repositories uncounted.
+      const partial = storage.registry.partial || pr.receipt?.complete === false;
+      builder.amend(pr.settings.name, undefined, 'storage', { ...storage.registry, partial });
+    }
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.

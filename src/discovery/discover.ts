@@ -348,6 +348,11 @@ async function discoverRepository(
       })
     : undefined;
   for (const e of findings?.errors ?? []) fail(e);
+  const readAccessoryTags = Object.keys(resolvedTags)
+    .filter((tag) => accessoryOf(tag) && !candidateSet.has(tag))
+    .sort()
+    .map((tag) => ({ tag, digest: resolvedTags[tag]! }));
+  if (readAccessoryTags.length > 0) result.accessoryTags = readAccessoryTags;
   for (const m of findings?.manifests ?? []) if (!manifests.has(m.digest)) manifests.set(m.digest, m);
   seen[name] = resolvedTags;
   result.images = chosen

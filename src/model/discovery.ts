@@ -127,6 +127,8 @@ export interface RepositoryResult {
   images: ImageRecord[];
   /** Every manifest the selected images use, and every accessory referring to one, by digest. */
   manifests: Map<string, ManifestRecord>;
+  /** Accessory tags read for the selected images, with the digest each points at. */
+  accessoryTags?: Array<{ tag: string; digest: string }>;
   /** Vendor facts about the repository (description, stars, pulls…). */
   info?: RepositoryInfo;
   receipt: Receipt;

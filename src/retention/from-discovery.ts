@@ -28,6 +28,9 @@ export function inventoryOf(
       ...(created ? { created } : {}),
     };
   });
+  // Accessory tags hold signatures, attestations and referrer indexes, not images: listed so that
+  // what deleting their subject takes along can be named.
+  for (const { tag, digest } of result.accessoryTags ?? []) tags.push({ tag, digest });
   let sizesUnknown = false;
   const manifests = new Map<string, InventoryManifest>();
   for (const m of result.manifests.values()) {
