@@ -38,6 +38,13 @@ export interface DemoRegistryOptions {
    * `empty` always answers an empty index (as GHCR does). Unset: 404, as Distribution 2.8 has none.
    */
   referrers?: 'api' | 'empty';
+  /**
+   * `DELETE /v2/<name>/manifests/<digest>`: `enabled` deletes the manifest and every tag on it
+   * (202); `denied` answers 403 DENIED as a registry does to a credential without delete
+   * permission; unset or `disabled` answers 405 UNSUPPORTED, as Distribution does without
+   * storage.delete.enabled.
+   */
+  deletes?: 'enabled' | 'disabled' | 'denied';
 }
 
 export type RequestKind = 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
@@ -245,9 +252,38 @@ export async function startDemoRegistry(
       );
       return;
     }
+    if (method === 'DELETE' && route.kind === 'manifest' && opts.deletes === 'enabled') {
+      deleteManifest(route.name!, route.reference!);
+      return;
+    }
+    if (method === 'DELETE' && route.kind === 'manifest' && opts.deletes === 'denied') {
+      fail(403, { code: 'DENIED', message: 'requested access to the resource is denied' });
+      return;
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       fail(405, { code: 'UNSUPPORTED', message: 'The operation is unsupported.' }, { Allow: 'GET, HEAD' });
       return;
+    }
+
+    // Distribution's rules: a digest only (a tag is DIGEST_INVALID), the repository must exist,
+    // and every tag on the manifest goes with it; blobs stay until garbage collection.
+    function deleteManifest(name: string, reference: string): void {
+      const repo = store.get(name);
+      if (!repo) {
+        fail(404, { code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name } });
+        return;
+      }
+      if (!reference.includes(':')) {
+        fail(400, { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' });
+        return;
+      }
+      if (!repo.manifests.delete(reference)) {
+        fail(404, { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { digest: reference } });
+        return;
+      }
+      for (const [tag, digest] of repo.tags) if (digest === reference) repo.tags.delete(tag);
+      repo.sortedTags = [...repo.tags.keys()].sort(lexical);
+      send(202, { 'Content-Length': '0' });
     }
 
     // Builds the `Link: <...>; rel="next"` header value for a paginated listing.
