@@ -270,7 +270,11 @@ export async function startDemoRegistry(
     function deleteManifest(name: string, reference: string): void {
       const repo = store.get(name);
       if (!repo) {
-        fail(404, { code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name } });
+        fail(404, {
+          code: 'NAME_UNKNOWN',
+          message: 'repository name not known to registry',
+          detail: { name },
+        });
         return;
       }
       if (!reference.includes(':')) {

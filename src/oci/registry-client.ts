@@ -342,7 +342,10 @@ export class RegistryClient {
    */
   async deleteManifest(repo: string, digest: string, tally?: Tally): Promise<DeleteAnswer> {
     if (!isDigest(digest)) {
-      return { outcome: 'failed', message: `${JSON.stringify(digest)} is not a manifest digest; nothing sent` };
+      return {
+        outcome: 'failed',
+        message: `${JSON.stringify(digest)} is not a manifest digest; nothing sent`,
+      };
     }
     let res: HttpResponse;
     try {
