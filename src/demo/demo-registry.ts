@@ -64,6 +64,13 @@ export interface DemoRegistry {
   host: string;
   /** Every request served, in order. Mutable: callers may clear it with `requests.length = 0`. */
   requests: RecordedRequest[];
+  /**
+   * Removes a manifest and every tag on it, as a DELETE does: for fakes whose vendor API deletes
+   * (ECR's BatchDeleteImage, GitHub's package versions). False when it was not there.
+   */
+  removeManifest(name: string, digest: string): boolean;
+  /** Removes one tag and leaves its manifest (Docker Hub's tag delete). False when it was not there. */
+  removeTag(name: string, tag: string): boolean;
   close(): Promise<void>;
 }
 
@@ -215,6 +222,21 @@ export async function startDemoRegistry(
     : undefined;
   let origin = '';
 
+  function removeManifest(name: string, digest: string): boolean {
+    const repo = store.get(name);
+    if (!repo?.manifests.delete(digest)) return false;
+    for (const [tag, target] of repo.tags) if (target === digest) repo.tags.delete(tag);
+    repo.sortedTags = [...repo.tags.keys()].sort(lexical);
+    return true;
+  }
+
+  function removeTag(name: string, tag: string): boolean {
+    const repo = store.get(name);
+    if (!repo?.tags.delete(tag)) return false;
+    repo.sortedTags = repo.sortedTags.filter((t) => t !== tag);
+    return true;
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     if (opts.intercept?.(req, res)) return;
     const method = req.method ?? 'GET';
@@ -268,8 +290,7 @@ export async function startDemoRegistry(
     // Distribution's rules: a digest only (a tag is DIGEST_INVALID), the repository must exist,
     // and every tag on the manifest goes with it; blobs stay until garbage collection.
     function deleteManifest(name: string, reference: string): void {
-      const repo = store.get(name);
-      if (!repo) {
+      if (!store.has(name)) {
         fail(404, {
           code: 'NAME_UNKNOWN',
           message: 'repository name not known to registry',
@@ -281,12 +302,10 @@ export async function startDemoRegistry(
         fail(400, { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' });
         return;
       }
-      if (!repo.manifests.delete(reference)) {
+      if (!removeManifest(name, reference)) {
         fail(404, { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { digest: reference } });
         return;
       }
-      for (const [tag, digest] of repo.tags) if (digest === reference) repo.tags.delete(tag);
-      repo.sortedTags = [...repo.tags.keys()].sort(lexical);
       send(202, { 'Content-Length': '0' });
     }
 
@@ -521,6 +540,8 @@ export async function startDemoRegistry(
     url: origin,
     host,
     requests,
+    removeManifest,
+    removeTag,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
