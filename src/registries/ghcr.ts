@@ -107,7 +107,16 @@ class GitHubApi {
   }
 
   /** `GET` a route or an absolute next-page URL; any HTTP status comes back as an answer. */
-  async get(url: string, tally: Tally | undefined): Promise<ApiAnswer> {
+  get(url: string, tally: Tally | undefined): Promise<ApiAnswer> {
+    return this.send('GET', url, tally);
+  }
+
+  /** `DELETE` a route (a package version); any HTTP status comes back as an answer. */
+  delete(url: string, tally: Tally): Promise<ApiAnswer> {
+    return this.send('DELETE', url, tally);
+  }
+
+  private async send(method: 'GET' | 'DELETE', url: string, tally: Tally | undefined): Promise<ApiAnswer> {
     const low = this.rate && this.rate.remaining < LOW_BUDGET;
     if (low && !this.stopped) {
       this.stop(
@@ -117,7 +126,7 @@ class GitHubApi {
     if (this.stopped) throw new ApiStopped(this.stopped);
     try {
       const res = await this.octokit.request({
-        method: 'GET',
+        method,
         url,
         headers: { 'x-github-api-version': '2022-11-28' },
         request: { fetch: this.fetchVia(tally) },
@@ -133,27 +142,6 @@ class GitHubApi {
         if (isRateLimited(answer)) this.stop(this.rateLimitText(answer));
         return answer;
       }
-      throw new RegistryError(`GitHub API ${this.host}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  /** `DELETE` a route; any HTTP status comes back as an answer. */
-  async delete(url: string, tally: Tally): Promise<ApiAnswer> {
-    if (this.stopped) throw new ApiStopped(this.stopped);
-    try {
-      const res = await this.octokit.request({
-        method: 'DELETE',
-        url,
-        headers: { 'x-github-api-version': '2022-11-28' },
-        request: { fetch: this.fetchVia(tally) },
-      });
-      return { status: res.status, data: res.data, headers: res.headers as Record<string, string> };
-    } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof RegistryError) throw cause;
-      const e = err as { status?: number; response?: { data?: unknown; headers?: Record<string, string> } };
-      if (typeof e.status === 'number' && e.response)
-        return { status: e.status, data: e.response.data, headers: e.response.headers ?? {} };
       throw new RegistryError(`GitHub API ${this.host}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

@@ -329,6 +329,11 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
         `User: ${arn} is not authorized to perform: ecr:${op} on resource: arn:aws:ecr:${region}:${String(body.registryId)}:repository/* because no resource-based policy allows the ecr:${op} action`,
       );
     }
+    const repositoryNotFound = (name: unknown) =>
+      fail(
+        'RepositoryNotFoundException',
+        `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
+      );
     const page = <T>(all: T[], cap: number | undefined): { items: T[]; nextToken?: string } | undefined => {
       const offset = tokenOffset(body.nextToken);
       if (offset === undefined) return undefined;
@@ -371,12 +376,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       case 'DescribeImages': {
         const name = body.repositoryName;
         const list = typeof name === 'string' ? images.get(name) : undefined;
-        if (!list) {
-          return fail(
-            'RepositoryNotFoundException',
-            `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
-          );
-        }
+        if (!list) return repositoryNotFound(name);
         const status = (body.filter as { tagStatus?: string } | undefined)?.tagStatus ?? 'ANY';
         const loose = untagged.get(name as string) ?? [];
         const all = status === 'UNTAGGED' ? loose : status === 'TAGGED' ? list : [...list, ...loose];
@@ -414,12 +414,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       case 'BatchDeleteImage': {
         const name = body.repositoryName;
         const list = typeof name === 'string' ? images.get(name) : undefined;
-        if (!list) {
-          return fail(
-            'RepositoryNotFoundException',
-            `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
-          );
-        }
+        if (!list) return repositoryNotFound(name);
         const ids = Array.isArray(body.imageIds) ? (body.imageIds as Array<Record<string, unknown>>) : [];
         if (ids.length < 1 || ids.length > 100) {
           return fail(
