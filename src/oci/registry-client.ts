@@ -71,8 +71,6 @@ export interface ClientOptions {
   pagination?: PaginationQuirks;
   /** A vendor's say on an answer about to become an error (see FailureHook). */
   onFailure?: FailureHook;
-  /** The action a delete token asks for (see deleteScope); `delete` unless a vendor knows better. */
-  deleteAction?: 'delete' | '*';
 }
 
 export interface FailureContext {
@@ -115,12 +113,11 @@ export function repositoryScope(repo: string): string {
 }
 
 /**
- * The token scope a manifest DELETE needs: Distribution's token spec names the action `delete`
- * (Harbor, ACR, Docker Hub and Distribution's own token servers grant it); GitLab and Quay
- * know only `*`, which `deleteScope: '*'` asks for instead.
+ * The token scope a manifest DELETE needs: Distribution's token spec names the action `delete`,
+ * and its token servers, Docker Hub's, Harbor's and ACR's grant it.
  */
-export function deleteScope(repo: string, action: 'delete' | '*' = 'delete'): string {
-  return `repository:${repo}:${action}`;
+export function deleteScope(repo: string): string {
+  return `repository:${repo}:delete`;
 }
 
 export function digestOf(bytes: Buffer, algorithm = 'sha256'): string {
@@ -353,7 +350,7 @@ export class RegistryClient {
         'DELETE',
         `/v2/${repo}/manifests/${digest}`,
         'delete',
-        deleteScope(repo, this.opts.deleteAction),
+        deleteScope(repo),
         {},
         { tally, allowStatuses: [400, 404, 405] },
       );
