@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import type { Tally } from '../http/http-client.js';
 import type { DeleteAnswer } from '../oci/registry-client.js';
-import { applyPlan, type Deleter, type Deletion, repositoryKey } from './apply.js';
+import { applyPlan, type Deleter, type Deletion, mustGoFirst, repositoryKey } from './apply.js';
+import type { InventoryManifest, RepositoryInventory } from './inventory.js';
 
 const dg = (c: string) => `sha256:${c.repeat(64)}`;
 const INDEX = dg('a');
@@ -282,5 +283,54 @@ describe('applyPlan: registries that refuse', () => {
       `reg team/app: delete refused, so nothing more was asked there: ${denied.message}`,
     ]);
     expect(result.journal.find((e) => e.digest === INDEX)).toMatchObject({ answer: 'refused', status: 403 });
+  });
+});
+
+describe('mustGoFirst', () => {
+  const m = (digest: string, more: Partial<InventoryManifest> = {}): InventoryManifest => ({
+    digest,
+    role: 'image',
+    size: 1,
+    blobs: [],
+    children: [],
+    subjects: [],
+    ...more,
+  });
+  const inventory: RepositoryInventory = {
+    provider: 'reg',
+    registry: 'reg.test',
+    repository: 'team/app',
+    complete: true,
+    partial: false,
+    tags: [{ tag: 'v1', digest: INDEX }],
+    manifests: new Map(
+      [
+        m(INDEX, { role: 'index', children: [AMD64, ARM64, ATTEST] }),
+        m(AMD64),
+        m(ARM64),
+        m(ATTEST, { role: 'attestation', subjects: [AMD64] }),
+        m(SIG, { role: 'signature', subjects: [INDEX] }),
+        // A referrer whose subject is gone: an orphan, free to go on its own.
+        m(OLD, { role: 'signature', subjects: [dg('9')] }),
+      ].map((x) => [x.digest, x]),
+    ),
+  };
+
+  it.each([
+    ['a tagged index', INDEX, []],
+    ['a platform manifest: its index', AMD64, [INDEX]],
+    ['a BuildKit attestation: its index and the platform it describes', ATTEST, [INDEX, AMD64].sort()],
+    ['a signature: its subject', SIG, [INDEX]],
+    ['an orphan referrer: nothing', OLD, []],
+    ['a digest the inventory does not hold: nothing', dg('8'), []],
+  ])('%s', (_what, digest, expected) => {
+    expect(mustGoFirst(inventory, digest)).toEqual(expected);
+  });
+
+  it('holds back a child the plan names without its index', async () => {
+    const reg = new FakeRegistry([AMD64]);
+    const result = await applyPlan([del(AMD64, { after: mustGoFirst(inventory, AMD64) })], one(reg));
+    expect(reg.asked).toEqual([]);
+    expect(result.journal[0]?.detail).toBe(`${INDEX}, which must go first, is not deleted by this plan`);
   });
 });

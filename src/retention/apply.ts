@@ -15,6 +15,7 @@ import { ConfigError, errorMessage } from '../errors.js';
 import type { Tally } from '../http/http-client.js';
 import type { ManifestRole } from '../model/discovery.js';
 import type { DeleteAnswer } from '../oci/registry-client.js';
+import type { RepositoryInventory } from './inventory.js';
 
 export const DEFAULT_MAX_DELETIONS = 100;
 
@@ -83,6 +84,21 @@ export interface ApplyResult {
   messages: string[];
   /** Set when the cap stopped the run before any deletion. */
   stopped?: string;
+}
+
+/**
+ * A Deletion's `after` from what discovery saw: every index of the repository that lists the
+ * digest among its manifests, and every subject the digest refers to that the repository holds.
+ * Built from the inventory rather than the plan, so a plan that names a child but not its index
+ * leaves the child held back instead of breaking the index.
+ */
+export function mustGoFirst(inventory: RepositoryInventory, digest: string): string[] {
+  const first = new Set<string>();
+  for (const m of inventory.manifests.values()) if (m.children.includes(digest)) first.add(m.digest);
+  for (const s of inventory.manifests.get(digest)?.subjects ?? []) {
+    if (s !== digest && inventory.manifests.has(s)) first.add(s);
+  }
+  return [...first].sort();
 }
 
 /** The key of a repository in ApplyOptions.incomplete. */
