@@ -38,6 +38,13 @@ export interface DemoRegistryOptions {
    * `empty` always answers an empty index (as GHCR does). Unset: 404, as Distribution 2.8 has none.
    */
   referrers?: 'api' | 'empty';
+  /**
+   * `DELETE /v2/<name>/manifests/<digest>`: `enabled` deletes the manifest and every tag on it
+   * (202); `denied` answers 403 DENIED as a registry does to a credential without delete
+   * permission; unset or `disabled` answers 405 UNSUPPORTED, as Distribution does without
+   * storage.delete.enabled.
+   */
+  deletes?: 'enabled' | 'disabled' | 'denied';
 }
 
 export type RequestKind = 'ping' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'referrers' | 'other';
@@ -57,6 +64,13 @@ export interface DemoRegistry {
   host: string;
   /** Every request served, in order. Mutable: callers may clear it with `requests.length = 0`. */
   requests: RecordedRequest[];
+  /**
+   * Removes a manifest and every tag on it, as a DELETE does: for fakes whose vendor API deletes
+   * (ECR's BatchDeleteImage, GitHub's package versions). False when it was not there.
+   */
+  removeManifest(name: string, digest: string): boolean;
+  /** Removes one tag and leaves its manifest (Docker Hub's tag delete). False when it was not there. */
+  removeTag(name: string, tag: string): boolean;
   close(): Promise<void>;
 }
 
@@ -208,6 +222,21 @@ export async function startDemoRegistry(
     : undefined;
   let origin = '';
 
+  function removeManifest(name: string, digest: string): boolean {
+    const repo = store.get(name);
+    if (!repo?.manifests.delete(digest)) return false;
+    for (const [tag, target] of repo.tags) if (target === digest) repo.tags.delete(tag);
+    repo.sortedTags = [...repo.tags.keys()].sort(lexical);
+    return true;
+  }
+
+  function removeTag(name: string, tag: string): boolean {
+    const repo = store.get(name);
+    if (!repo?.tags.delete(tag)) return false;
+    repo.sortedTags = repo.sortedTags.filter((t) => t !== tag);
+    return true;
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     if (opts.intercept?.(req, res)) return;
     const method = req.method ?? 'GET';
@@ -245,9 +274,39 @@ export async function startDemoRegistry(
       );
       return;
     }
+    if (method === 'DELETE' && route.kind === 'manifest' && opts.deletes === 'enabled') {
+      deleteManifest(route.name!, route.reference!);
+      return;
+    }
+    if (method === 'DELETE' && route.kind === 'manifest' && opts.deletes === 'denied') {
+      fail(403, { code: 'DENIED', message: 'requested access to the resource is denied' });
+      return;
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       fail(405, { code: 'UNSUPPORTED', message: 'The operation is unsupported.' }, { Allow: 'GET, HEAD' });
       return;
+    }
+
+    // Distribution's rules: a digest only (a tag is DIGEST_INVALID), the repository must exist,
+    // and every tag on the manifest goes with it; blobs stay until garbage collection.
+    function deleteManifest(name: string, reference: string): void {
+      if (!store.has(name)) {
+        fail(404, {
+          code: 'NAME_UNKNOWN',
+          message: 'repository name not known to registry',
+          detail: { name },
+        });
+        return;
+      }
+      if (!reference.includes(':')) {
+        fail(400, { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' });
+        return;
+      }
+      if (!removeManifest(name, reference)) {
+        fail(404, { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { digest: reference } });
+        return;
+      }
+      send(202, { 'Content-Length': '0' });
     }
 
     // Builds the `Link: <...>; rel="next"` header value for a paginated listing.
@@ -481,6 +540,8 @@ export async function startDemoRegistry(
     url: origin,
     host,
     requests,
+    removeManifest,
+    removeTag,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

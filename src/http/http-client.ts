@@ -18,6 +18,8 @@ export type RequestKind =
   | 'token'
   | 'vendor-api'
   | 'referrers'
+  /** A retention delete (a manifest, a tag, a package version). */
+  | 'delete'
   | 'devgraph'
   | 'other';
 

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type RegistryAuth, registryErrorText } from '../auth/registry-auth.js';
-import { RegistryError } from '../errors.js';
+import { AuthError, RegistryError } from '../errors.js';
 import {
   describeUrl,
   type HttpClient,
@@ -25,6 +25,23 @@ export interface Listing {
   complete: boolean;
   problem?: string;
 }
+
+/**
+ * What a registry answered when asked to delete one manifest. `refused` is the registry saying
+ * no for a reason that asking again will not change: deletes switched off (Distribution's 405
+ * UNSUPPORTED), no permission (401/403), or a vendor rule; `failed` is anything else (a 5xx, a
+ * timeout, a manifest that was not there). `message` carries the registry's own words.
+ */
+export type DeleteAnswer =
+  | { outcome: 'deleted'; note?: string }
+  | {
+      outcome: 'refused';
+      /** `unsupported`: this registry deletes nothing; `denied`: this credential may not, here. */
+      why: 'unsupported' | 'denied';
+      status?: number;
+      message: string;
+    }
+  | { outcome: 'failed'; status?: number; message: string };
 
 /**
  * What the OCI 1.1 referrers API says of one digest: `api: false` when the registry has none (it
@@ -57,7 +74,7 @@ export interface ClientOptions {
 }
 
 export interface FailureContext {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'DELETE';
   /** The path below the registry's base, e.g. /v2/library/nginx/manifests/latest. */
   path: string;
   /** The Authorization header the failed request carried. */
@@ -93,6 +110,14 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export function repositoryScope(repo: string): string {
   return `repository:${repo}:pull`;
+}
+
+/**
+ * The token scope a manifest DELETE needs: Distribution's token spec names the action `delete`,
+ * and its token servers, Docker Hub's, Harbor's and ACR's grant it.
+ */
+export function deleteScope(repo: string): string {
+  return `repository:${repo}:delete`;
 }
 
 export function digestOf(bytes: Buffer, algorithm = 'sha256'): string {
@@ -307,6 +332,38 @@ export class RegistryClient {
     return { api: true, descriptors: items, ...walk.verdict };
   }
 
+  /**
+   * Deletes a manifest by digest, and with it every tag on it (`DELETE /v2/<name>/manifests/<digest>`,
+   * 202 Accepted). Only a digest is accepted: deleting "by tag" would remove whatever the tag points
+   * at by the time the request lands. The registry's refusals come back as answers, not errors.
+   */
+  async deleteManifest(repo: string, digest: string, tally?: Tally): Promise<DeleteAnswer> {
+    if (!isDigest(digest)) {
+      return {
+        outcome: 'failed',
+        message: `${JSON.stringify(digest)} is not a manifest digest; nothing sent`,
+      };
+    }
+    let res: HttpResponse;
+    try {
+      res = await this.send(
+        'DELETE',
+        `/v2/${repo}/manifests/${digest}`,
+        'delete',
+        deleteScope(repo),
+        {},
+        { tally, allowStatuses: [400, 404, 405] },
+      );
+    } catch (err) {
+      if (err instanceof AuthError) {
+        return { outcome: 'refused', why: 'denied', ...statusOf(err), message: err.message };
+      }
+      if (err instanceof RegistryError) return { outcome: 'failed', ...statusOf(err), message: err.message };
+      throw err;
+    }
+    return deleteAnswer(res, `${this.host}/${repo}@${digest}`);
+  }
+
   /** A (small) blob such as an image config, verified against its digest. */
   async getBlob(repo: string, digest: string, tally?: Tally): Promise<Buffer> {
     const res = await this.send(
@@ -389,7 +446,7 @@ export class RegistryClient {
    * caller allows become RegistryErrors naming the registry and the resource.
    */
   private async send(
-    method: 'GET' | 'HEAD',
+    method: 'GET' | 'HEAD' | 'DELETE',
     pathOrUrl: string,
     kind: RequestKind,
     scope: string | undefined,
@@ -472,6 +529,46 @@ export class RegistryClient {
       retryable: res.status >= 500,
     });
   }
+}
+
+function statusOf(err: RegistryError): { status?: number } {
+  return err.details.status !== undefined ? { status: err.details.status } : {};
+}
+
+/**
+ * A DELETE's answer as the OCI distribution spec and its registries give it: 202 (or any 2xx)
+ * deleted; 405 the registry deletes nothing (Distribution without storage.delete.enabled answers
+ * UNSUPPORTED); 403 no permission, or a vendor rule (Docker Hub: a manifest still tagged or
+ * referenced); 404 nothing there by that digest; 400 a digest or name the registry rejects.
+ */
+export function deleteAnswer(res: HttpResponse, what: string): DeleteAnswer {
+  if (res.status >= 200 && res.status < 300) return { outcome: 'deleted' };
+  const detail = registryErrorText(res);
+  const said = `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
+  if (res.status === 405) {
+    return {
+      outcome: 'refused',
+      why: 'unsupported',
+      status: 405,
+      message: `${what}: the registry does not allow deletes (${said}); on Distribution set storage.delete.enabled: true`,
+    };
+  }
+  if (res.status === 403 || res.status === 401) {
+    return {
+      outcome: 'refused',
+      why: 'denied',
+      status: res.status,
+      message: `${what}: the registry refused the delete (${said}); the credential needs delete permission on the repository`,
+    };
+  }
+  if (res.status === 404) {
+    return {
+      outcome: 'failed',
+      status: 404,
+      message: `${what}: not found (${said}); deleted already, or never in this repository`,
+    };
+  }
+  return { outcome: 'failed', status: res.status, message: `${what}: ${said}` };
 }
 
 function contentType(res: HttpResponse): string | undefined {

@@ -10,8 +10,10 @@ import type { HttpResponse, Tally } from '../http/http-client.js';
 import { describeUrl, type HttpClient } from '../http/http-client.js';
 import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
 import type { RepositoryInfo } from '../model/discovery.js';
+import type { RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 import {
+  type DeleteAnswer,
   type OpenAdapter,
   ociAdapter,
   type RepositoryListing,
@@ -113,13 +115,24 @@ export class HubApi {
    * the request and the fix.
    */
   async get(url: string, what: string, tally?: Tally): Promise<HttpResponse> {
+    const res = await this.send('GET', url, tally);
+    if (res.status === 200 || res.status === 404) return res;
+    throw this.failure(res, url, what);
+  }
+
+  /** A DELETE on the Hub API (logged in); every answer is the caller's to read. */
+  delete(url: string, tally: Tally): Promise<HttpResponse> {
+    return this.send('DELETE', url, tally);
+  }
+
+  private async send(method: 'GET' | 'DELETE', url: string, tally?: Tally): Promise<HttpResponse> {
     let res: HttpResponse | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const jwt = this.login ? await this.token() : undefined;
       res = await this.http.request({
-        method: 'GET',
+        method,
         url,
-        kind: 'vendor-api',
+        kind: method === 'DELETE' ? 'delete' : 'vendor-api',
         timeoutMs: this.p.timeoutMs,
         headers: { accept: 'application/json', ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
         ...(tally ? { tally } : {}),
@@ -128,9 +141,7 @@ export class HubApi {
       if (res.status !== 401 || !jwt) break;
       if (this.jwt?.value === jwt) this.jwt = undefined;
     }
-    res = res!;
-    if (res.status === 200 || res.status === 404) return res;
-    throw this.failure(res, url, what);
+    return res!;
   }
 
   private failure(res: HttpResponse, url: string, what: string): RegistryError {
@@ -441,6 +452,76 @@ function pullLimitError(
   );
 }
 
+/**
+ * A manifest deleted the only way Docker Hub allows: its tags through the Hub API, one request
+ * each, then the manifest by digest through the registry, which refuses a manifest that a tag or
+ * an index still holds (403). Until that second step the manifest stays pullable by digest, so a
+ * refusal there is a failure, not a deletion: what waits on it is then left alone.
+ */
+export async function deleteOnDockerHub(
+  p: ProviderSettings,
+  hub: HubApi,
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  tags: readonly string[],
+  tally: Tally,
+): Promise<DeleteAnswer> {
+  const what = `docker.io/${repo}@${digest}`;
+  if (hub.anonymous) {
+    return {
+      outcome: 'refused',
+      why: 'unsupported',
+      message: `${what}: Docker Hub deletes need a login: set username and password (${PAT_HINT} with the read, write, delete scope)`,
+    };
+  }
+  const [ns, ...rest] = repo.split('/');
+  const done: string[] = [];
+  for (const tag of tags) {
+    const url = new URL(
+      `/v2/namespaces/${encodeURIComponent(ns!)}/repositories/${encodeURIComponent(rest.join('/'))}/tags/${encodeURIComponent(tag)}`,
+      p.hubUrl,
+    ).toString();
+    const res = await hub.delete(url, tally);
+    // 404: the tag is gone already (moved or deleted since the listing), which is what was wanted.
+    if ((res.status >= 200 && res.status < 300) || res.status === 404) {
+      done.push(tag);
+      continue;
+    }
+    const detail = hubErrorText(res);
+    const said = `HTTP ${res.status}${detail ? `: ${detail}` : ''}`;
+    const partly = done.length > 0 ? `; tags ${done.join(', ')} were deleted before it` : '';
+    if (res.status === 401 || res.status === 403) {
+      return {
+        outcome: 'refused',
+        why: 'denied',
+        status: res.status,
+        message: `${what}: Docker Hub refused to delete tag ${tag} (${said})${partly}; the token needs the delete scope on ${repo}`,
+      };
+    }
+    if (res.status === 405) {
+      return {
+        outcome: 'refused',
+        why: 'unsupported',
+        status: 405,
+        message: `${what}: the Hub API at ${hub.origin} does not delete tags (${said})${partly}`,
+      };
+    }
+    return {
+      outcome: 'failed',
+      status: res.status,
+      message: `${what}: deleting tag ${tag}: ${said}${partly}`,
+    };
+  }
+  const manifest = await client.deleteManifest(repo, digest, tally);
+  if (manifest.outcome === 'deleted' || tags.length === 0) return manifest;
+  return {
+    outcome: 'failed',
+    ...(manifest.status !== undefined ? { status: manifest.status } : {}),
+    message: `${what}: tags ${tags.join(', ')} deleted, but the manifest stays pullable by digest: ${manifest.message}`,
+  };
+}
+
 export const openDockerHub: OpenAdapter = async (ctx) => {
   const p = ctx.settings;
   const creds = ctx.credentials;
@@ -474,6 +555,8 @@ export const openDockerHub: OpenAdapter = async (ctx) => {
     ...ociAdapter(ctx, client),
     listRepositories: () => dockerHubRepositories(p, hub),
     listTags: (repo, tally) => dockerHubTags(p, hub, repo, tally),
+    deleteManifest: (repo, digest, tags, tally) =>
+      deleteOnDockerHub(p, hub, client, repo, digest, tags, tally),
     headFirst: true,
     notes: () => {
       const lines: string[] = [];

@@ -10,6 +10,7 @@
 // ECR Public (public.ecr.aws) serves pulls to an anonymous token from GET /token/ and has no
 // repository listing for anonymous users, so the selectors must name the repositories.
 import {
+  BatchDeleteImageCommand,
   DescribeImagesCommand,
   type DescribeImagesCommandOutput,
   DescribeRepositoriesCommand,
@@ -31,6 +32,7 @@ import type { VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
+  type DeleteAnswer,
   type OpenAdapter,
   ociAdapter,
   type ReferrerDescriptor,
@@ -256,6 +258,14 @@ const INDEX_TYPES: ReadonlySet<string | undefined> = new Set([
 ]);
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/** BatchDeleteImage's answer: the image ids it deleted, and a failure per id it did not. */
+const BatchDeleteAnswer = z.object({
+  imageIds: z.array(z.looseObject({ imageDigest: z.string().nullish() })).nullish(),
+  failures: z
+    .array(z.looseObject({ failureCode: z.string().nullish(), failureReason: z.string().nullish() }))
+    .nullish(),
+});
+
 /** What the untagged images of a repository hold for the core: referrers and platform scans. */
 interface Untagged {
   referrers: Map<string, ReferrerDescriptor[]>;
@@ -416,6 +426,46 @@ class EcrApi {
       referrers: untagged.referrers,
       ...(p.discoverVulnerabilities ? { scans: untagged.scans } : {}),
     };
+  }
+
+  /**
+   * BatchDeleteImage by digest: the image and every tag on it, in one call. ECR answers 200 with
+   * a per-image failure (ImageReferencedByManifestList, ImageNotFound, …) rather than an error; a
+   * role without ecr:BatchDeleteImage gets AccessDeniedException.
+   */
+  async deleteImage(repo: string, digest: string, tally: Tally): Promise<DeleteAnswer> {
+    let out: unknown;
+    try {
+      out = await this.send(
+        new BatchDeleteImageCommand({
+          repositoryName: repo,
+          ...(this.registryId ? { registryId: this.registryId } : {}),
+          imageIds: [{ imageDigest: digest }],
+        }),
+        'BatchDeleteImage',
+        repo,
+        tally,
+      );
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      const status = err.details.status !== undefined ? { status: err.details.status } : {};
+      return err instanceof AuthError
+        ? { outcome: 'refused', why: 'denied', ...status, message: err.message }
+        : { outcome: 'failed', ...status, message: err.message };
+    }
+    const parsed = BatchDeleteAnswer.safeParse(out);
+    if (!parsed.success) {
+      return {
+        outcome: 'failed',
+        message: `the ECR API answered BatchDeleteImage on ${repo} with something else than its documented shape`,
+      };
+    }
+    if (parsed.data.imageIds?.some((id) => id.imageDigest === digest)) return { outcome: 'deleted' };
+    const failure = parsed.data.failures?.[0];
+    const said = failure
+      ? [failure.failureCode, failure.failureReason].filter(Boolean).join(': ')
+      : 'no image deleted and no failure given';
+    return { outcome: 'failed', message: `the ECR API did not delete ${repo}@${digest} (${said})` };
   }
 
   private async untagged(
@@ -580,6 +630,7 @@ async function openSdkMode(ctx: VendorContext, parsed: EcrHost | undefined): Pro
       `AWS credentials from ${source} through the ECR API (region ${region}), registry password from GetAuthorizationToken`,
     listRepositories: () => api.repositories(p),
     listTags: (repo, tally) => api.tags(p, repo, tally),
+    deleteManifest: (repo, digest, _tags, tally) => api.deleteImage(repo, digest, tally),
     headFirst: false,
     scansVulnerabilities: true,
     notes: () => [

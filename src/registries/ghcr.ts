@@ -17,6 +17,7 @@ import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.
 import type { RepositoryInfo } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import type {
+  DeleteAnswer,
   OpenAdapter,
   RegistryAdapter,
   RepositoryListing,
@@ -106,7 +107,16 @@ class GitHubApi {
   }
 
   /** `GET` a route or an absolute next-page URL; any HTTP status comes back as an answer. */
-  async get(url: string, tally: Tally | undefined): Promise<ApiAnswer> {
+  get(url: string, tally: Tally | undefined): Promise<ApiAnswer> {
+    return this.send('GET', url, tally);
+  }
+
+  /** `DELETE` a route (a package version); any HTTP status comes back as an answer. */
+  delete(url: string, tally: Tally): Promise<ApiAnswer> {
+    return this.send('DELETE', url, tally);
+  }
+
+  private async send(method: 'GET' | 'DELETE', url: string, tally: Tally | undefined): Promise<ApiAnswer> {
     const low = this.rate && this.rate.remaining < LOW_BUDGET;
     if (low && !this.stopped) {
       this.stop(
@@ -116,7 +126,7 @@ class GitHubApi {
     if (this.stopped) throw new ApiStopped(this.stopped);
     try {
       const res = await this.octokit.request({
-        method: 'GET',
+        method,
         url,
         headers: { 'x-github-api-version': '2022-11-28' },
         request: { fetch: this.fetchVia(tally) },
@@ -181,10 +191,11 @@ class GitHubApi {
       const attempts: Tally = { requests: 0 };
       let res: Awaited<ReturnType<VendorContext['http']['request']>>;
       try {
+        const method = init?.method === 'DELETE' ? 'DELETE' : 'GET';
         res = await this.ctx.http.request({
-          method: 'GET',
+          method,
           url,
-          kind: 'vendor-api',
+          kind: method === 'DELETE' ? 'delete' : 'vendor-api',
           headers,
           timeoutMs: this.ctx.settings.timeoutMs,
           tally: attempts,
@@ -236,6 +247,8 @@ const GitHubPackage = z.object({ name: z.string(), updated_at: optionalFact(z.st
 
 const GitHubVersion = z
   .object({
+    // What a version delete names it by.
+    id: optionalFact(z.number().int()),
     // The version's digest.
     name: z.string(),
     created_at: optionalFact(z.string()),
@@ -246,6 +259,7 @@ const GitHubVersion = z
   // created_at is when this digest was pushed; updated_at also moves when a tag is added to or
   // taken away from it, which would make an old image look fresh: it only stands in.
   .transform((v) => ({
+    id: v.id ?? undefined,
     digest: v.name,
     tags: v.metadata?.container?.tags,
     pushedAt: firstString(v.created_at, v.updated_at),
@@ -318,6 +332,8 @@ class Ghcr implements RegistryAdapter {
   private readonly attestationCounts = { asked: 0, found: 0 };
   /** Digests not looked up, by why: no token, the budget spent, a refusing token. */
   private readonly attestationsUnasked = new Map<string, number>();
+  /** Package version ids by digest, per repository, from the versions listing (what a delete names). */
+  private readonly versionIds = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly ctx: VendorContext,
@@ -725,8 +741,10 @@ class Ghcr implements RegistryAdapter {
     const pkg = encodeURIComponent(rest.join('/'));
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
+    const ids = new Map<string, number>();
     const onVersions = (versions: z.output<typeof GitHubVersion>[]) => {
       for (const v of versions) {
+        if (v.id !== undefined) ids.set(v.digest, v.id);
         // Untagged versions are platform images and attestations inside an index: not tags.
         if (!v.tags) continue;
         for (const t of v.tags) {
@@ -759,6 +777,7 @@ class Ghcr implements RegistryAdapter {
           break;
         }
         this.ownerKind.set(owner!, kind);
+        this.versionIds.set(repo, ids);
         // Budget gone halfway through: the registry can still give the whole list.
         if (!walk.complete && api.stopped) return this.client.listTags(repo, tally);
         return {
@@ -775,6 +794,72 @@ class Ghcr implements RegistryAdapter {
     }
     if (refusal && !api.stopped) this.versionFallbacks.push(`${repo} (${refusal})`);
     return this.client.listTags(repo, tally);
+  }
+
+  /**
+   * GHCR deletes package versions, not manifests: the version whose name is the digest, by the id
+   * the versions listing gave (read again when this run listed the tags another way). A version
+   * delete takes the manifest and every tag on it. Tokens need delete:packages (a PAT) or
+   * `packages: write` on a repository that administers the package (GITHUB_TOKEN).
+   */
+  async deleteManifest(
+    repo: string,
+    digest: string,
+    _tags: readonly string[],
+    tally: Tally,
+  ): Promise<DeleteAnswer> {
+    const api = this.api;
+    const what = `ghcr ${repo}@${digest}`;
+    if (!api) {
+      return {
+        outcome: 'refused',
+        why: 'unsupported',
+        message: `${what}: GHCR deletes through the GitHub API, and no token was given (github-token, or a classic PAT with read:packages and delete:packages)`,
+      };
+    }
+    try {
+      let id = this.versionIds.get(repo)?.get(digest);
+      if (id === undefined) {
+        this.versionIds.delete(repo);
+        await this.listTags(repo, tally);
+        id = this.versionIds.get(repo)?.get(digest);
+      }
+      const kind = this.ownerKind.get(repo.split('/')[0]!);
+      if (id === undefined || !kind) {
+        return {
+          outcome: 'failed',
+          message: `${what}: no package version of that digest in the versions listing`,
+        };
+      }
+      const [owner, ...rest] = repo.split('/');
+      const a = await api.delete(
+        `/${kind}/${encodeURIComponent(owner!)}/packages/container/${encodeURIComponent(rest.join('/'))}/versions/${id}`,
+        tally,
+      );
+      if (a.status === 204 || a.status === 200) {
+        this.versionIds.get(repo)?.delete(digest);
+        return { outcome: 'deleted' };
+      }
+      const said = this.versionRefusal(a);
+      if (a.status === 401 || a.status === 403) {
+        return {
+          outcome: 'refused',
+          why: 'denied',
+          status: a.status,
+          message: `${what}: GitHub refused to delete package version ${id} (${said}); a classic PAT needs delete:packages, a GITHUB_TOKEN packages: write on a repository with admin access to the package`,
+        };
+      }
+      return {
+        outcome: 'failed',
+        status: a.status,
+        message: `${what}: deleting package version ${id}: ${said}`,
+      };
+    } catch (err) {
+      if (err instanceof ApiStopped)
+        return { outcome: 'failed', message: `${what}: not asked: ${err.message}` };
+      if (err instanceof RegistryError) return { outcome: 'failed', message: err.message };
+      throw err;
+    }
   }
 
   private versionRefusal(a: ApiAnswer): string {

@@ -8,7 +8,7 @@ import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
 import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
-import type { FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
+import type { DeleteAnswer, FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 
 export interface VendorTag {
@@ -87,6 +87,11 @@ export interface RegistryAdapter {
    * keeps none or the credential cannot read them. Only vendors with such a store implement it.
    */
   vendorAttestations?(repo: string, digest: string, tally: Tally): Promise<VendorAttestations | undefined>;
+  /**
+   * Deletes one manifest and, with it, every tag on it (`tags`: those tags, for vendors that
+   * delete by tag). Never throws for an answer from the registry: it becomes a DeleteAnswer.
+   */
+  deleteManifest?(repo: string, digest: string, tags: readonly string[], tally: Tally): Promise<DeleteAnswer>;
 }
 
 /** What the shells know about the machine that vendors may use; plain values, read by the shell. */
@@ -112,6 +117,8 @@ export interface VendorContext {
   connect(credentials: Credentials, hooks?: { onFailure?: FailureHook }): RegistryClient;
 }
 
+export type { DeleteAnswer };
+
 export type OpenAdapter = (ctx: VendorContext) => Promise<RegistryAdapter>;
 
 /** The plain OCI Distribution behaviour every vendor adapter starts from. */
@@ -121,6 +128,7 @@ export function ociAdapter(ctx: VendorContext, client: RegistryClient): Registry
     describeCredential: () => `${client.auth.describeCredential()} from ${ctx.credentialSource}`,
     listRepositories: () => client.listRepositories(),
     listTags: (repo, tally) => client.listTags(repo, tally),
+    deleteManifest: (repo, digest, _tags, tally) => client.deleteManifest(repo, digest, tally),
     headFirst: false,
     scansVulnerabilities: false,
     notes: () => [],

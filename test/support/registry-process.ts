@@ -24,6 +24,11 @@ export interface StartRegistryOptions {
   token?: Omit<TokenServerOptions, 'users' | 'issuer' | 'service'>;
   /** Milliseconds to wait for `GET /v2/` to answer (default 15 s). */
   startTimeoutMs?: number;
+  /**
+   * `storage.delete.enabled` (default true): false makes manifest DELETEs answer 405 UNSUPPORTED,
+   * as a registry configured without deletes does.
+   */
+  deletes?: boolean;
 }
 
 export interface RunningRegistry {
@@ -169,7 +174,7 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Running
       log: { level: 'warn', accesslog: { disabled: true }, fields: { service: 'registry' } },
       storage: {
         filesystem: { rootdirectory: join(dir, 'data') },
-        delete: { enabled: true },
+        delete: { enabled: opts.deletes ?? true },
         maintenance: { uploadpurging: { enabled: false } },
       },
       http: {

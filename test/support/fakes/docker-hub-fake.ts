@@ -174,7 +174,27 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
   const logins = { token: 0, legacy: 0 };
   const issuedJwts: string[] = [];
   const jwts = new Map<string, { user: string; exp: number; uses: number }>();
-  const registryTokens = new Map<string, { user?: string; repos: Set<string>; exp: number }>();
+  const registryTokens = new Map<
+    string,
+    { user?: string; repos: Set<string>; deletes: Set<string>; exp: number }
+  >();
+  /** Only members of a repository's namespace may delete in it (a PAT with the delete scope). */
+  const mayDelete = (user: string | undefined, repo: string): boolean =>
+    !!user && (users[user]?.namespaces ?? []).includes(repo.split('/')[0]!);
+  const removed = new Set<string>();
+  /** Why the registry refuses to delete `digest` in `repo`: a tag still on it, or an index holding it. */
+  const stillReferenced = (repo: string, digest: string): string | undefined => {
+    const tag = (facts.get(repo) ?? []).find((t) => t.digest === digest);
+    if (tag) return `the manifest is still tagged (${tag.tag}): delete its tags first`;
+    const r = content.find((c) => c.name === repo);
+    for (const m of r?.manifests ?? []) {
+      if (removed.has(`${repo}@${m.digest}`)) continue;
+      const doc = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ digest?: string }> };
+      if (doc.manifests?.some((c) => c.digest === digest))
+        return `the manifest is still referenced by the image ${m.digest}`;
+    }
+    return undefined;
+  };
   const pullsBySource = new Map<string, number>();
   const hubCalls = new Map<string, number>();
   let pulls = 0;
@@ -208,13 +228,15 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
       if (!user) return finish(401, { details: 'incorrect username or password' });
     }
     const repos = new Set<string>();
+    const deletes = new Set<string>();
     for (const s of scopes) {
       const m = /^repository:([^:]+):(.+)$/.exec(s);
       // Partial grants are not errors: a repository the caller may not pull is left out of the token.
       if (m && m[2]!.split(',').includes('pull') && mayPull(user, m[1]!)) repos.add(m[1]!);
+      if (m && m[2]!.split(',').includes('delete') && mayDelete(user, m[1]!)) deletes.add(m[1]!);
     }
     const token = randomBytes(24).toString('hex');
-    registryTokens.set(token, { ...(user ? { user } : {}), repos, exp: now() + 300 });
+    registryTokens.set(token, { ...(user ? { user } : {}), repos, deletes, exp: now() + 300 });
     finish(200, { token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() });
   });
 
@@ -223,6 +245,7 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
     `Bearer realm="${auth.url}/token",service="${REGISTRY_SERVICE}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
   const registry: DemoRegistry = await startDemoRegistry(content, {
     referrers: 'api',
+    deletes: 'enabled',
     intercept(req, res) {
       const url = new URL(req.url ?? '/', 'http://registry');
       const route = parseRegistryPath(url.pathname);
@@ -253,6 +276,18 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
       if (route.kind === 'ping') return false;
       if (route.kind === 'catalog') return deny('registry:catalog:*', 'insufficient_scope');
       if (!route.name) return false;
+      if (method === 'DELETE' && route.kind === 'manifest') {
+        // The registry API deletes untagged, unreferenced manifests only, and answers 403 otherwise.
+        if (!grant.deletes.has(route.name))
+          return deny(`repository:${route.name}:delete`, 'insufficient_scope');
+        const why = stillReferenced(route.name, route.reference!);
+        if (why) {
+          json(res, 403, { errors: [{ code: 'DENIED', message: why }] });
+          return true;
+        }
+        removed.add(`${route.name}@${route.reference}`);
+        return false;
+      }
       const scope = `repository:${route.name}:pull`;
       if (!grant.repos.has(route.name)) return deny(scope, 'insufficient_scope');
       if (route.kind !== 'manifest') return false;
@@ -485,6 +520,23 @@ export async function startDockerHubFake(opts: DockerHubFakeOptions = {}): Promi
         { ...headers, 'x-retry-after': String(reset) },
       );
 
+    const tagDelete = /^\/v2\/namespaces\/([^/]+)\/repositories\/([^/]+)\/tags\/([^/]+)$/.exec(url.pathname);
+    if (method === 'DELETE' && tagDelete) {
+      // A tag goes, its manifest stays (pullable by digest) until deleted through the registry.
+      const name = `${decodeURIComponent(tagDelete[1]!)}/${decodeURIComponent(tagDelete[2]!)}`;
+      const tag = decodeURIComponent(tagDelete[3]!);
+      if (!user) return json(res, 401, { message: 'authentication required', errinfo: {} }, headers);
+      const f = facts.get(name);
+      if (!f || !mayPull(user, name))
+        return json(res, 404, { message: 'object not found', errinfo: {} }, headers);
+      if (!mayDelete(user, name)) return json(res, 403, { message: 'forbidden', errinfo: {} }, headers);
+      const at = f.findIndex((t) => t.tag === tag);
+      if (at < 0) return json(res, 404, { message: 'tag not found', errinfo: {} }, headers);
+      f.splice(at, 1);
+      registry.removeTag(name, tag);
+      res.writeHead(204, headers);
+      return res.end();
+    }
     const repos = /^\/v2\/namespaces\/([^/]+)\/repositories\/?$/.exec(url.pathname);
     if (method === 'GET' && repos) {
       const ns = decodeURIComponent(repos[1]!);

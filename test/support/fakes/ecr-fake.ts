@@ -329,6 +329,11 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
         `User: ${arn} is not authorized to perform: ecr:${op} on resource: arn:aws:ecr:${region}:${String(body.registryId)}:repository/* because no resource-based policy allows the ecr:${op} action`,
       );
     }
+    const repositoryNotFound = (name: unknown) =>
+      fail(
+        'RepositoryNotFoundException',
+        `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
+      );
     const page = <T>(all: T[], cap: number | undefined): { items: T[]; nextToken?: string } | undefined => {
       const offset = tokenOffset(body.nextToken);
       if (offset === undefined) return undefined;
@@ -371,12 +376,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
       case 'DescribeImages': {
         const name = body.repositoryName;
         const list = typeof name === 'string' ? images.get(name) : undefined;
-        if (!list) {
-          return fail(
-            'RepositoryNotFoundException',
-            `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
-          );
-        }
+        if (!list) return repositoryNotFound(name);
         const status = (body.filter as { tagStatus?: string } | undefined)?.tagStatus ?? 'ANY';
         const loose = untagged.get(name as string) ?? [];
         const all = status === 'UNTAGGED' ? loose : status === 'TAGGED' ? list : [...list, ...loose];
@@ -411,9 +411,81 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
           ...(p.nextToken ? { nextToken: p.nextToken } : {}),
         });
       }
+      case 'BatchDeleteImage': {
+        const name = body.repositoryName;
+        const list = typeof name === 'string' ? images.get(name) : undefined;
+        if (!list) return repositoryNotFound(name);
+        const ids = Array.isArray(body.imageIds) ? (body.imageIds as Array<Record<string, unknown>>) : [];
+        if (ids.length < 1 || ids.length > 100) {
+          return fail(
+            'InvalidParameterException',
+            "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length less than or equal to 100'",
+          );
+        }
+        return send(200, batchDelete(name as string, ids));
+      }
       default:
         return fail('UnknownOperationException', '');
     }
+  };
+
+  /**
+   * BatchDeleteImage as the API reference describes it: by digest the image goes with every tag
+   * (one imageIds entry per tag), by tag only that tag (the image with its last tag); an image a
+   * manifest list still holds is refused with ImageReferencedByManifestList, an unknown one with
+   * ImageNotFound. What goes is gone from DescribeImages and from the registry alike.
+   */
+  const batchDelete = (repo: string, ids: Array<Record<string, unknown>>) => {
+    const deleted: Array<Record<string, string>> = [];
+    const failures: Array<Record<string, unknown>> = [];
+    const tagged = images.get(repo)!;
+    const loose = untagged.get(repo) ?? [];
+    for (const id of ids) {
+      const digest = typeof id.imageDigest === 'string' ? id.imageDigest : undefined;
+      if (!digest) {
+        failures.push({ imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Missing digest' });
+        continue;
+      }
+      const record = [...tagged, ...loose].find((i) => i.digest === digest);
+      if (!record) {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        });
+        continue;
+      }
+      const holders = indexesHolding(repo, digest);
+      if (holders.length > 0) {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageReferencedByManifestList',
+          failureReason: `Requested image referenced by manifest list: [${holders.join(', ')}]`,
+        });
+        continue;
+      }
+      for (const l of [tagged, loose]) {
+        const at = l.indexOf(record);
+        if (at >= 0) l.splice(at, 1);
+      }
+      registry.removeManifest(repo, digest);
+      if (record.tags.length === 0) deleted.push({ imageDigest: digest });
+      for (const tag of record.tags) deleted.push({ imageDigest: digest, imageTag: tag });
+    }
+    return { imageIds: deleted, failures };
+  };
+
+  /** Digests of the manifest lists still in `repo` that name `digest` among their manifests. */
+  const indexesHolding = (repo: string, digest: string): string[] => {
+    const content = repos.find((r) => r.name === repo);
+    const present = new Set([...images.get(repo)!, ...(untagged.get(repo) ?? [])].map((i) => i.digest));
+    const out: string[] = [];
+    for (const m of content?.manifests ?? []) {
+      if (!present.has(m.digest)) continue;
+      const doc = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ digest?: string }> };
+      if (doc.manifests?.some((c) => c.digest === digest)) out.push(m.digest);
+    }
+    return out;
   };
 
   const registry = await startDemoRegistry(repos, {

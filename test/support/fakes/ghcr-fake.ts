@@ -133,6 +133,11 @@ export interface GhcrFakeOptions {
   publicPackages?: string[];
   /** Attestations in GitHub's store (actions/attest-build-provenance), by owner and subject digest. */
   attestations?: StoredAttestation[];
+  /**
+   * Whether the workflow's GITHUB_TOKEN may delete versions of its packages (a workflow with
+   * `permissions: packages: write` whose repository administers them). The PAT always may.
+   */
+  githubTokenDeletes?: boolean;
   /** Whether the workflow's GITHUB_TOKEN has `attestations: read` (without it: 403). */
   githubTokenAttestations?: boolean;
 }
@@ -523,6 +528,35 @@ export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFak
           html_url: `https://github.com/${kind}/${owner}/packages/container/package/${p.name}`,
         }));
       return paged(owned);
+    }
+    const version = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions\/(\d+)$/.exec(
+      url.pathname,
+    );
+    if (version && req.method === 'DELETE') {
+      // GitHub's package version delete: 204, and the manifest with every tag on it is gone from
+      // the registry; GHCR does not stop a platform manifest of a kept index from going.
+      const [, kind, owner, encoded, id] = version;
+      if (!(kind === 'orgs' ? orgs : users).has(owner!)) return notFound();
+      const pkg = packages.find((p) => p.owner === owner && p.name === decodeURIComponent(encoded!));
+      if (!pkg || (token === GITHUB_TOKEN && !workflowPackages.has(pkg.repo))) return notFound();
+      if (token === GITHUB_TOKEN && !opts.githubTokenDeletes) {
+        return send(
+          403,
+          {
+            message: 'Resource not accessible by integration',
+            documentation_url: `https://docs.github.com/rest/packages/packages#delete-package-version-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`,
+            status: '403',
+          },
+          rateHeaders(),
+        );
+      }
+      const at = pkg.versions.findIndex((v) => v.id === Number(id));
+      if (at < 0) return notFound();
+      const [gone] = pkg.versions.splice(at, 1);
+      registry.removeManifest(pkg.repo, gone!.name);
+      record(204);
+      res.writeHead(204, rateHeaders());
+      return res.end();
     }
     const one = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)(\/versions)?$/.exec(url.pathname);
     if (one) {
