@@ -56,6 +56,7 @@ interface RepoSpec {
   untagged?: InventoryManifest[];
   complete?: boolean;
   partial?: boolean;
+  tagsListed?: number;
 }
 
 function repo(spec: RepoSpec): RepositoryInventory {
@@ -73,6 +74,7 @@ function repo(spec: RepoSpec): RepositoryInventory {
     tags,
     manifests: new Map(spec.manifests.map((m) => [m.digest, m])),
     ...(spec.untagged ? { untagged: spec.untagged } : {}),
+    ...(spec.tagsListed !== undefined ? { tagsListed: spec.tagsListed } : {}),
   };
 }
 
@@ -676,6 +678,11 @@ describe('planRetention: when there is no plan', () => {
   it.each<[string, Partial<RepoSpec>, string]>([
     ['an incomplete discovery', { complete: false }, 'discovery of this repository was incomplete'],
     ['tags left unread by max_tags', { partial: true }, 'set max_tags: 0 on the selector'],
+    [
+      'tags left unread by the tag filters',
+      { tagsListed: 3 },
+      '2 of the 3 tags listed were not read (include_tags or exclude_tags)',
+    ],
   ])('%s: says so, and plans nothing', (_name, spec, why) => {
     const p = planRetention(
       repo({ ...{ tags: [['v1', 'img1', 90]], manifests: [manifest('img1')] }, ...spec }),
@@ -691,6 +698,10 @@ describe('planRetention: when there is no plan', () => {
       reclaimable_bytes: 0,
       repository: 'team/app',
     });
+  });
+
+  it('plans when every tag listed was read', () => {
+    expect(deleted(plan({ ...SIX, tagsListed: 6 }, { keepNewest: 3 }))).toEqual(['img3', 'img2', 'img1']);
   });
 
   it('notes an untagged rule on a registry that does not list untagged manifests', () => {

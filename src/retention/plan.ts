@@ -140,6 +140,13 @@ export function planRetention(
         'max_tags left tags unread, and an unread tag may share a digest with a deletion; set max_tags: 0 on the selector to plan retention',
     };
 
+  const unread = (inventory.tagsListed ?? 0) - inventory.tags.length;
+  if (unread > 0)
+    return {
+      ...plan,
+      skipped: `${unread} of the ${inventory.tagsListed} tags listed were not read (include_tags or exclude_tags), and an unread tag may share a digest with a deletion; plan retention with a selector that reads every tag`,
+    };
+
   const nodes = graphOf(inventory);
   const repository = inventory.repository;
   const nowMs = now.getTime();
