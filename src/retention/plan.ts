@@ -148,66 +148,24 @@ export function planRetention(
     };
 
   const nodes = graphOf(inventory);
-  const repository = inventory.repository;
-  const nowMs = now.getTime();
   const ranked = rankImages(nodes);
-  const wants = new Map<string, Want>();
-  ranked.forEach((n, rank) => {
-    wants.set(n.m.digest, wantImage(n, rank, rules, nowMs));
-  });
-  for (const n of nodes.values()) {
-    if (n.imageTags.length > 0) continue;
-    if (isOrphan(n, nodes)) wants.set(n.m.digest, { reason: orphanReason(n), cause: 'orphan' });
-    else if (n.untagged && n.tags.length === 0) wants.set(n.m.digest, wantUntagged(n, rules, nowMs));
-  }
+  const wants = wantedGone(nodes, ranked, rules, now.getTime());
   if (rules.untaggedOlderThan && !inventory.untagged)
     plan.notes.push(
       `untagged_older_than ${rules.untaggedOlderThan.text}: this registry's untagged manifests are not listed, so none is planned`,
     );
-
   const own = new Map<string, Protection[]>();
   for (const n of nodes.values()) {
     const why = ownProtections(n, rules, inUse);
     if (why.length > 0) own.set(n.m.digest, why);
   }
+  const { kept, keptBy } = keptManifests(nodes, wants, own);
 
-  // What stays: what nothing wants gone, what is protected, and then whatever a kept manifest
-  // needs: an index's children, a subject's accessories.
-  const kept = new Set<string>();
-  const keptBy = new Map<string, Protection>();
-  for (const n of nodes.values()) {
-    const d = n.m.digest;
-    const want = wants.get(d);
-    const wanted = want !== undefined && 'reason' in want;
-    const dependent = n.imageTags.length === 0 && !wanted && dependsOnOthers(n, nodes);
-    if (own.has(d) || (!wanted && !dependent)) kept.add(d);
-  }
-  const queue = [...kept];
-  while (queue.length > 0) {
-    const d = queue.pop()!;
-    const n = nodes.get(d)!;
-    for (const c of n.m.children) {
-      if (!nodes.has(c) || kept.has(c)) continue;
-      kept.add(c);
-      keptBy.set(c, {
-        by: 'kept_index',
-        detail: `${childName(nodes.get(c)!)} of the kept index ${label(n)}`,
-      });
-      queue.push(c);
-    }
-    for (const a of n.accessories) {
-      if (kept.has(a)) continue;
-      kept.add(a);
-      keptBy.set(a, { by: 'kept_subject', detail: `${roleName(nodes.get(a)!)} of the kept ${label(n)}` });
-      queue.push(a);
-    }
-  }
-
-  const order = deletionOrder(nodes, kept, ranked);
+  const repository = inventory.repository;
   const keptBlobs = new Set<string>();
   for (const d of kept) for (const b of nodes.get(d)!.m.blobs) keptBlobs.add(b.digest);
   const freed = new Set<string>();
-  for (const d of order) {
+  for (const d of deletionOrder(nodes, kept, ranked)) {
     const n = nodes.get(d)!;
     let bytes = n.m.size;
     for (const b of n.m.blobs) {
@@ -215,34 +173,17 @@ export function planRetention(
       freed.add(b.digest);
       bytes += b.size;
     }
-    const want = wants.get(d);
-    const parent = [...n.parents].sort().find((p) => !kept.has(p));
-    const subject = [...n.subjects].sort().find((s) => nodes.has(s) && !kept.has(s));
     const deletion: Deletion = {
       repository,
       digest: d,
       tags: n.tags,
       role: n.m.role,
-      cause: 'rules',
-      reason: '',
+      ...whyDeleted(n, wants.get(d), nodes, kept),
       bytes_reclaimed: bytes,
     };
-    if (want && 'reason' in want) Object.assign(deletion, { cause: want.cause, reason: want.reason });
-    else if (parent)
-      Object.assign(deletion, {
-        cause: 'index_deleted',
-        reason: `${childName(n)} of the deleted index ${parent}`,
-      });
-    else
-      Object.assign(deletion, {
-        cause: 'subject_deleted',
-        reason: `${roleName(n)} of the deleted ${subject}`,
-      });
-    const goesWith = parent ?? subject;
-    if (goesWith) deletion.with = goesWith;
     plan.deletions.push(deletion);
     plan.reclaimable_bytes += bytes;
-    if (rules.protectInUse === false && inUse.has(d))
+    if (!rules.protectInUse && inUse.has(d))
       plan.notes.push(`deletes ${d} although it is in use: protect_in_use is off`);
     plan.blast_radius.push(...blastOf(n, deletion, nodes));
   }
@@ -258,6 +199,83 @@ export function planRetention(
     if (alias && own.get(d)?.some((p) => p.by === 'keep_tags')) plan.blast_radius.push(alias);
   }
   return plan;
+}
+
+/** What a rule wants gone, or could not date: images by rank, untagged manifests, orphans. */
+function wantedGone(
+  nodes: Map<string, Node>,
+  ranked: Node[],
+  rules: RetentionRules,
+  nowMs: number,
+): Map<string, Want> {
+  const wants = new Map<string, Want>();
+  ranked.forEach((n, rank) => {
+    wants.set(n.m.digest, wantImage(n, rank, rules, nowMs));
+  });
+  for (const n of nodes.values()) {
+    if (n.imageTags.length > 0) continue;
+    if (isOrphan(n, nodes)) wants.set(n.m.digest, { reason: orphanReason(n), cause: 'orphan' });
+    else if (n.untagged && n.tags.length === 0) wants.set(n.m.digest, wantUntagged(n, rules, nowMs));
+  }
+  return wants;
+}
+
+/**
+ * What stays: what nothing wants gone, what is protected, and then whatever a kept manifest
+ * needs, an index its children and a subject its accessories. A child or accessory nothing keeps
+ * goes with what it belongs to.
+ */
+function keptManifests(
+  nodes: Map<string, Node>,
+  wants: Map<string, Want>,
+  own: Map<string, Protection[]>,
+): { kept: Set<string>; keptBy: Map<string, Protection> } {
+  const kept = new Set<string>();
+  const keptBy = new Map<string, Protection>();
+  for (const n of nodes.values()) {
+    const d = n.m.digest;
+    const want = wants.get(d);
+    const wanted = want !== undefined && 'reason' in want;
+    const belongs = n.imageTags.length === 0 && !wanted && dependsOnOthers(n, nodes);
+    if (own.has(d) || (!wanted && !belongs)) kept.add(d);
+  }
+  const keep = (d: string, by: Protection, queue: string[]) => {
+    kept.add(d);
+    keptBy.set(d, by);
+    queue.push(d);
+  };
+  const queue = [...kept];
+  while (queue.length > 0) {
+    const n = nodes.get(queue.pop()!)!;
+    for (const c of n.m.children)
+      if (nodes.has(c) && !kept.has(c))
+        keep(
+          c,
+          { by: 'kept_index', detail: `${childName(nodes.get(c)!)} of the kept index ${label(n)}` },
+          queue,
+        );
+    for (const a of n.accessories)
+      if (!kept.has(a))
+        keep(a, { by: 'kept_subject', detail: `${roleName(nodes.get(a)!)} of the kept ${label(n)}` }, queue);
+  }
+  return { kept, keptBy };
+}
+
+/** A deletion's cause and reason: its own rule, else the index or subject it goes with. */
+function whyDeleted(
+  n: Node,
+  want: Want,
+  nodes: Map<string, Node>,
+  kept: ReadonlySet<string>,
+): Pick<Deletion, 'cause' | 'reason' | 'with'> {
+  const parent = [...n.parents].sort().find((p) => !kept.has(p));
+  const subject = [...n.subjects].sort().find((s) => nodes.has(s) && !kept.has(s));
+  const goesWith = parent ?? subject;
+  const withIt = goesWith ? { with: goesWith } : {};
+  if (want && 'reason' in want) return { cause: want.cause, reason: want.reason, ...withIt };
+  if (parent)
+    return { cause: 'index_deleted', reason: `${childName(n)} of the deleted index ${parent}`, ...withIt };
+  return { cause: 'subject_deleted', reason: `${roleName(n)} of the deleted ${subject}`, ...withIt };
 }
 
 /** Every manifest of the repository as a node, with the tags, parents and accessories of each. */
