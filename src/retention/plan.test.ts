@@ -518,6 +518,38 @@ describe('planRetention: multi-arch indexes with attestations', () => {
     });
   });
 
+  it('keeps a tagged platform manifest of a kept index a rule wanted, and one with a tag of its own', () => {
+    const tagged = (tag: string, child: string, days: number) =>
+      repo({
+        tags: [
+          ['v1', 'idx1', 30],
+          ['v2', 'idx2', 1],
+          [tag, child, days],
+        ],
+        manifests: [...build(1, 30), ...build(2, 1)],
+      });
+    const p = plan(tagged('amd64', 'amd2', 60), { keepNewest: 1 });
+    expect(deleted(p)).toEqual(['idx1', 'amd1', 'arm1', 'att1']);
+    expect(p.protected).toEqual([
+      {
+        repository: 'team/app',
+        digest: d('amd2'),
+        tags: ['amd64'],
+        role: 'image',
+        wanted: 'keep_newest 1: number 3 from the newest',
+        why: [{ by: 'kept_index', detail: `platform manifest of the kept index ${d('idx2')} (v2)` }],
+      },
+    ]);
+    // Its own tag keeps amd1 when the index goes, with no protection to list; its attestation,
+    // a child of the deleted index, stays for it.
+    const own = plan(tagged('amd64-only', 'amd1', 1), { keepNewest: 2 });
+    expect(view(own)).toMatchObject({
+      deletions: ['idx1 [v1] rules 300', 'arm1 index_deleted with idx1 1000'],
+      protected: ['att1: kept_subject'],
+    });
+    expect(own.protected[0]!.wanted).toBe(`attestation manifest of the deleted index ${d('idx1')}`);
+  });
+
   it('keeps an index in use, and so every child of it', () => {
     expect(deleted(plan(inv(), { keepNewest: 0 }, ['idx1']))).toEqual(['idx2', 'amd2', 'arm2', 'att2']);
   });

@@ -439,7 +439,8 @@ function protectedEntry(
   if (want && 'undated' in want) return { wanted: want.undated, why: [...why, undatedProtection] };
   // A child or accessory of a deletion, kept by something else that needs it.
   const gone = [...n.parents, ...n.subjects].find((d) => nodes.has(d) && !kept.has(d));
-  if (!gone) return undefined;
+  // Kept by no protection: its own tag keeps it, and the rules did not want that gone.
+  if (!gone || why.length === 0) return undefined;
   const wanted = n.parents.has(gone)
     ? `${childName(n)} of the deleted index ${gone}`
     : `${roleName(n)} of the deleted ${gone}`;
