@@ -147,7 +147,11 @@ export function inUseDigests(inUse: InUse, inventory: RepositoryInventory): Set<
 
 /** The host of a registry given as a URL or a host (and path); Docker Hub's hosts as `docker.io`. */
 export function registryHost(registry: string): string {
-  const host = (registry.includes('://') ? new URL(registry).host : registry.split('/')[0]!).toLowerCase();
+  const host = (
+    URL.canParse(registry) && registry.includes('://')
+      ? new URL(registry).host
+      : registry.replace(/^[a-z]+:\/\//i, '').split('/')[0]!
+  ).toLowerCase();
   return DOCKER_HUB_HOSTS.has(host) ? 'docker.io' : host;
 }
 

@@ -101,6 +101,8 @@ interface Node {
   accessories: Set<string>;
   /** When it was pushed, else created (ms), where the registry or the image says. */
   time?: number;
+  /** The newest time its image tags give, when they give one. */
+  tagTime?: number;
 }
 
 type Want = { reason: string; cause: 'rules' | 'untagged' | 'orphan' } | { undated: string } | undefined;
@@ -330,9 +332,12 @@ function graphOf(inventory: RepositoryInventory): Map<string, Node> {
   for (const n of nodes.values()) {
     n.tags.sort();
     n.imageTags.sort();
-    const times = n.imageTags.map((t) => tagTimes.get(t)).filter((t) => t !== undefined);
     // A tag pushed again later makes the image that recent: the newest push of any tag on it.
-    if (times.length > 0) n.time = Math.max(...times);
+    for (const t of n.imageTags) {
+      const time = tagTimes.get(t);
+      if (time !== undefined && (n.tagTime === undefined || time > n.tagTime)) n.tagTime = time;
+    }
+    if (n.tagTime !== undefined) n.time = n.tagTime;
     for (const c of n.m.children) nodes.get(c)?.parents.add(n.m.digest);
     for (const s of n.subjects) nodes.get(s)?.accessories.add(n.m.digest);
   }
