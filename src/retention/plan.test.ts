@@ -335,6 +335,52 @@ describe('planRetention: the rules', () => {
   });
 });
 
+describe('planRetention: what another rule model expires', () => {
+  it('deletes it with the same protections and blast radius as the rules', () => {
+    const inv = repo({
+      tags: [
+        ['v1', 'one', 90],
+        ['stable', 'one', 90],
+        ['v2', 'two', 80],
+        ['v3', 'three', 1],
+      ],
+      manifests: [manifest('one'), manifest('two'), manifest('three')],
+      untagged: [manifest('loose', { days: 1 })],
+    });
+    const expired = new Map([
+      [d('one'), 'ecr_lifecycle_policy rule 1: imageCountMoreThan 1'],
+      [d('two'), 'ecr_lifecycle_policy rule 1: imageCountMoreThan 1'],
+      [d('loose'), 'ecr_lifecycle_policy rule 2: untagged sinceImagePushed 0 days'],
+      [d('not-here'), 'ecr_lifecycle_policy rule 2'],
+    ]);
+    const p = planRetention(inv, rules({ keepTags: ['^stable$'] }), new Set([d('two')]), NOW, expired);
+    expect(p.deletions).toEqual([
+      {
+        repository: 'team/app',
+        digest: d('loose'),
+        tags: [],
+        role: 'image',
+        cause: 'lifecycle',
+        reason: 'ecr_lifecycle_policy rule 2: untagged sinceImagePushed 0 days',
+        bytes_reclaimed: 1100,
+      },
+    ]);
+    expect(view(p).protected).toEqual(['two: in_use', 'one: keep_tags']);
+    expect(view(p).blast_radius).toEqual(['kept_alias one kept stable']);
+  });
+
+  it("keeps the rules' own reason where both want a manifest gone", () => {
+    const p = planRetention(
+      SIX,
+      rules({ keepNewest: 5 }),
+      new Set(),
+      NOW,
+      new Map([[d('img1'), 'lifecycle']]),
+    );
+    expect(p.deletions.map((x) => x.cause)).toEqual(['rules']);
+  });
+});
+
 describe('planRetention: tags that share a digest', () => {
   const inv = repo({
     tags: [

@@ -11,7 +11,13 @@ import type { ManifestRole } from '../model/discovery.js';
 import type { InventoryManifest, RepositoryInventory } from './inventory.js';
 
 /** Why a deletion is planned: a rule, or the deletion of what it belongs to. */
-export type DeletionCause = 'rules' | 'untagged' | 'index_deleted' | 'subject_deleted' | 'orphan';
+export type DeletionCause =
+  | 'rules'
+  | 'untagged'
+  | 'lifecycle'
+  | 'index_deleted'
+  | 'subject_deleted'
+  | 'orphan';
 
 /** One manifest to delete by digest. Deletions are ordered: an index before its children, a subject before its accessories. */
 export interface Deletion {
@@ -105,19 +111,25 @@ interface Node {
   tagTime?: number;
 }
 
-type Want = { reason: string; cause: 'rules' | 'untagged' | 'orphan' } | { undated: string } | undefined;
+type Want =
+  | { reason: string; cause: 'rules' | 'untagged' | 'lifecycle' | 'orphan' }
+  | { undated: string }
+  | undefined;
 
 const HOUR_MS = 3_600_000;
 
 /**
  * The plan of one repository under one selector's rules. `inUse`: digests running somewhere
- * (in-use.ts, Devgraph), protected unless protect_in_use is off. Pure: same inputs, same plan.
+ * (in-use.ts, Devgraph), protected unless protect_in_use is off. `expired`: digests another rule
+ * model wants gone (an ECR lifecycle policy), each with its reason; they get the same protections
+ * and blast radius as the rules' own. Pure: same inputs, same plan.
  */
 export function planRetention(
   inventory: RepositoryInventory,
   rules: RetentionRules,
   inUse: ReadonlySet<string>,
   now: Date,
+  expired: ReadonlyMap<string, string> = new Map(),
 ): RetentionPlan {
   const plan: RetentionPlan = {
     provider: inventory.provider,
@@ -152,6 +164,10 @@ export function planRetention(
   const nodes = graphOf(inventory);
   const ranked = rankImages(nodes);
   const wants = wantedGone(nodes, ranked, rules, now.getTime());
+  for (const [digest, reason] of expired) {
+    const want = wants.get(digest);
+    if (nodes.has(digest) && !(want && 'reason' in want)) wants.set(digest, { reason, cause: 'lifecycle' });
+  }
   if (rules.untaggedOlderThan && !inventory.untagged)
     plan.notes.push(
       `untagged_older_than ${rules.untaggedOlderThan.text}: this registry's untagged manifests are not listed, so none is planned`,
