@@ -596,6 +596,22 @@ describe('planRetention: multi-arch indexes with attestations', () => {
     expect(own.protected[0]!.wanted).toBe(`attestation manifest of the deleted index ${d('idx1')}`);
   });
 
+  it('dates an untagged child by the listing when discovery read it without a time', () => {
+    const undatedChild = manifest('loose-child');
+    const p = plan(
+      repo({
+        tags: [['v2', 'idx2', 1]],
+        manifests: [index('idx-old', ['loose-child']), undatedChild, ...build(2, 1)],
+        untagged: [
+          { ...index('idx-old', ['loose-child']), pushedAt: ago(30) },
+          { ...undatedChild, pushedAt: ago(30) },
+        ],
+      }),
+      { untaggedOlderThan: '7d' },
+    );
+    expect(view(p).deletions).toEqual(['idx-old untagged 300', 'loose-child untagged with idx-old 1100']);
+  });
+
   it('keeps an index in use, and so every child of it', () => {
     expect(deleted(plan(inv(), { keepNewest: 0 }, ['idx1']))).toEqual(['idx2', 'amd2', 'arm2', 'att2']);
   });

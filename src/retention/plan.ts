@@ -302,7 +302,10 @@ function graphOf(inventory: RepositoryInventory): Map<string, Node> {
   const add = (m: InventoryManifest, untagged: boolean) => {
     const known = nodes.get(m.digest);
     if (known) {
+      // The same manifest reached by discovery and listed as untagged: the listing may be the
+      // one that knows when it was pushed.
       known.untagged ||= untagged;
+      known.time ??= firstUsable(m.pushedAt, m.created);
       return known;
     }
     const n: Node = {
