@@ -191,6 +191,76 @@ const CASES: Array<[string, string, Env, string[]]> = [
     ],
   ],
 
+  // Retention rules.
+  [
+    'a duration without its unit',
+    withSelector('retention: { older_than: 30 }'),
+    {},
+    [
+      `${S}.retention.older_than: must be a duration, a whole number then h (hours), d (days) or w (weeks), such as 12h, 30d or 4w; got the number 30: add the unit, e.g. 30d`,
+    ],
+  ],
+  [
+    'a duration in words',
+    withSelector('retention: { untagged_older_than: 7 days }'),
+    {},
+    [
+      `${S}.retention.untagged_older_than: "7 days" is not a duration; write a whole number then h (hours), d (days) or w (weeks), such as 12h, 30d or 4w`,
+    ],
+  ],
+  [
+    'a duration in months',
+    withSelector('retention: { older_than: 3m }'),
+    {},
+    [
+      `${S}.retention.older_than: "3m" is not a duration; write a whole number then h (hours), d (days) or w (weeks), such as 12h, 30d or 4w`,
+    ],
+  ],
+  [
+    'a zero duration',
+    withSelector('retention: { untagged_older_than: 0h }'),
+    {},
+    [
+      `${S}.retention.untagged_older_than: "0h" would let any age through; use at least 1h, or remove the key`,
+    ],
+  ],
+  [
+    'a negative keep_newest',
+    withSelector('retention: { keep_newest: -1 }'),
+    {},
+    [
+      `${S}.retention.keep_newest: must be 0 or a positive whole number: how many of the newest images to keep`,
+    ],
+  ],
+  [
+    'a misspelt retention rule',
+    withSelector('retention: { keep_last: 5 }'),
+    {},
+    [`${S}.retention.keep_last: unknown key; did you mean keep_tags?`],
+  ],
+  [
+    'a retention block that deletes nothing',
+    withSelector('retention: { keep_tags: ["^v"], protect_in_use: false }'),
+    {},
+    [
+      `${S}.retention: deletes nothing; add keep_newest, older_than, untagged_older_than or ecr_lifecycle_policy, or remove retention`,
+    ],
+  ],
+  [
+    'a keep_tags pattern RE2 cannot run',
+    withSelector('retention: { keep_newest: 3, keep_tags: ["(a)\\\\1"] }'),
+    {},
+    [
+      `${S}.retention.keep_tags[0]: "(a)\\\\1" uses a backreference, which is not supported (${RE2_WHY}); rewrite it without \\1 or (?P=name), e.g. spell out the alternatives`,
+    ],
+  ],
+  [
+    'protect_in_use as text',
+    withSelector('retention: { keep_newest: 3, protect_in_use: "yes" }'),
+    {},
+    [`${S}.retention.protect_in_use: expected a boolean, got string "yes"; write true or false`],
+  ],
+
   // Credentials of a private registry.
   [
     'a private registry without its URL',

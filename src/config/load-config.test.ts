@@ -189,6 +189,45 @@ describe('loadConfig: defaults (reference/devgraph.md §6)', () => {
     expect(sel.maxTags).toBe(3);
   });
 
+  it('reads a retention block: counts, compiled keep_tags, durations in ms, protect_in_use on by default', () => {
+    const sel = load(
+      withSelector(
+        'retention:',
+        '  keep_newest: 5',
+        "  keep_tags: ['^v\\d+\\.\\d+\\.\\d+$', latest]",
+        '  older_than: 30d',
+        '  untagged_older_than: 12h',
+        '  ecr_lifecycle_policy: { rules: [] }',
+      ),
+    ).providers[0]!.selectors[0]!;
+    const r = sel.retention!;
+    expect(r.keepNewest).toBe(5);
+    expect(r.keepTags.map((p) => p.source)).toEqual(['^v\\d+\\.\\d+\\.\\d+$', 'latest']);
+    expect(r.keepTags[0]!.test('v1.2.3')).toBe(true);
+    expect(r.keepTags[0]!.test('v1.2.3-rc1')).toBe(false);
+    expect(r.olderThan).toEqual({ text: '30d', ms: 30 * 86_400_000 });
+    expect(r.untaggedOlderThan).toEqual({ text: '12h', ms: 12 * 3_600_000 });
+    expect(r.protectInUse).toBe(true);
+    expect(r.ecrLifecyclePolicy).toEqual({ rules: [] });
+  });
+
+  it('leaves out retention rules that are not given, and reads protect_in_use: false', () => {
+    const r = load(withSelector('retention: { untagged_older_than: 2w, protect_in_use: false }'))
+      .providers[0]!.selectors[0]!.retention;
+    expect(r).toEqual({
+      keepTags: [],
+      untaggedOlderThan: { text: '2w', ms: 14 * 86_400_000 },
+      protectInUse: false,
+    });
+    expect(load(withSelector('max_tags: 0')).providers[0]!.selectors[0]!.retention).toBeUndefined();
+  });
+
+  it('accepts keep_newest: 0 (keep none by count)', () => {
+    expect(
+      load(withSelector('retention: { keep_newest: 0 }')).providers[0]!.selectors[0]!.retention!.keepNewest,
+    ).toBe(0);
+  });
+
   it('reads credentials, concurrency, max_pages and discover_vulnerabilities', () => {
     const p = load(
       withConfig(

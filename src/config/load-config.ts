@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import type { Secrets } from '../secrets.js';
 import { didYouMean } from './did-you-mean.js';
 import { interpolate } from './interpolate.js';
-import { compilePattern } from './pattern.js';
+import { compilePattern, type Pattern } from './pattern.js';
 import { resolveRegistryType } from './registry-hosts.js';
 import {
   ConfigFileSchema,
@@ -16,7 +16,7 @@ import {
   REGISTRY_TYPES,
   type RegistryType,
 } from './schema.js';
-import type { ProviderSettings, Requirements, Settings } from './settings.js';
+import type { ProviderSettings, Requirements, RetentionRules, Settings } from './settings.js';
 import { parseVerifyKey, type VerifyKey } from './verify-keys.js';
 
 export interface LoadOptions {
@@ -143,6 +143,14 @@ function buildProvider(p: ProviderConfig, path: string, errors: string[]): Provi
       excludeTags: (s.exclude_tags ?? []).map((x, j) => compile(x, `${spath}.exclude_tags[${j}]`)!),
       maxTags: s.max_tags,
       ...(s.require ? { require: requirements(s.require) } : {}),
+      ...(s.retention
+        ? {
+            retention: retentionRules(
+              s.retention,
+              (x, j) => compile(x, `${spath}.retention.keep_tags[${j}]`)!,
+            ),
+          }
+        : {}),
     };
   });
   const registry = resolveRegistryType(c.registry_type, c.api_url, c.hub_url !== undefined);
@@ -188,6 +196,21 @@ function requirements(r: NonNullable<DockerConfig['selectors'][number]['require'
     ...(r.provenance ? { provenance: true } : {}),
     ...(r.platforms ? { platforms: r.platforms } : {}),
     ...(r.max_critical !== undefined ? { maxCritical: r.max_critical } : {}),
+  };
+}
+
+/** A selector's `retention:` as settings, its keep_tags compiled by `compile`. */
+function retentionRules(
+  r: NonNullable<DockerConfig['selectors'][number]['retention']>,
+  compile: (source: string, index: number) => Pattern,
+): RetentionRules {
+  return {
+    ...(r.keep_newest !== undefined ? { keepNewest: r.keep_newest } : {}),
+    keepTags: (r.keep_tags ?? []).map(compile),
+    ...(r.older_than ? { olderThan: r.older_than } : {}),
+    ...(r.untagged_older_than ? { untaggedOlderThan: r.untagged_older_than } : {}),
+    protectInUse: r.protect_in_use,
+    ...(r.ecr_lifecycle_policy !== undefined ? { ecrLifecyclePolicy: r.ecr_lifecycle_policy } : {}),
   };
 }
 

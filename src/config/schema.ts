@@ -3,6 +3,7 @@
 // an api_url without registry_type is read as the registry its host names, not as Docker Hub
 // (registry-hosts.ts), since Docker Hub's API cannot list another host's repositories.
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 import { compilePattern } from './pattern.js';
 import { parseVerifyKey } from './verify-keys.js';
 
@@ -64,6 +65,42 @@ export const RequireSchema = z
     when: (payload) => payload.issues.length === 0,
   });
 
+const duration = z.unknown().transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if ('duration' in parsed) return parsed.duration;
+  ctx.addIssue({ code: 'custom', message: parsed.error, input: value });
+  return z.NEVER;
+});
+
+/** `retention:` of a selector: which of its repositories' manifests a plan would delete (docs/retention.md). */
+export const RetentionSchema = z
+  .strictObject({
+    keep_newest: z
+      .number()
+      .int()
+      .min(0, 'must be 0 or a positive whole number: how many of the newest images to keep')
+      .optional(),
+    keep_tags: z.array(pattern).optional(),
+    older_than: duration.optional(),
+    untagged_older_than: duration.optional(),
+    protect_in_use: z.boolean().default(true),
+    /** Checked where it is evaluated (an ECR lifecycle policy document, as AWS defines it). */
+    ecr_lifecycle_policy: z.unknown().optional(),
+  })
+  .refine(
+    (r) =>
+      r.keep_newest !== undefined ||
+      r.older_than !== undefined ||
+      r.untagged_older_than !== undefined ||
+      r.ecr_lifecycle_policy !== undefined,
+    {
+      message:
+        'deletes nothing; add keep_newest, older_than, untagged_older_than or ecr_lifecycle_policy, or remove retention',
+      // A misspelt rule is reported as such, not again as an empty retention.
+      when: (payload) => payload.issues.length === 0,
+    },
+  );
+
 export const SelectorSchema = z.strictObject({
   namespace_pattern: pattern.default('.*'),
   repository_pattern: pattern.default('.*'),
@@ -71,6 +108,7 @@ export const SelectorSchema = z.strictObject({
   exclude_tags: z.array(pattern).optional(),
   max_tags: z.number().int().min(0, 'must be 0 (all tags) or a positive whole number').default(10),
   require: RequireSchema.optional(),
+  retention: RetentionSchema.optional(),
 });
 
 export const DockerConfigSchema = z.strictObject({
@@ -182,6 +220,7 @@ export function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (last === 'verify') return ['keys'];
   if (typeof last === 'number' && parent === 'selectors') return Object.keys(SelectorSchema.shape);
   if (last === 'require') return Object.keys(RequireSchema.shape);
+  if (last === 'retention') return Object.keys(RetentionSchema.shape);
   if (typeof last === 'number' && (parent === 'providers' || parent === 'molecules'))
     return Object.keys(ProviderSchema.shape);
   return [];

@@ -1,3 +1,4 @@
+import type { Duration } from './duration.js';
 import type { Pattern } from './pattern.js';
 import type { RegistryType } from './schema.js';
 import type { VerifyKey } from './verify-keys.js';
@@ -12,6 +13,24 @@ export interface Selector {
   maxTags: number;
   /** `require:`: what every image this selector picks must show (src/supply-chain/policy.ts). */
   require?: Requirements;
+  /** `retention:`: what a plan deletes of this selector's repositories (src/retention/plan.ts). */
+  retention?: RetentionRules;
+}
+
+/** A selector's retention rules; a rule absent does not apply. */
+export interface RetentionRules {
+  /** Images (distinct digests of image tags), newest first, that are never deleted. */
+  keepNewest?: number;
+  /** Tags never deleted, nor any digest carrying one. */
+  keepTags: Pattern[];
+  /** Only images older than this are deleted. */
+  olderThan?: Duration;
+  /** Untagged manifests older than this are deleted, where the registry lists them. */
+  untaggedOlderThan?: Duration;
+  /** Digests in use (the in-use input, Devgraph) are never deleted. */
+  protectInUse: boolean;
+  /** As written in the config; validated and evaluated as an ECR lifecycle policy elsewhere. */
+  ecrLifecyclePolicy?: unknown;
 }
 
 /** A selector's policy; each rule absent is not required. */

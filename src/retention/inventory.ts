@@ -43,6 +43,12 @@ export interface RepositoryInventory {
   partial: boolean;
   /** Every tag read, accessory tags included (they hold accessories, not images). */
   tags: InventoryTag[];
+  /**
+   * How many tags the registry listed, read or not (the receipt's tags_listed). More than `tags`
+   * holds means some were never read (max_tags, include_tags, exclude_tags): retention then makes
+   * no plan, since an unread tag may sit on a digest it would delete.
+   */
+  tagsListed?: number;
   manifests: Map<string, InventoryManifest>;
   /** Untagged manifests, where the registry lists them (ECR, GHCR versions, Harbor, ACR). */
   untagged?: InventoryManifest[];
