@@ -120,6 +120,7 @@ export interface PublishPorts {
     graphPath: string;
     summaryPath: string;
     policyPath?: string;
+    retentionPath?: string;
     directory: string;
   }): Promise<void>;
   /** Posts the change report, Markdown (the Action's PR comment). */
@@ -142,6 +143,8 @@ export interface Published {
   summaryPath: string;
   /** Beside graph.json when some selector has `require:`. */
   policyPath?: string;
+  /** Beside graph.json when some selector has `retention:`. */
+  retentionPath?: string;
   /** Absent when nothing was sent to Devgraph. */
   upload?: DevgraphUploadResult;
 }
@@ -158,6 +161,9 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const violations = result.policy && secrets.redact(JSON.stringify(result.policy.violations));
   const policyPath = violations === undefined ? undefined : join(opts.outputDir, 'policy-violations.json');
   if (policyPath) await writeFile(policyPath, `${violations}\n`);
+  const retentionPath = result.retention && join(opts.outputDir, 'retention-plan.json');
+  if (retentionPath)
+    await writeFile(retentionPath, `${secrets.redact(JSON.stringify(result.retention, null, 2))}\n`);
   ports.filesWritten?.({ graphPath, summaryPath });
 
   const output = (name: string, value: string) => ports.setOutput?.(name, value);
@@ -172,17 +178,27 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   for (const [name, value] of Object.entries(changeOutputs(result.changes)))
     output(name, secrets.redact(value));
   if (violations !== undefined) output('policy-violations', violations);
+  if (result.retention) {
+    output('retention-deletions', String(result.retention.deletions));
+    output('retention-reclaimable-bytes', String(result.retention.reclaimable_bytes));
+  }
 
   await ports.saveState?.();
   await ports.keepFiles?.({
     graphPath,
     summaryPath,
     ...(policyPath ? { policyPath } : {}),
+    ...(retentionPath ? { retentionPath } : {}),
     directory: opts.outputDir,
   });
   await ports.postChangeReport?.(secrets.redact(changeReportSection(result) + policySection(result)));
 
-  const files = { graphPath, summaryPath, ...(policyPath ? { policyPath } : {}) };
+  const files = {
+    graphPath,
+    summaryPath,
+    ...(policyPath ? { policyPath } : {}),
+    ...(retentionPath ? { retentionPath } : {}),
+  };
   if (!opts.devgraph) return files;
   // Each failure was warned by the upload as it happened; the result only counts them.
   const upload = await sendToDevgraph(graph, opts.devgraph, {

@@ -20,10 +20,12 @@ import type { Log } from './log.js';
 import type { StateSavings } from './model/discovery.js';
 import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
-import { renderSummary } from './output/summary-markdown.js';
+import { formatBytes, renderSummary } from './output/summary-markdown.js';
 import type { Ambient } from './registries/registry-adapter.js';
 import { inventoryOf } from './retention/from-discovery.js';
-import { StorageLedger } from './retention/storage.js';
+import type { InUse } from './retention/in-use.js';
+import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
+import { type RegistryStorage, StorageLedger } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -47,6 +49,8 @@ export interface RunOptions {
   previousGraph?: PreviousGraph;
   /** Discover one shard's repositories and write a shard graph (for `merge`). */
   shard?: Shard;
+  /** Image references in use (the `in-use` file, read by the shell): retention never deletes them. */
+  inUse?: InUse;
 }
 
 export interface RunResult {
@@ -57,6 +61,8 @@ export interface RunResult {
   requests: Record<string, number>;
   /** What changed since the previous graph; undefined when there was nothing to compare against (no state, no previous graph given). */
   changes?: GraphChanges;
+  /** The retention plans; undefined when no selector has `retention:`. */
+  retention?: RetentionReport;
   /** The `require:` verdict; undefined when no selector has one. */
   policy?: PolicyReport;
 }
@@ -82,13 +88,18 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const spilling = builder;
     // Storage is counted per registry as repositories are done; shared blobs are known at the end.
     const ledgers = new Map<string, StorageLedger>();
+    const planner = RetentionPlanner.wanted(settings.providers)
+      ? new RetentionPlanner(settings.providers, opts.inUse, new Date())
+      : undefined;
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
         let ledger = ledgers.get(provider.name);
         if (!ledger) ledgers.set(provider.name, (ledger = new StorageLedger()));
-        ledger.add(inventoryOf(provider.name, provider.apiUrl, repository));
+        const inventory = inventoryOf(provider.name, provider.apiUrl, repository);
+        ledger.add(inventory);
+        planner?.add(provider, inventory);
       },
       http,
       state,
@@ -102,9 +113,11 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
+    const storageNotes: string[] = [];
     for (const pr of result.providers) {
       const storage = ledgers.get(pr.settings.name)?.finish();
       if (!storage) continue;
+      storageNotes.push(storageNote(pr.settings.name, storage));
       for (const r of storage.repositories) builder.amend(r.provider, r.repository, 'storage', r.storage);
       // A repository listing cut short leaves repositories uncounted.
       const partial = storage.registry.partial || pr.receipt?.complete === false;
@@ -124,6 +137,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     );
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const policy = evaluatePolicy(graph, settings.providers);
+    const retention = planner?.report();
     const summary = summarize(graph, changes, opts.secrets, policy, [
       ...(opts.shard
         ? [
@@ -131,6 +145,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
           ]
         : []),
       ...providerNotes,
+      ...storageNotes,
+      ...(retention ? [retentionNote(retention)] : []),
       requestsNote(result.requests),
       ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
     ]);
@@ -146,6 +162,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       requests: result.requests,
       ...(changes ? { changes } : {}),
       ...(policy ? { policy } : {}),
+      ...(retention ? { retention } : {}),
     };
   } finally {
     if (!handedOver) builder?.discard();
@@ -178,6 +195,22 @@ async function previousInventory(
  * The run's summary Markdown, redacted: the change report first (on a PR check it is what the
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
+/** Storage in one line per registry: its total and its biggest repositories. */
+function storageNote(provider: string, s: RegistryStorage): string {
+  const biggest = [...s.repositories]
+    .sort((a, b) => b.storage.total_bytes - a.storage.total_bytes || (a.repository < b.repository ? -1 : 1))
+    .slice(0, 5)
+    .map((r) => `${r.repository} ${formatBytes(r.storage.total_bytes)}`);
+  const r = s.registry;
+  return `${provider}: storage: ${formatBytes(r.total_bytes)} in distinct blobs (${formatBytes(r.shared_bytes)} shared between repositories)${r.partial ? ', at least: some of it was not read' : ''}${biggest.length > 0 ? `; biggest: ${biggest.join(', ')}` : ''}`;
+}
+
+/** What the retention plans would delete and free, in one line (retention-plan.json has it all). */
+function retentionNote(r: RetentionReport): string {
+  const planned = r.plans.length - r.skipped;
+  return `Retention plan: ${r.deletions} manifest deletions over ${planned} repositories would free ${formatBytes(r.reclaimable_bytes)}${r.skipped > 0 ? `; ${r.skipped} repositories not planned (retention-plan.json says why)` : ''}; nothing is deleted unless apply is asked for.`;
+}
+
 export function summarize(
   graph: Graph | GraphSource,
   changes: GraphChanges | undefined,

@@ -55,6 +55,7 @@ export function inventoryOf(
     repository: result.name,
     complete: receipt.complete,
     partial: !receipt.complete || unread || sizesUnknown,
+    tagsListed: receipt.tags_listed,
     tags,
     manifests,
   };

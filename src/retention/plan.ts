@@ -151,7 +151,7 @@ export function planRetention(
     return {
       ...plan,
       skipped:
-        'max_tags left tags unread, and an unread tag may share a digest with a deletion; set max_tags: 0 on the selector to plan retention',
+        'some of this repository was not read (max_tags left tags unread, or a manifest was described by a listing rather than read), and what was not read may share a digest with a deletion; set max_tags: 0 on the selector to plan retention',
     };
 
   const unread = (inventory.tagsListed ?? 0) - inventory.tags.length;

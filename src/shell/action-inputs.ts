@@ -21,6 +21,8 @@ export interface ActionInputs {
   /** Fail the step when an image violates its selector's `require:` (input `fail-on-policy`). */
   failOnPolicy: boolean;
   previousGraph?: string;
+  /** A file of image references retention never deletes (input `in-use`). */
+  inUse?: string;
   /** Tags that must never move to another digest (input `immutable-tags`). */
   immutableTags?: { source: string; test(tag: string): boolean };
   cache: { enabled: boolean; keyOverride?: string };
@@ -74,6 +76,7 @@ const inputShape = {
   'fail-on-incomplete': flag('fail-on-incomplete', false),
   'fail-on-policy': flag('fail-on-policy', false),
   'previous-graph': text,
+  'in-use': text,
   'immutable-tags': checked((raw) => {
     if (!raw) return { value: undefined };
     const compiled = compileImmutableTags(raw);
@@ -158,6 +161,7 @@ export function parseActionInputs(
     failOnIncomplete: i['fail-on-incomplete'],
     failOnPolicy: i['fail-on-policy'],
     ...(i['previous-graph'] ? { previousGraph: resolve(i['previous-graph']) } : {}),
+    ...(i['in-use'] ? { inUse: resolve(i['in-use']) } : {}),
     ...(i['immutable-tags'] ? { immutableTags: i['immutable-tags'] } : {}),
     cache: { enabled: i.cache, ...(i['cache-key'] ? { keyOverride: i['cache-key'] } : {}) },
     artifact: {

@@ -1,5 +1,6 @@
 // The GitHub Action shell: read the inputs, discover (restoring and saving the state through the
 // Actions cache) or merge shard graphs, publish, report. The only place that calls core.setFailed.
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
@@ -24,6 +25,7 @@ import { cacheKeys, configHash } from '../state/cache-key.js';
 import { type ActionInputs, parseActionInputs } from './action-inputs.js';
 import { readAmbient } from './ambient.js';
 import { uploadGraphArtifact } from './graph-artifact.js';
+import { readInUseFile } from './in-use-file.js';
 import { upsertPrComment } from './pr-comment.js';
 import { restoreState, saveState } from './state-cache.js';
 
@@ -163,10 +165,12 @@ async function discoverWithState(
   });
   const cached = inputs.cache.enabled ? stateDir : undefined;
   const restored = cached ? await restoreState({ dir: cached, keys, log }) : undefined;
+  const inUse = inputs.inUse ? await readInUseFile(inputs.inUse, 'inputs.in-use', log) : undefined;
   const result = await runDiscovery(settings, {
     secrets,
     log,
     ambient,
+    ...(inUse ? { inUse } : {}),
     ...(previousGraph ? { previousGraph } : {}),
     ...(stateDir ? { stateDir } : {}),
     ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),
@@ -190,10 +194,15 @@ function actionPorts(inputs: ActionInputs, env: Env, done: Done, secrets: Secret
     // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
     ...(env.ACTIONS_RUNTIME_TOKEN
       ? {
-          keepFiles: async ({ graphPath, summaryPath, policyPath, directory }) => {
+          keepFiles: async ({ graphPath, summaryPath, policyPath, retentionPath, directory }) => {
             const uploaded = await uploadGraphArtifact({
               name: inputs.artifact.name,
-              files: [graphPath, summaryPath, ...(policyPath ? [policyPath] : [])],
+              files: [
+                graphPath,
+                summaryPath,
+                ...(policyPath ? [policyPath] : []),
+                ...(retentionPath ? [retentionPath] : []),
+              ],
               rootDirectory: directory,
               ...(inputs.artifact.retentionDays ? { retentionDays: inputs.artifact.retentionDays } : {}),
               env,

@@ -2,6 +2,7 @@
 // complete, 2 = something could not be discovered, 3 = the Devgraph upload failed, 4 = an image
 // violates its selector's `require:`, 1 = the run could not start. Progress goes to stderr; the summary to stdout, as plain text on a terminal
 // and as summary.md's Markdown when piped (so `> report.md` keeps the Markdown).
+
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,18 +21,20 @@ import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
 import { configHash } from '../state/cache-key.js';
 import { readAmbient } from './ambient.js';
+import { readInUseFile } from './in-use-file.js';
 
 const USAGE = `usage:
   devgraph-docker discover --config FILE [--out DIR] [--state DIR] [--previous GRAPH.json]
-                           [--concurrency N] [--shard i/n] [--quiet] [UPLOAD]
+                           [--concurrency N] [--shard i/n] [--in-use FILE] [--quiet] [UPLOAD]
   devgraph-docker merge [--out DIR] [--previous GRAPH.json] [--config FILE] [UPLOAD] GRAPH.json|DIR...
   devgraph-docker upload --graph GRAPH.json [--config FILE] [UPLOAD]
   UPLOAD: [--upload | --devgraph-dry-run] [--devgraph-url URL] [--devgraph-environment ID]
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
 discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
-          (DIR defaults to ./devgraph-output), and DIR/policy-violations.json when a selector
-          has require:. --state DIR keeps manifests and tag digests
+          (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
+          has require:, and DIR/retention-plan.json when one has retention: (--in-use FILE:
+          image references the plan never deletes; nothing is deleted). --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
           since the last run at the top of the summary. --previous GRAPH.json compares with
           that graph instead (e.g. the default branch's last graph.json). --shard i/n
@@ -119,6 +122,7 @@ function parse(argv: string[]) {
       out: { type: 'string', short: 'o' },
       state: { type: 'string' },
       previous: { type: 'string' },
+      'in-use': { type: 'string' },
       concurrency: { type: 'string' },
       shard: { type: 'string' },
       graph: { type: 'string' },
@@ -188,9 +192,13 @@ async function discoverCommand(command: 'discover' | 'demo', values: Values, cli
       ? await readPreviousGraph(resolve(values.previous), '--previous', log)
       : undefined;
     const generatedAt = generatedAtFromEnv(env);
+    const inUse = values['in-use']
+      ? await readInUseFile(resolve(values['in-use']), '--in-use', log)
+      : undefined;
     const result = await runDiscovery(settings, {
       secrets,
       log,
+      ...(inUse ? { inUse } : {}),
       ambient: await readAmbient(env, secrets, env.GITHUB_TOKEN || undefined),
       ...(values.state ? { stateDir: resolve(values.state) } : {}),
       ...(previousGraph ? { previousGraph } : {}),

@@ -1,0 +1,112 @@
+// The retention plans of one run: each repository whose selector has `retention:` is planned as it
+// is discovered (its inventory is at hand then and dropped after), and the plans are gathered for
+// retention-plan.json, the summary and the outputs.
+import { selectorFor } from '../config/select.js';
+import type { ProviderSettings, RetentionRules } from '../config/settings.js';
+import { ConfigError } from '../errors.js';
+import {
+  evaluateLifecyclePolicy,
+  type LifecycleImage,
+  type LifecyclePolicy,
+  parseLifecyclePolicy,
+} from './ecr-lifecycle.js';
+import { type InUse, inUseDigests } from './in-use.js';
+import type { RepositoryInventory } from './inventory.js';
+import { planRetention, type RetentionPlan } from './plan.js';
+
+export interface RetentionReport {
+  /** One per planned repository, in the order they were discovered. */
+  plans: RetentionPlan[];
+  deletions: number;
+  reclaimable_bytes: number;
+  /** Repositories left without a plan (incomplete or partly read), each plan saying why. */
+  skipped: number;
+}
+
+export class RetentionPlanner {
+  private readonly plans: RetentionPlan[] = [];
+  /** Each selector's lifecycle policy, read once when the run starts. */
+  private readonly policies = new Map<RetentionRules, LifecyclePolicy>();
+
+  /**
+   * Reads every selector's `ecr_lifecycle_policy` before anything is discovered, so a broken
+   * policy stops the run at its start like any other config error, naming its field.
+   */
+  constructor(
+    providers: readonly ProviderSettings[],
+    private readonly inUse: InUse | undefined,
+    private readonly now: Date,
+  ) {
+    const problems: string[] = [];
+    providers.forEach((p, i) =>
+      p.selectors.forEach((s, j) => {
+        const doc = s.retention?.ecrLifecyclePolicy;
+        if (doc === undefined) return;
+        const parsed = parseLifecyclePolicy(
+          doc,
+          `providers[${i}].config.selectors[${j}].retention.ecr_lifecycle_policy`,
+        );
+        if ('errors' in parsed) problems.push(...parsed.errors);
+        else this.policies.set(s.retention!, parsed.policy);
+      }),
+    );
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+
+  /** Whether any selector has `retention:`: only then is there a plan to write. */
+  static wanted(providers: readonly ProviderSettings[]): boolean {
+    return providers.some((p) => p.selectors.some((s) => s.retention));
+  }
+
+  add(provider: ProviderSettings, inventory: RepositoryInventory): void {
+    const rules = selectorFor(inventory.repository, provider.selectors)?.retention;
+    if (!rules) return;
+    const protect =
+      rules.protectInUse && this.inUse ? inUseDigests(this.inUse, inventory) : new Set<string>();
+    const policy = this.policies.get(rules);
+    const expired = policy ? lifecycleExpiry(policy, inventory, this.now) : undefined;
+    this.plans.push(planRetention(inventory, rules, protect, this.now, expired));
+  }
+
+  report(): RetentionReport {
+    return {
+      plans: this.plans,
+      deletions: this.plans.reduce((n, p) => n + p.deletions.length, 0),
+      reclaimable_bytes: this.plans.reduce((n, p) => n + p.reclaimable_bytes, 0),
+      skipped: this.plans.filter((p) => p.skipped).length,
+    };
+  }
+}
+
+/**
+ * What an ECR lifecycle policy would expire among the repository's images, each with the rule
+ * that expires it. An image is a digest with its image tags (accessory tags are not images to ECR's
+ * rules either way) or an untagged manifest the registry listed; one with no push or created time
+ * cannot be timed and is left out.
+ */
+function lifecycleExpiry(
+  policy: LifecyclePolicy,
+  inventory: RepositoryInventory,
+  now: Date,
+): Map<string, string> {
+  const tagsOf = new Map<string, string[]>();
+  for (const t of inventory.tags) tagsOf.set(t.digest, [...(tagsOf.get(t.digest) ?? []), t.tag]);
+  const images: LifecycleImage[] = [];
+  for (const m of [...inventory.manifests.values(), ...(inventory.untagged ?? [])]) {
+    const tags = tagsOf.get(m.digest) ?? [];
+    const tagged = inventory.tags.find((t) => t.digest === m.digest);
+    const pushedAt = m.pushedAt ?? tagged?.pushedAt ?? m.created ?? tagged?.created;
+    if (!pushedAt || (tags.length === 0 && m.role !== 'image' && m.role !== 'index')) continue;
+    images.push({
+      digest: m.digest,
+      tags,
+      pushedAt,
+      ...(m.children.length > 0 ? { children: m.children } : {}),
+      ...(m.subjects[0] ? { subject: m.subjects[0] } : {}),
+    });
+  }
+  const expired = new Map<string, string>();
+  for (const d of evaluateLifecyclePolicy(policy, images, now).expired)
+    expired.set(d.digest, `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`);
+  return expired;
+}
