@@ -95,8 +95,8 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
-        let ledger = ledgers.get(provider.name);
-        if (!ledger) ledgers.set(provider.name, (ledger = new StorageLedger()));
+        const ledger = ledgers.get(provider.name) ?? new StorageLedger();
+        ledgers.set(provider.name, ledger);
         const inventory = inventoryOf(provider.name, provider.apiUrl, repository);
         ledger.add(inventory);
         planner?.add(provider, inventory);

@@ -159,8 +159,8 @@ export class GraphBuilder {
       },
     });
     this.relations.add('BELONGS_TO', repoId, registryId);
-    let ofProvider = this.repositoryIds.get(p.name);
-    if (!ofProvider) this.repositoryIds.set(p.name, (ofProvider = new Map()));
+    const ofProvider = this.repositoryIds.get(p.name) ?? new Map<string, number>();
+    this.repositoryIds.set(p.name, ofProvider);
     ofProvider.set(repo.name, repoId);
 
     const manifestIds = new Map<string, number>();

@@ -38,18 +38,18 @@ export class RetentionPlanner {
     private readonly now: Date,
   ) {
     const problems: string[] = [];
-    providers.forEach((p, i) =>
-      p.selectors.forEach((s, j) => {
+    for (const [i, p] of providers.entries()) {
+      for (const [j, s] of p.selectors.entries()) {
         const doc = s.retention?.ecrLifecyclePolicy;
-        if (doc === undefined) return;
+        if (doc === undefined) continue;
         const parsed = parseLifecyclePolicy(
           doc,
           `providers[${i}].config.selectors[${j}].retention.ecr_lifecycle_policy`,
         );
         if ('errors' in parsed) problems.push(...parsed.errors);
         else this.policies.set(s.retention!, parsed.policy);
-      }),
-    );
+      }
+    }
     if (problems.length > 0) throw new ConfigError(problems);
   }
 
