@@ -113,15 +113,12 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
+    // A shard sees only its repositories, so what they share with others is unknown to it.
     const storageNotes: string[] = [];
-    for (const pr of result.providers) {
+    for (const pr of opts.shard ? [] : result.providers) {
       const storage = ledgers.get(pr.settings.name)?.finish();
-      if (!storage) continue;
-      storageNotes.push(storageNote(pr.settings.name, storage));
-      for (const r of storage.repositories) builder.amend(r.provider, r.repository, 'storage', r.storage);
       // A repository listing cut short leaves repositories uncounted.
-      const partial = storage.registry.partial || pr.receipt?.complete === false;
-      builder.amend(pr.settings.name, undefined, 'storage', { ...storage.registry, partial });
+      if (storage) storageNotes.push(storageNote(pr.settings.name, storage, pr.receipt?.complete === false));
     }
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -196,13 +193,13 @@ async function previousInventory(
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
 /** Storage in one line per registry: its total and its biggest repositories. */
-function storageNote(provider: string, s: RegistryStorage): string {
+function storageNote(provider: string, s: RegistryStorage, listingCut: boolean): string {
   const biggest = [...s.repositories]
     .sort((a, b) => b.storage.total_bytes - a.storage.total_bytes || (a.repository < b.repository ? -1 : 1))
     .slice(0, 5)
     .map((r) => `${r.repository} ${formatBytes(r.storage.total_bytes)}`);
   const r = s.registry;
-  return `${provider}: storage: ${formatBytes(r.total_bytes)} in distinct blobs (${formatBytes(r.shared_bytes)} shared between repositories)${r.partial ? ', at least: some of it was not read' : ''}${biggest.length > 0 ? `; biggest: ${biggest.join(', ')}` : ''}`;
+  return `${provider}: storage: ${formatBytes(r.total_bytes)} in distinct blobs (${formatBytes(r.shared_bytes)} shared between repositories)${r.partial || listingCut ? ', at least: some of it was not read' : ''}${biggest.length > 0 ? `; biggest: ${biggest.join(', ')}` : ''}`;
 }
 
 /** What the retention plans would delete and free, in one line (retention-plan.json has it all). */

@@ -73,8 +73,6 @@ export class GraphBuilder {
   private readonly relations = new RelationTable();
   private readonly receipts: Receipt[] = [];
   private readonly registryIds = new Map<string, number>();
-  /** DockerRepository ids by provider and repository name, for facts that come after (amend). */
-  private readonly repositoryIds = new Map<string, Map<string, number>>();
   private readonly sharedTexts = new Map<string, string>();
   private readonly redact: (json: string) => string;
 
@@ -159,9 +157,6 @@ export class GraphBuilder {
       },
     });
     this.relations.add('BELONGS_TO', repoId, registryId);
-    const ofProvider = this.repositoryIds.get(p.name) ?? new Map<string, number>();
-    this.repositoryIds.set(p.name, ofProvider);
-    ofProvider.set(repo.name, repoId);
 
     const manifestIds = new Map<string, number>();
     for (const m of repo.manifests.values()) {
@@ -272,22 +267,6 @@ export class GraphBuilder {
           this.relations.add('USES', imageId, manifestRef(digest));
       }
     }
-  }
-
-  /**
-   * Sets a spec field of a provider's DockerRegistry (no repository) or of one of its
-   * DockerRepositories, for facts known only once every repository is done (storage shared
-   * between repositories). Nothing happens for one the graph does not hold.
-   */
-  amend(provider: string, repository: string | undefined, field: string, value: unknown): void {
-    const id =
-      repository === undefined
-        ? this.registryIds.get(provider)
-        : this.repositoryIds.get(provider)?.get(repository);
-    if (id === undefined) return;
-    const e = this.entities.read(id);
-    e.spec[field] = value;
-    this.entities.replace(id, `${this.redact(JSON.stringify(e))}\n`);
   }
 
   /**

@@ -106,13 +106,6 @@ export class EntityTable {
     this.names[id] = name;
   }
 
-  /** Spills a new text for entity `id` (same kind and name): facts known only after it was added. */
-  replace(id: number, json: string): void {
-    const { offset, length } = this.spill.append(json);
-    this.offsets.set(id, offset);
-    this.lengths.set(id, length);
-  }
-
   ref(id: number): EntityRef {
     return {
       apiVersion: API_VERSION,
