@@ -25,7 +25,6 @@ import type { Ambient } from './registries/registry-adapter.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
-import { type RegistryStorage, StorageLedger } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -86,8 +85,6 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     http.revalidator = revalidator;
     builder = new GraphBuilder(settings.providers, (json) => opts.secrets.redact(json));
     const spilling = builder;
-    // Storage is counted per registry as repositories are done; shared blobs are known at the end.
-    const ledgers = new Map<string, StorageLedger>();
     const planner = RetentionPlanner.wanted(settings.providers)
       ? new RetentionPlanner(settings.providers, opts.inUse, new Date())
       : undefined;
@@ -95,11 +92,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
-        const ledger = ledgers.get(provider.name) ?? new StorageLedger();
-        ledgers.set(provider.name, ledger);
-        const inventory = inventoryOf(provider.name, provider.apiUrl, repository);
-        ledger.add(inventory);
-        planner?.add(provider, inventory);
+        if (planner) planner.add(provider, inventoryOf(provider.name, provider.apiUrl, repository));
       },
       http,
       state,
@@ -113,13 +106,6 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
-    // A shard sees only its repositories, so what they share with others is unknown to it.
-    const storageNotes: string[] = [];
-    for (const pr of opts.shard ? [] : result.providers) {
-      const storage = ledgers.get(pr.settings.name)?.finish();
-      // A repository listing cut short leaves repositories uncounted.
-      if (storage) storageNotes.push(storageNote(pr.settings.name, storage, pr.receipt?.complete === false));
-    }
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.
@@ -142,7 +128,6 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
           ]
         : []),
       ...providerNotes,
-      ...storageNotes,
       ...(retention ? [retentionNote(retention)] : []),
       requestsNote(result.requests),
       ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
@@ -192,16 +177,6 @@ async function previousInventory(
  * The run's summary Markdown, redacted: the change report first (on a PR check it is what the
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
-/** Storage in one line per registry: its total and its biggest repositories. */
-function storageNote(provider: string, s: RegistryStorage, listingCut: boolean): string {
-  const biggest = [...s.repositories]
-    .sort((a, b) => b.storage.total_bytes - a.storage.total_bytes || (a.repository < b.repository ? -1 : 1))
-    .slice(0, 5)
-    .map((r) => `${r.repository} ${formatBytes(r.storage.total_bytes)}`);
-  const r = s.registry;
-  return `${provider}: storage: ${formatBytes(r.total_bytes)} in distinct blobs (${formatBytes(r.shared_bytes)} shared between repositories)${r.partial || listingCut ? ', at least: some of it was not read' : ''}${biggest.length > 0 ? `; biggest: ${biggest.join(', ')}` : ''}`;
-}
-
 /** What the retention plans would delete and free, in one line (retention-plan.json has it all). */
 function retentionNote(r: RetentionReport): string {
   const planned = r.plans.length - r.skipped;
