@@ -21,7 +21,8 @@ import type { StateSavings } from './model/discovery.js';
 import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { formatBytes, renderSummary } from './output/summary-markdown.js';
-import type { Ambient } from './registries/registry-adapter.js';
+import type { Ambient, RegistryAdapter } from './registries/registry-adapter.js';
+import { applyPlan } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
@@ -50,6 +51,11 @@ export interface RunOptions {
   shard?: Shard;
   /** Image references in use (the `in-use` file, read by the shell): retention never deletes them. */
   inUse?: InUse;
+  /**
+   * Delete what this run's retention plans list (`retention-apply`, `retention apply`), through
+   * each registry's adapter, after discovery and before anything is published.
+   */
+  applyRetention?: { maxDeletions?: number };
 }
 
 export interface RunResult {
@@ -88,12 +94,14 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const planner = RetentionPlanner.wanted(settings.providers)
       ? new RetentionPlanner(settings.providers, opts.inUse, new Date())
       : undefined;
+    const adapters = new Map<string, RegistryAdapter>();
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
         if (planner) planner.add(provider, inventoryOf(provider.name, provider.apiUrl, repository));
       },
+      onAdapter: (provider, adapter) => adapters.set(provider.name, adapter),
       http,
       state,
       secrets: opts.secrets,
@@ -121,6 +129,17 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const policy = evaluatePolicy(graph, settings.providers);
     const retention = planner?.report();
+    if (retention && planner && opts.applyRetention) {
+      const input = planner.applyInput();
+      retention.applied = await applyPlan(input.deletions, (name) => adapters.get(name), {
+        ...(opts.applyRetention.maxDeletions !== undefined
+          ? { maxDeletions: opts.applyRetention.maxDeletions }
+          : {}),
+        incomplete: input.incomplete,
+        protect: input.protect,
+      });
+      for (const m of retention.applied.messages) opts.log.warn(`retention apply: ${m}`);
+    }
     const summary = summarize(graph, changes, opts.secrets, policy, [
       ...(opts.shard
         ? [
@@ -180,7 +199,11 @@ async function previousInventory(
 /** What the retention plans would delete and free, in one line (retention-plan.json has it all). */
 function retentionNote(r: RetentionReport): string {
   const planned = r.plans.length - r.skipped;
-  return `Retention plan: ${r.deletions} manifest deletions over ${planned} repositories would free ${formatBytes(r.reclaimable_bytes)}${r.skipped > 0 ? `; ${r.skipped} repositories not planned (retention-plan.json says why)` : ''}; nothing is deleted unless apply is asked for.`;
+  const plan = `Retention plan: ${r.deletions} manifest deletions over ${planned} repositories would free ${formatBytes(r.reclaimable_bytes)}${r.skipped > 0 ? `; ${r.skipped} repositories not planned (retention-plan.json says why)` : ''}`;
+  if (!r.applied) return `${plan}; nothing is deleted unless apply is asked for.`;
+  const c = r.applied.counts;
+  const applied = `Retention apply: ${c.deleted} deleted (${formatBytes(r.applied.bytesDeleted)}), ${c.refused} refused, ${c.failed} failed, ${c.skipped} not asked for; the journal is in retention-plan.json${r.applied.stopped ? `. ${r.applied.stopped}` : ''}`;
+  return `${plan}.\n\n${applied}.`;
 }
 
 export function summarize(

@@ -44,6 +44,8 @@ export interface DiscoverDeps {
    * built from one can be kept without its records (runDiscovery).
    */
   onRepository: (provider: ProviderSettings, repository: RepositoryResult) => void;
+  /** Takes each registry's adapter once it is open (retention apply deletes through it). */
+  onAdapter?: (provider: ProviderSettings, adapter: RegistryAdapter) => void;
 }
 
 /**
@@ -116,6 +118,7 @@ async function discoverProvider(
     return failRegistry(`cannot reach the registry: ${errorMessage(err)}`);
   }
   log.info(`${p.name}: discovering ${url.host} (${p.registryType}; ${adapter.describeCredential()})`);
+  deps.onAdapter?.(p, adapter);
   try {
     const listing = await adapter.listRepositories();
     registryReceipt.pages = listing.pages;

@@ -4,6 +4,7 @@
 import { selectorFor } from '../config/select.js';
 import type { ProviderSettings, RetentionRules } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
+import { type Deletion as ApplyDeletion, type ApplyResult, mustGoFirst, repositoryKey } from './apply.js';
 import {
   evaluateLifecyclePolicy,
   type LifecycleImage,
@@ -21,10 +22,20 @@ export interface RetentionReport {
   reclaimable_bytes: number;
   /** Repositories left without a plan (incomplete or partly read), each plan saying why. */
   skipped: number;
+  /** With retention apply: what was asked of the registries, and their answers. */
+  applied?: ApplyResult;
+}
+
+/** What applyPlan needs of the run's plans: the deletions in its shape, and what it must not touch. */
+export interface ApplyInput {
+  deletions: ApplyDeletion[];
+  protect: Map<string, string>;
+  incomplete: Map<string, string>;
 }
 
 export class RetentionPlanner {
   private readonly plans: RetentionPlan[] = [];
+  private readonly apply: ApplyInput = { deletions: [], protect: new Map(), incomplete: new Map() };
   /** Each selector's lifecycle policy, read once when the run starts. */
   private readonly policies = new Map<RetentionRules, LifecyclePolicy>();
 
@@ -65,7 +76,34 @@ export class RetentionPlanner {
       rules.protectInUse && this.inUse ? inUseDigests(this.inUse, inventory) : new Set<string>();
     const policy = this.policies.get(rules);
     const expired = policy ? lifecycleExpiry(policy, inventory, this.now) : undefined;
-    this.plans.push(planRetention(inventory, rules, protect, this.now, expired));
+    const plan = planRetention(inventory, rules, protect, this.now, expired);
+    this.plans.push(plan);
+    // The order constraints come from the inventory, while it is at hand: a child waits for its
+    // index, an accessory for its subject.
+    for (const d of plan.deletions)
+      this.apply.deletions.push({
+        provider: inventory.provider,
+        repository: inventory.repository,
+        digest: d.digest,
+        tags: d.tags,
+        reason: d.reason,
+        bytes: d.bytes_reclaimed,
+        role: d.role,
+        after: mustGoFirst(inventory, d.digest),
+      });
+    for (const digest of protect) this.apply.protect.set(digest, 'named in the in-use file');
+    for (const p of plan.protected)
+      if (!this.apply.protect.has(p.digest)) this.apply.protect.set(p.digest, 'protected by the plan');
+    if (!inventory.complete)
+      this.apply.incomplete.set(
+        repositoryKey(inventory.provider, inventory.repository),
+        plan.skipped ?? 'incomplete',
+      );
+  }
+
+  /** The run's deletions for applyPlan, with what must not be deleted. */
+  applyInput(): ApplyInput {
+    return this.apply;
   }
 
   report(): RetentionReport {

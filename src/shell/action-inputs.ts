@@ -1,12 +1,14 @@
 // The Action's inputs, as one schema over the raw strings the runner hands over (action.yml's
 // `inputs:`, a test holds the two to the same keys). Every problem names its input and is
 // reported together with the others, before anything is contacted.
+
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { formatShard, parseShard, type Shard } from '../graph/shard.js';
 import { compileImmutableTags } from '../output/change-report.js';
 import { httpUrlProblem } from '../publish.js';
+import { DEFAULT_MAX_DELETIONS } from '../retention/apply.js';
 import { cacheKeyProblem } from '../state/cache-key.js';
 import { DEFAULT_ARTIFACT_NAME, parseArtifactInputs } from './graph-artifact.js';
 
@@ -23,6 +25,9 @@ export interface ActionInputs {
   previousGraph?: string;
   /** A file of image references retention never deletes (input `in-use`). */
   inUse?: string;
+  /** Delete what the retention plan lists (input `retention-apply`), at most `maxDeletions`. */
+  retentionApply: boolean;
+  maxDeletions: number;
   /** Tags that must never move to another digest (input `immutable-tags`). */
   immutableTags?: { source: string; test(tag: string): boolean };
   cache: { enabled: boolean; keyOverride?: string };
@@ -77,6 +82,15 @@ const inputShape = {
   'fail-on-policy': flag('fail-on-policy', false),
   'previous-graph': text,
   'in-use': text,
+  'retention-apply': flag('retention-apply', false),
+  'max-deletions': checked((raw) => {
+    const n = Number(raw || DEFAULT_MAX_DELETIONS);
+    if (!Number.isInteger(n) || n < 0)
+      return {
+        problem: `inputs.max-deletions: must be a whole number of 0 or more (the most manifests one run may delete), got ${JSON.stringify(raw)}`,
+      };
+    return { value: n };
+  }),
   'immutable-tags': checked((raw) => {
     if (!raw) return { value: undefined };
     const compiled = compileImmutableTags(raw);
@@ -162,6 +176,8 @@ export function parseActionInputs(
     failOnPolicy: i['fail-on-policy'],
     ...(i['previous-graph'] ? { previousGraph: resolve(i['previous-graph']) } : {}),
     ...(i['in-use'] ? { inUse: resolve(i['in-use']) } : {}),
+    retentionApply: i['retention-apply'],
+    maxDeletions: i['max-deletions'] ?? DEFAULT_MAX_DELETIONS,
     ...(i['immutable-tags'] ? { immutableTags: i['immutable-tags'] } : {}),
     cache: { enabled: i.cache, ...(i['cache-key'] ? { keyOverride: i['cache-key'] } : {}) },
     artifact: {

@@ -171,6 +171,7 @@ async function discoverWithState(
     log,
     ambient,
     ...(inUse ? { inUse } : {}),
+    ...(inputs.retentionApply ? { applyRetention: { maxDeletions: inputs.maxDeletions } } : {}),
     ...(previousGraph ? { previousGraph } : {}),
     ...(stateDir ? { stateDir } : {}),
     ...(inputs.concurrency ? { concurrency: inputs.concurrency } : {}),

@@ -16,6 +16,7 @@ import { parseShard, type Shard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { markdownToText } from '../output/plain-text.js';
 import { publish, resolveUpload, sendToDevgraph, type UploadTarget } from '../publish.js';
+import { DEFAULT_MAX_DELETIONS } from '../retention/apply.js';
 import { generatedAtFromEnv, type RunResult, readPreviousGraph, runDiscovery } from '../run-discovery.js';
 import { readShardGraphs, runMerge } from '../run-merge.js';
 import { Secrets } from '../secrets.js';
@@ -28,6 +29,7 @@ const USAGE = `usage:
                            [--concurrency N] [--shard i/n] [--in-use FILE] [--quiet] [UPLOAD]
   devgraph-docker merge [--out DIR] [--previous GRAPH.json] [--config FILE] [UPLOAD] GRAPH.json|DIR...
   devgraph-docker upload --graph GRAPH.json [--config FILE] [UPLOAD]
+  devgraph-docker retention apply --config FILE [discover's flags] [--max-deletions N]
   UPLOAD: [--upload | --devgraph-dry-run] [--devgraph-url URL] [--devgraph-environment ID]
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
@@ -43,6 +45,9 @@ merge     combines the graph.json of every shard (files, or directories holding 
           the graph and summary one unsharded run would have written; --config checks the
           shards were run with that config and applies its require: policy. Refuses shards of different configs, a shard
           given twice and missing shards.
+retention apply  discovers as discover does, then deletes what the retention plan lists (at most
+          --max-deletions N, default 100; never for an incomplete repository, never an in-use
+          or protected digest); the journal is in DIR/retention-plan.json.
 upload    uploads a graph.json written before (a merged or downloaded graph) to Devgraph,
           as discover --upload does; --config gives its discovery.* upload settings.
 demo      starts a small registry on a loopback port, discovers it, and prints the summary;
@@ -106,7 +111,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   try {
     if (command === 'merge') return await mergeCommand(parsed.files, values, cli);
     if (command === 'upload') return await uploadCommand(values, cli);
-    return await discoverCommand(command, values, cli);
+    return await discoverCommand(command, values, cli, parsed.applyRetention);
   } catch (err) {
     process.stderr.write(`devgraph-docker: ${secrets.redact(errorMessage(err))}\n`);
     return err instanceof ConfigError ? 1 : 2;
@@ -123,6 +128,7 @@ function parse(argv: string[]) {
       state: { type: 'string' },
       previous: { type: 'string' },
       'in-use': { type: 'string' },
+      'max-deletions': { type: 'string' },
       concurrency: { type: 'string' },
       shard: { type: 'string' },
       graph: { type: 'string' },
@@ -137,15 +143,44 @@ function parse(argv: string[]) {
     },
   });
   const [command, ...rest] = positionals;
+  // `retention apply` is a discovery that then deletes what its retention plan lists.
+  if (command === 'retention') {
+    if (rest[0] !== 'apply' || rest.length > 1)
+      throw new Error(
+        `unknown retention command ${JSON.stringify(rest.join(' '))}; did you mean retention apply?`,
+      );
+    return { command: 'discover' as const, values, files: [], applyRetention: true };
+  }
+  if (values['max-deletions'] !== undefined) throw new Error('--max-deletions is for retention apply');
   if (command !== undefined && !['discover', 'demo', 'merge', 'upload'].includes(command))
     throw new Error(`unknown command ${JSON.stringify(command)}`);
   if (rest.length > 0 && command !== 'merge')
     throw new Error(`unexpected argument ${JSON.stringify(rest[0])}`);
-  return { command: command as 'discover' | 'demo' | 'merge' | 'upload' | undefined, values, files: rest };
+  return {
+    command: command as 'discover' | 'demo' | 'merge' | 'upload' | undefined,
+    values,
+    files: rest,
+    applyRetention: false,
+  };
+}
+
+/** --max-deletions, default 100. */
+function maxDeletions(raw: string | undefined): number {
+  const n = Number(raw ?? DEFAULT_MAX_DELETIONS);
+  if (raw !== undefined && (!/^\d+$/.test(raw) || !Number.isInteger(n)))
+    throw new ConfigError([
+      `--max-deletions: must be a whole number of 0 or more (the most manifests one run may delete), got ${JSON.stringify(raw)}`,
+    ]);
+  return n;
 }
 
 /** `discover` and `demo`: a discovery, then its files, summary and upload. */
-async function discoverCommand(command: 'discover' | 'demo', values: Values, cli: Cli): Promise<number> {
+async function discoverCommand(
+  command: 'discover' | 'demo',
+  values: Values,
+  cli: Cli,
+  applyRetention = false,
+): Promise<number> {
   const { env, secrets, log } = cli;
   const outDir = resolve(values.out ?? (command === 'demo' ? 'demo-output' : 'devgraph-output'));
   let shard: Shard | undefined;
@@ -199,6 +234,7 @@ async function discoverCommand(command: 'discover' | 'demo', values: Values, cli
       secrets,
       log,
       ...(inUse ? { inUse } : {}),
+      ...(applyRetention ? { applyRetention: { maxDeletions: maxDeletions(values['max-deletions']) } } : {}),
       ambient: await readAmbient(env, secrets, env.GITHUB_TOKEN || undefined),
       ...(values.state ? { stateDir: resolve(values.state) } : {}),
       ...(previousGraph ? { previousGraph } : {}),

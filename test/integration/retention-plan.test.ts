@@ -24,7 +24,12 @@ if (!registryAvailable()) {
 
 const { content, facts } = supplyChainRepository();
 
-async function discover(registry: RunningRegistry, retention: string, inUse?: string) {
+async function discover(
+  registry: RunningRegistry,
+  retention: string,
+  inUse?: string,
+  applyRetention?: { maxDeletions?: number },
+) {
   const secrets = new Secrets();
   const settings = loadConfig(
     `providers:
@@ -47,6 +52,7 @@ async function discover(registry: RunningRegistry, retention: string, inUse?: st
       http,
       generatedAt: '2026-01-01T00:00:00Z',
       ...(inUse ? { inUse: parseInUse(inUse) } : {}),
+      ...(applyRetention ? { applyRetention } : {}),
     });
   } finally {
     await http.close();
@@ -132,6 +138,46 @@ describe('retention plan end to end (issue 17)', () => {
     expect(gone.has(facts.images['half-signed'].digest)).toBe(true);
     const why = plan.protected.filter((p) => p.digest === facts.images.bundle.digest);
     expect(why.length).toBeGreaterThan(0);
+  });
+
+  it('max-deletions below the plan deletes nothing and says so', async () => {
+    const run = await discover(registry, '{ keep_newest: 1 }', undefined, { maxDeletions: 1 });
+    const applied = run.retention!.applied!;
+    expect(applied.counts.deleted).toBe(0);
+    expect(applied.stopped).toMatch(/max-deletions/);
+    const again = await discover(registry, '{ keep_newest: 100 }');
+    expect(again.graph.load().entities.filter((e) => e.kind === 'DockerImage')).toHaveLength(
+      SUPPLY_CHAIN_IMAGES.length,
+    );
+  });
+
+  it('retention apply deletes exactly what the plan lists: a second discovery shows it gone and nothing else', async () => {
+    const before = await discover(registry, '{ keep_newest: 100 }');
+    const beforeGraph = before.graph.load();
+    const run = await discover(registry, `{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`, undefined, {});
+    const plan = run.retention!.plans[0]!;
+    const applied = run.retention!.applied!;
+    expect(applied.counts.deleted).toBe(plan.deletions.length);
+    expect(applied.counts.refused + applied.counts.failed + applied.counts.skipped).toBe(0);
+    expect(run.summary).toMatch(/Retention apply: \d+ deleted/);
+    const gone = new Set(plan.deletions.map((d) => d.digest));
+    const goneTags = new Set(plan.deletions.flatMap((d) => d.tags));
+    const after = (await discover(registry, '{ keep_newest: 100 }')).graph.load();
+    const digests = (g: typeof after, kind: string) =>
+      g.entities.filter((e) => e.kind === kind).map((e) => String(e.spec.digest));
+    const tags = (g: typeof after) =>
+      g.entities.filter((e) => e.kind === 'DockerImage').map((e) => String(e.spec.tag));
+    expect(tags(after).sort()).toEqual(
+      tags(beforeGraph)
+        .filter((t) => !goneTags.has(t))
+        .sort(),
+    );
+    expect(digests(after, 'DockerManifest').sort()).toEqual(
+      digests(beforeGraph, 'DockerManifest')
+        .filter((d) => !gone.has(d))
+        .sort(),
+    );
+    expect(after.receipts[0]!.accessory_tags).toBeLessThan(beforeGraph.receipts[0]!.accessory_tags!);
   });
 
   it('a broken ECR lifecycle policy stops the run before discovery, naming the field', async () => {
