@@ -3,7 +3,8 @@
 // counts requests by kind. A cold run (empty state directory) and a warm run (the state the cold
 // run left), each in a child process so peak RSS is the engine's; repeated (default 3 pairs, each
 // with a fresh state directory) and reported at the median, because a shared 2-CPU host is noisy.
-//   npm run bench [-- --json] [-- --repeat N] [-- --no-supply-chain]   (the last: supply_chain: false)
+//   npm run bench [-- --json] [-- --repeat N] [-- --no-supply-chain] [-- --retention]
+//     (--no-supply-chain: supply_chain: false; --retention: a retention plan, keep_newest: 10)
 //   npm run bench -- --vendors [--json]   the vendor fakes instead (bench/vendors.ts)
 //   npm run bench -- --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]   100,000 tags (bench/scale.ts)
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
@@ -344,14 +345,21 @@ function render(r: LabelReport, dataset: Dataset, baselineRssMb: number): string
   return lines.join('\n');
 }
 
-function parseArgs(argv: string[]): { json: boolean; repeat: number; supplyChain: boolean } {
+function parseArgs(argv: string[]): {
+  json: boolean;
+  repeat: number;
+  supplyChain: boolean;
+  retention: boolean;
+} {
   let json = false;
   let repeat = 3;
   let supplyChain = true;
+  let retention = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') json = true;
     else if (a === '--no-supply-chain') supplyChain = false;
+    else if (a === '--retention') retention = true;
     else if (a === '--repeat' || a.startsWith('--repeat=')) {
       const v = a.includes('=') ? a.split('=')[1] : argv[++i];
       repeat = Number(v);
@@ -359,10 +367,10 @@ function parseArgs(argv: string[]): { json: boolean; repeat: number; supplyChain
         throw new Error(`--repeat needs a whole number ≥ 1, got ${v}`);
     } else
       throw new Error(
-        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] [--no-supply-chain] | --vendors [--json] | --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]`,
+        `unknown argument ${a}; usage: bench.ts [--json] [--repeat N] [--no-supply-chain] [--retention] | --vendors [--json] | --scale [--only harbor|harbor-listing|oci] [--shape RxT] [--concurrency N] [--json]`,
       );
   }
-  return { json, repeat, supplyChain };
+  return { json, repeat, supplyChain, retention };
 }
 
 async function main(): Promise<void> {
@@ -376,7 +384,7 @@ async function main(): Promise<void> {
     await runScale(process.argv.slice(2));
     return;
   }
-  const { json, repeat, supplyChain } = parseArgs(process.argv.slice(2));
+  const { json, repeat, supplyChain, retention } = parseArgs(process.argv.slice(2));
   const progress = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -440,6 +448,7 @@ async function main(): Promise<void> {
         ...(supplyChain ? [] : ['      supply_chain: false']),
         '      selectors:',
         '        - max_tags: 0',
+        ...(retention ? ['          retention: { keep_newest: 10 }'] : []),
         '',
       ].join('\n'),
     );
