@@ -27,7 +27,7 @@ import type {
   VulnerabilityCounts,
 } from '../../src/model/discovery.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { simpleSigningPayload as simpleSigningBytes } from './signing.js';
+import { preAuthEncoding, simpleSigningPayload as simpleSigningBytes } from './signing.js';
 
 export const SupplyChainMediaType = {
   SimpleSigning: 'application/vnd.dev.cosign.simplesigning.v1+json',
@@ -122,16 +122,8 @@ export function signBase64(key: TestKey, data: Buffer): string {
   return sig;
 }
 
-/** DSSE v1 pre-authentication encoding: what a DSSE signature is computed over. */
-export function pae(payloadType: string, payload: Buffer): Buffer {
-  const type = Buffer.from(payloadType);
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `),
-    type,
-    Buffer.from(` ${payload.length} `),
-    payload,
-  ]);
-}
+/** DSSE v1 pre-authentication encoding: what a DSSE signature is computed over (signing.ts). */
+export const pae = preAuthEncoding;
 
 export interface DsseEnvelope {
   payloadType: string;
