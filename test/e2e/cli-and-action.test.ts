@@ -793,6 +793,51 @@ ${extraProvider}`;
     expect(bare.code).toBe(0);
   });
 
+  it('action: the retention plan in its outputs, and retention-apply deletes exactly what it lists', async () => {
+    // A registry of its own that takes deletes: the shared one must keep its images.
+    const own = await startDemoRegistry(sampleRepositories(), {
+      basicAuth: { username: 'ci', password: 'demo-password-42' },
+      deletes: 'enabled',
+    });
+    try {
+      const conf = `${config(own.url, 'demo-password-42')}      selectors:
+        - namespace_pattern: acme
+          repository_pattern: "^legacy-batch$"
+          max_tags: 0
+          retention: { keep_newest: 1 }
+`;
+      const out = join(dir, 'action-retention');
+      const planned = await runAction({ config: conf, 'output-dir': out });
+      expect(planned.exitCode).toBeUndefined();
+      const deletions = Number(planned.outputs['retention-deletions']);
+      expect(deletions).toBeGreaterThan(0);
+      expect(Number(planned.outputs['retention-reclaimable-bytes'])).toBeGreaterThan(0);
+      const read = async () => JSON.parse(await readFile(join(out, 'retention-plan.json'), 'utf8'));
+      const plan = await read();
+      expect(plan.applied).toBeUndefined();
+      const goneTags = plan.plans[0].deletions.flatMap((d: { tags: string[] }) => d.tags).length;
+
+      const applied = await runAction({ config: conf, 'output-dir': out, 'retention-apply': 'true' });
+      expect(applied.exitCode).toBeUndefined();
+      expect((await read()).applied.counts).toMatchObject({ deleted: deletions, refused: 0, failed: 0 });
+
+      const after = await runAction({ config: conf, 'output-dir': out });
+      expect(after.outputs.images).toBe(String(Number(planned.outputs.images) - goneTags));
+      expect(after.outputs['retention-deletions']).toBe('0');
+
+      const bad = await runAction({
+        config: conf,
+        'output-dir': out,
+        'retention-apply': 'true',
+        'max-deletions': 'many',
+      });
+      expect(bad.exitCode).toBe(1);
+      expect(bad.log).toContain('::error::inputs.max-deletions: must be a whole number');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('action: the policy-violations output, a warning, and a failed step only with fail-on-policy', async () => {
     const inputs = { config: policyConfig('linux/arm/v7'), 'output-dir': join(dir, 'action-policy') };
     const warn = await runAction(inputs);
