@@ -1,7 +1,7 @@
 // The retention plans of one run: each repository whose selector has `retention:` is planned as it
 // is discovered (its inventory is at hand then and dropped after), and the plans are gathered for
 // retention-plan.json, the summary and the outputs.
-import { selectorFor } from '../config/select.js';
+import { accessoryOf, selectorFor } from '../config/select.js';
 import type { ProviderSettings, RetentionRules } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { type Deletion as ApplyDeletion, type ApplyResult, mustGoFirst, repositoryKey } from './apply.js';
@@ -12,7 +12,7 @@ import {
   parseLifecyclePolicy,
 } from './ecr-lifecycle.js';
 import { type InUse, inUseDigests } from './in-use.js';
-import type { RepositoryInventory } from './inventory.js';
+import type { InventoryTag, RepositoryInventory } from './inventory.js';
 import { planRetention, type RetentionPlan } from './plan.js';
 
 export interface RetentionReport {
@@ -127,13 +127,19 @@ function lifecycleExpiry(
   inventory: RepositoryInventory,
   now: Date,
 ): Map<string, string> {
-  const tagsOf = new Map<string, string[]>();
-  for (const t of inventory.tags) tagsOf.set(t.digest, [...(tagsOf.get(t.digest) ?? []), t.tag]);
+  // Image tags by digest, with the first one's dates; accessory tags are left out, as said above.
+  const tagsOf = new Map<string, { tags: string[]; first: InventoryTag }>();
+  for (const t of inventory.tags) {
+    if (accessoryOf(t.tag)) continue;
+    const known = tagsOf.get(t.digest);
+    if (known) known.tags.push(t.tag);
+    else tagsOf.set(t.digest, { tags: [t.tag], first: t });
+  }
   const images: LifecycleImage[] = [];
   for (const m of [...inventory.manifests.values(), ...(inventory.untagged ?? [])]) {
-    const tags = tagsOf.get(m.digest) ?? [];
-    const tagged = inventory.tags.find((t) => t.digest === m.digest);
-    const pushedAt = m.pushedAt ?? tagged?.pushedAt ?? m.created ?? tagged?.created;
+    const tagged = tagsOf.get(m.digest);
+    const tags = tagged?.tags ?? [];
+    const pushedAt = m.pushedAt ?? tagged?.first.pushedAt ?? m.created ?? tagged?.first.created;
     if (!pushedAt || (tags.length === 0 && m.role !== 'image' && m.role !== 'index')) continue;
     images.push({
       digest: m.digest,
