@@ -18,6 +18,11 @@ export type RequestKind =
   | 'token'
   | 'vendor-api'
   | 'referrers'
+  /**
+   * The run's one question whether a registry has the referrers API. Not a listing: it is asked
+   * of whichever repository comes first, so a stored answer would rarely match the next run's.
+   */
+  | 'referrers-probe'
   /** A retention delete (a manifest, a tag, a package version). */
   | 'delete'
   | 'devgraph'

@@ -296,9 +296,15 @@ export class RegistryClient {
 
   /**
    * The referrers of a digest through the OCI 1.1 API, every page. No artifactType filter is
-   * asked: every kind is wanted, and a registry may ignore the filter anyway.
+   * asked: every kind is wanted, and a registry may ignore the filter anyway. `kind` is
+   * 'referrers-probe' for the question whether the API exists at all.
    */
-  async referrers(repo: string, digest: string, tally?: Tally): Promise<Referrers> {
+  async referrers(
+    repo: string,
+    digest: string,
+    tally?: Tally,
+    kind: 'referrers' | 'referrers-probe' = 'referrers',
+  ): Promise<Referrers> {
     let absent: string | undefined;
     const walk = PageWalk.links<IndexChild>({
       source: 'the registry',
@@ -309,7 +315,7 @@ export class RegistryClient {
         const res = await this.send(
           'GET',
           url,
-          'referrers',
+          kind,
           repositoryScope(repo),
           { accept: MediaType.OciIndex },
           { tally, ...(index === 0 ? { allowStatuses: NO_REFERRERS_API } : {}) },

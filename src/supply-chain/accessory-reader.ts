@@ -281,7 +281,7 @@ export class AccessoryReader {
     this.probed ??= (async () => {
       if (this.api !== 'unknown') return;
       try {
-        this.learn(await this.opts.client.referrers(repo, NOTHING));
+        this.learn(await this.opts.client.referrers(repo, NOTHING, undefined, 'referrers-probe'));
       } catch {
         // Unknown still: each subject asks, and the first answer decides.
       }
