@@ -273,6 +273,7 @@ async function discoverRepository(
     vendorReferrers = listing.referrers;
     platformScans = listing.scans;
     if (listing.info) result.info = listing.info;
+    if (listing.untagged && listing.complete) result.untagged = listing.untagged;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
     tags = listing.items.sort();

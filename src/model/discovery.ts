@@ -119,6 +119,22 @@ export interface ImageRecord {
   trust?: ImageTrust;
 }
 
+/**
+ * A manifest a vendor listing names with no tag on it (ECR, GHCR package versions, Harbor
+ * artifacts, ACR manifests): old builds, and an index's platform manifests. Only what the listing
+ * already says; nothing is fetched for it.
+ */
+export interface UntaggedManifest {
+  digest: string;
+  mediaType?: string;
+  /** RFC 3339 push time, when the vendor reports one. */
+  pushedAt?: string;
+  /** RFC 3339 time of the last pull, when the vendor reports one (ECR lastRecordedPullTime). */
+  lastPulledAt?: string;
+  /** Bytes as the vendor counts them, when it reports a size. */
+  size?: number;
+}
+
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */
 export type Receipt = GraphReceipt;
 
@@ -129,6 +145,11 @@ export interface RepositoryResult {
   manifests: Map<string, ManifestRecord>;
   /** Accessory tags read for the selected images, with the digest each points at. */
   accessoryTags?: Array<{ tag: string; digest: string }>;
+  /**
+   * Every untagged manifest of the repository, when the vendor's tag listing names them (absent
+   * where the registry does not list untagged manifests: plain OCI, Docker Hub, GCR, Quay).
+   */
+  untagged?: UntaggedManifest[];
   /** Vendor facts about the repository (description, stars, pulls…). */
   info?: RepositoryInfo;
   receipt: Receipt;

@@ -7,7 +7,7 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
+import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import type { DeleteAnswer, FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 
@@ -64,6 +64,12 @@ export interface TagListing extends Listing {
   referrers?: Map<string, ReferrerDescriptor[]>;
   /** Scan summaries of untagged manifests (an index's platforms) by digest, for the image roll-up. */
   scans?: Map<string, VulnerabilityCounts>;
+  /**
+   * Every untagged manifest of the repository, where the vendor's listing names them without
+   * extra requests. Set only when the listing is complete: retention's untagged_older_than
+   * deletes from it, and a partial list would read as "nothing else is untagged".
+   */
+  untagged?: UntaggedManifest[];
 }
 
 export interface RegistryAdapter {
@@ -117,7 +123,7 @@ export interface VendorContext {
   connect(credentials: Credentials, hooks?: { onFailure?: FailureHook }): RegistryClient;
 }
 
-export type { DeleteAnswer };
+export type { DeleteAnswer, UntaggedManifest };
 
 export type OpenAdapter = (ctx: VendorContext) => Promise<RegistryAdapter>;
 

@@ -1,6 +1,12 @@
 // A repository as discovery left it, made the inventory retention planning and storage accounting
 // read. Nothing is fetched: every size comes from the descriptors of the manifests already read.
-import { type ManifestRecord, type RepositoryResult, roleOf } from '../model/discovery.js';
+import {
+  type ManifestRecord,
+  type RepositoryResult,
+  roleOf,
+  type UntaggedManifest,
+} from '../model/discovery.js';
+import { isIndexType } from '../oci/media-types.js';
 import type { Blob, InventoryManifest, InventoryTag, RepositoryInventory } from './inventory.js';
 
 /**
@@ -9,8 +15,9 @@ import type { Blob, InventoryManifest, InventoryTag, RepositoryInventory } from 
  * `complete` is the receipt's. `partial` says the storage figures cannot cover the repository: the
  * receipt is incomplete, some listed tags other than accessory tags were not read (max_tags,
  * exclude_tags), or a manifest's bytes are unknown (one a vendor listing described instead of it
- * being read, a schema 1 manifest, an index child that was not read). Untagged manifests are not
- * listed by discovery, so `untagged` stays absent.
+ * being read, a schema 1 manifest, an index child that was not read). `untagged` is set where the
+ * vendor listing names untagged manifests (RepositoryResult.untagged); one discovery did not read
+ * is counted by the size the vendor gives, as one piece, since its layers were never listed.
  */
 export function inventoryOf(
   provider: string,
@@ -58,6 +65,22 @@ export function inventoryOf(
     tagsListed: receipt.tags_listed,
     tags,
     manifests,
+    ...(result.untagged ? { untagged: result.untagged.map((u) => untaggedOf(u, manifests)) } : {}),
+  };
+}
+
+/** An untagged manifest as the planner reads it: the record discovery made, else the listing's facts. */
+function untaggedOf(u: UntaggedManifest, read: Map<string, InventoryManifest>): InventoryManifest {
+  const known = read.get(u.digest);
+  if (known) return u.pushedAt && !known.pushedAt ? { ...known, pushedAt: u.pushedAt } : known;
+  return {
+    digest: u.digest,
+    role: isIndexType(u.mediaType) ? 'index' : 'image',
+    size: u.size ?? 0,
+    blobs: [],
+    children: [],
+    subjects: [],
+    ...(u.pushedAt ? { pushedAt: u.pushedAt } : {}),
   };
 }
 
