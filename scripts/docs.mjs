@@ -1,14 +1,18 @@
 // Regenerates the parts of the documentation that are copies of other files, so they cannot drift:
-// the Action's input and output tables (from action.yml) and the example configs shown in the
-// registry guides (from examples/configs/). `npm run docs` rewrites README.md and docs/**/*.md;
-// `node scripts/docs.mjs --check` changes nothing and exits 1 naming each stale file (a test runs it).
+// the Action's input and output tables (from action.yml), the example configs shown in the
+// registry guides (from examples/configs/), and the config's key table and JSON Schema (both from
+// the Zod schema's metadata, src/config/json-schema.ts). `npm run docs` rewrites README.md,
+// docs/**/*.md and schema/devgraph-docker.schema.json; `node scripts/docs.mjs --check` changes
+// nothing and exits 1 naming each stale file (a test runs it).
 //
 // Markers, each on its own line:
 //   <!-- action-inputs:start (…) --> … <!-- action-inputs:end -->
 //   <!-- action-outputs:start (…) --> … <!-- action-outputs:end -->
 //   <!-- example:start examples/configs/NAME.yml (…) --> … <!-- example:end -->
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+//   <!-- config-keys:start (…) --> … <!-- config-keys:end -->
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
 import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
@@ -43,6 +47,16 @@ function outputsTable({ outputs }) {
     ([name, spec]) => `| \`${name}\` | ${cell(spec.description ?? '')} |`,
   );
   return ['| output | description |', '|---|---|', ...rows].join('\n');
+}
+
+/** The config's keys: Markdown from the schema's metadata, so only `|` needs escaping in a cell. */
+function configKeysTable(rows) {
+  const escape = (text) => text.replace(/\|/g, '\\|');
+  return [
+    '| key | default | meaning |',
+    '|---|---|---|',
+    ...rows.map((r) => `| \`${r.key}\` | ${escape(r.default)} | ${escape(r.description)} |`),
+  ].join('\n');
 }
 
 function exampleBlock(path) {
@@ -90,12 +104,26 @@ function documentationFiles() {
 
 const check = process.argv.includes('--check');
 const action = readAction();
+const configSchema = await tsImport('../src/config/json-schema.ts', import.meta.url);
 const renderers = {
   'action-inputs': () => inputsTable(action),
   'action-outputs': () => outputsTable(action),
   example: (path) => exampleBlock(path),
+  'config-keys': () => configKeysTable(configSchema.configKeyRows()),
 };
 const stale = [];
+{
+  const path = configSchema.SCHEMA_FILE;
+  const file = join(root, path);
+  const next = `${JSON.stringify(configSchema.configJsonSchema(), null, 2)}\n`;
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== next) {
+    stale.push(path);
+    if (!check) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, next);
+    }
+  }
+}
 for (const path of documentationFiles()) {
   const file = join(root, path);
   const text = readFileSync(file, 'utf8');
@@ -105,7 +133,9 @@ for (const path of documentationFiles()) {
   if (!check) writeFileSync(file, next);
 }
 if (check && stale.length > 0) {
-  console.error(`out of date with action.yml or examples/configs (run npm run docs): ${stale.join(', ')}`);
+  console.error(
+    `out of date with action.yml, examples/configs or src/config/schema.ts (run npm run docs): ${stale.join(', ')}`,
+  );
   process.exit(1);
 }
 if (!check && stale.length > 0) console.log(`regenerated: ${stale.join(', ')}`);

@@ -11,10 +11,11 @@ const EXPRESSION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{|\$\{[^}]
  * A credential that is all `$REGISTRY_PASSWORD`: shell syntax, not replaced here, and no real
  * password looks like that, so it is a mistake rather than a value to send.
  */
-const BARE = /^\$([A-Z_][A-Z0-9_]*)$/;
-const CREDENTIAL_KEYS = /(^|\.)(username|password|token|opaque_token)$/;
-const TYPED_KEYS = /(^|\.)(timeout|max_tags|max_pages|concurrency|every|discover_vulnerabilities)$/;
-const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
+export const BARE = /^\$([A-Z_][A-Z0-9_]*)$/;
+// These three and BARE are also read by json-schema.ts, so the JSON Schema accepts what they accept.
+export const CREDENTIAL_KEYS = /(^|\.)(username|password|token|opaque_token)$/;
+export const TYPED_KEYS = /(^|\.)(timeout|max_tags|max_pages|concurrency|every|discover_vulnerabilities)$/;
+export const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 export interface InterpolationResult {
   value: unknown;
