@@ -51,11 +51,11 @@ function outputsTable({ outputs }) {
 
 /** The config's keys: Markdown from the schema's metadata, so only `|` needs escaping in a cell. */
 function configKeysTable(rows) {
-  const escape = (text) => text.replace(/\|/g, '\\|');
+  const pipes = (text) => text.replace(/\|/g, '\\|');
   return [
     '| key | default | meaning |',
     '|---|---|---|',
-    ...rows.map((r) => `| \`${r.key}\` | ${escape(r.default)} | ${escape(r.description)} |`),
+    ...rows.map((r) => `| \`${r.key}\` | ${pipes(r.default)} | ${pipes(r.description)} |`),
   ].join('\n');
 }
 
