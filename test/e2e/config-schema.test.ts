@@ -33,6 +33,19 @@ function schemaProblems(text: string): string[] {
   return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}`);
 }
 
+/** Where the schema's problems are, written as the loader writes paths (`providers[0].config`; root ''). */
+function schemaPaths(text: string): string[] {
+  validate(parse(text));
+  return (validate.errors ?? []).map((e) =>
+    e.instancePath
+      .split('/')
+      .slice(1)
+      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+      .join('')
+      .replace(/^\./, ''),
+  );
+}
+
 /** The loader's problems (none: it loads). */
 function loaderProblems(text: string, env: Env = {}): string[] {
   try {
@@ -343,10 +356,22 @@ describe('the schema refuses what the loader refuses', () => {
     expect(schemaProblems(text)).toEqual([]);
   });
 
-  it.each(REFUSED)('refuses %s, as the loader does', (_name, text) => {
-    expect(loaderProblems(text)).not.toEqual([]);
-    expect(schemaProblems(text)).not.toEqual([]);
-  });
+  it.each(REFUSED)(
+    'refuses %s, as the loader does, at the same key or the mapping holding it',
+    (_name, text) => {
+      const loader = loaderProblems(text).map((p) => p.slice(0, p.indexOf(': ')));
+      expect(loader).not.toEqual([]);
+      expect(schemaProblems(text)).not.toEqual([]);
+      // A problem with the file as a whole is the loader's "test.yml" and the schema's root.
+      const within = (key: string, at: string) =>
+        at === '' || key === at || key.startsWith(`${at}.`) || key.startsWith(`${at}[`);
+      const paths = schemaPaths(text);
+      expect(
+        paths.some((at) => loader.some((key) => within(key, at))),
+        `loader: ${loader.join(', ')}; schema: ${paths.join(', ')}`,
+      ).toBe(true);
+    },
+  );
 
   it.each(LOADER_ONLY)('leaves to the loader: %s (%s)', (_name, _why, text, env) => {
     expect(loaderProblems(text, env)).not.toEqual([]);
