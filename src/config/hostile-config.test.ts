@@ -2,6 +2,7 @@
 // wrong and what would fix it; never a stack trace, never a silent default. And user regexes that
 // would backtrack for ever on a backtracking engine, run against long adversarial names.
 import { describe, expect, it } from 'vitest';
+import { withConfig, withSelector } from '../../test/support/config-text.js';
 import { ConfigError } from '../errors.js';
 import type { GraphChanges } from '../graph/diff.js';
 import { compileImmutableTags, immutableTagViolations } from '../output/change-report.js';
@@ -21,22 +22,6 @@ function problemsOf(text: string, env: Env = {}): string[] {
     return (err as ConfigError).problems;
   }
   throw new Error('expected the config to be refused');
-}
-
-/** One provider with `body` (YAML lines) under `config:`. */
-function withConfig(...body: string[]): string {
-  return [
-    'providers:',
-    '  - name: hub',
-    '    type: docker',
-    '    config:',
-    ...body.map((l) => `      ${l}`),
-  ].join('\n');
-}
-
-/** One provider with one selector given by `body` (YAML lines). */
-function withSelector(...body: string[]): string {
-  return withConfig('selectors:', ...body.map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)));
 }
 
 const PRIVATE = ['registry_type: private', 'api_url: https://registry.example.com'];

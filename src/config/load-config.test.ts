@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withConfig, withSelector } from '../../test/support/config-text.js';
 import { ConfigError } from '../errors.js';
 import { Secrets } from '../secrets.js';
 import { loadConfig } from './load-config.js';
@@ -20,22 +21,6 @@ function loadError(text: string, env: Env = {}, secrets = new Secrets()): Config
     return err as ConfigError;
   }
   throw new Error('expected loadConfig to throw a ConfigError');
-}
-
-/** A minimal `providers:` document with `body` (YAML lines) under `config:`. */
-function withConfig(...body: string[]): string {
-  return [
-    'providers:',
-    '  - name: hub',
-    '    type: docker',
-    '    config:',
-    ...body.map((l) => `      ${l}`),
-  ].join('\n');
-}
-
-/** A minimal document with one selector given by `body` (YAML lines). */
-function withSelector(...body: string[]): string {
-  return withConfig('selectors:', ...body.map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)));
 }
 
 function pattern(source: string): Pattern {

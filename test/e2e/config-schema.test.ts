@@ -13,6 +13,7 @@ import { configJsonSchema, SCHEMA_FILE, SCHEMA_URL } from '../../src/config/json
 import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
 import { Secrets } from '../../src/secrets.js';
+import { withConfig, withSelector } from '../support/config-text.js';
 import { codeBlocks, documentationFiles, root } from '../support/documentation.js';
 
 type Env = Record<string, string | undefined>;
@@ -62,22 +63,6 @@ function envFor(text: string): Env {
   return Object.fromEntries(
     [...text.matchAll(/\$\{(\w+)(?::-[^}]*)?\}/g)].map((m) => [m[1]!, `${m[1]}-value`]),
   );
-}
-
-/** One provider with `body` (YAML lines) under `config:`. */
-function withConfig(...body: string[]): string {
-  return [
-    'providers:',
-    '  - name: hub',
-    '    type: docker',
-    '    config:',
-    ...body.map((l) => `      ${l}`),
-  ].join('\n');
-}
-
-/** One provider with one selector given by `body` (YAML lines). */
-function withSelector(...body: string[]): string {
-  return withConfig('selectors:', ...body.map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)));
 }
 
 const PRIVATE = ['registry_type: private', 'api_url: https://registry.example.com'];
