@@ -12,7 +12,6 @@ import {
   DEFAULT_API_URLS,
   DockerConfigSchema,
   DurationSchema,
-  ProviderSchema,
   REGISTRY_TYPES,
   RequireSchema,
   RetentionSchema,
@@ -195,6 +194,9 @@ function asWritten(key: string | undefined, node: Json): Json {
   return { ...about, ...value };
 }
 
+/** Keywords whose value is a schema or a list of schemas (besides properties and definitions). */
+const SUBSCHEMAS = new Set(['items', 'not', 'if', 'then', 'contains', 'anyOf', 'allOf', 'oneOf']);
+
 /** Applies `asWritten` to every schema in `node`, depth first. */
 function walk(node: unknown, key?: string): unknown {
   if (Array.isArray(node)) return node.map((item) => walk(item));
@@ -203,9 +205,7 @@ function walk(node: unknown, key?: string): unknown {
   for (const [k, v] of Object.entries(node)) {
     if (k === 'properties' || k === 'definitions')
       out[k] = Object.fromEntries(Object.entries(v as Json).map(([name, s]) => [name, walk(s, name)]));
-    else if (k === 'items' || k === 'not' || k === 'if' || k === 'then' || k === 'contains') out[k] = walk(v);
-    else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf') out[k] = walk(v);
-    else out[k] = v;
+    else out[k] = SUBSCHEMAS.has(k) ? walk(v) : v;
   }
   return asWritten(key, out);
 }
@@ -254,6 +254,3 @@ function defaultCell(node: Json, required: boolean): string {
   if (node.default === undefined) return 'none';
   return `\`${typeof node.default === 'string' ? node.default : JSON.stringify(node.default)}\``;
 }
-
-// Keeps ProviderSchema imported for its id, which names the definition configKeyRows reads.
-void ProviderSchema;
