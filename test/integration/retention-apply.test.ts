@@ -233,6 +233,27 @@ describe('apply on the real registry with deletes disabled', () => {
     ]);
     expect(await listedTags(registry)).toEqual(tagsBefore);
   }, 60_000);
+
+  it('a run whose deletes are refused keeps everything in its graph, receipts as discovered', async () => {
+    const before = await discover(registry);
+    const secrets = new Secrets();
+    const http = new HttpClient();
+    try {
+      const run = await runDiscovery(
+        settingsFor(registry, secrets, `{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`),
+        { secrets, log: silentLog, generatedAt: '2026-01-01T00:00:00Z', http, applyRetention: {} },
+      );
+      expect(run.retention!.applied!.counts.refused).toBe(1);
+      expect(run.retention!.applied!.counts.deleted).toBe(0);
+      const graph = run.graph.load();
+      run.graph.close();
+      expect(graph.entities).toEqual(before.entities);
+      expect(graph.relations).toEqual(before.relations);
+      expect(graph.receipts[0]!.deleted_by_retention).toBeUndefined();
+    } finally {
+      await http.close();
+    }
+  }, 60_000);
 });
 
 describe('retention apply in a run: its graph says what the registry holds now', () => {
