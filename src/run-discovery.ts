@@ -206,7 +206,7 @@ async function previousInventory(
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
 /** What the retention plans would delete and free, in one line (retention-plan.json has it all). */
-function retentionNote(r: RetentionReport): string {
+export function retentionNote(r: RetentionReport): string {
   const planned = r.plans.length - r.skipped;
   const plan = `Retention plan: ${r.deletions} manifest deletions over ${planned} repositories would free ${formatBytes(r.reclaimable_bytes)}${r.skipped > 0 ? `; ${r.skipped} repositories not planned (retention-plan.json says why)` : ''}`;
   if (!r.applied) return `${plan}; nothing is deleted unless apply is asked for.`;
