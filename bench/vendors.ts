@@ -23,7 +23,7 @@ import { buildImage, RepositoryBuilder, type RepositoryContent } from '../src/de
 import { sampleRepositories } from '../src/demo/sample-repositories.js';
 import { HttpClient } from '../src/http/http-client.js';
 import { silentLog } from '../src/log.js';
-import { runDiscovery } from '../src/run-discovery.js';
+import { type RunOptions, type RunResult, runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
 import { ADMIN, startAcrFake } from '../test/support/fakes/acr-fake.js';
 import { startArtifactoryFake } from '../test/support/fakes/artifactory-fake.js';
@@ -386,28 +386,40 @@ export interface VendorRun {
   errors: string[];
 }
 
+/** One run of `yaml` as the bench makes them: a fixed time, the vendor's ambient, the state in stateDir. */
+function discoverOnce(
+  target: Target,
+  yaml: string,
+  stateDir: string,
+  http: HttpClient,
+  extra: Pick<RunOptions, 'applyRetention'> = {},
+): Promise<RunResult> {
+  const secrets = new Secrets();
+  const settings = loadConfig(yaml, { env: target.env ?? {}, secrets, origin: 'bench/vendors.ts' });
+  return runDiscovery(settings, {
+    secrets,
+    log: silentLog,
+    http,
+    generatedAt: '2025-01-01T00:00:00Z',
+    stateDir,
+    ambient: { env: target.ambientEnv ?? {} },
+    ...extra,
+  });
+}
+
 async function runOnce(
   vendor: Vendor,
   target: Target,
   stateDir: string,
   run: 'cold' | 'warm',
 ): Promise<VendorRun> {
-  const secrets = new Secrets();
-  const settings = loadConfig(target.yaml, { env: target.env ?? {}, secrets, origin: 'bench/vendors.ts' });
   const agent = delayedAgent();
   const http = new HttpClient({ dispatcher: agent.composed });
   const sdkBefore = target.sdkCalls?.() ?? { listing: 0, total: 0 };
   const pullsBefore = target.pulls?.();
   const started = performance.now();
   try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      stateDir,
-      ambient: { env: target.ambientEnv ?? {} },
-    });
+    const r = await discoverOnce(target, target.yaml, stateDir, http);
     const wallMs = performance.now() - started;
     const sdkAfter = target.sdkCalls?.() ?? { listing: 0, total: 0 };
     const sdk = { listing: sdkAfter.listing - sdkBefore.listing, total: sdkAfter.total - sdkBefore.total };
@@ -488,23 +500,11 @@ async function applyOnce(vendor: Vendor, target: Target, stateDir: string): Prom
       retention: { keep_newest: vendor.apply!.images - APPLY_DELETIONS },
     },
   ];
-  const secrets = new Secrets();
-  const settings = loadConfig(stringify(doc), {
-    env: target.env ?? {},
-    secrets,
-    origin: 'bench/vendors.ts (apply)',
-  });
   target.beforeApply?.();
   const agent = delayedAgent();
   const http = new HttpClient({ dispatcher: agent.composed });
   try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      stateDir,
-      ambient: { env: target.ambientEnv ?? {} },
+    const r = await discoverOnce(target, stringify(doc), stateDir, http, {
       applyRetention: { maxDeletions: APPLY_DELETIONS },
     });
     const applied = r.retention?.applied;
