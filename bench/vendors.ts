@@ -6,26 +6,38 @@
 //   node --import tsx bench/vendors.ts [--json]
 // ECR's API calls go through the AWS SDK, not the HttpClient: they are counted from the fake's
 // log (DescribeRepositories/DescribeImages as listing requests) and get no added delay.
+// Where the vendor has a delete path (Docker Hub, ECR, GHCR, Harbor, plain OCI), an apply pass
+// follows: retention `keep_newest` on one repository, applied (`retention-apply`), counting the
+// requests each deletion took (target: one per deletion plus authentication; Docker Hub one per
+// tag plus one). The apply pass runs last, as it deletes from the fake.
 // Exits 0 whether the targets are met or not; non-zero only when something crashed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Agent, type Dispatcher } from 'undici';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
+import { startDemoRegistry } from '../src/demo/demo-registry.js';
 import { buildImage, RepositoryBuilder, type RepositoryContent } from '../src/demo/image-builder.js';
 import { sampleRepositories } from '../src/demo/sample-repositories.js';
 import { HttpClient } from '../src/http/http-client.js';
 import { silentLog } from '../src/log.js';
-import { runDiscovery } from '../src/run-discovery.js';
+import { type RunOptions, type RunResult, runDiscovery } from '../src/run-discovery.js';
 import { Secrets } from '../src/secrets.js';
 import { ADMIN, startAcrFake } from '../test/support/fakes/acr-fake.js';
 import { startArtifactoryFake } from '../test/support/fakes/artifactory-fake.js';
 import { startDockerHubFake } from '../test/support/fakes/docker-hub-fake.js';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, startEcrFake } from '../test/support/fakes/ecr-fake.js';
 import { GOOGLE_ACCESS_TOKEN, startGcrFake } from '../test/support/fakes/gcr-fake.js';
-import { PAT as GHCR_PAT, USER as GHCR_USER, ORG, startGhcrFake } from '../test/support/fakes/ghcr-fake.js';
+import {
+  MANY as GHCR_MANY,
+  PAT as GHCR_PAT,
+  USER as GHCR_USER,
+  MANY_COUNT,
+  ORG,
+  startGhcrFake,
+} from '../test/support/fakes/ghcr-fake.js';
 import { startHarborFake } from '../test/support/fakes/harbor-fake.js';
 import { startNexusFake } from '../test/support/fakes/nexus-fake.js';
 import { startQuayFake } from '../test/support/fakes/quay-fake.js';
@@ -80,6 +92,8 @@ interface Target {
   sdkCalls?: () => SdkCalls;
   /** Docker Hub: pulls counted so far. */
   pulls?: () => number;
+  /** Run before the apply pass (Docker Hub: its discovery reads every tag, beyond a personal pull limit). */
+  beforeApply?: () => void;
   close: () => Promise<void>;
 }
 
@@ -90,7 +104,12 @@ interface Vendor {
   listingApi: boolean;
   content: string;
   start: () => Promise<Target>;
+  /** The repository the apply pass prunes, where the vendor has a delete path, and its images. */
+  apply?: { repository: string; images: number };
 }
+
+/** Deletions the apply pass plans: `keep_newest` keeps all but these many images. */
+const APPLY_DELETIONS = 10;
 
 const provider = (registryType: string, config: Record<string, unknown>) =>
   stringify({
@@ -129,9 +148,15 @@ const VENDORS: Vendor[] = [
           selectors: [sel('library'), sel('acme')],
         }),
         pulls: () => fake.pulls,
+        // Retention reads every tag of the repository (max_tags: 0): 300 pulls, over a personal
+        // account's 200 a window; the pass runs as a paid account, which has no pull limit.
+        beforeApply: () => {
+          fake.knobs.authenticatedPullLimit = Number.POSITIVE_INFINITY;
+        },
         close: () => fake.close(),
       };
     },
+    apply: { repository: BIG_REPOSITORY, images: BIG_TAGS },
   },
   {
     name: 'ECR',
@@ -156,6 +181,7 @@ const VENDORS: Vendor[] = [
         close: () => fake.close(),
       };
     },
+    apply: { repository: BIG_REPOSITORY, images: BIG_TAGS },
   },
   {
     name: 'GCR (gcr.io)',
@@ -230,6 +256,7 @@ const VENDORS: Vendor[] = [
         close: () => fake.close(),
       };
     },
+    apply: { repository: GHCR_MANY, images: MANY_COUNT },
   },
   {
     name: 'Quay',
@@ -262,6 +289,7 @@ const VENDORS: Vendor[] = [
         repositories: benchContent(),
         accounts: { admin: { password: 'Harbor12345', projects: '*', sysadmin: true } },
         publicProjects: ['library'],
+        deletes: 'enabled',
       });
       return {
         yaml: provider('harbor', {
@@ -273,6 +301,21 @@ const VENDORS: Vendor[] = [
         close: () => fake.close(),
       };
     },
+    apply: { repository: BIG_REPOSITORY, images: BIG_TAGS },
+  },
+  {
+    name: 'Distribution (plain OCI)',
+    registryType: 'private',
+    listingApi: false,
+    content: `${SAMPLE}; tags/list unpaged; DELETE enabled`,
+    async start() {
+      const fake = await startDemoRegistry(benchContent(), { deletes: 'enabled' });
+      return {
+        yaml: provider('private', { api_url: fake.url, selectors: [sel()] }),
+        close: () => fake.close(),
+      };
+    },
+    apply: { repository: BIG_REPOSITORY, images: BIG_TAGS },
   },
   {
     name: 'Nexus',
@@ -343,28 +386,40 @@ export interface VendorRun {
   errors: string[];
 }
 
+/** One run of `yaml` as the bench makes them: a fixed time, the vendor's ambient, the state in stateDir. */
+function discoverOnce(
+  target: Target,
+  yaml: string,
+  stateDir: string,
+  http: HttpClient,
+  extra: Pick<RunOptions, 'applyRetention'> = {},
+): Promise<RunResult> {
+  const secrets = new Secrets();
+  const settings = loadConfig(yaml, { env: target.env ?? {}, secrets, origin: 'bench/vendors.ts' });
+  return runDiscovery(settings, {
+    secrets,
+    log: silentLog,
+    http,
+    generatedAt: '2025-01-01T00:00:00Z',
+    stateDir,
+    ambient: { env: target.ambientEnv ?? {} },
+    ...extra,
+  });
+}
+
 async function runOnce(
   vendor: Vendor,
   target: Target,
   stateDir: string,
   run: 'cold' | 'warm',
 ): Promise<VendorRun> {
-  const secrets = new Secrets();
-  const settings = loadConfig(target.yaml, { env: target.env ?? {}, secrets, origin: 'bench/vendors.ts' });
   const agent = delayedAgent();
   const http = new HttpClient({ dispatcher: agent.composed });
   const sdkBefore = target.sdkCalls?.() ?? { listing: 0, total: 0 };
   const pullsBefore = target.pulls?.();
   const started = performance.now();
   try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      stateDir,
-      ambient: { env: target.ambientEnv ?? {} },
-    });
+    const r = await discoverOnce(target, target.yaml, stateDir, http);
     const wallMs = performance.now() - started;
     const sdkAfter = target.sdkCalls?.() ?? { listing: 0, total: 0 };
     const sdk = { listing: sdkAfter.listing - sdkBefore.listing, total: sdkAfter.total - sdkBefore.total };
@@ -411,6 +466,119 @@ async function runOnce(
   }
 }
 
+export interface ApplyRun {
+  vendor: string;
+  repository: string;
+  /** Deletions the plan listed, and what became of them. */
+  planned: number;
+  counts: Record<'deleted' | 'refused' | 'failed' | 'skipped', number>;
+  /** Tags that went with the deleted manifests. */
+  tags: number;
+  /** Requests the apply sent, auth included. */
+  requests: number;
+  /** The HttpClient's requests of the apply, by kind (ECR's AWS SDK calls are not among them). */
+  byKind: Record<string, number>;
+  perDeletion: number;
+  errors: string[];
+}
+
+/**
+ * Retention on the vendor's apply repository, applied: the same discovery as a run with
+ * `retention-apply: true`, with every request the apply sent counted. `keep_newest` keeps all
+ * but APPLY_DELETIONS images, so the plan deletes that many single-arch images.
+ */
+async function applyOnce(vendor: Vendor, target: Target, stateDir: string): Promise<ApplyRun> {
+  const repository = vendor.apply!.repository;
+  const slash = repository.indexOf('/');
+  const literal = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const doc = parse(target.yaml) as { providers: Array<{ config: Record<string, unknown> }> };
+  doc.providers[0]!.config.selectors = [
+    {
+      namespace_pattern: `^${literal(repository.slice(0, slash))}$`,
+      repository_pattern: `^${literal(repository.slice(slash + 1))}$`,
+      max_tags: 0,
+      retention: { keep_newest: vendor.apply!.images - APPLY_DELETIONS },
+    },
+  ];
+  target.beforeApply?.();
+  const agent = delayedAgent();
+  const http = new HttpClient({ dispatcher: agent.composed });
+  try {
+    const r = await discoverOnce(target, stringify(doc), stateDir, http, {
+      applyRetention: { maxDeletions: APPLY_DELETIONS },
+    });
+    const applied = r.retention?.applied;
+    const byKind: Record<string, number> = {};
+    for (const [kind, n] of http.counts) {
+      const during = n - (r.requests[kind] ?? 0);
+      if (during > 0) byKind[kind] = during;
+    }
+    const deleted = applied?.journal.filter((e) => e.answer === 'deleted') ?? [];
+    // The HttpClient's count, where the deletes went through it; ECR's go through the AWS SDK,
+    // which only the journal counts.
+    const sent = Object.values(byKind).reduce((n, v) => n + v, 0);
+    const requests = sent > 0 ? sent : (applied?.journal.reduce((n, e) => n + e.requests, 0) ?? 0);
+    r.graph.close();
+    return {
+      vendor: vendor.name,
+      repository,
+      planned: r.retention?.deletions ?? 0,
+      counts: applied?.counts ?? { deleted: 0, refused: 0, failed: 0, skipped: 0 },
+      tags: deleted.reduce((n, e) => n + e.tags.length, 0),
+      requests,
+      byKind,
+      perDeletion: deleted.length > 0 ? requests / deleted.length : Number.NaN,
+      errors: [
+        ...r.graph.receipts.flatMap((x) => x.errors),
+        ...(applied?.journal.filter((e) => e.answer !== 'deleted').map((e) => e.detail ?? e.answer) ?? []),
+        ...(applied?.messages ?? []),
+      ],
+    };
+  } finally {
+    await http.close();
+    await agent.close();
+  }
+}
+
+/** The apply's delete requests: HttpClient deletes, or (ECR) the SDK calls the journal counts. */
+function deleteRequests(a: ApplyRun): number {
+  return Object.keys(a.byKind).length > 0 ? (a.byKind.delete ?? 0) : a.requests;
+}
+
+/** One per deletion; Docker Hub also one per tag, deleted through its Hub API first. */
+function expectedDeletes(a: ApplyRun): number {
+  return a.counts.deleted + (a.vendor === 'Docker Hub' ? a.tags : 0);
+}
+
+/** Requests beyond the deletes, by kind: the authentication a delete scope takes. */
+function authCell(a: ApplyRun, deletes: number): string {
+  const kinds = Object.entries(a.byKind).filter(([k]) => k !== 'delete');
+  const detail = kinds.map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${a.requests - deletes}${detail ? ` (${detail})` : ''}`;
+}
+
+function applyMarkdown(applies: ApplyRun[]): string {
+  const rows = [
+    '| registry | repository | deleted / planned | tags gone | requests | delete requests | auth requests | requests per deletion |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const a of applies) {
+    const deletes = deleteRequests(a);
+    const cells = [
+      a.vendor,
+      a.repository,
+      `${a.counts.deleted} / ${a.planned}`,
+      String(a.tags),
+      String(a.requests),
+      String(deletes),
+      authCell(a, deletes),
+      a.perDeletion.toFixed(2),
+    ];
+    rows.push(`| ${cells.join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
 function markdown(runs: VendorRun[]): string {
   const rows = [
     '| registry | run | repos / tags listed | listing req. (per 100 tags) | largest repo: pages / tags (per 100) | total req. (per 100 tags) | manifest GETs | HEADs | blob GETs | wall | ≤ 3 listing / 100 tags |',
@@ -448,6 +616,7 @@ export async function runVendors(argv: string[]): Promise<void> {
   const progress = (m: string) => process.stderr.write(`bench:vendors: ${m}\n`);
   const work = await mkdtemp(join(tmpdir(), 'devgraph-bench-vendors-'));
   const runs: VendorRun[] = [];
+  const applies: ApplyRun[] = [];
   try {
     for (const vendor of VENDORS) {
       const target = await vendor.start();
@@ -456,6 +625,10 @@ export async function runVendors(argv: string[]): Promise<void> {
         for (const run of ['cold', 'warm'] as const) {
           progress(`${vendor.name}: ${run}…`);
           runs.push(await runOnce(vendor, target, stateDir, run));
+        }
+        if (vendor.apply) {
+          progress(`${vendor.name}: apply…`);
+          applies.push(await applyOnce(vendor, target, stateDir));
         }
       } finally {
         await target.close();
@@ -479,6 +652,14 @@ export async function runVendors(argv: string[]): Promise<void> {
       ok: hubWarm !== undefined && hubWarm.manifestGets === 0 && (hubWarm.pulls ?? 0) === 0,
       detail: `${hubWarm?.manifestGets ?? '?'} manifest GETs, ${hubWarm?.pulls ?? '?'} pulls = 0`,
     },
+    ...applies.map((a) => ({
+      name: `${a.vendor} apply: ${APPLY_DELETIONS} deletions, one request each (Docker Hub: one per tag plus one) plus auth`,
+      ok:
+        a.counts.deleted === APPLY_DELETIONS &&
+        a.errors.length === 0 &&
+        deleteRequests(a) === expectedDeletes(a),
+      detail: `${a.counts.deleted} deleted, ${deleteRequests(a)} delete requests (expected ${expectedDeletes(a)}), ${a.requests - deleteRequests(a)} auth${a.errors.length ? `; ${a.errors.slice(0, 3).join('; ')}` : ''}`,
+    })),
     ...runs.map((r) => ({
       name: `${r.vendor} ${r.run}: complete`,
       ok: r.complete && r.errors.length === 0,
@@ -488,7 +669,7 @@ export async function runVendors(argv: string[]): Promise<void> {
   const failed = checks.filter((c) => !c.ok);
   const verdict = failed.length
     ? `FAIL: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`
-    : `PASS: every vendor with a listing API ≤ ${LISTING_TARGET} listing requests per 100 tags of its largest repository, cold and warm; Docker Hub warm run 0 manifest GETs`;
+    : `PASS: every vendor with a listing API ≤ ${LISTING_TARGET} listing requests per 100 tags of its largest repository, cold and warm; Docker Hub warm run 0 manifest GETs; apply one request per deletion plus auth (Docker Hub one per tag plus one)`;
 
   if (json) {
     process.stdout.write(
@@ -499,6 +680,7 @@ export async function runVendors(argv: string[]): Promise<void> {
           listingTarget: LISTING_TARGET,
           content: Object.fromEntries(VENDORS.map((v) => [v.name, v.content])),
           runs,
+          applies,
           checks,
           pass: failed.length === 0,
           verdict,
@@ -520,6 +702,10 @@ export async function runVendors(argv: string[]): Promise<void> {
       markdown(runs),
       '',
       '¹ ECR: includes the AWS SDK calls (DescribeRepositories, DescribeImages, GetAuthorizationToken) counted by the fake; they bypass the HttpClient and its 25 ms delay.',
+      '',
+      `Apply: retention keep_newest on one repository, all but ${APPLY_DELETIONS} of its single-arch images kept, applied as retention-apply does; requests from the journal (auth included).`,
+      '',
+      applyMarkdown(applies),
       '',
       ...VENDORS.map((v) => `- ${v.name}: ${v.content}`),
       '',

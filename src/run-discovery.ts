@@ -22,7 +22,7 @@ import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import { formatBytes, renderSummary } from './output/summary-markdown.js';
 import type { Ambient, RegistryAdapter } from './registries/registry-adapter.js';
-import { applyPlan } from './retention/apply.js';
+import { type ApplyResult, applyPlan } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
@@ -115,6 +115,13 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
+    const retention = planner?.report();
+    if (retention && planner && opts.applyRetention) {
+      retention.applied = await applyRetention(planner, adapters, opts.applyRetention.maxDeletions);
+      for (const m of retention.applied.messages) opts.log.warn(`retention apply: ${m}`);
+      // The graph, the comparison, the summary and the upload say what the registry holds now.
+      builder.removeDeleted(retention.applied.journal.filter((e) => e.answer === 'deleted'));
+    }
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.
     const graph = builder.finish(
@@ -128,18 +135,6 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     );
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const policy = evaluatePolicy(graph, settings.providers);
-    const retention = planner?.report();
-    if (retention && planner && opts.applyRetention) {
-      const input = planner.applyInput();
-      retention.applied = await applyPlan(input.deletions, (name) => adapters.get(name), {
-        ...(opts.applyRetention.maxDeletions !== undefined
-          ? { maxDeletions: opts.applyRetention.maxDeletions }
-          : {}),
-        incomplete: input.incomplete,
-        protect: input.protect,
-      });
-      for (const m of retention.applied.messages) opts.log.warn(`retention apply: ${m}`);
-    }
     const summary = summarize(graph, changes, opts.secrets, policy, [
       ...(opts.shard
         ? [
@@ -171,6 +166,20 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
   }
 }
 
+/** Deletes what the run's plans list, through each provider's adapter (applyPlan's rules). */
+function applyRetention(
+  planner: RetentionPlanner,
+  adapters: ReadonlyMap<string, RegistryAdapter>,
+  maxDeletions: number | undefined,
+): Promise<ApplyResult> {
+  const input = planner.applyInput();
+  return applyPlan(input.deletions, (name) => adapters.get(name), {
+    ...(maxDeletions !== undefined ? { maxDeletions } : {}),
+    incomplete: input.incomplete,
+    protect: input.protect,
+  });
+}
+
 /**
  * What the comparison needs of the previous graph, and only this shard's part: a shard holds only
  * its repositories, so the others' are not "removed" from its point of view. A function of its own
@@ -197,7 +206,7 @@ async function previousInventory(
  * reader came for), then the inventory tables with the change note and `notes` under them.
  */
 /** What the retention plans would delete and free, in one line (retention-plan.json has it all). */
-function retentionNote(r: RetentionReport): string {
+export function retentionNote(r: RetentionReport): string {
   const planned = r.plans.length - r.skipped;
   const plan = `Retention plan: ${r.deletions} manifest deletions over ${planned} repositories would free ${formatBytes(r.reclaimable_bytes)}${r.skipped > 0 ? `; ${r.skipped} repositories not planned (retention-plan.json says why)` : ''}`;
   if (!r.applied) return `${plan}; nothing is deleted unless apply is asked for.`;

@@ -144,4 +144,58 @@ describe('GraphBuilder', () => {
     const builder = new GraphBuilder([hub]);
     expect(() => builder.addRepository(mirror, repository('mirror', 'x', {}))).toThrow(/mirror/);
   });
+
+  it('takes out what a retention apply deleted as if discovery had never seen it, names settled over what stays', () => {
+    // Deleted: a tag whose name collides with another repository's (that one gets its plain name
+    // back), a digest shared with the mirror (the mirror's stays), and an accessory tag that is no
+    // image. The manifest of a failed deletion is simply not handed over.
+    const gone = [
+      { provider: 'hub', repository: 'lib0/a', digest: digest('abc-0'), tags: ['b-c'] },
+      { provider: 'hub', repository: 'team1/app_x', digest: digest('shared-1'), tags: ['latest', 'x.sig'] },
+    ];
+    const builder = new GraphBuilder([hub, mirror]);
+    for (const [p, repo] of repositories()) builder.addRepository(p, repo);
+    builder.removeDeleted(gone);
+    const graph = builder.finish('2026-01-01T00:00:00Z').load();
+
+    const without = repositories().map(([p, repo]): [typeof hub, RepositoryResult] => {
+      const d = gone.find((g) => g.provider === p.name && g.repository === repo.name);
+      if (!d) return [p, repo];
+      const manifests = new Map(repo.manifests);
+      manifests.delete(d.digest);
+      return [p, { ...repo, images: repo.images.filter((i) => !d.tags.includes(i.tag)), manifests }];
+    });
+    const fresh = build(without);
+    expect(graph.entities).toEqual(fresh.entities);
+    expect(graph.relations).toEqual(fresh.relations);
+    expect(graph.entities.some((e) => e.metadata.name === 'lib0-a-b-c')).toBe(true);
+    expect(graph.receipts.filter((r) => r.deleted_by_retention !== undefined)).toEqual([
+      expect.objectContaining({ provider: 'hub', repository: 'lib0/a', deleted_by_retention: 1 }),
+      expect.objectContaining({ provider: 'hub', repository: 'team1/app_x', deleted_by_retention: 1 }),
+    ]);
+    const { deleted_by_retention: _, ...rest } = graph.receipts.find((r) => r.repository === 'lib0/a')!;
+    expect(rest).toEqual(fresh.receipts.find((r) => r.repository === 'lib0/a'));
+  });
+
+  it('keeps relations to manifests it does not hold, numbered as they were', () => {
+    // An index whose platform manifest discovery did not keep: the image USES a dangling manifest.
+    const index = digest('index');
+    const kept = digest('kept');
+    const repo = repository('hub', 'acme/app', { v1: index, v2: kept });
+    repo.manifests.set(index, manifest(index, { children: [digest('missing-platform')] }));
+    const builder = new GraphBuilder([hub]);
+    builder.addRepository(hub, repo);
+    builder.removeDeleted([{ provider: 'hub', repository: 'acme/app', digest: kept, tags: ['v2'] }]);
+    const graph = builder.finish('2026-01-01T00:00:00Z').load();
+    expect(graph.entities.map((e) => e.metadata.name)).toEqual([
+      'acme-app-v1',
+      `acme-app-manifest-${index.slice(7, 19)}`,
+      'registry-example-com',
+      'acme-app',
+    ]);
+    expect(graph.relations.filter((r) => r.relation === 'USES').map((r) => r.target.name)).toEqual([
+      `acme-app-manifest-${index.slice(7, 19)}`,
+      `acme-app-manifest-${digest('missing-platform').slice(7, 19)}`,
+    ]);
+  });
 });

@@ -22,6 +22,14 @@ import { type NameEntry, plainName, UniqueNames } from './names.js';
 import { formatShard } from './shard.js';
 import { EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
 
+/** A manifest a retention apply deleted, with every tag that went with it. */
+export interface RemovedManifest {
+  provider: string;
+  repository: string;
+  digest: string;
+  tags: readonly string[];
+}
+
 export function registryEntityName(p: ProviderSettings): string {
   return p.registryType === 'docker-hub' ? 'docker-hub' : new URL(p.apiUrl).hostname;
 }
@@ -266,6 +274,46 @@ export class GraphBuilder {
         for (const digest of [root.digest, ...(root.children ?? []), ...attestations])
           this.relations.add('USES', imageId, manifestRef(digest));
       }
+    }
+  }
+
+  /**
+   * Takes out of the graph what this run itself deleted (a retention apply's confirmed
+   * deletions): each digest's DockerManifest, the DockerImage of every tag that went with it, and
+   * every relation touching them, so the graph says what the registry holds now, as the next
+   * discovery will. The repository's receipt counts the manifests (`deleted_by_retention`) and is
+   * otherwise left as discovered. Before `finish`: names are settled over what stays.
+   */
+  removeDeleted(deleted: readonly RemovedManifest[]): void {
+    if (deleted.length === 0) return;
+    // Entities are found by the name they were numbered with (plainName of their keys), then
+    // confirmed by the keys read back from the spill, as two keys may share a plain name.
+    const wanted = new Map<string, Set<string>>();
+    const want = (kind: 'DockerImage' | 'DockerManifest', k: { key: string; raw: string }) => {
+      const at = `${kind}\u0000${this.plain(k)}`;
+      const keys = wanted.get(at) ?? new Set<string>();
+      keys.add(k.key);
+      wanted.set(at, keys);
+    };
+    const perRepository = new Map<string, number>();
+    for (const d of deleted) {
+      want('DockerManifest', nameKeys.manifest(d.provider, d.repository, d.digest));
+      for (const tag of d.tags) want('DockerImage', nameKeys.image(d.provider, d.repository, tag));
+      const repo = nameKeys.repository(d.provider, d.repository).key;
+      perRepository.set(repo, (perRepository.get(repo) ?? 0) + 1);
+    }
+    const { entities } = this;
+    const moved = entities.remove((id) => {
+      const keys = wanted.get(`${entities.kind(id)}\u0000${entities.name(id)}`);
+      if (!keys) return false;
+      const identity = entityIdentity(entities.read(id));
+      return identity !== undefined && keys.has(identity.key);
+    });
+    this.relations.renumber(moved);
+    for (const [provider, id] of this.registryIds) this.registryIds.set(provider, moved[id]!);
+    for (const r of this.receipts) {
+      const n = perRepository.get(nameKeys.repository(r.provider, r.repository).key);
+      if (n !== undefined) r.deleted_by_retention = n;
     }
   }
 

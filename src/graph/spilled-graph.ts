@@ -123,6 +123,38 @@ export class EntityTable {
     return e;
   }
 
+  /**
+   * Takes out every entity `gone` picks (a deletion the run itself made), closing the gaps so
+   * every other part of the table goes on numbering from 0. Returns each old number's new one, -1
+   * for those taken out, for RelationTable.renumber. Dangling numbers do not change. Their text
+   * stays in the spill, never read again.
+   */
+  remove(gone: (id: number) => boolean): Int32Array {
+    const moved = new Int32Array(this.size);
+    let kept = 0;
+    for (let id = 0; id < this.size; id++) {
+      if (gone(id)) {
+        moved[id] = -1;
+        continue;
+      }
+      moved[id] = kept;
+      if (kept !== id) {
+        this.kinds.set(kept, this.kinds.at(id));
+        this.namespaces[kept] = this.namespaces[id]!;
+        this.names[kept] = this.names[id]!;
+        this.offsets.set(kept, this.offsets.at(id));
+        this.lengths.set(kept, this.lengths.at(id));
+      }
+      kept++;
+    }
+    this.kinds.length = kept;
+    this.offsets.length = kept;
+    this.lengths.length = kept;
+    this.namespaces.length = kept;
+    this.names.length = kept;
+    return moved;
+  }
+
   /** Graph order (compareEntities): kind, namespace, name. */
   compare(a: number, b: number): number {
     return (
@@ -148,6 +180,30 @@ export class RelationTable {
     this.types.push(RELATIONS.indexOf(relation));
     this.sources.push(source);
     this.targets.push(target);
+  }
+
+  /**
+   * Follows EntityTable.remove: a relation with an end taken out goes too, the others name their
+   * entities by the new numbers. Returns how many went.
+   */
+  renumber(moved: Int32Array): number {
+    // Undefined for an end taken out; a dangling end keeps its (negative) number.
+    const to = (id: number) => (id < 0 ? id : moved[id] === -1 ? undefined : moved[id]);
+    let kept = 0;
+    for (let i = 0; i < this.size; i++) {
+      const source = to(this.sources.at(i));
+      const target = to(this.targets.at(i));
+      if (source === undefined || target === undefined) continue;
+      this.types.set(kept, this.types.at(i));
+      this.sources.set(kept, source);
+      this.targets.set(kept, target);
+      kept++;
+    }
+    const gone = this.size - kept;
+    this.types.length = kept;
+    this.sources.length = kept;
+    this.targets.length = kept;
+    return gone;
   }
 
   relation(i: number): Relation['relation'] {

@@ -47,6 +47,11 @@ export interface GraphReceipt {
    * fallback `sha256-<hex>`): counted in tags_listed, never DockerImages. Absent when none.
    */
   accessory_tags?: number;
+  /**
+   * Manifests this run's retention apply deleted from the repository: they, the images of their
+   * tags and their relations are not in the graph. Absent when the run deleted nothing there.
+   */
+  deleted_by_retention?: number;
   /** In a shard graph only: the shard (`2/3`) that wrote the receipt. A merged graph has none. */
   shard?: string;
 }

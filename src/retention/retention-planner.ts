@@ -16,7 +16,7 @@ import type { InventoryTag, RepositoryInventory } from './inventory.js';
 import { planRetention, type RetentionPlan } from './plan.js';
 
 export interface RetentionReport {
-  /** One per planned repository, in the order they were discovered. */
+  /** One per planned repository, by provider and repository (comparePlans). */
   plans: RetentionPlan[];
   deletions: number;
   reclaimable_bytes: number;
@@ -107,6 +107,9 @@ export class RetentionPlanner {
   }
 
   report(): RetentionReport {
+    // Sorted, not in the order discovery finished them: the same registry gives the same file,
+    // and a merge of shards' plans gives the unsharded one.
+    this.plans.sort(comparePlans);
     return {
       plans: this.plans,
       deletions: this.plans.reduce((n, p) => n + p.deletions.length, 0),
@@ -114,6 +117,15 @@ export class RetentionPlanner {
       skipped: this.plans.filter((p) => p.skipped).length,
     };
   }
+}
+
+/** The order of a report's plans: by provider, then repository. */
+export function comparePlans(a: RetentionPlan, b: RetentionPlan): number {
+  return cmp(a.provider, b.provider) || cmp(a.repository, b.repository);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

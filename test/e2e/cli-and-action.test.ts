@@ -820,6 +820,19 @@ ${extraProvider}`;
       const applied = await runAction({ config: conf, 'output-dir': out, 'retention-apply': 'true' });
       expect(applied.exitCode).toBeUndefined();
       expect((await read()).applied.counts).toMatchObject({ deleted: deletions, refused: 0, failed: 0 });
+      // The apply run's own graph (the artifact's graph.json) already lacks what it deleted.
+      const deletedTags = new Set<string>(
+        (await read()).applied.journal
+          .filter((e: { answer: string }) => e.answer === 'deleted')
+          .flatMap((e: { tags: string[] }) => e.tags),
+      );
+      const appliedGraph = JSON.parse(await readFile(join(out, 'graph.json'), 'utf8'));
+      const imageTags = appliedGraph.entities
+        .filter((e: { kind: string }) => e.kind === 'DockerImage')
+        .map((e: { spec: { tag: string } }) => e.spec.tag);
+      expect(imageTags.length).toBeGreaterThan(0);
+      expect(imageTags.filter((t: string) => deletedTags.has(t))).toEqual([]);
+      expect(applied.outputs.images).toBe(String(Number(planned.outputs.images) - goneTags));
 
       const after = await runAction({ config: conf, 'output-dir': out });
       expect(after.outputs.images).toBe(String(Number(planned.outputs.images) - goneTags));

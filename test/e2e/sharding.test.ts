@@ -14,6 +14,7 @@ import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
+import type { RetentionReport } from '../../src/retention/retention-planner.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { runMerge } from '../../src/run-merge.js';
 import { Secrets } from '../../src/secrets.js';
@@ -72,6 +73,7 @@ async function cli(args: string[], env: Record<string, string | undefined> = EPO
   return { code, stdout, stderr };
 }
 
+const PLAN = 'retention-plan.json';
 const readGraph = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Graph;
 
 describe('CLI', () => {
@@ -168,6 +170,119 @@ describe('CLI', () => {
       /merge: the shard graphs were written with config \w+, but this config hashes to \w+/,
     );
     expect((await cli(['merge'])).code).toBe(1);
+  });
+});
+
+describe('retention plans of sharded runs', () => {
+  // keep_newest over the demo's acme repositories: several of them have something to delete.
+  const retentionConfig = () =>
+    config(registry.url).replace(
+      '        - namespace_pattern: "acme"\n',
+      '        - namespace_pattern: "acme"\n          max_tags: 0\n          retention: { keep_newest: 1 }\n',
+    );
+  let file: string;
+  beforeAll(async () => {
+    file = join(dir, 'retention.yml');
+    await writeFile(file, retentionConfig());
+  });
+
+  it('merge writes the retention-plan.json the unsharded run writes, byte for byte', async () => {
+    const full = await cli(['discover', '--config', file, '--out', join(dir, 'ret-full'), '--quiet']);
+    expect(full.code).toBe(0);
+    const expected = await readFile(join(dir, 'ret-full', PLAN), 'utf8');
+    const plan = JSON.parse(expected) as RetentionReport;
+    // More than one repository planned, with something to delete: the shards each bring a part.
+    expect(plan.plans.filter((p) => p.deletions.length > 0).length).toBeGreaterThan(1);
+    expect(plan.deletions).toBeGreaterThan(0);
+    for (const i of [1, 2, 3])
+      expect(
+        (
+          await cli([
+            'discover',
+            '--config',
+            file,
+            '--out',
+            join(dir, `ret-shard-${i}`),
+            '--shard',
+            `${i}/3`,
+            '--quiet',
+          ])
+        ).code,
+      ).toBe(0);
+    const shards = [1, 2, 3].map((i) => join(dir, `ret-shard-${i}`));
+    const parts = await Promise.all(
+      shards.map(async (d) => JSON.parse(await readFile(join(d, PLAN), 'utf8')) as RetentionReport),
+    );
+    expect(parts.filter((p) => p.plans.length > 0).length).toBeGreaterThan(1);
+
+    const merged = await cli([
+      'merge',
+      '--config',
+      file,
+      '--out',
+      join(dir, 'ret-merged'),
+      '--quiet',
+      ...shards,
+    ]);
+    expect(merged.code).toBe(0);
+    expect(await readFile(join(dir, 'ret-merged', PLAN), 'utf8')).toBe(expected);
+    expect(await readFile(join(dir, 'ret-merged', 'graph.json'), 'utf8')).toBe(
+      await readFile(join(dir, 'ret-full', 'graph.json'), 'utf8'),
+    );
+    // The summary's retention line is the unsharded one too.
+    const line = (s: string) => s.split('\n').find((l) => l.startsWith('Retention plan:'));
+    expect(line(merged.stdout)).toBeDefined();
+    expect(line(merged.stdout)).toBe(line(full.stdout));
+    // Without --config, the shards' plans still make the plan.
+    const bare = await cli(['merge', '--out', join(dir, 'ret-merged-bare'), '--quiet', ...shards]);
+    expect(bare.code).toBe(0);
+    expect(await readFile(join(dir, 'ret-merged-bare', PLAN), 'utf8')).toBe(expected);
+  });
+
+  it('a shard without its plan, or with a broken one, is refused naming the shard and the file', async () => {
+    const shards = [1, 2, 3].map((i) => join(dir, `ret-shard-${i}`));
+    // Shard 2's graph alone, its plan left behind.
+    const lone = join(dir, 'ret-lone-2');
+    await cp(join(shards[1]!, 'graph.json'), join(lone, 'graph.json'), { recursive: true });
+    const given = [shards[0]!, lone, shards[2]!];
+    const refused = await cli(['merge', '--config', file, '--out', join(dir, 'ret-refused'), ...given]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `devgraph-docker: merge: shard 2/3 (${join(lone, 'graph.json')}) has no retention-plan.json beside it, but the config's selectors have retention:; give each shard's whole output directory or artifact (graph.json with retention-plan.json beside it)\n`,
+    );
+    const bare = await cli(['merge', '--out', join(dir, 'ret-refused'), ...given]);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('has no retention-plan.json beside it, but other shards brought one');
+
+    await writeFile(join(lone, PLAN), '{"plans": [{"provider": "demo"}]}');
+    const broken = await cli(['merge', '--config', file, '--out', join(dir, 'ret-refused'), ...given]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`merge: ${join(lone, PLAN)}: not a retention plan: plans.0.registry:`);
+  });
+
+  it('action: a merge-graphs job sets the retention outputs of the unsharded run', async () => {
+    const full = await runAction({ config: retentionConfig(), 'output-dir': join(dir, 'ret-action-full') });
+    expect(full.exitCode).toBeUndefined();
+    for (const i of [1, 2, 3]) {
+      const r = await runAction({
+        config: retentionConfig(),
+        shard: `${i}/3`,
+        'output-dir': join(dir, 'ret-downloaded', `devgraph-graph-shard-${i}-of-3`),
+      });
+      expect(r.exitCode).toBeUndefined();
+    }
+    const merged = await runAction({
+      config: retentionConfig(),
+      'merge-graphs': join(dir, 'ret-downloaded'),
+      'output-dir': join(dir, 'ret-action-merged'),
+    });
+    expect(merged.exitCode).toBeUndefined();
+    expect(Number(merged.outputs['retention-deletions'])).toBeGreaterThan(0);
+    expect(merged.outputs['retention-deletions']).toBe(full.outputs['retention-deletions']);
+    expect(merged.outputs['retention-reclaimable-bytes']).toBe(full.outputs['retention-reclaimable-bytes']);
+    expect(await readFile(join(dir, 'ret-action-merged', PLAN), 'utf8')).toBe(
+      await readFile(join(dir, 'ret-action-full', PLAN), 'utf8'),
+    );
   });
 });
 

@@ -3,11 +3,16 @@
 // and aliases. A hand-written list of deletions goes through the OCI delete path of the engine's
 // own adapter; a second discovery then must show exactly those tags and manifests gone and
 // nothing else. The same registry with deletes off refuses, and the run says so instead of failing.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Entity, Graph } from '../../src/model/graph.js';
+import { renderChangeReport } from '../../src/output/change-report.js';
+import { publish } from '../../src/publish.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { RegistryAdapter } from '../../src/registries/registry-adapter.js';
 import { applyPlan, type Deletion } from '../../src/retention/apply.js';
@@ -23,6 +28,7 @@ import {
 import {
   cosignTag,
   fallbackTag,
+  SUPPLY_CHAIN_IMAGES,
   type SupplyChainImage,
   supplyChainRepository,
 } from '../support/supply-chain-content.js';
@@ -37,7 +43,7 @@ content.tags['legacy-latest'] = facts.images.legacy.digest;
 content.tags['unsigned-stable'] = facts.images.unsigned.digest;
 const USER = 'alice';
 
-function settingsFor(registry: RunningRegistry, secrets: Secrets) {
+function settingsFor(registry: RunningRegistry, secrets: Secrets, retention?: string) {
   return loadConfig(
     `providers:
   - name: seeded
@@ -49,7 +55,7 @@ function settingsFor(registry: RunningRegistry, secrets: Secrets) {
       password: \${REGISTRY_PASSWORD}
       selectors:
         - max_tags: 0
-`,
+${retention ? `          retention: ${retention}\n` : ''}`,
     { env: { REGISTRY_PASSWORD: DEFAULT_USERS[USER] }, secrets, origin: 'retention apply test config' },
   );
 }
@@ -226,5 +232,105 @@ describe('apply on the real registry with deletes disabled', () => {
       `seeded: the registry does not allow deletes, so nothing more was asked of it: ${refused?.detail}`,
     ]);
     expect(await listedTags(registry)).toEqual(tagsBefore);
+  }, 60_000);
+
+  it('a run whose deletes are refused keeps everything in its graph, receipts as discovered', async () => {
+    const before = await discover(registry);
+    const secrets = new Secrets();
+    const http = new HttpClient();
+    try {
+      const run = await runDiscovery(
+        settingsFor(registry, secrets, `{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`),
+        { secrets, log: silentLog, generatedAt: '2026-01-01T00:00:00Z', http, applyRetention: {} },
+      );
+      expect(run.retention!.applied!.counts.refused).toBe(1);
+      expect(run.retention!.applied!.counts.deleted).toBe(0);
+      const graph = run.graph.load();
+      run.graph.close();
+      expect(graph.entities).toEqual(before.entities);
+      expect(graph.relations).toEqual(before.relations);
+      expect(graph.receipts[0]!.deleted_by_retention).toBeUndefined();
+    } finally {
+      await http.close();
+    }
+  }, 60_000);
+});
+
+describe('retention apply in a run: its graph says what the registry holds now', () => {
+  let registry: RunningRegistry;
+  let dir: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'token' });
+    await pushRepository(registry, content, { username: USER, password: DEFAULT_USERS[USER]! });
+    dir = await mkdtemp(join(tmpdir(), 'dg-apply-graph-'));
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A run as the CLI makes it, with a state directory so each run is compared with the last. */
+  async function run(retention?: string, applyRetention?: { maxDeletions?: number }) {
+    const secrets = new Secrets();
+    const http = new HttpClient();
+    try {
+      return await runDiscovery(settingsFor(registry, secrets, retention), {
+        secrets,
+        log: silentLog,
+        generatedAt: '2026-01-01T00:00:00Z',
+        http,
+        stateDir: join(dir, 'state'),
+        ...(applyRetention ? { applyRetention } : {}),
+      });
+    } finally {
+      await http.close();
+    }
+  }
+
+  it("the run's graph.json equals a fresh discovery's; the change report calls the deleted tags removed", async () => {
+    const before = (await run()).graph.load();
+    const applying = await run(`{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`, {});
+    const applied = applying.retention!.applied!;
+    const deleted = applied.journal.filter((e) => e.answer === 'deleted');
+    expect(deleted.length).toBeGreaterThan(0);
+    expect(applied.counts).toMatchObject({ refused: 0, failed: 0, skipped: 0 });
+    const imageTagsBefore = new Set(imageTags(before));
+    const goneImages = deleted.flatMap((e) => e.tags.filter((t) => imageTagsBefore.has(t))).sort();
+    expect(goneImages.length).toBeGreaterThan(0);
+    // Some of what went is not an image: platform manifests, attestations, signatures.
+    expect(deleted.some((e) => e.tags.length === 0)).toBe(true);
+
+    const out = join(dir, 'out');
+    const published = await publish(applying, {
+      outputDir: out,
+      secrets: new Secrets(),
+      log: silentLog,
+      merged: false,
+    });
+    applying.graph.close();
+    const written = JSON.parse(await readFile(published.graphPath, 'utf8')) as Graph;
+
+    const freshRun = await run();
+    const fresh = freshRun.graph.load();
+    freshRun.graph.close();
+    expect(imageTags(fresh)).toEqual(imageTags(before).filter((t) => !goneImages.includes(t)));
+    expect(written.entities).toEqual(fresh.entities);
+    expect(written.relations).toEqual(fresh.relations);
+
+    // The receipt is the one discovery wrote, counting what the apply took out.
+    const [receipt] = written.receipts;
+    const { requests: _r, deleted_by_retention, ...asDiscovered } = receipt!;
+    const { requests: _b, ...discoveredBefore } = before.receipts[0]!;
+    expect(deleted_by_retention).toBe(deleted.length);
+    expect(asDiscovered).toEqual(discoveredBefore);
+
+    // Compared with the run before, the deleted tags are removed, nothing else changed; the next
+    // run, compared with what the apply run kept, finds nothing changed.
+    const changes = applying.changes!;
+    expect(changes.removedTags.map((t) => t.tag).sort()).toEqual(goneImages);
+    expect([...changes.newTags, ...changes.movedTags, ...changes.unverified]).toEqual([]);
+    expect(renderChangeReport(changes)).toContain(goneImages[0]);
+    const next = freshRun.changes!;
+    expect([...next.removedTags, ...next.newTags, ...next.movedTags]).toEqual([]);
   }, 60_000);
 });

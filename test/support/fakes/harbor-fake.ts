@@ -83,6 +83,8 @@ export interface HarborFakeOptions {
    * requests in flight then meet 401s and must fetch a new token.
    */
   expireTokensAfter?: number;
+  /** The registry's manifest DELETE, as the demo registry answers it (unset: 405 UNSUPPORTED). */
+  deletes?: 'enabled' | 'disabled' | 'denied';
 }
 
 export interface FakeRequest {
@@ -491,6 +493,7 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     referrers: 'api',
     intercept,
     tagPageSize: 100_000,
+    ...(opts.deletes ? { deletes: opts.deletes } : {}),
   });
   origin = registry.url;
   return {
