@@ -2,13 +2,18 @@
 // graph uploaded to the Devgraph fake, and foreign entities there (a Deployment, a Pod) that USE
 // some of them. A retention plan keeps what they use, with Devgraph's reason; a Devgraph that
 // cannot be read plans no deletion and lets apply delete nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
+import type { RetentionPlan } from '../../src/retention/plan.js';
 import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { main } from '../../src/shell/cli-main.js';
 import {
   type DevgraphFake,
   type FakeEntity,
@@ -241,6 +246,57 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     expect(listings()).toHaveLength(before);
     const plan = run.retention!.plans[0]!;
     expect(plan.deletions.map((d) => d.digest)).toContain(facts.images.legacy.digest);
+  });
+
+  it('the CLI asks Devgraph with the token from the environment, without --upload, and writes nothing there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-retention-devgraph-'));
+    try {
+      const configPath = join(dir, 'devgraph-docker.yml');
+      await writeFile(
+        configPath,
+        `providers:
+  - name: supply
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${registry.url}
+      selectors:
+        - max_tags: 0
+          retention: { keep_newest: 0 }
+`,
+      );
+      const writes = devgraph.writes().length;
+      const before = listings().length;
+      const quiet = [
+        vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
+        vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
+      ];
+      let code: number;
+      try {
+        code = await main(
+          ['discover', '--config', configPath, '--out', dir, '--devgraph-url', devgraph.url],
+          {
+            DEVGRAPH_TOKEN: TOKEN,
+            DEVGRAPH_ENVIRONMENT: ENVIRONMENT,
+          },
+        );
+      } finally {
+        for (const spy of quiet) spy.mockRestore();
+      }
+      expect(code).toBe(0);
+      expect(listings().length).toBeGreaterThan(before);
+      expect(devgraph.writes()).toHaveLength(writes);
+      const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
+        plans: RetentionPlan[];
+      };
+      const kept = written.plans[0]!.protected.find((p) => p.digest === facts.images.legacy.digest);
+      expect(kept?.why).toContainEqual({
+        by: 'in_use',
+        detail: 'in use in Devgraph: Deployment/web USES it',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('retention apply deletes what the plan lists and never what Devgraph shows in use', async () => {
