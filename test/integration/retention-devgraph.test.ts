@@ -299,6 +299,58 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     }
   });
 
+  it('the Action asks Devgraph with its devgraph-token input (a dry run writes nothing there)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-retention-devgraph-action-'));
+    const inputs: Record<string, string> = {
+      config: `providers:
+  - name: supply
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${registry.url}
+      selectors:
+        - max_tags: 0
+          retention: { keep_newest: 0 }
+`,
+      cache: 'false',
+      'output-dir': dir,
+      'devgraph-url': devgraph.url,
+      'devgraph-token': TOKEN,
+      'devgraph-environment': ENVIRONMENT,
+      'devgraph-dry-run': 'true',
+    };
+    const outputFile = join(dir, 'outputs');
+    try {
+      await writeFile(outputFile, '');
+      vi.stubEnv('GITHUB_OUTPUT', outputFile);
+      vi.stubEnv('RUNNER_TEMP', dir);
+      for (const [k, v] of Object.entries(inputs)) vi.stubEnv(`INPUT_${k.toUpperCase()}`, v);
+      const writes = devgraph.writes().length;
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const { run } = await import('../../src/shell/action-main.js');
+      process.exitCode = undefined;
+      try {
+        await run({ ...process.env });
+      } finally {
+        vi.restoreAllMocks();
+        vi.unstubAllEnvs();
+      }
+      expect(process.exitCode).toBeUndefined();
+      expect(devgraph.writes()).toHaveLength(writes);
+      const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
+        plans: RetentionPlan[];
+      };
+      const kept = written.plans[0]!.protected.find((p) => p.digest === facts.images.legacy.digest);
+      expect(kept?.why).toContainEqual({
+        by: 'in_use',
+        detail: 'in use in Devgraph: Deployment/web USES it',
+      });
+    } finally {
+      process.exitCode = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('retention apply deletes what the plan lists and never what Devgraph shows in use', async () => {
     const { run } = await discover(registry, '{ keep_newest: 0 }', { ...configured(), applyRetention: {} });
     const applied = run.retention!.applied!;
