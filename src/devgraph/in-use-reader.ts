@@ -2,11 +2,9 @@
 // of this run's providers that an entity this action does not manage points at (a Deployment USES
 // one). One walk of `GET /entities/` with relations per run, before anything is planned; the
 // digest of a targeted entity is read from its spec, never from its name.
-import type { HttpClient } from '../http/http-client.js';
 import type { DevgraphInUse } from '../retention/in-use.js';
-import type { Secrets } from '../secrets.js';
 import { DOCKER_KINDS } from './definitions.js';
-import { DevgraphClient } from './devgraph-client.js';
+import { DevgraphClient, type DevgraphClientOptions } from './devgraph-client.js';
 import { DEFAULT_PAGE_SIZE, walkEntityPages } from './entity-pages.js';
 import { entityKey } from './reconcile.js';
 import type { ServerEntity, ServerRelation } from './wire.js';
@@ -91,12 +89,7 @@ export class InUseCollector {
   }
 }
 
-export interface DevgraphReadOptions {
-  url: string;
-  token: string;
-  environment?: string;
-  http: HttpClient;
-  secrets: Secrets;
+export interface DevgraphReadOptions extends DevgraphClientOptions {
   /** Entities per listing page. */
   pageSize?: number;
 }
@@ -110,13 +103,7 @@ export async function readDevgraphInUse(
   opts: DevgraphReadOptions,
   providers: Iterable<string>,
 ): Promise<DevgraphInUse> {
-  const client = new DevgraphClient({
-    url: opts.url,
-    token: opts.token,
-    http: opts.http,
-    secrets: opts.secrets,
-    ...(opts.environment ? { environment: opts.environment } : {}),
-  });
+  const client = new DevgraphClient(opts);
   const collector = new InUseCollector(new Set(providers));
   const problems: string[] = [];
   try {

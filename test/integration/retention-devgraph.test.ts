@@ -14,6 +14,7 @@ import type { RetentionPlan } from '../../src/retention/plan.js';
 import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
 import {
   type DevgraphFake,
   type FakeEntity,
@@ -38,9 +39,8 @@ const ATTEMPTS = 3;
 
 const { content, facts } = supplyChainRepository();
 
-function settingsFor(registry: RunningRegistry, retention: string, secrets: Secrets) {
-  return loadConfig(
-    `providers:
+function configText(registry: RunningRegistry, retention: string): string {
+  return `providers:
   - name: supply
     type: docker
     config:
@@ -49,10 +49,26 @@ function settingsFor(registry: RunningRegistry, retention: string, secrets: Secr
       selectors:
         - max_tags: 0
           retention: ${retention}
-`,
-    { env: {}, secrets, origin: 'retention devgraph test config' },
-  );
+`;
 }
+
+function settingsFor(registry: RunningRegistry, retention: string, secrets: Secrets) {
+  return loadConfig(configText(registry, retention), {
+    env: {},
+    secrets,
+    origin: 'retention devgraph test config',
+  });
+}
+
+/** Why retention-plan.json in `dir` keeps the `legacy` image. */
+async function whyLegacyKept(dir: string) {
+  const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
+    plans: RetentionPlan[];
+  };
+  return written.plans[0]!.protected.find((p) => p.digest === facts.images.legacy.digest)?.why;
+}
+
+const DEPLOYMENT_REASON = { by: 'in_use', detail: 'in use in Devgraph: Deployment/web USES it' };
 
 async function discover(registry: RunningRegistry, retention: string, extra: Partial<RunOptions> = {}) {
   const secrets = new Secrets();
@@ -154,7 +170,7 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     expect(gone.has(facts.images.legacy.digest)).toBe(false);
     const kept = plan.protected.find((p) => p.digest === facts.images.legacy.digest)!;
     expect(kept.tags).toContain('legacy');
-    expect(kept.why).toContainEqual({ by: 'in_use', detail: 'in use in Devgraph: Deployment/web USES it' });
+    expect(kept.why).toContainEqual(DEPLOYMENT_REASON);
     // The platform manifest a Pod uses stays though its index goes; the rest of the index goes.
     const platform = Object.values(facts.images.bundle.platforms)[0]!;
     expect(gone.has(facts.images.bundle.digest)).toBe(true);
@@ -252,19 +268,7 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dg-retention-devgraph-'));
     try {
       const configPath = join(dir, 'devgraph-docker.yml');
-      await writeFile(
-        configPath,
-        `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      selectors:
-        - max_tags: 0
-          retention: { keep_newest: 0 }
-`,
-      );
+      await writeFile(configPath, configText(registry, '{ keep_newest: 0 }'));
       const writes = devgraph.writes().length;
       const before = listings().length;
       const quiet = [
@@ -286,14 +290,7 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
       expect(code).toBe(0);
       expect(listings().length).toBeGreaterThan(before);
       expect(devgraph.writes()).toHaveLength(writes);
-      const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
-        plans: RetentionPlan[];
-      };
-      const kept = written.plans[0]!.protected.find((p) => p.digest === facts.images.legacy.digest);
-      expect(kept?.why).toContainEqual({
-        by: 'in_use',
-        detail: 'in use in Devgraph: Deployment/web USES it',
-      });
+      expect(await whyLegacyKept(dir)).toContainEqual(DEPLOYMENT_REASON);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -301,52 +298,21 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
 
   it('the Action asks Devgraph with its devgraph-token input (a dry run writes nothing there)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dg-retention-devgraph-action-'));
-    const inputs: Record<string, string> = {
-      config: `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      selectors:
-        - max_tags: 0
-          retention: { keep_newest: 0 }
-`,
-      cache: 'false',
-      'output-dir': dir,
-      'devgraph-url': devgraph.url,
-      'devgraph-token': TOKEN,
-      'devgraph-environment': ENVIRONMENT,
-      'devgraph-dry-run': 'true',
-    };
-    const outputFile = join(dir, 'outputs');
     try {
-      await writeFile(outputFile, '');
-      vi.stubEnv('GITHUB_OUTPUT', outputFile);
-      vi.stubEnv('RUNNER_TEMP', dir);
-      for (const [k, v] of Object.entries(inputs)) vi.stubEnv(`INPUT_${k.toUpperCase()}`, v);
       const writes = devgraph.writes().length;
-      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      const { run } = await import('../../src/shell/action-main.js');
-      process.exitCode = undefined;
-      try {
-        await run({ ...process.env });
-      } finally {
-        vi.restoreAllMocks();
-        vi.unstubAllEnvs();
-      }
-      expect(process.exitCode).toBeUndefined();
-      expect(devgraph.writes()).toHaveLength(writes);
-      const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
-        plans: RetentionPlan[];
-      };
-      const kept = written.plans[0]!.protected.find((p) => p.digest === facts.images.legacy.digest);
-      expect(kept?.why).toContainEqual({
-        by: 'in_use',
-        detail: 'in use in Devgraph: Deployment/web USES it',
+      const run = await runActionInProcess(dir, {
+        config: configText(registry, '{ keep_newest: 0 }'),
+        cache: 'false',
+        'output-dir': dir,
+        'devgraph-url': devgraph.url,
+        'devgraph-token': TOKEN,
+        'devgraph-environment': ENVIRONMENT,
+        'devgraph-dry-run': 'true',
       });
+      expect(run.exitCode, run.log).toBeUndefined();
+      expect(devgraph.writes()).toHaveLength(writes);
+      expect(await whyLegacyKept(dir)).toContainEqual(DEPLOYMENT_REASON);
     } finally {
-      process.exitCode = undefined;
       await rm(dir, { recursive: true, force: true });
     }
   });
