@@ -34,7 +34,10 @@ export class InUseCollector {
   private readonly owners = new Map<string, string>();
   /** Targets that can be ours, by key: their provider and digest. */
   private readonly digests = new Map<string, { provider: string; digest: string }>();
-  /** By relation signature, so a relation listed on the pages of both its ends counts once. */
+  /**
+   * By relation signature, so a relation listed on the pages of both its ends counts once. A
+   * source listed on a later page is decided in finish().
+   */
   private readonly pointers = new Map<string, Pointer>();
 
   constructor(private readonly providers: ReadonlySet<string>) {}
@@ -58,6 +61,8 @@ export class InUseCollector {
       if (!TARGET_KINDS.has(r.target.kind)) continue;
       const source = entityKey(r.source.kind, r.source.namespace ?? 'default', r.source.name);
       const target = entityKey(r.target.kind, r.target.namespace ?? 'default', r.target.name);
+      // Most of the graph's own relations are known as such at once: a page lists its entities'.
+      if (this.ours(source)) continue;
       const says = `${r.source.kind}/${r.source.name} ${r.relation} it`;
       this.pointers.set(`${source}\u0001${r.relation}\u0001${target}`, { source, target, says });
     }
