@@ -72,6 +72,11 @@ describe('InUseCollector: relations → protected digests', () => {
     expect(found).toEqual(new Map());
   });
 
+  it('decides a relation whose source is listed on a later page once the listing is in', () => {
+    const own = relation(image, 'USES', manifest);
+    expect(collect(['ghcr'], [[manifest], [own]], [[image], []])).toEqual(new Map());
+  });
+
   it('counts a Docker source of another provider, or one the listing lacks, as foreign (protecting more is the safe mistake)', () => {
     const mirror = entity('DockerImage', 'mirror-app-v1', 'other-docker', D3);
     const gone = entity('DockerImage', 'org-app-old');
