@@ -19,7 +19,8 @@ import {
   renderChangeReport,
 } from './output/change-report.js';
 import { renderPolicy } from './output/summary-markdown.js';
-import type { RunResult } from './run-discovery.js';
+import { RetentionPlanner } from './retention/retention-planner.js';
+import type { RunOptions, RunResult } from './run-discovery.js';
 import type { Secrets } from './secrets.js';
 
 export const DEFAULT_DEVGRAPH_URL = 'https://api.devgraph.ai';
@@ -67,6 +68,21 @@ export function resolveUpload(
   const problem = httpUrlProblem(url, given.url ? given.urlField : 'discovery.api_base_url');
   if (problem) throw new ConfigError([problem]);
   return { url, ...(token ? { token } : {}), ...(environment ? { environment } : {}), dryRun: given.dryRun };
+}
+
+/**
+ * Devgraph for retention's in-use check, when a selector protects what is in use: asked wherever a
+ * token is found as an upload finds one (resolveUpload), whether or not the graph is uploaded.
+ */
+export function devgraphToRead(
+  given: UploadGiven,
+  env: Record<string, string | undefined>,
+  settings: Settings,
+  secrets: Secrets,
+): RunOptions['devgraph'] {
+  if (!RetentionPlanner.protectsInUse(settings.providers)) return undefined;
+  const target = resolveUpload(given, env, settings, secrets);
+  return target.token ? { ...target, token: target.token } : undefined;
 }
 
 /** Why `url` cannot be Devgraph's address, naming `field`; undefined when it can. */

@@ -1,6 +1,7 @@
 // What the CLI and the action share: settings in, graph and summary out. The shells decide
 // where files go and how progress is shown.
 import type { Settings } from './config/settings.js';
+import { readDevgraphInUse } from './devgraph/in-use-reader.js';
 import { discover } from './discovery/discover.js';
 import { ConfigError } from './errors.js';
 import { GraphBuilder } from './graph/build-graph.js';
@@ -24,7 +25,7 @@ import { formatBytes, renderSummary } from './output/summary-markdown.js';
 import type { Ambient, RegistryAdapter } from './registries/registry-adapter.js';
 import { type ApplyResult, applyPlan } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
-import type { InUse } from './retention/in-use.js';
+import type { DevgraphInUse, InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
@@ -51,6 +52,11 @@ export interface RunOptions {
   shard?: Shard;
   /** Image references in use (the `in-use` file, read by the shell): retention never deletes them. */
   inUse?: InUse;
+  /**
+   * Devgraph, when configured (the upload's url, token and environment): with a selector's
+   * protect_in_use, what its entities point at is read before anything is planned, and kept.
+   */
+  devgraph?: { url: string; token: string; environment?: string };
   /**
    * Delete what this run's retention plans list (`retention-apply`, `retention apply`), through
    * each registry's adapter, after discovery and before anything is published.
@@ -91,8 +97,9 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     http.revalidator = revalidator;
     builder = new GraphBuilder(settings.providers, (json) => opts.secrets.redact(json));
     const spilling = builder;
+    const devgraphInUse = await readDevgraphInUseFor(settings, opts, http);
     const planner = RetentionPlanner.wanted(settings.providers)
-      ? new RetentionPlanner(settings.providers, opts.inUse, new Date())
+      ? new RetentionPlanner(settings.providers, opts.inUse, new Date(), devgraphInUse)
       : undefined;
     const adapters = new Map<string, RegistryAdapter>();
     const result = await discover(settings, {
@@ -142,6 +149,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
           ]
         : []),
       ...providerNotes,
+      ...(devgraphInUse ? [devgraphInUseNote(devgraphInUse)] : []),
       ...(retention ? [retentionNote(retention)] : []),
       requestsNote(result.requests),
       ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
@@ -199,6 +207,35 @@ async function previousInventory(
     return inventory && keep ? new ConsumableInventory(keepRepositories(inventory.take(), keep)) : inventory;
   }
   return state.loadPreviousInventory((m) => opts.log.warn(m), keep);
+}
+
+/**
+ * What Devgraph shows in use, when it is configured and a selector's retention protects what is
+ * in use: one paged listing for the whole run, before discovery, as every plan needs it.
+ */
+async function readDevgraphInUseFor(
+  settings: Settings,
+  opts: RunOptions,
+  http: HttpClient,
+): Promise<DevgraphInUse | undefined> {
+  if (!opts.devgraph || !RetentionPlanner.protectsInUse(settings.providers)) return undefined;
+  const read = await readDevgraphInUse(
+    { ...opts.devgraph, http, secrets: opts.secrets },
+    settings.providers.map((p) => p.name),
+  );
+  if ('unreadable' in read)
+    opts.log.warn(
+      `retention: Devgraph could not be read (${read.unreadable}); nothing is planned for deletion where protect_in_use is on`,
+    );
+  return read;
+}
+
+/** One line on what Devgraph protects, or why it protected everything. */
+function devgraphInUseNote(d: DevgraphInUse): string {
+  if ('unreadable' in d)
+    return `Retention in use: Devgraph could not be read (${d.unreadable}), so no repository with protect_in_use was planned for deletion.`;
+  const digests = [...d.uses.values()].reduce((n, m) => n + m.size, 0);
+  return `Retention in use: Devgraph shows ${digests} ${digests === 1 ? 'digest' : 'digests'} of this run's images that other entities point at; they are protected.`;
 }
 
 /**

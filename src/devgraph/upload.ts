@@ -10,7 +10,8 @@ import type { Log } from '../log.js';
 import type { Graph } from '../model/graph.js';
 import type { Secrets } from '../secrets.js';
 import { entityDefinitions, PLURALS } from './definitions.js';
-import { DevgraphClient, DevgraphError, type EntityPage } from './devgraph-client.js';
+import { DevgraphClient, DevgraphError } from './devgraph-client.js';
+import { DEFAULT_PAGE_SIZE, walkEntityPages } from './entity-pages.js';
 import {
   describePlan,
   entityKey,
@@ -79,9 +80,6 @@ export interface DevgraphUploadResult {
   report: string[];
 }
 
-// Devgraph's own default `limit`: a page carries its entities' relations and their other ends, so a
-// larger page is a larger answer to hold at once.
-const DEFAULT_PAGE_SIZE = 100;
 const MAX_RELATION_BATCH = 100;
 const DEFAULT_ENTITY_BATCH = 250;
 const DELETES_IN_FLIGHT = 4;
@@ -447,54 +445,21 @@ async function createBatch(
   }
 }
 
-/**
- * Every page of `GET /entities/` into the plan. Devgraph's reference provider reads one page of
- * 10000 and treats everything beyond it as absent; a server may also hand out fewer than asked
- * (a cap on `limit`). So the next page starts after what this one returned, and the listing ends
- * at an empty page, or at a page shorter than one the server already gave (its last).
- */
+/** Every page of `GET /entities/` into the plan (walkEntityPages). */
 async function readExisting(
   client: DevgraphClient,
   plan: UploadPlan,
   pageSize: number,
   fail: (message: string) => void,
 ): Promise<void> {
-  let offset = 0;
-  let longest = 0;
-  let limit = pageSize;
-  let previous: string | undefined;
-  for (;;) {
-    let page: EntityPage;
-    try {
-      page = await client.listEntities(offset, limit);
-    } catch (err) {
-      // A page holds the relations of its entities: the registry's alone are one per repository.
-      // Too large an answer is asked again in halves, down to one entity.
-      if (err instanceof DevgraphError && err.tooLarge && limit > 1) {
-        limit = Math.ceil(limit / 2);
-        continue;
-      }
-      throw err;
-    }
+  const end = await walkEntityPages(client, pageSize, (page) => {
     for (const problem of page.problems) fail(problem);
-    if (page.returned === 0) return;
-    // A server that ignores `offset` would hand out its first page forever.
-    const first = page.entities[0];
-    const opening = first && entityKey(first.kind, first.metadata.namespace, first.metadata.name);
-    if (opening !== undefined && opening === previous) {
-      fail(
-        `Devgraph: the entity listing at offset ${offset} began again with an entity already listed (does the server ignore offset?); entities beyond it were not compared, so stale ones there are not deleted`,
-      );
-      return;
-    }
-    previous = opening;
     plan.addExisting(page);
-    offset += page.returned;
-    // Shorter than a page the server gave before (and than asked for): the last one.
-    if (page.returned < Math.min(longest, limit)) return;
-    longest = Math.max(longest, page.returned);
-    limit = Math.min(pageSize, limit * 2);
-  }
+  });
+  if (!end.complete)
+    fail(
+      `Devgraph: the entity listing at offset ${end.repeatedAt} began again with an entity already listed (does the server ignore offset?); entities beyond it were not compared, so stale ones there are not deleted`,
+    );
 }
 
 function keyOf(e: WireEntity): string {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { inUseDigests, MAX_PROBLEMS, parseInUse, parseReference, registryHost } from './in-use.js';
+import {
+  inUseDigests,
+  inUseReasons,
+  MAX_DEVGRAPH_REASONS,
+  MAX_PROBLEMS,
+  parseInUse,
+  parseReference,
+  registryHost,
+} from './in-use.js';
 import type { InventoryManifest, RepositoryInventory } from './inventory.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -184,5 +192,53 @@ describe('inUseDigests', () => {
       D3,
       CONFIG,
     ]);
+  });
+});
+
+describe('inUseReasons', () => {
+  const inventory = (provider: string): RepositoryInventory => ({
+    provider,
+    registry: 'https://ghcr.io',
+    repository: 'org/app',
+    complete: true,
+    partial: false,
+    tags: [{ tag: 'v1', digest: D1 }],
+    manifests: new Map(),
+  });
+  const devgraph = {
+    uses: new Map([
+      [
+        'ghcr',
+        new Map([
+          [D1, ['Deployment/web USES it']],
+          [D2, ['Pod/a USES it', 'Pod/b USES it', 'Pod/c USES it', 'Pod/d USES it', 'Pod/e USES it']],
+        ]),
+      ],
+      ['quay', new Map([[D3, ['Deployment/other USES it']]])],
+    ]),
+  };
+
+  it("gives the in-use file's and Devgraph's reasons, each digest once, for the repository's provider only", () => {
+    const inUse = parseInUse('ghcr.io/org/app:v1');
+    expect(inUseReasons(inUse, devgraph, inventory('ghcr'))).toEqual(
+      new Map([
+        [D1, ['in use: named by the in-use input', 'in use in Devgraph: Deployment/web USES it']],
+        [
+          D2,
+          [
+            'in use in Devgraph: Pod/a USES it',
+            'in use in Devgraph: Pod/b USES it',
+            'in use in Devgraph: Pod/c USES it',
+            `in use in Devgraph: and ${5 - MAX_DEVGRAPH_REASONS} more entities point at it`,
+          ],
+        ],
+      ]),
+    );
+    expect([...inUseReasons(undefined, devgraph, inventory('quay')).keys()]).toEqual([D3]);
+  });
+
+  it('protects nothing of its own when Devgraph could not be read (the planner withholds the plan)', () => {
+    expect(inUseReasons(undefined, { unreadable: 'HTTP 500' }, inventory('ghcr'))).toEqual(new Map());
+    expect(inUseReasons(undefined, undefined, inventory('ghcr'))).toEqual(new Map());
   });
 });

@@ -1,6 +1,7 @@
 // Which images are running, from a file of image references such as
-// `kubectl get pods -A -o jsonpath='{..image}'` prints: retention never deletes them. A reference
-// that cannot be read is reported and skipped; one bad line must not cost the protection of the rest.
+// `kubectl get pods -A -o jsonpath='{..image}'` prints, and from Devgraph (the entities that point
+// at a DockerImage or DockerManifest): retention never deletes them. A reference that cannot be
+// read is reported and skipped; one bad line must not cost the protection of the rest.
 import type { RepositoryInventory } from './inventory.js';
 
 /** A tag reference, resolved against each repository's tags when its plan is made. */
@@ -141,6 +142,46 @@ export function inUseDigests(inUse: InUse, inventory: RepositoryInventory): Set<
   if (inUse.digests.size > 0) {
     const manifests = [...inventory.manifests.values(), ...(inventory.untagged ?? [])];
     for (const m of manifests) if (m.blobs.some((b) => inUse.digests.has(b.digest))) out.add(m.digest);
+  }
+  return out;
+}
+
+/**
+ * What Devgraph says is in use, read once per run before anything is planned
+ * (src/devgraph/in-use-reader.ts): per provider name, each digest with the entities that point at
+ * it (`Deployment/web USES it`). `unreadable` says why Devgraph could not be read to the end: then
+ * nothing is known to be out of use, and no repository with protect_in_use is planned.
+ */
+export type DevgraphInUse =
+  | { uses: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> }
+  | { unreadable: string };
+
+/** Devgraph's reasons listed for one digest; past this, the rest are counted. */
+export const MAX_DEVGRAPH_REASONS = 3;
+
+const FILE_REASON = 'in use: named by the in-use input';
+
+/**
+ * Every digest in use in one repository with why, for the plan's `protected[].why`: those the
+ * in-use file names (inUseDigests), and those Devgraph shows entities pointing at in this
+ * repository's provider. A digest Devgraph names is the same bytes in every repository of the
+ * provider, so it is kept in each (a wrong match only protects more).
+ */
+export function inUseReasons(
+  inUse: InUse | undefined,
+  devgraph: DevgraphInUse | undefined,
+  inventory: RepositoryInventory,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (inUse) for (const d of inUseDigests(inUse, inventory)) out.set(d, [FILE_REASON]);
+  const uses = devgraph && 'uses' in devgraph ? devgraph.uses.get(inventory.provider) : undefined;
+  for (const [digest, users] of uses ?? []) {
+    const reasons = users.slice(0, MAX_DEVGRAPH_REASONS).map((u) => `in use in Devgraph: ${u}`);
+    if (users.length > MAX_DEVGRAPH_REASONS)
+      reasons.push(
+        `in use in Devgraph: and ${users.length - MAX_DEVGRAPH_REASONS} more entities point at it`,
+      );
+    out.set(digest, [...(out.get(digest) ?? []), ...reasons]);
   }
   return out;
 }

@@ -120,14 +120,14 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The plan of one repository under one selector's rules. `inUse`: digests running somewhere
- * (in-use.ts, Devgraph), protected unless protect_in_use is off. `expired`: digests another rule
+ * (in-use.ts, Devgraph), protected unless protect_in_use is off; as a map, each with why. `expired`: digests another rule
  * model wants gone (an ECR lifecycle policy), each with its reason; they get the same protections
  * and blast radius as the rules' own. Pure: same inputs, same plan.
  */
 export function planRetention(
   inventory: RepositoryInventory,
   rules: RetentionRules,
-  inUse: ReadonlySet<string>,
+  inUse: ReadonlySet<string> | ReadonlyMap<string, readonly string[]>,
   now: Date,
   expired: ReadonlyMap<string, string> = new Map(),
 ): RetentionPlan {
@@ -437,10 +437,17 @@ function dependsOnOthers(n: Node, nodes: Map<string, Node>): boolean {
   return n.parents.size > 0 || [...n.subjects].some((s) => nodes.has(s));
 }
 
-function ownProtections(n: Node, rules: RetentionRules, inUse: ReadonlySet<string>): Protection[] {
+function ownProtections(
+  n: Node,
+  rules: RetentionRules,
+  inUse: ReadonlySet<string> | ReadonlyMap<string, readonly string[]>,
+): Protection[] {
   const why: Protection[] = [];
-  if (rules.protectInUse && inUse.has(n.m.digest))
-    why.push({ by: 'in_use', detail: 'in use: named by the in-use input or by Devgraph' });
+  if (rules.protectInUse && inUse.has(n.m.digest)) {
+    const details = 'get' in inUse ? inUse.get(n.m.digest) : undefined;
+    for (const detail of details?.length ? details : ['in use: named by the in-use input or by Devgraph'])
+      why.push({ by: 'in_use', detail });
+  }
   for (const tag of n.tags) {
     const pattern = rules.keepTags.find((p) => p.test(tag));
     if (pattern)

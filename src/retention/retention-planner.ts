@@ -11,7 +11,7 @@ import {
   type LifecyclePolicy,
   parseLifecyclePolicy,
 } from './ecr-lifecycle.js';
-import { type InUse, inUseDigests } from './in-use.js';
+import { type DevgraphInUse, type InUse, inUseReasons } from './in-use.js';
 import type { InventoryTag, RepositoryInventory } from './inventory.js';
 import { planRetention, type RetentionPlan } from './plan.js';
 
@@ -47,6 +47,8 @@ export class RetentionPlanner {
     providers: readonly ProviderSettings[],
     private readonly inUse: InUse | undefined,
     private readonly now: Date,
+    /** What Devgraph says is in use; undefined when Devgraph is not configured. */
+    private readonly devgraph?: DevgraphInUse,
   ) {
     const problems: string[] = [];
     for (const [i, p] of providers.entries()) {
@@ -69,14 +71,30 @@ export class RetentionPlanner {
     return providers.some((p) => p.selectors.some((s) => s.retention));
   }
 
+  /** Whether any selector's retention protects what is in use: only then is Devgraph asked. */
+  static protectsInUse(providers: readonly ProviderSettings[]): boolean {
+    return providers.some((p) => p.selectors.some((s) => s.retention?.protectInUse));
+  }
+
   add(provider: ProviderSettings, inventory: RepositoryInventory): void {
     const rules = selectorFor(inventory.repository, provider.selectors)?.retention;
     if (!rules) return;
-    const protect =
-      rules.protectInUse && this.inUse ? inUseDigests(this.inUse, inventory) : new Set<string>();
+    const protect = rules.protectInUse
+      ? inUseReasons(this.inUse, this.devgraph, inventory)
+      : new Map<string, string[]>();
     const policy = this.policies.get(rules);
     const expired = policy ? lifecycleExpiry(policy, inventory, this.now) : undefined;
-    const plan = planRetention(inventory, rules, protect, this.now, expired);
+    let plan = planRetention(inventory, rules, protect, this.now, expired);
+    // Devgraph unread: any digest may be in use there, so nothing here may go on this run's word.
+    if (rules.protectInUse && this.devgraph && 'unreadable' in this.devgraph && !plan.skipped)
+      plan = {
+        ...plan,
+        deletions: [],
+        protected: [],
+        blast_radius: [],
+        reclaimable_bytes: 0,
+        skipped: `Devgraph could not be read (${this.devgraph.unreadable}), so what is in use there is unknown: nothing is planned for deletion where protect_in_use is on; run again when Devgraph answers`,
+      };
     this.plans.push(plan);
     // The order constraints come from the inventory, while it is at hand: a child waits for its
     // index, an accessory for its subject.
@@ -91,7 +109,7 @@ export class RetentionPlanner {
         role: d.role,
         after: mustGoFirst(inventory, d.digest),
       });
-    for (const digest of protect) this.apply.protect.set(digest, 'named in the in-use file');
+    for (const [digest, why] of protect) this.apply.protect.set(digest, why[0]!);
     for (const p of plan.protected)
       if (!this.apply.protect.has(p.digest)) this.apply.protect.set(p.digest, 'protected by the plan');
     if (!inventory.complete)

@@ -11,7 +11,14 @@ import { formatShard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { immutableTagViolations } from '../output/change-report.js';
 import { escapeMarkdown, fitStepSummary, STEP_SUMMARY_LIMIT } from '../output/summary-markdown.js';
-import { type Published, type PublishPorts, publish, resolveUpload, type UploadTarget } from '../publish.js';
+import {
+  devgraphToRead,
+  type Published,
+  type PublishPorts,
+  publish,
+  resolveUpload,
+  type UploadTarget,
+} from '../publish.js';
 import {
   generatedAtFromEnv,
   type PreviousGraph,
@@ -166,11 +173,19 @@ async function discoverWithState(
   const cached = inputs.cache.enabled ? stateDir : undefined;
   const restored = cached ? await restoreState({ dir: cached, keys, log }) : undefined;
   const inUse = inputs.inUse ? await readInUseFile(inputs.inUse, 'inputs.in-use', log) : undefined;
+  // Shards included: a shard's retention deletes too.
+  const devgraph = devgraphToRead(
+    { ...inputs.devgraph, urlField: 'inputs.devgraph-url' },
+    env,
+    settings,
+    secrets,
+  );
   const result = await runDiscovery(settings, {
     secrets,
     log,
     ambient,
     ...(inUse ? { inUse } : {}),
+    ...(devgraph ? { devgraph } : {}),
     ...(inputs.retentionApply ? { applyRetention: { maxDeletions: inputs.maxDeletions } } : {}),
     ...(previousGraph ? { previousGraph } : {}),
     ...(stateDir ? { stateDir } : {}),

@@ -15,7 +15,7 @@ import { asSource } from '../graph/graph-source.js';
 import { parseShard, type Shard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { markdownToText } from '../output/plain-text.js';
-import { publish, resolveUpload, sendToDevgraph, type UploadTarget } from '../publish.js';
+import { devgraphToRead, publish, resolveUpload, sendToDevgraph, type UploadTarget } from '../publish.js';
 import { DEFAULT_MAX_DELETIONS } from '../retention/apply.js';
 import { generatedAtFromEnv, type RunResult, readPreviousGraph, runDiscovery } from '../run-discovery.js';
 import { readShardGraphs, runMerge } from '../run-merge.js';
@@ -230,10 +230,22 @@ async function discoverCommand(
     const inUse = values['in-use']
       ? await readInUseFile(resolve(values['in-use']), '--in-use', log)
       : undefined;
+    const devgraph = devgraphToRead(
+      {
+        url: values['devgraph-url'],
+        urlField: '--devgraph-url',
+        environment: values['devgraph-environment'],
+        dryRun: false,
+      },
+      env,
+      settings,
+      secrets,
+    );
     const result = await runDiscovery(settings, {
       secrets,
       log,
       ...(inUse ? { inUse } : {}),
+      ...(devgraph ? { devgraph } : {}),
       ...(applyRetention ? { applyRetention: { maxDeletions: maxDeletions(values['max-deletions']) } } : {}),
       ambient: await readAmbient(env, secrets, env.GITHUB_TOKEN || undefined),
       ...(values.state ? { stateDir: resolve(values.state) } : {}),

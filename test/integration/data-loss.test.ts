@@ -23,6 +23,7 @@ import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import {
   type DevgraphFake,
@@ -407,31 +408,13 @@ function configText(url: string): string {
 let runId = 0;
 /** One run of the action, in-process, with its inputs; returns its log, outputs file and exit code. */
 async function runAction(dir: string, inputs: Record<string, string>) {
-  const outputFile = join(dir, `output-${++runId}`);
-  await writeFile(outputFile, '');
-  vi.stubEnv('GITHUB_OUTPUT', outputFile);
-  vi.stubEnv('RUNNER_TEMP', dir);
-  vi.stubEnv('GITHUB_RUN_ID', String(runId));
-  vi.stubEnv('GITHUB_RUN_ATTEMPT', '1');
-  vi.stubEnv('SOURCE_DATE_EPOCH', '1767225600');
-  for (const [k, v] of Object.entries({ 'output-dir': join(dir, `out-${runId}`), ...inputs }))
-    vi.stubEnv(`INPUT_${k.toUpperCase()}`, v);
-  let log = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    log += String(chunk);
-    return true;
-  });
-  const { run } = await import('../../src/shell/action-main.js');
-  process.exitCode = undefined;
-  try {
-    await run({ ...process.env });
-  } finally {
-    vi.restoreAllMocks();
-    vi.unstubAllEnvs();
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  return { log, exitCode, outputs: await readFile(outputFile, 'utf8'), out: join(dir, `out-${runId}`) };
+  const out = join(dir, `out-${++runId}`);
+  const r = await runActionInProcess(
+    dir,
+    { 'output-dir': out, ...inputs },
+    { GITHUB_RUN_ID: String(runId), GITHUB_RUN_ATTEMPT: '1', SOURCE_DATE_EPOCH: '1767225600' },
+  );
+  return { ...r, out };
 }
 
 // ---------------------------------------------------------------------------------------------

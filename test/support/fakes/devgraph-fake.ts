@@ -9,7 +9,9 @@
 // Devgraph-Environment header, 409 for an existing definition, bulk upserts per
 // (group, version, namespace, plural) with `created_count`/`failed_count`/`failed_entities`, entity
 // specs validated against the registered definition's schema, deletes by kind, relations whose
-// ends must exist, relation deletes by body. Faults are scripted per operation. With `limit`, the
+// ends must exist, relation deletes by body. What other writers put there (a Kubernetes provider's
+// Deployment that USES a DockerImage) is seeded as stored, listed like the rest. Faults are
+// scripted per operation. With `limit`, the
 // listing hands out at most that many entities a page whatever `limit` asks (a server's cap).
 // Entities are listed in key order, and a page's relations come from an index by entity, so a
 // fake holding a graph of 100,000 images still answers a page in milliseconds (bench --scale).
@@ -91,8 +93,8 @@ export interface Fault {
   rewrite?: (answer: unknown) => unknown;
   /** How many matching requests fail; default 1. */
   times?: number;
-  /** Only requests whose parsed body passes this fail. */
-  when?: (body: unknown) => boolean;
+  /** Only requests whose parsed body (and query, for a GET's page) pass this fail. */
+  when?: (body: unknown, query: Record<string, string>) => boolean;
   detail?: string;
 }
 
@@ -115,6 +117,11 @@ export interface DevgraphFake {
   /** Requests that changed, or tried to change, something. */
   writes(): RecordedDevgraphRequest[];
   fault(f: Fault): void;
+  /**
+   * Stores entities and relations as another writer left them (their kinds need no definition
+   * here); a relation's ends must exist, as the API requires, or this throws.
+   */
+  seed(entities: FakeEntity[], relations?: FakeRelation[]): void;
   close(): Promise<void>;
 }
 
@@ -565,7 +572,10 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
     }
     if (problems.length) return new HttpAnswer(422, { detail: problems });
 
-    const i = faults.findIndex((f) => f.operation === route.op.operationId && (!f.when || f.when(body)));
+    const query = Object.fromEntries(url.searchParams);
+    const i = faults.findIndex(
+      (f) => f.operation === route.op.operationId && (!f.when || f.when(body, query)),
+    );
     const fault = i >= 0 ? faults[i]! : undefined;
     if (fault) {
       if (--fault.times <= 0) faults.splice(i, 1);
@@ -618,6 +628,18 @@ export async function startDevgraphFake(opts: DevgraphFakeOptions): Promise<Devg
     relations,
     writes: () => requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD'),
     fault: (f) => faults.push({ ...f, times: f.times ?? 1 }),
+    seed: (seeded, seededRelations = []) => {
+      for (const e of seeded)
+        entities.set(`${e.kind}/${e.metadata.namespace}/${e.metadata.name}`, {
+          ...e,
+          metadata: { ...e.metadata, uid: e.metadata.uid ?? randomUUID() },
+        });
+      for (const r of seededRelations) {
+        const problem = relationProblem(r);
+        if (problem) throw new Error(`seed: ${problem}`);
+        storeRelation(r, r.namespace ?? 'default');
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
