@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { formatShard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { immutableTagViolations } from '../output/change-report.js';
+import { RunProgress } from '../output/progress.js';
 import { escapeMarkdown, fitStepSummary, STEP_SUMMARY_LIMIT } from '../output/summary-markdown.js';
 import { type Published, type PublishPorts, publish, resolveUpload, type UploadTarget } from '../publish.js';
 import {
@@ -27,6 +28,7 @@ import { readAmbient } from './ambient.js';
 import { uploadGraphArtifact } from './graph-artifact.js';
 import { readInUseFile } from './in-use-file.js';
 import { upsertPrComment } from './pr-comment.js';
+import { periodicProgress, progressIntervalMs } from './progress-display.js';
 import { restoreState, saveState } from './state-cache.js';
 
 type Env = Record<string, string | undefined>;
@@ -166,9 +168,12 @@ async function discoverWithState(
   const cached = inputs.cache.enabled ? stateDir : undefined;
   const restored = cached ? await restoreState({ dir: cached, keys, log }) : undefined;
   const inUse = inputs.inUse ? await readInUseFile(inputs.inUse, 'inputs.in-use', log) : undefined;
+  // The Actions log is no terminal: a plain line now and then, none for a short run.
+  const progress = periodicProgress((line) => core.info(line), { intervalMs: progressIntervalMs(env) });
   const result = await runDiscovery(settings, {
     secrets,
     log,
+    progress: new RunProgress(progress.show),
     ambient,
     ...(inUse ? { inUse } : {}),
     ...(inputs.retentionApply ? { applyRetention: { maxDeletions: inputs.maxDeletions } } : {}),
