@@ -73,10 +73,11 @@ export function terminalDisplay(stream: DisplayStream, timing: DisplayTiming = {
       const schedule = new ProgressSchedule(start, TERMINAL_FIRST_AFTER_MS, TERMINAL_REDRAW_MS / 2);
       let shown = false;
       const draw = () => {
-        // Columns change when the window is resized; one short of them, as the last column wraps on some terminals.
+        // Read each time: the window may have been resized. One short of it, as writing the last
+        // column wraps on some terminals; 80 where the terminal says 0 (a pty nobody sized).
         line = progressLine(
           { ...read(), elapsedMs: now() - start },
-          Math.max(20, (stream.columns ?? 80) - 1),
+          Math.max(20, (stream.columns || 80) - 1),
         );
         stream.write(`\r${line}${CLEAR_TO_END}`);
       };
