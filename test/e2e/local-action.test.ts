@@ -96,8 +96,14 @@ describe('npm run local-action', () => {
     expect(summary).not.toContain('304 Not Modified');
     expect(await readFile(join(out, 'step-summary.md'), 'utf8')).toBe(`${summary}\n`);
 
-    // The state directory in .env.example carries the first run over to the second.
+    // A short run: no progress line at the default interval.
+    expect(first.stdout).not.toContain('progress after');
+
+    // The state directory in .env.example carries the first run over to the second, which shows
+    // its progress in the log (core.info) at the interval asked for.
+    await envFile('first', 'DEVGRAPH_PROGRESS_INTERVAL_MS=5\n');
     const second = await localAction(path);
+    expect(second.stdout).toMatch(/^::info::progress after \d+s: /m);
     expect(second.code, second.stderr).toBe(0);
     expect(outputsTable(second.stdout)).toMatchObject({ complete: 'true', changed: 'false' });
     expect(await readFile(join(out, 'summary.md'), 'utf8')).toMatch(
