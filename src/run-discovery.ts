@@ -21,6 +21,7 @@ import type { Log } from './log.js';
 import type { StateSavings } from './model/discovery.js';
 import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
+import type { RunProgress } from './output/progress.js';
 import { formatBytes, renderSummary } from './output/summary-markdown.js';
 import type { Ambient, RegistryAdapter } from './registries/registry-adapter.js';
 import { type ApplyResult, applyPlan } from './retention/apply.js';
@@ -62,6 +63,8 @@ export interface RunOptions {
    * each registry's adapter, after discovery and before anything is published.
    */
   applyRetention?: { maxDeletions?: number };
+  /** Counted into as registries are listed and repositories finish, for the shell's progress display. */
+  progress?: RunProgress;
 }
 
 export interface RunResult {
@@ -102,13 +105,21 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       ? new RetentionPlanner(settings.providers, opts.inUse, new Date(), devgraphInUse)
       : undefined;
     const adapters = new Map<string, RegistryAdapter>();
+    const { progress } = opts;
+    progress?.started(settings.providers.length, () => {
+      let n = 0;
+      for (const c of http.counts.values()) n += c;
+      return n;
+    });
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
         if (planner) planner.add(provider, inventoryOf(provider.name, provider.apiUrl, repository));
+        progress?.repositoryDone();
       },
       onAdapter: (provider, adapter) => adapters.set(provider.name, adapter),
+      ...(progress ? { onListed: (_provider, selected) => progress.registryListed(selected) } : {}),
       http,
       state,
       secrets: opts.secrets,
@@ -169,6 +180,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       ...(retention ? { retention } : {}),
     };
   } finally {
+    opts.progress?.ended();
     if (!handedOver) builder?.discard();
     if (!opts.http) await http.close();
   }

@@ -46,6 +46,8 @@ export interface DiscoverDeps {
   onRepository: (provider: ProviderSettings, repository: RepositoryResult) => void;
   /** Takes each registry's adapter once it is open (retention apply deletes through it). */
   onAdapter?: (provider: ProviderSettings, adapter: RegistryAdapter) => void;
+  /** How many repositories a registry has to discover, once listed (0 when it cannot be). */
+  onListed?: (provider: ProviderSettings, selected: number) => void;
 }
 
 /**
@@ -99,6 +101,7 @@ async function discoverProvider(
     log.warn(`${p.name}: ${message}`);
     registryReceipt.complete = false;
     registryReceipt.errors.push(message);
+    deps.onListed?.(p, 0);
     return { settings: p, receipt: registryReceipt, notes };
   };
 
@@ -141,6 +144,7 @@ async function discoverProvider(
   log.info(
     `${p.name}: ${repositories.length} repositories listed, ${selected.length} selected${shard ? ` in shard ${formatShard(shard)}` : ''}`,
   );
+  deps.onListed?.(p, selected.length);
 
   const previous = await deps.state.loadTags(p.apiUrl);
   const fetcher = new ManifestFetcher(adapter.client, deps.state, adapter.headFirst);

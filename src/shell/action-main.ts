@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { formatShard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { immutableTagViolations } from '../output/change-report.js';
+import { RunProgress } from '../output/progress.js';
 import { escapeMarkdown, fitStepSummary, STEP_SUMMARY_LIMIT } from '../output/summary-markdown.js';
 import {
   devgraphToRead,
@@ -34,6 +35,7 @@ import { readAmbient } from './ambient.js';
 import { uploadGraphArtifact } from './graph-artifact.js';
 import { readInUseFile } from './in-use-file.js';
 import { upsertPrComment } from './pr-comment.js';
+import { periodicProgress, progressIntervalMs } from './progress-display.js';
 import { restoreState, saveState } from './state-cache.js';
 
 type Env = Record<string, string | undefined>;
@@ -180,9 +182,12 @@ async function discoverWithState(
     settings,
     secrets,
   );
+  // The Actions log is no terminal: a plain line now and then, none for a short run.
+  const progress = periodicProgress((line) => core.info(line), { intervalMs: progressIntervalMs(env) });
   const result = await runDiscovery(settings, {
     secrets,
     log,
+    progress: new RunProgress(progress.show),
     ambient,
     ...(inUse ? { inUse } : {}),
     ...(devgraph ? { devgraph } : {}),

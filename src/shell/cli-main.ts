@@ -15,6 +15,7 @@ import { asSource } from '../graph/graph-source.js';
 import { parseShard, type Shard } from '../graph/shard.js';
 import type { Log } from '../log.js';
 import { markdownToText } from '../output/plain-text.js';
+import { RunProgress } from '../output/progress.js';
 import { devgraphToRead, publish, resolveUpload, sendToDevgraph, type UploadTarget } from '../publish.js';
 import { DEFAULT_MAX_DELETIONS } from '../retention/apply.js';
 import { generatedAtFromEnv, type RunResult, readPreviousGraph, runDiscovery } from '../run-discovery.js';
@@ -23,6 +24,7 @@ import { Secrets } from '../secrets.js';
 import { configHash } from '../state/cache-key.js';
 import { readAmbient } from './ambient.js';
 import { readInUseFile } from './in-use-file.js';
+import { type ProgressDisplay, progressDisplay, progressIntervalMs } from './progress-display.js';
 
 const USAGE = `usage:
   devgraph-docker discover --config FILE [--out DIR] [--state DIR] [--previous GRAPH.json]
@@ -76,18 +78,23 @@ interface Cli {
   env: Env;
   secrets: Secrets;
   log: Log;
+  /** Where a discovery's progress shows (stderr); undefined with --quiet. */
+  progress: ProgressDisplay | undefined;
 }
 
 export async function main(argv: string[], env: Env): Promise<number> {
   const secrets = new Secrets();
   let quiet = false;
+  // Log lines go through the progress display once there is one, so a terminal's progress line stays whole.
+  let display: ProgressDisplay | undefined;
+  const toStderr = (text: string) => (display ? display.write(text) : process.stderr.write(text));
   const log: Log = {
     info: (m) => {
-      if (!quiet) process.stderr.write(`${secrets.redact(m)}\n`);
+      if (!quiet) toStderr(`${secrets.redact(m)}\n`);
     },
-    warn: (m) => process.stderr.write(`warning: ${secrets.redact(m)}\n`),
+    warn: (m) => toStderr(`warning: ${secrets.redact(m)}\n`),
     debug: (m) => {
-      if (env.DEVGRAPH_DOCKER_DEBUG) process.stderr.write(`debug: ${secrets.redact(m)}\n`);
+      if (env.DEVGRAPH_DOCKER_DEBUG) toStderr(`debug: ${secrets.redact(m)}\n`);
     },
   };
   let parsed: ReturnType<typeof parse>;
@@ -107,8 +114,9 @@ export async function main(argv: string[], env: Env): Promise<number> {
     process.stderr.write('devgraph-docker: --graph is for upload\n');
     return 1;
   }
-  const cli: Cli = { env, secrets, log };
   try {
+    display = progressDisplay(process.stderr, env, { intervalMs: progressIntervalMs(env) });
+    const cli: Cli = { env, secrets, log, progress: quiet ? undefined : display };
     if (command === 'merge') return await mergeCommand(parsed.files, values, cli);
     if (command === 'upload') return await uploadCommand(values, cli);
     return await discoverCommand(command, values, cli, parsed.applyRetention);
@@ -244,6 +252,7 @@ async function discoverCommand(
     const result = await runDiscovery(settings, {
       secrets,
       log,
+      progress: new RunProgress(cli.progress?.show),
       ...(inUse ? { inUse } : {}),
       ...(devgraph ? { devgraph } : {}),
       ...(applyRetention ? { applyRetention: { maxDeletions: maxDeletions(values['max-deletions']) } } : {}),
