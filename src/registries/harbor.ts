@@ -10,7 +10,7 @@ import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
 import { nextLinkTarget } from '../http/link-header.js';
 import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
-import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
+import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import {
   type ListedManifest,
@@ -75,6 +75,8 @@ interface HarborArtifact {
     config?: { Labels?: unknown } | null;
   } | null;
   push_time?: unknown;
+  /** An index's children (`child_digest`), which are not rows of their own. */
+  references?: Array<{ child_digest?: unknown }> | null;
   tags?: HarborTag[] | null;
   accessories?: HarborAccessory[] | null;
   scan_overview?: Record<string, HarborScanSummary> | null;
@@ -232,6 +234,28 @@ export function harborArtifactTags(
       const pushedAt = isoTime(acc.creation_time);
       vendor.set(tag, { digest: acc.digest, ...(pushedAt ? { pushedAt } : {}) });
     }
+  }
+}
+
+/**
+ * The artifacts of one page that carry no tag, into `untagged`: old builds whose tag moved on and
+ * images pushed by digest. An index's children and the accessories are not rows, so they are not
+ * here; Harbor deletes an index's children with it unless another artifact or a tag holds them.
+ */
+export function harborUntagged(artifacts: HarborArtifact[], untagged: UntaggedManifest[]): void {
+  for (const a of artifacts) {
+    if (typeof a.digest !== 'string' || !DIGEST.test(a.digest) || (a.tags ?? []).length > 0) continue;
+    const pushedAt = isoTime(a.push_time);
+    const children = (a.references ?? [])
+      .map((r) => r.child_digest)
+      .filter((d): d is string => typeof d === 'string' && DIGEST.test(d));
+    untagged.push({
+      digest: a.digest,
+      ...(typeof a.manifest_media_type === 'string' ? { mediaType: a.manifest_media_type } : {}),
+      ...(pushedAt ? { pushedAt } : {}),
+      ...(typeof a.size === 'number' && a.size > 0 ? { size: a.size } : {}),
+      ...(children.length > 0 ? { children } : {}),
+    });
   }
 }
 
@@ -454,6 +478,7 @@ async function harborTags(
   const scan = p.discoverVulnerabilities;
   const vendor = new Map<string, VendorTag>();
   const referrers = new Map<string, ReferrerDescriptor[]>();
+  const untagged: UntaggedManifest[] = [];
   const walk = api.pages(
     (page) =>
       `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
@@ -472,8 +497,16 @@ async function harborTags(
       describe: !p.readManifests,
     });
     harborAccessories(page.items as HarborArtifact[], referrers);
+    harborUntagged(page.items as HarborArtifact[], untagged);
   }
-  return { items: [...vendor.keys()], vendor, referrers, ...walk.verdict };
+  const verdict = walk.verdict;
+  return {
+    items: [...vendor.keys()],
+    vendor,
+    referrers,
+    ...(verdict.complete ? { untagged } : {}),
+    ...verdict,
+  };
 }
 
 export const openHarbor: OpenAdapter = async (ctx) => {
