@@ -13,6 +13,7 @@ import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.
 import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import {
+  type DeleteAnswer,
   type ListedManifest,
   type OpenAdapter,
   ociAdapter,
@@ -237,6 +238,13 @@ export function harborArtifactTags(
   }
 }
 
+/** The manifests an index artifact lists, from its `references`. */
+function referencedChildren(a: HarborArtifact): string[] {
+  return (a.references ?? [])
+    .map((r) => r.child_digest)
+    .filter((d): d is string => typeof d === 'string' && DIGEST.test(d));
+}
+
 /**
  * The artifacts of one page that carry no tag, into `untagged`: old builds whose tag moved on and
  * images pushed by digest. An index's children and the accessories are not rows, so they are not
@@ -246,9 +254,7 @@ export function harborUntagged(artifacts: HarborArtifact[], untagged: UntaggedMa
   for (const a of artifacts) {
     if (typeof a.digest !== 'string' || !DIGEST.test(a.digest) || (a.tags ?? []).length > 0) continue;
     const pushedAt = isoTime(a.push_time);
-    const children = (a.references ?? [])
-      .map((r) => r.child_digest)
-      .filter((d): d is string => typeof d === 'string' && DIGEST.test(d));
+    const children = referencedChildren(a);
     untagged.push({
       digest: a.digest,
       ...(typeof a.manifest_media_type === 'string' ? { mediaType: a.manifest_media_type } : {}),
@@ -464,11 +470,47 @@ async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<
   };
 }
 
+/**
+ * Harbor deletes an index's children along with it, unless a tag or another artifact still holds
+ * them. The plan deletes them after their index, so each such DELETE finds nothing: an answer of
+ * 404 for a child of an index this run deleted says it went with the index. The children come from
+ * the artifacts listing's `references`.
+ */
+class TakenAlong {
+  /** Per repository: each index's children, from the listing. */
+  private readonly children = new Map<string, Map<string, string[]>>();
+  /** Per repository: child digest → the index this run deleted with it. */
+  private readonly gone = new Map<string, Map<string, string>>();
+
+  listed(repo: string, artifacts: HarborArtifact[]): void {
+    const byIndex = this.children.get(repo) ?? new Map<string, string[]>();
+    this.children.set(repo, byIndex);
+    for (const a of artifacts) {
+      const children = referencedChildren(a);
+      if (typeof a.digest === 'string' && children.length > 0) byIndex.set(a.digest, children);
+    }
+  }
+
+  async delete(repo: string, digest: string, send: () => Promise<DeleteAnswer>): Promise<DeleteAnswer> {
+    const answer = await send();
+    const index = this.gone.get(repo)?.get(digest);
+    if (answer.outcome === 'failed' && answer.status === 404 && index)
+      return { outcome: 'deleted', note: `Harbor deleted it with the index ${index}` };
+    if (answer.outcome === 'deleted') {
+      const gone = this.gone.get(repo) ?? new Map<string, string>();
+      this.gone.set(repo, gone);
+      for (const child of this.children.get(repo)?.get(digest) ?? []) gone.set(child, digest);
+    }
+    return answer;
+  }
+}
+
 async function harborTags(
   api: HarborApi,
   p: ProviderSettings,
   repo: string,
   tally: Tally,
+  along: TakenAlong,
 ): Promise<TagListing> {
   const slash = repo.indexOf('/');
   if (slash < 0)
@@ -498,6 +540,7 @@ async function harborTags(
     });
     harborAccessories(page.items as HarborArtifact[], referrers);
     harborUntagged(page.items as HarborArtifact[], untagged);
+    along.listed(repo, page.items as HarborArtifact[]);
   }
   const verdict = walk.verdict;
   return {
@@ -520,10 +563,13 @@ export const openHarbor: OpenAdapter = async (ctx) => {
   const api = new HarborApi(ctx, username, secret);
   const client = ctx.connect(username && secret !== undefined ? { username, password: secret } : {});
   const p = ctx.settings;
+  const along = new TakenAlong();
   return {
     ...ociAdapter(ctx, client),
     listRepositories: () => harborRepositories(api, p),
-    listTags: (repo, tally) => harborTags(api, p, repo, tally),
+    listTags: (repo, tally) => harborTags(api, p, repo, tally, along),
+    deleteManifest: (repo, digest, _tags, tally) =>
+      along.delete(repo, digest, () => client.deleteManifest(repo, digest, tally)),
     scansVulnerabilities: true,
     notes: () => [`Harbor API: ${api.calls} requests (projects, repositories, artifacts)`],
   };

@@ -744,4 +744,40 @@ describe('harbor untagged artifacts and untagged_older_than', () => {
       expect(r.status).toBe(404);
     }
   });
+
+  it('counts a child Harbor deleted with its index as deleted: its own DELETE finds nothing, and the journal says why', async () => {
+    const secrets = new Secrets();
+    const settings = loadConfig(
+      config({
+        url: own.url,
+        username: 'admin',
+        password: 'Harbor12345',
+        selectors: [{ namespace_pattern: 'acme', max_tags: 0, retention: { keep_newest: 1 } }],
+      }),
+      { env: {}, secrets, origin: 'test' },
+    );
+    const http = new HttpClient();
+    const r = await runDiscovery(settings, { secrets, log: silentLog, http, applyRetention: {} }).finally(
+      () => http.close(),
+    );
+    const index = repo.kept.manifest.digest;
+    const children = [...repo.kept.children, ...repo.kept.attestationImages].map((c) => c.manifest.digest);
+    const journal = r.retention!.applied!.journal;
+    // The index first, then what it held.
+    expect(journal[0]!.digest).toBe(index);
+    expect(
+      journal
+        .slice(1)
+        .map((e) => e.digest)
+        .sort(),
+    ).toEqual([...children].sort());
+    expect(journal.map((e) => e.answer)).toEqual(Array(1 + children.length).fill('deleted'));
+    for (const e of journal.slice(1)) expect(e.detail).toBe(`Harbor deleted it with the index ${index}`);
+    const after = await run('admin', 'Harbor12345', false);
+    expect(
+      images(after.graph.load())
+        .map((e) => e.spec.tag)
+        .sort(),
+    ).toEqual(['latest', 'v3']);
+  });
 });

@@ -299,16 +299,17 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
                   config: { Labels: Object.keys(single.labels).length ? single.labels : null },
                 }
               : {},
+          // Every manifest the index lists, attestation manifests (unknown/unknown) included.
           references: f.isIndex
-            ? f.platforms.map((pl) => ({
-                parent_id: id + 1,
-                child_digest: pl.digest,
-                platform: {
+            ? [
+                ...f.platforms.map((pl) => ({
                   os: pl.os,
                   architecture: pl.architecture,
                   ...(pl.variant ? { variant: pl.variant } : {}),
-                },
-              }))
+                  digest: pl.digest,
+                })),
+                ...f.attestations.map((digest) => ({ os: 'unknown', architecture: 'unknown', digest })),
+              ].map(({ digest, ...platform }) => ({ parent_id: id + 1, child_digest: digest, platform }))
             : null,
           ...(withTag
             ? {
