@@ -20,7 +20,7 @@ import {
   startAcrFake,
 } from '../support/fakes/acr-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
-import { untaggedRepository } from '../support/untagged-content.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 const BIG = 250;
 const EXAMPLE = new URL('../../examples/configs/acr.yml', import.meta.url);
@@ -418,9 +418,8 @@ describe('acr: untagged manifests and untagged_older_than', () => {
     await own?.close();
   });
 
-  const run = async (selectors: Array<Record<string, unknown>>, apply = false) => {
-    const secrets = new Secrets();
-    const settings = loadConfig(
+  const run = (selectors: Array<Record<string, unknown>>, apply = false) =>
+    runRetention(
       stringify({
         providers: [
           {
@@ -430,20 +429,8 @@ describe('acr: untagged manifests and untagged_older_than', () => {
           },
         ],
       }),
-      { env: {}, secrets, origin: 'test' },
+      apply,
     );
-    const http = new HttpClient({ sleep: async () => {} });
-    try {
-      return await runDiscovery(settings, {
-        secrets,
-        log: silentLog,
-        http,
-        ...(apply ? { applyRetention: {} } : {}),
-      });
-    } finally {
-      await http.close();
-    }
-  };
   const untaggedRule = { untagged_older_than: '7d' };
 
   it('lists by manifest only where a selector has untagged_older_than, since it costs more pages', async () => {

@@ -28,7 +28,7 @@ import {
   startGhcrFake,
   USER,
 } from '../support/fakes/ghcr-fake.js';
-import { untaggedRepository } from '../support/untagged-content.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 let fake: GhcrFake;
 beforeAll(async () => {
@@ -660,9 +660,8 @@ describe('ghcr untagged versions and untagged_older_than', () => {
     await own.close();
   });
 
-  const run = async (apply: boolean) => {
-    const secrets = new Secrets();
-    const settings = loadConfig(
+  const run = (apply: boolean) =>
+    runRetention(
       `providers:
   - name: ghcr
     type: docker
@@ -677,20 +676,8 @@ describe('ghcr untagged versions and untagged_older_than', () => {
           max_tags: 0
           retention: { untagged_older_than: 7d }
 `,
-      { env: {}, secrets, origin: 'test' },
+      apply,
     );
-    const http = new HttpClient();
-    try {
-      return await runDiscovery(settings, {
-        secrets,
-        log: silentLog,
-        http,
-        ...(apply ? { applyRetention: {} } : {}),
-      });
-    } finally {
-      await http.close();
-    }
-  };
 
   it("plans the old untagged versions, not the young one nor the kept index's platforms, and deletes them by version id", async () => {
     const first = await run(true);

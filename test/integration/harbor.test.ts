@@ -21,7 +21,7 @@ import { tagFacts } from '../support/fakes/content-facts.js';
 import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 import { buildReferrer, referrerFacts, withReferrers } from '../support/fakes/referrers.js';
-import { untaggedRepository } from '../support/untagged-content.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
 const ROBOT = 'robot$acme+inventory';
@@ -648,21 +648,8 @@ describe('harbor untagged artifacts and untagged_older_than', () => {
       selectors: [{ namespace_pattern: 'acme', max_tags: 0, retention: { untagged_older_than: '7d' } }],
     });
 
-  const run = async (username: string, password: string, apply: boolean) => {
-    const secrets = new Secrets();
-    const settings = loadConfig(yaml(username, password), { env: {}, secrets, origin: 'test' });
-    const http = new HttpClient();
-    try {
-      return await runDiscovery(settings, {
-        secrets,
-        log: silentLog,
-        http,
-        ...(apply ? { applyRetention: {} } : {}),
-      });
-    } finally {
-      await http.close();
-    }
-  };
+  const run = (username: string, password: string, apply: boolean) =>
+    runRetention(yaml(username, password), apply);
 
   /** Bytes of manifests, configs and layers as Harbor sizes an untagged artifact row. */
   const bytes = (...cs: Array<{ bytes: Buffer }>) => cs.reduce((n, c) => n + c.bytes.length, 0);
@@ -746,19 +733,14 @@ describe('harbor untagged artifacts and untagged_older_than', () => {
   });
 
   it('counts a child Harbor deleted with its index as deleted: its own DELETE finds nothing, and the journal says why', async () => {
-    const secrets = new Secrets();
-    const settings = loadConfig(
+    const r = await runRetention(
       config({
         url: own.url,
         username: 'admin',
         password: 'Harbor12345',
         selectors: [{ namespace_pattern: 'acme', max_tags: 0, retention: { keep_newest: 1 } }],
       }),
-      { env: {}, secrets, origin: 'test' },
-    );
-    const http = new HttpClient();
-    const r = await runDiscovery(settings, { secrets, log: silentLog, http, applyRetention: {} }).finally(
-      () => http.close(),
+      true,
     );
     const index = repo.kept.manifest.digest;
     const children = [...repo.kept.children, ...repo.kept.attestationImages].map((c) => c.manifest.digest);
