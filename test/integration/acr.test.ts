@@ -8,6 +8,7 @@ import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import { literalRepositories } from '../../src/registries/acr.js';
+import { openAdapter } from '../../src/registries/open-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
@@ -467,6 +468,38 @@ describe('acr: untagged manifests and untagged_older_than', () => {
       expect(own.requests.filter((q) => q.path.startsWith('/acr/v1/library/nginx/_tags?')).length).toBe(2);
     } finally {
       own.pageCap = 1000;
+    }
+  });
+
+  it('refuses a delete to a repository-scoped token without the delete action', async () => {
+    const secrets = new Secrets();
+    const settings = loadConfig(
+      stringify({
+        providers: [
+          {
+            name: 'acr',
+            type: 'docker',
+            config: { registry_type: 'acr', api_url: own.url, ...SCOPED_TOKEN, selectors: [{ max_tags: 0 }] },
+          },
+        ],
+      }),
+      { env: {}, secrets, origin: 'test' },
+    ).providers[0]!;
+    const http = new HttpClient({ sleep: async () => {} });
+    try {
+      const adapter = await openAdapter({ settings, http, secrets, log: silentLog, ambient: { env: {} } });
+      const start = own.requests.length;
+      const answer = await adapter.deleteManifest!('acme/untagged', repo.oldImage.manifest.digest, [], {
+        requests: 0,
+      });
+      expect(answer).toMatchObject({ outcome: 'refused', why: 'denied' });
+      // The token the registry gave carries pull only: the DELETE is refused, nothing removed.
+      const deletes = own.requests.slice(start).filter((q) => q.method === 'DELETE');
+      expect(deletes.length).toBeGreaterThan(0);
+      expect(deletes.every((q) => q.status === 401)).toBe(true);
+      expect(own.registry.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    } finally {
+      await http.close();
     }
   });
 
