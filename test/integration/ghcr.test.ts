@@ -54,14 +54,14 @@ interface RunOpts {
   env?: Record<string, string>;
 }
 
-function providerYaml(o: RunOpts): string {
+function providerYaml(o: RunOpts, at: GhcrFake = fake): string {
   return `providers:
   - name: ghcr
     type: docker
     config:
       registry_type: ${o.type ?? 'ghcr'}
-      api_url: ${fake.url}
-      github_api_url: ${fake.apiUrl}
+      api_url: ${at.url}
+      github_api_url: ${at.apiUrl}
 ${o.credentials ? `      ${o.credentials}\n` : ''}      selectors:
 ${o.selectors}`;
 }
@@ -662,20 +662,13 @@ describe('ghcr untagged versions and untagged_older_than', () => {
 
   const run = (apply: boolean) =>
     runRetention(
-      `providers:
-  - name: ghcr
-    type: docker
-    config:
-      registry_type: ghcr
-      api_url: ${own.url}
-      github_api_url: ${own.apiUrl}
-      token: ${PAT}
-      selectors:
-        - namespace_pattern: "^${ORG}$"
-          repository_pattern: "^untagged$"
-          max_tags: 0
-          retention: { untagged_older_than: 7d }
-`,
+      providerYaml(
+        {
+          credentials: `token: ${PAT}`,
+          selectors: `${selector(`^${ORG}$`, '^untagged$', 0)}          retention: { untagged_older_than: 7d }\n`,
+        },
+        own,
+      ),
       apply,
     );
 
