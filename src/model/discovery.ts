@@ -133,6 +133,8 @@ export interface UntaggedManifest {
   lastPulledAt?: string;
   /** Bytes as the vendor counts them, when it reports a size. */
   size?: number;
+  /** An index's platform manifests, when the listing names them (Harbor, ACR references). */
+  children?: string[];
 }
 
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */

@@ -10,14 +10,21 @@
 // last update time, so discovery needs no per-tag HEAD. Those tag pages need the
 // `metadata_read` action, which repository-scoped tokens may lack: then tags come from
 // /v2/<repo>/tags/list and are resolved one manifest request each, and the summary says why.
+//
+// Untagged manifests are only in `/acr/v1/<repo>/_manifests`, one row per manifest (an index's
+// platform and attestation manifests each a row) where `_tags` has one per tag. A multi-arch
+// repository has several times more manifests than tags, so that listing costs more pages: it is
+// read instead of `_tags` only for repositories whose selector has retention.untagged_older_than.
 
 import { z } from 'zod';
 import { registryErrorText } from '../auth/registry-auth.js';
+import { selectorFor } from '../config/select.js';
 import type { Credentials, Selector } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
 import { nextLinkTarget } from '../http/link-header.js';
 import { collectPages, optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
+import type { UntaggedManifest } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
   type OpenAdapter,
@@ -132,10 +139,40 @@ const AcrTag = z.object({
   lastUpdateTime: optionalFact(z.string()),
 });
 
+const AcrManifestsPage = z.object({ manifests: z.array(z.unknown()).nullish() });
+
+const AcrManifest = z.object({
+  digest: z.string(),
+  tags: optionalFact(z.array(z.string())),
+  createdTime: optionalFact(z.string()),
+  lastUpdateTime: optionalFact(z.string()),
+  imageSize: optionalFact(z.number()),
+  mediaType: optionalFact(z.string()),
+  // An index's platform manifests.
+  references: optionalFact(z.array(z.object({ digest: z.string() }))),
+});
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** An untagged row of `_manifests`: pushed at createdTime (lastUpdateTime also moves when a tag leaves it). */
+function acrUntagged(m: z.output<typeof AcrManifest>): UntaggedManifest {
+  const pushedAt = normaliseTime(m.createdTime) ?? normaliseTime(m.lastUpdateTime);
+  const children = (m.references ?? []).map((r) => r.digest).filter((d) => DIGEST.test(d));
+  return {
+    digest: m.digest,
+    ...(m.mediaType ? { mediaType: m.mediaType } : {}),
+    ...(pushedAt ? { pushedAt } : {}),
+    ...(typeof m.imageSize === 'number' && m.imageSize > 0 ? { size: m.imageSize } : {}),
+    ...(children.length > 0 ? { children } : {}),
+  };
+}
+
 class AcrLister {
   private metadataDenied: string | undefined;
   private fallbackRepos = 0;
   private vendorPages = 0;
+  /** Repositories listed by manifest (`_manifests`) for untagged_older_than. */
+  private manifestListed = 0;
   private catalogNote: string | undefined;
 
   constructor(
@@ -212,6 +249,8 @@ class AcrLister {
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
     try {
+      if (selectorFor(repo, this.ctx.settings.selectors)?.retention?.untaggedOlderThan)
+        return await this.manifests(repo, tally);
       const first = `${this.client.origin}/acr/v1/${repo}/_tags?orderby=timedesc&n=${PAGE_SIZE}`;
       const walk = this.pages(
         first,
@@ -235,6 +274,40 @@ class AcrLister {
     }
   }
 
+  /**
+   * Tags and untagged manifests from `_manifests`. A tag's time is then its manifest's last
+   * update, as `_tags` gives it for the tag.
+   */
+  private async manifests(repo: string, tally: Tally): Promise<TagListing> {
+    const items = new Set<string>();
+    const vendor = new Map<string, VendorTag>();
+    const untagged: UntaggedManifest[] = [];
+    const walk = this.pages(
+      `${this.client.origin}/acr/v1/${repo}/_manifests?orderby=timedesc&n=${PAGE_SIZE}`,
+      metadataScope(repo),
+      (doc, url) =>
+        readRows(readPage(doc, AcrManifestsPage, describeUrl(url)).manifests ?? [], AcrManifest, 'manifest'),
+      tally,
+    );
+    for await (const page of walk) {
+      for (const m of page.items) {
+        const valid = DIGEST.test(m.digest);
+        if (!m.tags?.length) {
+          if (valid) untagged.push(acrUntagged(m));
+          continue;
+        }
+        const pushedAt = normaliseTime(m.lastUpdateTime);
+        for (const tag of m.tags) {
+          items.add(tag);
+          if (valid) vendor.set(tag, { digest: m.digest, ...(pushedAt ? { pushedAt } : {}) });
+        }
+      }
+    }
+    this.manifestListed++;
+    const verdict = walk.verdict;
+    return { items: [...items], vendor, ...(verdict.complete ? { untagged } : {}), ...verdict };
+  }
+
   private async plainTags(repo: string, tally: Tally): Promise<TagListing> {
     this.fallbackRepos++;
     return this.client.listTags(repo, tally);
@@ -249,6 +322,10 @@ class AcrLister {
       );
     else if (this.vendorPages > 0)
       out.push(`${this.vendorPages} ACR listing pages (/acr/v1) gave tags with digests and push times`);
+    if (this.manifestListed > 0)
+      out.push(
+        `${plural(this.manifestListed, 'repository', 'repositories')} listed by manifest (/acr/v1/<repo>/_manifests) for retention's untagged_older_than: one row per manifest, index children included, where the tag listing has one per tag`,
+      );
     return out;
   }
 }

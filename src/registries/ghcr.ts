@@ -14,7 +14,7 @@ import { AuthError, RegistryError } from '../errors.js';
 import type { Tally } from '../http/http-client.js';
 import { nextLinkTarget } from '../http/link-header.js';
 import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
-import type { RepositoryInfo } from '../model/discovery.js';
+import type { RepositoryInfo, UntaggedManifest } from '../model/discovery.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import type {
   DeleteAnswer,
@@ -742,11 +742,17 @@ class Ghcr implements RegistryAdapter {
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
     const ids = new Map<string, number>();
+    const untagged = new Map<string, UntaggedManifest>();
     const onVersions = (versions: z.output<typeof GitHubVersion>[]) => {
       for (const v of versions) {
         if (v.id !== undefined) ids.set(v.digest, v.id);
-        // Untagged versions are platform images and attestations inside an index: not tags.
-        if (!v.tags) continue;
+        // Untagged versions (an index's platform images and attestations, old builds whose tag
+        // moved on, referrers pushed by digest) are no tags, but retention may delete them.
+        if (!v.tags?.length) {
+          if (DIGEST.test(v.digest))
+            untagged.set(v.digest, { digest: v.digest, ...(v.pushedAt ? { pushedAt: v.pushedAt } : {}) });
+          continue;
+        }
         for (const t of v.tags) {
           items.add(t);
           if (!DIGEST.test(v.digest)) continue;
@@ -763,6 +769,7 @@ class Ghcr implements RegistryAdapter {
       for (const kind of kinds) {
         items.clear();
         vendor.clear();
+        untagged.clear();
         const walk = await this.walk(
           `/${kind}/${encodeURIComponent(owner!)}/packages/container/${pkg}/versions?per_page=${PER_PAGE}`,
           `the versions of ${repo}`,
@@ -785,6 +792,7 @@ class Ghcr implements RegistryAdapter {
           vendor,
           pages: walk.pages,
           complete: walk.complete,
+          ...(walk.complete ? { untagged: [...untagged.values()] } : {}),
           ...(walk.problem ? { problem: walk.problem } : {}),
         };
       }

@@ -10,9 +10,10 @@ import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type HttpResponse, type Tally } from '../http/http-client.js';
 import { nextLinkTarget } from '../http/link-header.js';
 import { optionalFact, PageWalk, readPage, readRows } from '../http/page-walker.js';
-import type { RepositoryInfo, VulnerabilityCounts } from '../model/discovery.js';
+import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import {
+  type DeleteAnswer,
   type ListedManifest,
   type OpenAdapter,
   ociAdapter,
@@ -75,6 +76,8 @@ interface HarborArtifact {
     config?: { Labels?: unknown } | null;
   } | null;
   push_time?: unknown;
+  /** An index's children (`child_digest`), which are not rows of their own. */
+  references?: Array<{ child_digest?: unknown }> | null;
   tags?: HarborTag[] | null;
   accessories?: HarborAccessory[] | null;
   scan_overview?: Record<string, HarborScanSummary> | null;
@@ -232,6 +235,33 @@ export function harborArtifactTags(
       const pushedAt = isoTime(acc.creation_time);
       vendor.set(tag, { digest: acc.digest, ...(pushedAt ? { pushedAt } : {}) });
     }
+  }
+}
+
+/** The manifests an index artifact lists, from its `references`. */
+function referencedChildren(a: HarborArtifact): string[] {
+  return (a.references ?? [])
+    .map((r) => r.child_digest)
+    .filter((d): d is string => typeof d === 'string' && DIGEST.test(d));
+}
+
+/**
+ * The artifacts of one page that carry no tag, into `untagged`: old builds whose tag moved on and
+ * images pushed by digest. An index's children and the accessories are not rows, so they are not
+ * here; Harbor deletes an index's children with it unless another artifact or a tag holds them.
+ */
+export function harborUntagged(artifacts: HarborArtifact[], untagged: UntaggedManifest[]): void {
+  for (const a of artifacts) {
+    if (typeof a.digest !== 'string' || !DIGEST.test(a.digest) || (a.tags ?? []).length > 0) continue;
+    const pushedAt = isoTime(a.push_time);
+    const children = referencedChildren(a);
+    untagged.push({
+      digest: a.digest,
+      ...(typeof a.manifest_media_type === 'string' ? { mediaType: a.manifest_media_type } : {}),
+      ...(pushedAt ? { pushedAt } : {}),
+      ...(typeof a.size === 'number' && a.size > 0 ? { size: a.size } : {}),
+      ...(children.length > 0 ? { children } : {}),
+    });
   }
 }
 
@@ -440,11 +470,47 @@ async function harborRepositories(api: HarborApi, p: ProviderSettings): Promise<
   };
 }
 
+/**
+ * Harbor deletes an index's children along with it, unless a tag or another artifact still holds
+ * them. The plan deletes them after their index, so each such DELETE finds nothing: an answer of
+ * 404 for a child of an index this run deleted says it went with the index. The children come from
+ * the artifacts listing's `references`.
+ */
+class TakenAlong {
+  /** Per repository: each index's children, from the listing. */
+  private readonly children = new Map<string, Map<string, string[]>>();
+  /** Per repository: child digest → the index this run deleted with it. */
+  private readonly gone = new Map<string, Map<string, string>>();
+
+  listed(repo: string, artifacts: HarborArtifact[]): void {
+    const byIndex = this.children.get(repo) ?? new Map<string, string[]>();
+    this.children.set(repo, byIndex);
+    for (const a of artifacts) {
+      const children = referencedChildren(a);
+      if (typeof a.digest === 'string' && children.length > 0) byIndex.set(a.digest, children);
+    }
+  }
+
+  async delete(repo: string, digest: string, send: () => Promise<DeleteAnswer>): Promise<DeleteAnswer> {
+    const answer = await send();
+    const index = this.gone.get(repo)?.get(digest);
+    if (answer.outcome === 'failed' && answer.status === 404 && index)
+      return { outcome: 'deleted', note: `Harbor deleted it with the index ${index}` };
+    if (answer.outcome === 'deleted') {
+      const gone = this.gone.get(repo) ?? new Map<string, string>();
+      this.gone.set(repo, gone);
+      for (const child of this.children.get(repo)?.get(digest) ?? []) gone.set(child, digest);
+    }
+    return answer;
+  }
+}
+
 async function harborTags(
   api: HarborApi,
   p: ProviderSettings,
   repo: string,
   tally: Tally,
+  along: TakenAlong,
 ): Promise<TagListing> {
   const slash = repo.indexOf('/');
   if (slash < 0)
@@ -454,6 +520,7 @@ async function harborTags(
   const scan = p.discoverVulnerabilities;
   const vendor = new Map<string, VendorTag>();
   const referrers = new Map<string, ReferrerDescriptor[]>();
+  const untagged: UntaggedManifest[] = [];
   const walk = api.pages(
     (page) =>
       `${api.base}/projects/${encodeURIComponent(project)}/repositories/${harborRepositoryPath(name)}/artifacts?page=${page}&page_size=${HARBOR_PAGE_SIZE}&with_tag=true&with_accessory=true&with_scan_overview=${scan}`,
@@ -472,8 +539,17 @@ async function harborTags(
       describe: !p.readManifests,
     });
     harborAccessories(page.items as HarborArtifact[], referrers);
+    harborUntagged(page.items as HarborArtifact[], untagged);
+    along.listed(repo, page.items as HarborArtifact[]);
   }
-  return { items: [...vendor.keys()], vendor, referrers, ...walk.verdict };
+  const verdict = walk.verdict;
+  return {
+    items: [...vendor.keys()],
+    vendor,
+    referrers,
+    ...(verdict.complete ? { untagged } : {}),
+    ...verdict,
+  };
 }
 
 export const openHarbor: OpenAdapter = async (ctx) => {
@@ -487,10 +563,13 @@ export const openHarbor: OpenAdapter = async (ctx) => {
   const api = new HarborApi(ctx, username, secret);
   const client = ctx.connect(username && secret !== undefined ? { username, password: secret } : {});
   const p = ctx.settings;
+  const along = new TakenAlong();
   return {
     ...ociAdapter(ctx, client),
     listRepositories: () => harborRepositories(api, p),
-    listTags: (repo, tally) => harborTags(api, p, repo, tally),
+    listTags: (repo, tally) => harborTags(api, p, repo, tally, along),
+    deleteManifest: (repo, digest, _tags, tally) =>
+      along.delete(repo, digest, () => client.deleteManifest(repo, digest, tally)),
     scansVulnerabilities: true,
     notes: () => [`Harbor API: ${api.calls} requests (projects, repositories, artifacts)`],
   };

@@ -233,6 +233,83 @@ describe('inventoryOf', () => {
   });
 });
 
+describe('inventoryOf: untagged manifests a vendor listing names (untaggedOf)', () => {
+  const OLD = d('old build');
+  const OLD_INDEX = d('old index');
+
+  it('takes the record discovery made for one it read, with the listing push time where it had none', () => {
+    const r = discovered();
+    r.untagged = [
+      { digest: AMD, pushedAt: '2026-03-01T10:00:05Z', size: 1 },
+      { digest: ATT, mediaType: MediaType.OciManifest },
+    ];
+    const inv = inventoryOf('ghcr', 'ghcr.io', r);
+    // The platform manifest of IDX: the same blobs and size as the read record, dated by the listing.
+    expect(inv.untagged![0]).toEqual({ ...inv.manifests.get(AMD)!, pushedAt: '2026-03-01T10:00:05Z' });
+    // Nothing to add: the read record as it is, its role attestation kept.
+    expect(inv.untagged![1]).toBe(inv.manifests.get(ATT));
+  });
+
+  it('keeps a read push time over the listing, which may date a tag change rather than the push', () => {
+    const r = discovered();
+    r.images = r.images.map((i) => (i.digest === LONE ? { ...i, pushedAt: '2025-01-01T00:00:00Z' } : i));
+    r.untagged = [{ digest: LONE, pushedAt: '2026-01-01T00:00:00Z' }];
+    const inv = inventoryOf('hub', 'r', r);
+    expect(inv.untagged![0]!.pushedAt).toBe('2025-01-01T00:00:00Z');
+    expect(inv.untagged![0]).toBe(inv.manifests.get(LONE));
+  });
+
+  it('makes one discovery did not read a piece of the size the vendor gives: no blobs, its children if listed', () => {
+    const r = discovered();
+    r.untagged = [
+      { digest: OLD, mediaType: MediaType.DockerManifest, pushedAt: '2025-10-01T00:00:00Z', size: 5120 },
+      {
+        digest: OLD_INDEX,
+        mediaType: MediaType.OciIndex,
+        pushedAt: '2025-11-01T00:00:00Z',
+        size: 9000,
+        children: [d('old amd64'), d('old arm64')],
+      },
+      // No media type (GHCR's versions), but children: an index all the same.
+      { digest: d('listed index'), children: [d('x')] },
+      // Nothing but the digest: an image of unknown size and age.
+      { digest: d('bare') },
+    ];
+    const inv = inventoryOf('harbor', 'harbor.example.com', r);
+    expect(inv.untagged).toEqual([
+      {
+        digest: OLD,
+        role: 'image',
+        size: 5120,
+        blobs: [],
+        children: [],
+        subjects: [],
+        pushedAt: '2025-10-01T00:00:00Z',
+      },
+      {
+        digest: OLD_INDEX,
+        role: 'index',
+        size: 9000,
+        blobs: [],
+        children: [d('old amd64'), d('old arm64')],
+        subjects: [],
+        pushedAt: '2025-11-01T00:00:00Z',
+      },
+      { digest: d('listed index'), role: 'index', size: 0, blobs: [], children: [d('x')], subjects: [] },
+      { digest: d('bare'), role: 'image', size: 0, blobs: [], children: [], subjects: [] },
+    ]);
+    // Listed untagged manifests are not read manifests, and do not make the figures partial.
+    expect(inv.manifests.has(OLD)).toBe(false);
+    expect(pick(inv)).toEqual({ complete: true, partial: false });
+  });
+
+  it('lists none as none: an empty list is a registry that lists untagged manifests and has none', () => {
+    const r = discovered();
+    r.untagged = [];
+    expect(inventoryOf('acr', 'r', r).untagged).toEqual([]);
+  });
+});
+
 function pick(inv: { complete: boolean; partial: boolean }) {
   return { complete: inv.complete, partial: inv.partial };
 }

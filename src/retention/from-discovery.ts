@@ -75,10 +75,10 @@ function untaggedOf(u: UntaggedManifest, read: Map<string, InventoryManifest>): 
   if (known) return u.pushedAt && !known.pushedAt ? { ...known, pushedAt: u.pushedAt } : known;
   return {
     digest: u.digest,
-    role: isIndexType(u.mediaType) ? 'index' : 'image',
+    role: isIndexType(u.mediaType) || u.children?.length ? 'index' : 'image',
     size: u.size ?? 0,
     blobs: [],
-    children: [],
+    children: u.children ?? [],
     subjects: [],
     ...(u.pushedAt ? { pushedAt: u.pushedAt } : {}),
   };

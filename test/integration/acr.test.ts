@@ -8,6 +8,7 @@ import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import { literalRepositories } from '../../src/registries/acr.js';
+import { openAdapter } from '../../src/registries/open-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
@@ -20,6 +21,7 @@ import {
   startAcrFake,
 } from '../support/fakes/acr-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 const BIG = 250;
 const EXAMPLE = new URL('../../examples/configs/acr.yml', import.meta.url);
@@ -402,5 +404,138 @@ describe('acr: rate limits', () => {
     expect(r.graph.receipts[0]!.errors[0]).toBe(
       `cannot list repositories: ${acr.host}/acr/v1/_catalog: rate-limited (HTTP 429: TOOMANYREQUESTS too many requests); the registry asks to wait 1 s; retried and gave up`,
     );
+  });
+});
+
+describe('acr: untagged manifests and untagged_older_than', () => {
+  const repo = untaggedRepository('acme/untagged');
+  let own: AcrFake;
+  beforeAll(async () => {
+    own = await startAcrFake({
+      repos: [repo.content, sampleRepositories().find((r) => r.name === 'library/nginx')!],
+    });
+  });
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  const run = (selectors: Array<Record<string, unknown>>, apply = false) =>
+    runRetention(
+      stringify({
+        providers: [
+          {
+            name: 'acr',
+            type: 'docker',
+            config: { registry_type: 'acr', api_url: own.url, ...ADMIN, selectors },
+          },
+        ],
+      }),
+      apply,
+    );
+  const untaggedRule = { untagged_older_than: '7d' };
+
+  it('lists by manifest only where a selector has untagged_older_than, since it costs more pages', async () => {
+    own.pageCap = 5;
+    own.requests.length = 0;
+    try {
+      const r = await run([
+        { namespace_pattern: '^library$', max_tags: 0, retention: untaggedRule },
+        { namespace_pattern: '^acme$', max_tags: 0 },
+      ]);
+      expect(r.complete).toBe(true);
+      const listed = (what: string) =>
+        own.requests.filter((q) => q.path.startsWith(`/acr/v1/${what}?`)).length;
+      // nginx: 7 tags on 3 indexes, whose 6 platform and 6 attestation manifests are rows too.
+      expect(listed('library/nginx/_manifests')).toBe(3);
+      expect(listed('library/nginx/_tags')).toBe(0);
+      expect(listed('acme/untagged/_tags')).toBe(1);
+      expect(listed('acme/untagged/_manifests')).toBe(0);
+      const receipts = receiptsOf(r);
+      expect(receipts['acr:library/nginx']).toMatchObject({ tags_listed: 7, pages: 3, complete: true });
+      expect(r.summary).toContain('1 repository listed by manifest (/acr/v1/<repo>/_manifests)');
+      const plan = r.retention!.plans.find((p) => p.repository === 'library/nginx')!;
+      // Every untagged nginx manifest belongs to a kept index.
+      expect(plan.deletions).toEqual([]);
+      expect(new Set(plan.protected.map((p) => p.why[0]!.by))).toEqual(new Set(['kept_index']));
+    } finally {
+      own.pageCap = 1000;
+    }
+    // The same repository by _tags: 7 rows, 2 pages of 5.
+    own.pageCap = 5;
+    own.requests.length = 0;
+    try {
+      await run([{ namespace_pattern: '^library$', max_tags: 0 }]);
+      expect(own.requests.filter((q) => q.path.startsWith('/acr/v1/library/nginx/_tags?')).length).toBe(2);
+    } finally {
+      own.pageCap = 1000;
+    }
+  });
+
+  it('refuses a delete to a repository-scoped token without the delete action', async () => {
+    const secrets = new Secrets();
+    const settings = loadConfig(
+      stringify({
+        providers: [
+          {
+            name: 'acr',
+            type: 'docker',
+            config: { registry_type: 'acr', api_url: own.url, ...SCOPED_TOKEN, selectors: [{ max_tags: 0 }] },
+          },
+        ],
+      }),
+      { env: {}, secrets, origin: 'test' },
+    ).providers[0]!;
+    const http = new HttpClient({ sleep: async () => {} });
+    try {
+      const adapter = await openAdapter({ settings, http, secrets, log: silentLog, ambient: { env: {} } });
+      const start = own.requests.length;
+      const answer = await adapter.deleteManifest!('acme/untagged', repo.oldImage.manifest.digest, [], {
+        requests: 0,
+      });
+      expect(answer).toMatchObject({ outcome: 'refused', why: 'denied' });
+      // The token the registry gave carries pull only: the DELETE is refused, nothing removed.
+      const deletes = own.requests.slice(start).filter((q) => q.method === 'DELETE');
+      expect(deletes.length).toBeGreaterThan(0);
+      expect(deletes.every((q) => q.status === 401)).toBe(true);
+      expect(own.registry.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it("plans the old untagged manifests, an index before its platforms, not the young one nor the kept index's, and deletes them", async () => {
+    const selectors = [{ namespace_pattern: '^acme$', max_tags: 0, retention: untaggedRule }];
+    own.requests.length = 0;
+    const first = await run(selectors, true);
+    const plan = first.retention!.plans.find((p) => p.repository === 'acme/untagged')!;
+    expect(plan.deletions.map((d) => d.digest).sort()).toEqual(repo.oldDigests);
+    expect(plan.deletions.every((d) => d.cause === 'untagged')).toBe(true);
+    const order = plan.deletions.map((d) => d.digest);
+    for (const c of repo.oldIndex.children)
+      expect(order.indexOf(c.manifest.digest)).toBeGreaterThan(order.indexOf(repo.oldIndex.manifest.digest));
+    expect(JSON.stringify(plan)).not.toContain(repo.youngImage.manifest.digest);
+    const keptChildren = [...repo.kept.children, ...repo.kept.attestationImages].map(
+      (c) => c.manifest.digest,
+    );
+    expect(plan.protected.map((p) => [p.digest, p.why.map((w) => w.by)]).sort()).toEqual(
+      keptChildren.map((d) => [d, ['kept_index']]).sort(),
+    );
+    expect(first.retention!.applied!.journal.map((e) => [e.digest, e.answer])).toEqual(
+      order.map((d) => [d, 'deleted']),
+    );
+    // One DELETE per manifest (plus the token for the delete action).
+    expect(own.requests.filter((q) => q.method === 'DELETE').map((q) => q.status)).toEqual(
+      order.map(() => 202),
+    );
+
+    const after = await run(selectors);
+    const again = after.retention!.plans.find((p) => p.repository === 'acme/untagged')!;
+    expect(again.deletions).toEqual([]);
+    expect(again.protected).toHaveLength(keptChildren.length);
+    const tags = after.graph
+      .load()
+      .entities.filter((e) => e.kind === 'DockerImage' && e.spec.repository === 'acme/untagged')
+      .map((e) => e.spec.tag);
+    expect(tags.sort()).toEqual(['latest', 'v2', 'v3']);
   });
 });

@@ -28,6 +28,7 @@ import {
   startGhcrFake,
   USER,
 } from '../support/fakes/ghcr-fake.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 let fake: GhcrFake;
 beforeAll(async () => {
@@ -53,14 +54,14 @@ interface RunOpts {
   env?: Record<string, string>;
 }
 
-function providerYaml(o: RunOpts): string {
+function providerYaml(o: RunOpts, at: GhcrFake = fake): string {
   return `providers:
   - name: ghcr
     type: docker
     config:
       registry_type: ${o.type ?? 'ghcr'}
-      api_url: ${fake.url}
-      github_api_url: ${fake.apiUrl}
+      api_url: ${at.url}
+      github_api_url: ${at.apiUrl}
 ${o.credentials ? `      ${o.credentials}\n` : ''}      selectors:
 ${o.selectors}`;
 }
@@ -645,5 +646,64 @@ describe('GitHub attestations API (vendorAttestations)', () => {
     } finally {
       await o.close();
     }
+  });
+});
+
+describe('ghcr untagged versions and untagged_older_than', () => {
+  const name = `${ORG}/untagged`;
+  const repo = untaggedRepository(name);
+  let own: GhcrFake;
+  beforeAll(async () => {
+    own = await startGhcrFake({ extraRepositories: [repo.content] });
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+
+  const run = (apply: boolean) =>
+    runRetention(
+      providerYaml(
+        {
+          credentials: `token: ${PAT}`,
+          selectors: `${selector(`^${ORG}$`, '^untagged$', 0)}          retention: { untagged_older_than: 7d }\n`,
+        },
+        own,
+      ),
+      apply,
+    );
+
+  it("plans the old untagged versions, not the young one nor the kept index's platforms, and deletes them by version id", async () => {
+    const first = await run(true);
+    const plan = first.retention!.plans.find((p) => p.repository === name)!;
+    // The old single build, the old index and its two platform images: all untagged versions.
+    expect(plan.deletions.map((d) => d.digest).sort()).toEqual(repo.oldDigests);
+    expect(plan.deletions.every((d) => d.cause === 'untagged' && d.tags.length === 0)).toBe(true);
+    expect(plan.deletions.find((d) => d.digest === repo.oldImage.manifest.digest)!.reason).toBe(
+      'untagged_older_than 7d: untagged, 61 days old',
+    );
+    // The tagged v2 index stays, so its old untagged platform and attestation versions stay too.
+    const keptChildren = [...repo.kept.children, ...repo.kept.attestationImages].map(
+      (c) => c.manifest.digest,
+    );
+    expect(plan.protected.map((p) => [p.digest, p.why.map((w) => w.by)]).sort()).toEqual(
+      keptChildren.map((d) => [d, ['kept_index']]).sort(),
+    );
+    expect(JSON.stringify(plan)).not.toContain(repo.youngImage.manifest.digest);
+    const applied = first.retention!.applied!;
+    expect(applied.journal.map((e) => [e.digest, e.answer]).sort()).toEqual(
+      repo.oldDigests.map((d) => [d, 'deleted']),
+    );
+    // One version delete each; the version ids came from the listing discovery read.
+    const deletes = own.apiRequests.filter((q) => q.method === 'DELETE');
+    expect(deletes.map((q) => q.status)).toEqual(Array(repo.oldDigests.length).fill(204));
+    expect(applied.journal.every((e) => e.requests === 1)).toBe(true);
+
+    own.reset();
+    const second = await run(false);
+    const again = second.retention!.plans.find((p) => p.repository === name)!;
+    expect(again.deletions).toEqual([]);
+    expect(again.protected).toHaveLength(keptChildren.length);
+    const images = second.graph.load().entities.filter((e) => e.kind === 'DockerImage');
+    expect(images.map((e) => e.spec.tag).sort()).toEqual(['latest', 'v2', 'v3']);
   });
 });

@@ -7,16 +7,21 @@ import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
+import { discover as discoverRepositories } from '../../src/discovery/discover.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
+import { inventoryOf } from '../../src/retention/from-discovery.js';
+import { storageOf } from '../../src/retention/storage.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { NoState } from '../../src/state/state-store.js';
 import { comparableGraph } from '../support/comparable-graph.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 import { buildReferrer, referrerFacts, withReferrers } from '../support/fakes/referrers.js';
+import { runRetention, untaggedRepository } from '../support/untagged-content.js';
 
 const EXAMPLE = new URL('../../examples/configs/harbor.yml', import.meta.url);
 const ROBOT = 'robot$acme+inventory';
@@ -615,5 +620,146 @@ describe('harbor accessories as referrers (adapter)', () => {
       await http.close();
       await own.close();
     }
+  });
+});
+
+describe('harbor untagged artifacts and untagged_older_than', () => {
+  const repo = untaggedRepository('acme/untagged');
+  let own: HarborFake;
+  beforeAll(async () => {
+    own = await startHarborFake({
+      repositories: [repo.content],
+      accounts: {
+        admin: { password: 'Harbor12345', projects: '*', deletes: true },
+        [ROBOT]: { password: ROBOT_SECRET, projects: ['acme'] },
+      },
+      publicProjects: [],
+    });
+  });
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  const yaml = (username: string, password: string) =>
+    config({
+      url: own.url,
+      username,
+      password,
+      selectors: [{ namespace_pattern: 'acme', max_tags: 0, retention: { untagged_older_than: '7d' } }],
+    });
+
+  const run = (username: string, password: string, apply: boolean) =>
+    runRetention(yaml(username, password), apply);
+
+  /** Bytes of manifests, configs and layers as Harbor sizes an untagged artifact row. */
+  const bytes = (...cs: Array<{ bytes: Buffer }>) => cs.reduce((n, c) => n + c.bytes.length, 0);
+
+  it('counts the untagged artifacts in untagged_bytes, beyond what the tagged images hold', async () => {
+    const secrets = new Secrets();
+    const settings = loadConfig(yaml('admin', 'Harbor12345'), { env: {}, secrets, origin: 'test' });
+    const http = new HttpClient();
+    const inventories: ReturnType<typeof inventoryOf>[] = [];
+    const before = own.requests.filter((q) => q.kind === 'api').length;
+    try {
+      await discoverRepositories(settings, {
+        http,
+        state: new NoState(),
+        secrets,
+        log: silentLog,
+        onRepository: (provider, r) => inventories.push(inventoryOf(provider.name, own.host, r)),
+      });
+    } finally {
+      await http.close();
+    }
+    // One artifacts page for the repository, as without retention: the rows were there already.
+    expect(own.requests.filter((q) => q.kind === 'api').length - before).toBe(2);
+    const untagged = inventories[0]!.untagged!;
+    expect(untagged.map((m) => m.digest).sort()).toEqual(
+      [repo.oldImage.manifest.digest, repo.oldIndex.manifest.digest, repo.youngImage.manifest.digest].sort(),
+    );
+    expect(untagged.find((m) => m.digest === repo.oldIndex.manifest.digest)).toMatchObject({
+      role: 'index',
+      children: repo.oldIndex.children.map((c) => c.manifest.digest),
+    });
+    const single = (i: typeof repo.oldImage) => bytes(i.manifest, i.config, ...i.layers);
+    // Harbor sizes an index by its platforms' configs and layers.
+    const index = repo.oldIndex.children.reduce((n, c) => n + bytes(c.config, ...c.layers), 0);
+    const storage = storageOf(inventories).repositories[0]!.storage;
+    expect(storage.untagged_bytes).toBe(single(repo.oldImage) + single(repo.youngImage) + index);
+    expect(storage.partial).toBe(false);
+  });
+
+  it('plans the old untagged artifacts, refuses an account without delete, and deletes them with one DELETE each', async () => {
+    const robot = await run(ROBOT, ROBOT_SECRET, true);
+    const plan = robot.retention!.plans[0]!;
+    // The old single build and the old index; its children are no rows, and go with it.
+    const old = [repo.oldImage.manifest.digest, repo.oldIndex.manifest.digest].sort();
+    expect(plan.deletions.map((d) => d.digest).sort()).toEqual(old);
+    expect(plan.deletions.map((d) => d.cause)).toEqual(['untagged', 'untagged']);
+    expect(JSON.stringify(plan)).not.toContain(repo.youngImage.manifest.digest);
+    // The kept v2 index's platform manifests are no untagged rows in Harbor: nothing wants them.
+    for (const c of repo.kept.children) expect(JSON.stringify(plan)).not.toContain(c.manifest.digest);
+    expect(robot.retention!.applied!.journal.map((e) => e.answer)).toEqual(['refused', 'skipped']);
+
+    const start = own.registry.requests.length;
+    const admin = await run('admin', 'Harbor12345', true);
+    expect(admin.retention!.plans[0]!.deletions.map((d) => d.digest).sort()).toEqual(old);
+    expect(admin.retention!.applied!.journal.map((e) => [e.digest, e.answer]).sort()).toEqual(
+      old.map((d) => [d, 'deleted']),
+    );
+    const deletes = own.registry.requests.slice(start).filter((q) => q.method === 'DELETE');
+    expect(deletes.map((q) => [q.path.split('/').at(-1), q.status]).sort()).toEqual(old.map((d) => [d, 202]));
+
+    const after = await run('admin', 'Harbor12345', false);
+    expect(after.retention!.plans[0]!.deletions).toEqual([]);
+    expect(
+      images(after.graph.load())
+        .map((e) => e.spec.tag)
+        .sort(),
+    ).toEqual(['latest', 'v2', 'v3']);
+    // Harbor took the old index's platform manifests with it.
+    const token = await fetch(
+      `${own.url}/service/token?service=harbor-registry&scope=repository:acme/untagged:pull`,
+      {
+        headers: { authorization: `Basic ${Buffer.from('admin:Harbor12345').toString('base64')}` },
+      },
+    ).then(async (r) => ((await r.json()) as { token: string }).token);
+    for (const c of repo.oldIndex.children) {
+      const r = await fetch(`${own.url}/v2/acme/untagged/manifests/${c.manifest.digest}`, {
+        headers: { authorization: `Bearer ${token}`, accept: c.manifest.mediaType },
+      });
+      expect(r.status).toBe(404);
+    }
+  });
+
+  it('counts a child Harbor deleted with its index as deleted: its own DELETE finds nothing, and the journal says why', async () => {
+    const r = await runRetention(
+      config({
+        url: own.url,
+        username: 'admin',
+        password: 'Harbor12345',
+        selectors: [{ namespace_pattern: 'acme', max_tags: 0, retention: { keep_newest: 1 } }],
+      }),
+      true,
+    );
+    const index = repo.kept.manifest.digest;
+    const children = [...repo.kept.children, ...repo.kept.attestationImages].map((c) => c.manifest.digest);
+    const journal = r.retention!.applied!.journal;
+    // The index first, then what it held.
+    expect(journal[0]!.digest).toBe(index);
+    expect(
+      journal
+        .slice(1)
+        .map((e) => e.digest)
+        .sort(),
+    ).toEqual([...children].sort());
+    expect(journal.map((e) => e.answer)).toEqual(Array(1 + children.length).fill('deleted'));
+    for (const e of journal.slice(1)) expect(e.detail).toBe(`Harbor deleted it with the index ${index}`);
+    const after = await run('admin', 'Harbor12345', false);
+    expect(
+      images(after.graph.load())
+        .map((e) => e.spec.tag)
+        .sort(),
+    ).toEqual(['latest', 'v3']);
   });
 });

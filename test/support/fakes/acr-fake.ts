@@ -9,11 +9,17 @@
 //   `error="insufficient_scope"`;
 // - /acr/v1/_catalog and /acr/v1/<repo>/_tags (orderby timedesc|timeasc, n default 100, capped at
 //   1000 per Azure/acr#749, `last`) page with relative `Link: rel="next"`;
-// - /v2 is the demo registry (tags/list pages of up to 1000 with Link).
+// - /acr/v1/<repo>/_manifests pages the same way, one row per manifest (tagged or not, an index's
+//   platform and attestation manifests included) with its tags, createdTime, lastUpdateTime,
+//   imageSize, mediaType and, for an index, its `references`; an untagged row has no `tags`;
+// - /v2 is the demo registry (tags/list pages of up to 1000 with Link); DELETE of a manifest by
+//   digest needs the `delete` action (not in the scoped token's grant) and takes its tags along,
+//   after which both listings leave it out.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
-import { type TagFact, tagFacts } from './content-facts.js';
+import { tagFacts } from './content-facts.js';
+import { untaggedFacts } from './untagged-facts.js';
 
 export const ADMIN = { username: 'myregistry', password: 'admin-password-0123456789' };
 export const SCOPED_TOKEN = { username: 'ci-pull-token', password: 'scoped-token-password-0123456789' };
@@ -74,6 +80,67 @@ function acrTime(iso: string): string {
   return new Date(Date.parse(iso)).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
 }
 
+/** When the fake says a referrer (pushed by digest, so dated by no tag) was pushed. */
+const REFERRER_PUSHED = '2024-11-08T00:00:00Z';
+
+interface ManifestDoc {
+  config?: { size: number };
+  layers?: Array<{ size: number }>;
+  manifests?: Array<{ digest: string; platform?: { architecture?: string; os?: string } }>;
+}
+
+interface ManifestRow {
+  digest: string;
+  tags: string[];
+  pushedAt: string;
+  imageSize: number;
+  mediaType: string;
+  references?: Array<{ digest: string; architecture?: string; os?: string }>;
+}
+
+/**
+ * Every manifest of a repository as `_manifests` describes it. Push times: a tag's, else the
+ * index's that holds it, else a referrer's fixed time; sizes: config and layers, an index's the
+ * sum of its manifests'.
+ */
+function manifestRows(repo: RepositoryContent): ManifestRow[] {
+  const docs = new Map(
+    repo.manifests.map((m) => [m.digest, JSON.parse(m.bytes.toString('utf8')) as ManifestDoc]),
+  );
+  const pushed = new Map<string, string>();
+  for (const f of [...tagFacts(repo), ...untaggedFacts(repo)])
+    for (const d of [f.digest, ...f.platforms.map((p) => p.digest), ...f.attestations])
+      if (!pushed.has(d)) pushed.set(d, f.pushedAt);
+  const sizeOf = (digest: string): number => {
+    const doc = docs.get(digest);
+    if (!doc) return 0;
+    if (doc.manifests) return doc.manifests.reduce((n, c) => n + sizeOf(c.digest), 0);
+    return (doc.config?.size ?? 0) + (doc.layers ?? []).reduce((n, l) => n + l.size, 0);
+  };
+  const tags = Object.entries(repo.tags).sort(([a], [b]) => (a < b ? -1 : 1));
+  return repo.manifests.map((m) => {
+    const doc = docs.get(m.digest)!;
+    return {
+      digest: m.digest,
+      tags: tags.filter(([, d]) => d === m.digest).map(([t]) => t),
+      pushedAt: pushed.get(m.digest) ?? REFERRER_PUSHED,
+      imageSize: sizeOf(m.digest),
+      mediaType: m.mediaType,
+      ...(doc.manifests
+        ? {
+            references: doc.manifests.map((c) => ({
+              digest: c.digest,
+              ...(c.platform?.architecture ? { architecture: c.platform.architecture } : {}),
+              ...(c.platform?.os ? { os: c.platform.os } : {}),
+            })),
+          }
+        : {}),
+    };
+  });
+}
+
+const CHANGEABLE = { deleteEnabled: true, writeEnabled: true, readEnabled: true, listEnabled: true };
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
@@ -89,8 +156,17 @@ function readBody(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
+  // What the registry holds now: a delete takes the manifest and its tags out.
   const byName = new Map(opts.repos.map((r) => [r.name, r]));
-  const facts = new Map<string, TagFact[]>(opts.repos.map((r) => [r.name, tagFacts(r)]));
+  const forget = (repo: string, digest: string) => {
+    const c = byName.get(repo);
+    if (!c) return;
+    byName.set(repo, {
+      ...c,
+      manifests: c.manifests.filter((m) => m.digest !== digest),
+      tags: Object.fromEntries(Object.entries(c.tags).filter(([, d]) => d !== digest)),
+    });
+  };
   const issued = new Map<string, Issued>();
   const refreshTokens = new Map<string, Identity>();
   const requests: AcrLogged[] = [];
@@ -205,19 +281,49 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
       const { items, link } = page([...byName.keys()].sort(), (r) => r, url);
       return sendJson(res, 200, { repositories: items }, link ? { link } : {});
     }
-    const m = /^\/acr\/v1\/(.+)\/_tags$/.exec(url.pathname);
+    const m = /^\/acr\/v1\/(.+)\/(_tags|_manifests)$/.exec(url.pathname);
     if (!m) return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND', message: 'not found' }] });
     const repo = m[1]!;
     const scope = `repository:${repo}:metadata_read`;
     if (!granted.access.has(scope)) return unauthorized(res, scope, 'insufficient_scope');
-    const all = facts.get(repo);
-    if (!all)
+    const content = byName.get(repo);
+    if (!content)
       return sendJson(res, 404, {
         errors: [
           { code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name: repo } },
         ],
       });
     const order = url.searchParams.get('orderby');
+    if (m[2] === '_manifests') {
+      const rows = manifestRows(content).sort(
+        (a, b) =>
+          (order === 'timeasc' || order === 'timedesc'
+            ? (a.pushedAt < b.pushedAt ? -1 : a.pushedAt > b.pushedAt ? 1 : 0) *
+              (order === 'timedesc' ? -1 : 1)
+            : 0) || (a.digest < b.digest ? -1 : 1),
+      );
+      const { items, link } = page(rows, (r) => r.digest, url);
+      return sendJson(
+        res,
+        200,
+        {
+          registry: host,
+          imageName: repo,
+          manifests: items.map((r) => ({
+            digest: r.digest,
+            imageSize: r.imageSize,
+            createdTime: acrTime(r.pushedAt),
+            lastUpdateTime: acrTime(r.pushedAt),
+            mediaType: r.mediaType,
+            ...(r.tags.length > 0 ? { tags: r.tags } : {}),
+            ...(r.references ? { references: r.references } : {}),
+            changeableAttributes: CHANGEABLE,
+          })),
+        },
+        link ? { link } : {},
+      );
+    }
+    const all = tagFacts(content);
     const sorted = [...all].sort((a, b) =>
       order === 'timeasc' || order === 'timedesc'
         ? (a.pushedAt < b.pushedAt ? -1 : a.pushedAt > b.pushedAt ? 1 : a.tag < b.tag ? -1 : 1) *
@@ -239,12 +345,7 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
           createdTime: acrTime(t.pushedAt),
           lastUpdateTime: acrTime(t.pushedAt),
           signed: false,
-          changeableAttributes: {
-            deleteEnabled: true,
-            writeEnabled: true,
-            readEnabled: true,
-            listEnabled: true,
-          },
+          changeableAttributes: CHANGEABLE,
         })),
       },
       link ? { link } : {},
@@ -289,7 +390,7 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
         : route.kind === 'catalog'
           ? 'registry:catalog:*'
           : route.name !== undefined
-            ? `repository:${route.name}:pull`
+            ? `repository:${route.name}:${req.method === 'DELETE' ? 'delete' : 'pull'}`
             : undefined;
     if (!granted || granted.expired) {
       unauthorized(res, needed);
@@ -315,6 +416,13 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
       unauthorized(res, needed, 'insufficient_scope');
       return true;
     }
+    if (req.method === 'DELETE' && route.kind === 'manifest') {
+      const name = route.name!;
+      const digest = route.reference!;
+      res.on('finish', () => {
+        if (res.statusCode === 202) forget(name, digest);
+      });
+    }
     return false;
   };
 
@@ -322,6 +430,7 @@ export async function startAcrFake(opts: AcrFakeOptions): Promise<AcrFake> {
     referrers: 'api',
     intercept,
     tagPageSize: MAX_PAGE,
+    deletes: 'enabled',
   });
   host = registry.host;
   origin = registry.url;

@@ -19,6 +19,7 @@ import { type ScriptedServer, startScriptedServer } from '../scripted-server.js'
 import { rebaseImage } from '../seed-data.js';
 import { renameRepositories, tagFacts } from './content-facts.js';
 import { sendJson } from './fake-http.js';
+import { type UntaggedFact, untaggedFacts } from './untagged-facts.js';
 
 export const PAT = 'ghp_fakeClassicPat0000000000000000000000';
 export const GITHUB_TOKEN = 'ghs_fakeWorkflowToken00000000000000000';
@@ -93,30 +94,40 @@ function updatedAt(created: string): string {
   return new Date(t).toISOString().replace('.000Z', 'Z');
 }
 
+/** An index's platform images and attestations, which GHCR lists as versions of their own. */
+function childrenOf(f: UntaggedFact): string[] {
+  return f.isIndex ? [...f.platforms.map((p) => p.digest), ...f.attestations] : [];
+}
+
 function versionsOf(repo: RepositoryContent, idBase: number): Version[] {
   const byDigest = new Map<string, { tags: string[]; pushedAt: string; children: string[] }>();
   for (const f of tagFacts(repo)) {
-    const v = byDigest.get(f.digest) ?? {
-      tags: [],
-      pushedAt: f.pushedAt,
-      children: f.isIndex ? [...f.platforms.map((p) => p.digest), ...f.attestations] : [],
-    };
+    const v = byDigest.get(f.digest) ?? { tags: [], pushedAt: f.pushedAt, children: childrenOf(f) };
     v.tags.push(f.tag);
     byDigest.set(f.digest, v);
   }
+  // A manifest no tag points at is a version too, with no tags (an old build whose tag moved on).
+  for (const f of untaggedFacts(repo))
+    byDigest.set(f.digest, { tags: [], pushedAt: f.pushedAt, children: childrenOf(f) });
   const out: Version[] = [];
+  const named = new Set<string>();
   let id = idBase;
   for (const [digest, v] of byDigest) {
-    const version = (name: string, tags: string[]): Version => ({
-      id: id++,
-      name,
-      created_at: v.pushedAt,
-      updated_at: updatedAt(v.pushedAt),
-      metadata: { package_type: 'container', container: { tags } },
-    });
-    out.push(version(digest, v.tags));
+    const version = (name: string, tags: string[]) => {
+      // One version per digest, however many indexes hold it.
+      if (named.has(name)) return;
+      named.add(name);
+      out.push({
+        id: id++,
+        name,
+        created_at: v.pushedAt,
+        updated_at: updatedAt(v.pushedAt),
+        metadata: { package_type: 'container', container: { tags } },
+      });
+    };
+    version(digest, v.tags);
     // Platform images and attestations of an index are versions of their own, untagged.
-    for (const child of v.children) out.push(version(child, []));
+    for (const child of v.children) version(child, []);
   }
   return out.sort((a, b) =>
     a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id - b.id,
@@ -124,6 +135,8 @@ function versionsOf(repo: RepositoryContent, idBase: number): Version[] {
 }
 
 export interface GhcrFakeOptions {
+  /** More packages beside the sample ones (their owner must be ORG or USER). */
+  extraRepositories?: RepositoryContent[];
   /** Cap on per_page of the REST API (GitHub's is 100). */
   restPageSize?: number;
   /** Cap on n of tags/list (GHCR pages by 100). */
@@ -211,7 +224,7 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
   sendJson(res, status, body, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
 
 export async function startGhcrFake(opts: GhcrFakeOptions = {}): Promise<GhcrFake> {
-  const repos = ghcrRepositories();
+  const repos = [...ghcrRepositories(), ...(opts.extraRepositories ?? [])];
   const publicPackages = new Set(opts.publicPackages ?? [`${ORG}/nginx`, `${ORG}/redis`]);
   const workflowPackages = new Set(
     opts.githubTokenPackages ?? [`${ORG}/web-frontend`, `${ORG}/payments-api`],

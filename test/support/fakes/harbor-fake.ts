@@ -14,14 +14,20 @@
 //   by the report MIME type the client accepts (`X-Accept-Vulnerabilities`);
 // - errors `{"errors":[{"code","message"}]}`: 401 UNAUTHORIZED for anonymous or wrong Basic
 //   credentials, 403 FORBIDDEN for an account without access to the project;
-// - the catalog only for system administrators; partial token grants for other accounts.
+// - the catalog only for system administrators; partial token grants for other accounts;
+// - artifacts without tags listed as rows with `tags: null` (an index's children are not rows);
+//   DELETE /v2/<name>/manifests/<digest> for accounts that may delete (else 401 insufficient_scope
+//   for the delete action), taking an index's children along unless a tag or another artifact
+//   holds them, as Harbor's artifact controller deletes.
+
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../../src/demo/image-builder.js';
-import { tagFacts } from './content-facts.js';
+import { type TagFact, tagFacts } from './content-facts.js';
 import { basicCredentials, type RateLimit, refuseScripted, sendJson } from './fake-http.js';
 import { referrerFacts } from './referrers.js';
+import { type UntaggedFact, untaggedFacts } from './untagged-facts.js';
 
 export type { RateLimit };
 
@@ -58,6 +64,8 @@ export interface HarborAccount {
   /** Projects this account may read (pull, list); '*' for all. */
   projects: '*' | string[];
   sysadmin?: boolean;
+  /** May delete artifacts (Harbor's Maintainer or Project Admin role, a robot with "Delete Artifact"). */
+  deletes?: boolean;
 }
 
 export interface HarborScan {
@@ -83,7 +91,10 @@ export interface HarborFakeOptions {
    * requests in flight then meet 401s and must fetch a new token.
    */
   expireTokensAfter?: number;
-  /** The registry's manifest DELETE, as the demo registry answers it (unset: 405 UNSUPPORTED). */
+  /**
+   * The registry's manifest DELETE, as the demo registry answers it (unset: enabled, for the
+   * accounts Harbor lets delete).
+   */
   deletes?: 'enabled' | 'disabled' | 'denied';
 }
 
@@ -133,6 +144,40 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     if (opts.publicProjects.includes(project)) return true;
     const a = account ? opts.accounts[account] : undefined;
     return !!a && (a.projects === '*' || a.projects.includes(project));
+  };
+
+  const canDelete = (account: string | undefined, repo: string): boolean => {
+    const a = account ? opts.accounts[account] : undefined;
+    return (!!a?.deletes || !!a?.sysadmin) && canRead(account, projectOf(repo));
+  };
+
+  /** The digests an index lists (platform and attestation manifests); none for an image. */
+  const childrenOf = (m: { bytes: Buffer }): string[] =>
+    ((JSON.parse(m.bytes.toString('utf8')) as { manifests?: Array<{ digest: string }> }).manifests ?? []).map(
+      (d) => d.digest,
+    );
+
+  /**
+   * What a delete of `digest` leaves, as Harbor's artifact controller deletes: the artifact with
+   * its tags, then each child of an index that no tag and no other artifact still holds.
+   */
+  const forget = (repo: string, digest: string): void => {
+    const c = byName.get(repo);
+    const gone = c?.manifests.find((m) => m.digest === digest);
+    if (!c || !gone) return;
+    byName.set(repo, {
+      ...c,
+      manifests: c.manifests.filter((m) => m !== gone),
+      tags: Object.fromEntries(Object.entries(c.tags).filter(([, d]) => d !== digest)),
+    });
+    for (const child of childrenOf(gone)) {
+      const now = byName.get(repo)!;
+      const held =
+        Object.values(now.tags).includes(child) || now.manifests.some((m) => childrenOf(m).includes(child));
+      if (held) continue;
+      registry.removeManifest(repo, child);
+      forget(repo, child);
+    }
   };
 
   /** undefined: anonymous; null: wrong credentials; else the account name. */
@@ -196,16 +241,19 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     const referrers = referrerFacts(content);
     const sigs = facts.filter((f) => /^sha256-[a-f0-9]{64}\.sig$/.test(f.tag));
     const subjectOf = (tag: string) => tag.slice(0, -'.sig'.length).replace('-', ':');
-    const byDigest = new Map<string, typeof facts>();
+    const byDigest = new Map<string, { fact: UntaggedFact; tags: TagFact[] }>();
     for (const f of facts) {
       // A signature whose subject is here is that subject's accessory, not an artifact row.
       if (sigs.includes(f) && facts.some((o) => o.digest === subjectOf(f.tag))) continue;
-      byDigest.set(f.digest, [...(byDigest.get(f.digest) ?? []), f]);
+      const row = byDigest.get(f.digest) ?? { fact: f, tags: [] };
+      row.tags.push(f);
+      byDigest.set(f.digest, row);
     }
+    // Artifacts without a tag are rows too (an index's children are not).
+    for (const f of untaggedFacts(content)) byDigest.set(f.digest, { fact: f, tags: [] });
     const harborTime = (iso: string) => iso.replace('Z', '.000Z').replace('.000.000Z', '.000Z');
     return [...byDigest.entries()]
-      .map(([digest, tags], id) => {
-        const f = tags[0]!;
+      .map(([digest, { fact: f, tags }], id) => {
         const scan = opts.scans?.[digest];
         const accessory = (
           n: number,
@@ -256,28 +304,33 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
                   config: { Labels: Object.keys(single.labels).length ? single.labels : null },
                 }
               : {},
+          // Every manifest the index lists, attestation manifests (unknown/unknown) included.
           references: f.isIndex
-            ? f.platforms.map((pl) => ({
-                parent_id: id + 1,
-                child_digest: pl.digest,
-                platform: {
+            ? [
+                ...f.platforms.map((pl) => ({
                   os: pl.os,
                   architecture: pl.architecture,
                   ...(pl.variant ? { variant: pl.variant } : {}),
-                },
-              }))
+                  digest: pl.digest,
+                })),
+                ...f.attestations.map((digest) => ({ os: 'unknown', architecture: 'unknown', digest })),
+              ].map(({ digest, ...platform }) => ({ parent_id: id + 1, child_digest: digest, platform }))
             : null,
           ...(withTag
             ? {
-                tags: tags.map((t, i) => ({
-                  id: id * 100 + i,
-                  artifact_id: id + 1,
-                  repository_id: 1,
-                  name: t.tag,
-                  push_time: harborTime(t.pushedAt),
-                  pull_time: '0001-01-01T00:00:00.000Z',
-                  immutable: false,
-                })),
+                // Go's nil slice: an artifact without tags says null, not [].
+                tags:
+                  tags.length === 0
+                    ? null
+                    : tags.map((t, i) => ({
+                        id: id * 100 + i,
+                        artifact_id: id + 1,
+                        repository_id: 1,
+                        name: t.tag,
+                        push_time: harborTime(t.pushedAt),
+                        pull_time: '0001-01-01T00:00:00.000Z',
+                        immutable: false,
+                      })),
               }
             : {}),
           ...(withAccessory ? { accessories: accessories.length ? accessories : null } : {}),
@@ -376,7 +429,9 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
             project_id: projects.indexOf(project) + 1,
             name,
             description: name === 'library/nginx' ? 'Official build of Nginx.' : '',
-            artifact_count: new Set(facts.map((f) => f.digest)).size,
+            artifact_count:
+              new Set(facts.map((f) => f.digest)).size +
+              (byName.has(name) ? untaggedFacts(byName.get(name)!).length : 0),
             pull_count: name.length * 7,
             creation_time: '2024-01-01T00:00:00.000Z',
             update_time: newest.replace('Z', '.000Z'),
@@ -417,8 +472,10 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     }
     const access = new Set<string>();
     for (const scope of url.searchParams.getAll('scope')) {
-      const [type, name] = scope.split(':');
+      const [type, name, actions] = scope.split(':');
       if (type === 'repository' && name && canRead(account, projectOf(name))) access.add(name);
+      if (type === 'repository' && name && actions?.split(',').includes('delete') && canDelete(account, name))
+        access.add(`${name}:delete`);
       if (type === 'registry' && account && opts.accounts[account]?.sysadmin) access.add('catalog');
     }
     const token = randomBytes(18).toString('base64url');
@@ -450,6 +507,20 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
       });
       record(req, 401, 'registry');
       return false;
+    }
+    if (req.method === 'DELETE' && route.kind === 'manifest' && !issued.access.has(`${needed}:delete`)) {
+      harborError(res, 401, 'UNAUTHORIZED', `unauthorized to access repository: ${needed}, action: delete`, {
+        'WWW-Authenticate': `Bearer realm="${origin}/service/token",service="harbor-registry",scope="repository:${needed}:delete",error="insufficient_scope"`,
+      });
+      record(req, 401, 'registry');
+      return false;
+    }
+    if (req.method === 'DELETE' && route.kind === 'manifest') {
+      const name = route.name!;
+      const digest = route.reference!;
+      res.on('finish', () => {
+        if (res.statusCode === 202) forget(name, digest);
+      });
     }
     if (needed !== undefined && !issued.access.has(needed)) {
       harborError(res, 401, 'UNAUTHORIZED', `unauthorized to access repository: ${needed}, action: pull`, {
@@ -493,7 +564,8 @@ export async function startHarborFake(opts: HarborFakeOptions): Promise<HarborFa
     referrers: 'api',
     intercept,
     tagPageSize: 100_000,
-    ...(opts.deletes ? { deletes: opts.deletes } : {}),
+    // Whether an account may delete is Harbor's to say (canDelete); the registry below takes it.
+    deletes: opts.deletes ?? 'enabled',
   });
   origin = registry.url;
   return {
