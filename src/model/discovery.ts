@@ -1,6 +1,7 @@
 // What discovery found, as plain values: the vendors fill it, discovery assembles it and the graph
 // builder reads it, so it lives below all three (src/model).
 import type { ProviderSettings } from '../config/settings.js';
+import type { LifecycleImage } from '../retention/ecr-lifecycle.js';
 import type { GraphReceipt } from './graph.js';
 
 export interface Platform {
@@ -150,6 +151,8 @@ export interface RepositoryResult {
    * where the registry does not list untagged manifests: plain OCI, Docker Hub, GCR, Quay).
    */
   untagged?: UntaggedManifest[];
+  /** The vendor listing's image rows for an ECR lifecycle preview (TagListing.lifecycleImages). */
+  lifecycleImages?: LifecycleImage[];
   /** Vendor facts about the repository (description, stars, pulls…). */
   info?: RepositoryInfo;
   receipt: Receipt;

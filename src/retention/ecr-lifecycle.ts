@@ -399,7 +399,13 @@ export function evaluateLifecyclePolicy(
       .filter((t) => (t.image.storageClass ?? 'standard') === classOf(rule) && tagsMatch(rule, t.image.tags))
       // Newest first; ties by digest so the same listing always gives the same preview.
       .sort((a, b) => b.pushed - a.pushed || (a.image.digest < b.image.digest ? -1 : 1));
-    const verdicts = selected.map((t, rank) => ({ t, ...verdict(rule, t, rank, now) }));
+    // An image a manifest list references is part of that list, not an image of its own: it
+    // takes no place in a count (eight multi-arch images are eight, not eight times their
+    // platforms), and a count never expires it by itself.
+    const rank = new Map(
+      selected.filter((t) => !holders.has(t.image.digest)).map((t, i) => [t.image.digest, i] as const),
+    );
+    const verdicts = selected.map((t) => ({ t, ...verdict(rule, t, rank.get(t.image.digest), now) }));
     // Oldest first: "always expires older images before newer ones".
     for (const { t, go, why } of verdicts.reverse()) {
       const { digest, tags } = t.image;
@@ -483,13 +489,26 @@ function inDependencyOrder(
   return out;
 }
 
-/** Whether a rule's selection would act on the image at `rank` (0 = newest), and why. */
-function verdict(rule: LifecycleRule, t: Timed, rank: number, now: Date): { go: boolean; why: string } {
+/**
+ * Whether a rule's selection would act on the image at `rank` (0 = newest; none for an image a
+ * manifest list references, which the count leaves to its list), and why.
+ */
+function verdict(
+  rule: LifecycleRule,
+  t: Timed,
+  rank: number | undefined,
+  now: Date,
+): { go: boolean; why: string } {
   const { countType, countNumber: n } = rule.selection;
   const days = (at: number) => Math.floor((now.getTime() - at) / DAY_MS);
   const older = (at: number) => now.getTime() - at > n * DAY_MS;
   switch (countType) {
     case 'imageCountMoreThan':
+      if (rank === undefined)
+        return {
+          go: false,
+          why: `imageCountMoreThan ${n}: part of an image index, so it counts with the index that references it, not on its own`,
+        };
       return rank >= n
         ? { go: true, why: `imageCountMoreThan ${n}: number ${rank + 1} by push time, newest first` }
         : { go: false, why: `imageCountMoreThan ${n}: among the newest ${n}` };

@@ -69,13 +69,20 @@ export class RetentionPlanner {
     return providers.some((p) => p.selectors.some((s) => s.retention));
   }
 
-  add(provider: ProviderSettings, inventory: RepositoryInventory): void {
+  /**
+   * Plans one repository. `listed` is the registry listing's own image rows where it gives them
+   * (ECR DescribeImages: RepositoryResult.lifecycleImages): an ECR lifecycle preview reads those,
+   * as AWS does, rather than the times discovery kept.
+   */
+  add(provider: ProviderSettings, inventory: RepositoryInventory, listed?: readonly LifecycleImage[]): void {
     const rules = selectorFor(inventory.repository, provider.selectors)?.retention;
     if (!rules) return;
     const protect =
       rules.protectInUse && this.inUse ? inUseDigests(this.inUse, inventory) : new Set<string>();
     const policy = this.policies.get(rules);
-    const expired = policy ? lifecycleExpiry(policy, inventory, this.now) : undefined;
+    const expired = policy
+      ? lifecycleExpiry(policy, listed ? fromListing(listed, inventory) : fromInventory(inventory), this.now)
+      : undefined;
     const plan = planRetention(inventory, rules, protect, this.now, expired);
     this.plans.push(plan);
     // The order constraints come from the inventory, while it is at hand: a child waits for its
@@ -116,17 +123,36 @@ export class RetentionPlanner {
   }
 }
 
+/** What an ECR lifecycle policy would expire among these images, each with the rule that expires it. */
+function lifecycleExpiry(policy: LifecyclePolicy, images: LifecycleImage[], now: Date): Map<string, string> {
+  const expired = new Map<string, string>();
+  for (const d of evaluateLifecyclePolicy(policy, images, now).expired)
+    expired.set(d.digest, `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`);
+  return expired;
+}
+
 /**
- * What an ECR lifecycle policy would expire among the repository's images, each with the rule
- * that expires it. An image is a digest with its image tags (accessory tags are not images to ECR's
- * rules either way) or an untagged manifest the registry listed; one with no push or created time
- * cannot be timed and is left out.
+ * The images as the registry listed them, tagged and untagged, with each manifest list's
+ * children from the manifests discovery read (the listing does not name them). Accessory tags
+ * are left out, as below; an image that only has accessory tags is not an image to the rules.
  */
-function lifecycleExpiry(
-  policy: LifecyclePolicy,
-  inventory: RepositoryInventory,
-  now: Date,
-): Map<string, string> {
+function fromListing(listed: readonly LifecycleImage[], inventory: RepositoryInventory): LifecycleImage[] {
+  const images: LifecycleImage[] = [];
+  for (const row of listed) {
+    const tags = row.tags.filter((t) => !accessoryOf(t));
+    if (row.tags.length > 0 && tags.length === 0) continue;
+    const children = inventory.manifests.get(row.digest)?.children ?? [];
+    images.push({ ...row, tags, ...(children.length > 0 ? { children } : {}) });
+  }
+  return images;
+}
+
+/**
+ * Where the registry gives no rows, the images as discovery left them: a digest with its image
+ * tags (accessory tags are not images to ECR's rules either way) or an untagged manifest the
+ * registry listed, dated by push or created time; one that cannot be timed is left out.
+ */
+function fromInventory(inventory: RepositoryInventory): LifecycleImage[] {
   // Image tags by digest, with the first one's dates; accessory tags are left out, as said above.
   const tagsOf = new Map<string, { tags: string[]; first: InventoryTag }>();
   for (const t of inventory.tags) {
@@ -136,7 +162,11 @@ function lifecycleExpiry(
     else tagsOf.set(t.digest, { tags: [t.tag], first: t });
   }
   const images: LifecycleImage[] = [];
+  // A manifest discovery read may be listed as untagged too (an index's platforms): one image.
+  const seen = new Set<string>();
   for (const m of [...inventory.manifests.values(), ...(inventory.untagged ?? [])]) {
+    if (seen.has(m.digest)) continue;
+    seen.add(m.digest);
     const tagged = tagsOf.get(m.digest);
     const tags = tagged?.tags ?? [];
     const pushedAt = m.pushedAt ?? tagged?.first.pushedAt ?? m.created ?? tagged?.first.created;
@@ -149,8 +179,5 @@ function lifecycleExpiry(
       ...(m.subjects[0] ? { subject: m.subjects[0] } : {}),
     });
   }
-  const expired = new Map<string, string>();
-  for (const d of evaluateLifecyclePolicy(policy, images, now).expired)
-    expired.set(d.digest, `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`);
-  return expired;
+  return images;
 }
