@@ -274,12 +274,57 @@ const AWS_EXAMPLES: Case[] = [
   },
 ];
 
+/**
+ * `n` multi-architecture images as buildx pushes them to ECR: a tagged image index (v0 oldest)
+ * whose amd64 and arm64 platform manifests are untagged images of their own, pushed with it.
+ */
+function multiArch(n: number): LifecycleImage[] {
+  return Array.from({ length: n }, (_, i) => {
+    const platforms = [`I${i}-amd64`, `I${i}-arm64`].map((p) => image(p, [], 20 - i));
+    return [image(`I${i}`, [`v${i}`], 20 - i, { children: platforms.map((p) => p.digest) }), ...platforms];
+  }).flat();
+}
+
+const countMoreThan = (tagStatus: string, countNumber: number, extra: Selection = {}) => ({
+  tagStatus,
+  ...extra,
+  countType: 'imageCountMoreThan',
+  countNumber,
+});
+
+// How ECR counts an image index: AWS's evaluation rules say an image a manifest list references
+// cannot expire before the list does, and a preview in ECR ranks the lists, not their platform
+// manifests (docs/retention.md, "How the policy is read"). Eight multi-arch images are eight.
+const MANIFEST_LIST_COUNTS: Case[] = [
+  {
+    name: 'tagged ["*"] imageCountMoreThan 7 over 8 multi-arch images: the oldest index alone',
+    rules: [rule(1, countMoreThan('tagged', 7, { tagPatternList: ['*'] }))],
+    images: multiArch(8),
+    expired: ['I0'],
+  },
+  {
+    name: 'any imageCountMoreThan 7 over 8 multi-arch images: the platforms count with their index',
+    rules: [rule(1, countMoreThan('any', 7))],
+    images: multiArch(8),
+    expired: ['I0'],
+  },
+  {
+    name: 'untagged imageCountMoreThan 1: platform manifests of kept indexes are not counted, loose images are',
+    rules: [rule(1, countMoreThan('untagged', 1))],
+    images: [...multiArch(2), image('old-build', [], 30), image('newer-build', [], 25)],
+    expired: ['old-build'],
+  },
+];
+
 describe('evaluateLifecyclePolicy: the examples AWS documents', () => {
-  it.each(AWS_EXAMPLES)('$name', ({ rules, images, expired, archived = [] }) => {
-    const result = evaluateLifecyclePolicy(policy({ rules }), images, NOW);
-    expect(names(result.expired)).toEqual(expired);
-    expect(names(result.archived)).toEqual(archived);
-  });
+  it.each([...AWS_EXAMPLES, ...MANIFEST_LIST_COUNTS])(
+    '$name',
+    ({ rules, images, expired, archived = [] }) => {
+      const result = evaluateLifecyclePolicy(policy({ rules }), images, NOW);
+      expect(names(result.expired)).toEqual(expired);
+      expect(names(result.archived)).toEqual(archived);
+    },
+  );
 });
 
 describe('evaluateLifecyclePolicy: decisions and what each rule keeps', () => {

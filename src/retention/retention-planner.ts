@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { type Deletion as ApplyDeletion, type ApplyResult, mustGoFirst, repositoryKey } from './apply.js';
 import {
   evaluateLifecyclePolicy,
+  type LifecycleDecision,
   type LifecycleImage,
   type LifecyclePolicy,
   parseLifecyclePolicy,
@@ -80,10 +81,22 @@ export class RetentionPlanner {
     const protect =
       rules.protectInUse && this.inUse ? inUseDigests(this.inUse, inventory) : new Set<string>();
     const policy = this.policies.get(rules);
-    const expired = policy
-      ? lifecycleExpiry(policy, listed ? fromListing(listed, inventory) : fromInventory(inventory), this.now)
+    const lifecycle = policy
+      ? evaluateLifecyclePolicy(
+          policy,
+          listed ? fromListing(listed, inventory) : fromInventory(inventory),
+          this.now,
+        )
       : undefined;
+    const expired = lifecycle && new Map(lifecycle.expired.map((d) => [d.digest, lifecycleReason(d)]));
     const plan = planRetention(inventory, rules, protect, this.now, expired);
+    // Archiving deletes nothing, so it is no deletion of the plan; it is still what the policy
+    // will do to these images, and the preview says so.
+    if (!plan.skipped)
+      for (const d of lifecycle?.archived ?? [])
+        plan.notes.push(
+          `${lifecycleReason(d)}: moves ${d.digest}${d.tags.length > 0 ? ` (${d.tags.join(', ')})` : ''} to the archive storage class`,
+        );
     this.plans.push(plan);
     // The order constraints come from the inventory, while it is at hand: a child waits for its
     // index, an accessory for its subject.
@@ -123,12 +136,9 @@ export class RetentionPlanner {
   }
 }
 
-/** What an ECR lifecycle policy would expire among these images, each with the rule that expires it. */
-function lifecycleExpiry(policy: LifecyclePolicy, images: LifecycleImage[], now: Date): Map<string, string> {
-  const expired = new Map<string, string>();
-  for (const d of evaluateLifecyclePolicy(policy, images, now).expired)
-    expired.set(d.digest, `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`);
-  return expired;
+/** A lifecycle decision as the plan words it: the rule, then why. */
+function lifecycleReason(d: LifecycleDecision): string {
+  return `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`;
 }
 
 /**
