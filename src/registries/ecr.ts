@@ -256,6 +256,10 @@ const EcrImage = z.looseObject({
   lastRecordedPullTime: z.date().nullish(),
   imageSizeInBytes: z.number().nonnegative().nullish(),
   imageManifestMediaType: z.string().nullish(),
+  subjectManifestDigest: z.string().nullish(),
+  imageStatus: z.string().nullish(),
+  lastArchivedAt: z.date().nullish(),
+  lastActivatedAt: z.date().nullish(),
 });
 
 const INDEX_TYPES: ReadonlySet<string | undefined> = new Set([
