@@ -226,6 +226,26 @@ describe('ECR untagged_older_than: plan and apply (BatchDeleteImage)', () => {
   });
 });
 
+describe('ECR untagged_older_than: an old multi-arch build', () => {
+  it('deletes an untagged index before its platform and attestation manifests, which ECR refuses while it stays', async () => {
+    // nginx with 1.25.4 moved away: its index and what it references are untagged old builds.
+    const [nginx] = sampleRepositories();
+    const { '1.25.4': old, ...tags } = nginx!.tags;
+    fake = await startEcrFake({ repositories: [{ ...nginx!, tags }] });
+    const children = indexChildren(nginx!, [{ digest: old! } as ImageRecord]);
+    expect(children.size).toBe(4);
+
+    const run = await discover(fake, '{ untagged_older_than: 7d }', true);
+    // Discovery never read that index, so nothing says which manifests it holds; it still goes first.
+    expect(run.plan.deletions.map((d) => d.digest)).toEqual([old, ...[...children].sort()]);
+    expect(run.plan.deletions.map((d) => d.role)).toEqual(['index', 'image', 'image', 'image', 'image']);
+    expect(run.retention!.applied!.journal.map((j) => j.answer)).toEqual(Array(5).fill('deleted'));
+    expect(fake.untagged(nginx!.name).map((u) => u.digest)).toEqual(
+      expect.not.arrayContaining([old, ...children]),
+    );
+  });
+});
+
 describe('ECR lifecycle preview from the DescribeImages rows', () => {
   it('counts multi-arch images as indexes, expires old untagged builds, and holds the platforms of kept indexes', async () => {
     const { content, oldBuild, youngBuild } = repository();
