@@ -491,6 +491,33 @@ describe('evaluateLifecyclePolicy: manifest lists and referrers', () => {
     ]);
   });
 
+  it('ranks manifest lists, not their platform images, and says why the platforms stay', () => {
+    const images = [
+      image('old', ['v1'], 20, { children: ['sha256:old-amd64'] }),
+      image('old-amd64', [], 20),
+      image('new', ['v2'], 10, { children: ['sha256:new-amd64'] }),
+      image('new-amd64', [], 10),
+    ];
+    const keepOne = policy({
+      rules: [rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 })],
+    });
+    const result = evaluateLifecyclePolicy(keepOne, images, NOW);
+    expect(result.expired.map((d) => [d.digest, d.reason])).toEqual([
+      ['sha256:old', 'imageCountMoreThan 1: number 2 by push time, newest first'],
+    ]);
+    expect(result.kept.map((k) => [k.digest, k.reason])).toEqual([
+      [
+        'sha256:old-amd64',
+        'imageCountMoreThan 1: part of an image index, so it counts with the index that references it, not on its own',
+      ],
+      [
+        'sha256:new-amd64',
+        'imageCountMoreThan 1: part of an image index, so it counts with the index that references it, not on its own',
+      ],
+      ['sha256:new', 'imageCountMoreThan 1: among the newest 1'],
+    ]);
+  });
+
   it('lets the platform images go after a manifest list the policy expires', () => {
     const images = [
       image('index', [], 30, { children: ['sha256:amd64'] }),
