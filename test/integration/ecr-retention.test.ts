@@ -1,14 +1,15 @@
-// Issue 17 on ECR, against its fake: the untagged images the adapter already lists become the
-// retention inventory's untagged manifests (no extra request), untagged_older_than plans and
-// applies through BatchDeleteImage without touching a kept index's platform manifests, and an ECR
-// lifecycle preview reads the DescribeImages rows (push and pull times, tags, untagged rows).
+// Issue 17 on ECR, against its fake: the untagged images the adapter already lists (ecr.test.ts
+// checks the listing) become the retention inventory's untagged manifests with no extra request,
+// untagged_older_than plans and applies through BatchDeleteImage without touching a kept index's
+// platform manifests, and an ECR lifecycle preview reads the DescribeImages rows (push and pull
+// times, tags, untagged rows).
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
-import { openAdapter } from '../../src/registries/open-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { renameRepositories } from '../support/fakes/content-facts.js';
@@ -60,20 +61,25 @@ function repository(): { content: RepositoryContent; oldBuild: string; youngBuil
   };
 }
 
-const config = (fake: EcrFake, retention: string) => `providers:
-  - name: ecr
-    type: docker
-    config:
-      registry_type: ecr
-      api_url: ${fake.url}
-      ecr_api_url: ${fake.url}
-      region: eu-west-1
-      selectors:
-        - max_tags: 0
-          retention: ${retention}
-`;
+/** One ECR provider reading every tag, with these retention rules (none: plain discovery). */
+const config = (fake: EcrFake, retention?: Record<string, unknown>) =>
+  stringify({
+    providers: [
+      {
+        name: 'ecr',
+        type: 'docker',
+        config: {
+          registry_type: 'ecr',
+          api_url: fake.url,
+          ecr_api_url: fake.url,
+          region: 'eu-west-1',
+          selectors: [{ max_tags: 0, ...(retention ? { retention } : {}) }],
+        },
+      },
+    ],
+  });
 
-async function discover(fake: EcrFake, retention: string, apply = false) {
+async function discover(fake: EcrFake, retention: Record<string, unknown>, apply = false) {
   const secrets = new Secrets();
   const settings = loadConfig(config(fake, retention), { env: {}, secrets, origin: 'ecr.yml' });
   const http = new HttpClient({ baseBackoffMs: 1 });
@@ -92,10 +98,12 @@ async function discover(fake: EcrFake, retention: string, apply = false) {
   }
 }
 
-const describeImages = (fake: EcrFake) =>
-  fake.apiCalls
-    .filter((c) => c.op === 'DescribeImages')
-    .map((c) => (c.body.filter as { tagStatus: string }).tagStatus);
+/** A lifecycle rule: expire untagged images pushed more than 7 days ago. */
+const untaggedAfter7Days = (rulePriority: number) => ({
+  rulePriority,
+  selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 },
+  action: { type: 'expire' },
+});
 
 /** The platform and attestation manifests of the tagged indexes, as the fake's content holds them. */
 function indexChildren(content: RepositoryContent, tagged: ImageRecord[]): Set<string> {
@@ -115,56 +123,11 @@ afterEach(async () => {
 });
 
 describe('ECR untagged images: from the listing already read', () => {
-  it('hands every untagged row on as an UntaggedManifest, in the same two DescribeImages calls', async () => {
-    const { content, oldBuild } = repository();
-    const pulled = new Date(Date.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    fake = await startEcrFake({ repositories: [content], pulledAt: { [oldBuild]: pulled } });
-    const secrets = new Secrets();
-    const settings = loadConfig(config(fake, '{ untagged_older_than: 7d }'), {
-      env: {},
-      secrets,
-      origin: 'ecr.yml',
-    });
-    const http = new HttpClient({ baseBackoffMs: 1 });
-    try {
-      const adapter = await openAdapter({
-        settings: settings.providers[0]!,
-        http,
-        secrets,
-        log: silentLog,
-        ambient: { env: AWS_ENV },
-      });
-      const tally = { requests: 0 };
-      const listing = await adapter.listTags(REPO, tally);
-      expect(listing.complete).toBe(true);
-      // 3 indexes × (2 platforms + 2 attestations), 1 referrer, 2 old builds.
-      const rows = fake.untagged(REPO);
-      expect(rows).toHaveLength(15);
-      expect(listing.untagged).toEqual(
-        rows.map((r) => ({
-          digest: r.digest,
-          mediaType: r.mediaType,
-          pushedAt: r.pushedAt,
-          ...(r.pulledAt ? { lastPulledAt: r.pulledAt } : {}),
-          size: r.size,
-        })),
-      );
-      expect(listing.untagged!.find((u) => u.digest === oldBuild)!.lastPulledAt).toBe(pulled);
-      // No lifecycle policy, so no rows are kept for one.
-      expect(listing.lifecycleImages).toBeUndefined();
-      // The same calls as before: one listing of the tagged images, one of the untagged.
-      expect(describeImages(fake)).toEqual(['TAGGED', 'UNTAGGED']);
-      expect(tally.requests).toBe(2);
-    } finally {
-      await http.close();
-    }
-  });
-
   it('adds no request to a discovery: retention and a lifecycle preview cost what discovery costs', async () => {
     const { content } = repository();
     fake = await startEcrFake({ repositories: [content] });
     const secrets = new Secrets();
-    const plain = loadConfig(config(fake, '{}').replace(/\n\s+retention: \{\}/, ''), {
+    const plain = loadConfig(config(fake), {
       env: {},
       secrets,
       origin: 'ecr.yml',
@@ -178,10 +141,12 @@ describe('ECR untagged images: from the listing already read', () => {
     const before = { api: fake.apiCalls.map((c) => c.op), registry: fake.registry.requests.length };
     fake.apiCalls.length = 0;
     fake.registry.requests.length = 0;
-    await discover(
-      fake,
-      `{ untagged_older_than: 7d, ecr_lifecycle_policy: { rules: [{ rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 7 }, action: { type: expire } }] } }`,
-    );
+    await discover(fake, {
+      untagged_older_than: '7d',
+      ecr_lifecycle_policy: {
+        rules: [untaggedAfter7Days(1)],
+      },
+    });
     expect(fake.apiCalls.map((c) => c.op)).toEqual(before.api);
     expect(fake.registry.requests.length).toBe(before.registry);
   });
@@ -196,7 +161,7 @@ describe('ECR untagged_older_than: plan and apply (BatchDeleteImage)', () => {
     const children = indexChildren(content, tagged);
     expect(children.size).toBe(12);
 
-    const run = await discover(fake, '{ untagged_older_than: 7d }', true);
+    const run = await discover(fake, { untagged_older_than: '7d' }, true);
     expect(run.plan.skipped).toBeUndefined();
     expect(run.plan.deletions.map((d) => [d.digest, d.cause, d.tags])).toEqual([[oldBuild, 'untagged', []]]);
     expect(run.plan.deletions[0]!.reason).toMatch(/^untagged_older_than 7d: untagged, \d+ days old$/);
@@ -217,7 +182,7 @@ describe('ECR untagged_older_than: plan and apply (BatchDeleteImage)', () => {
 
     // A second discovery: the old build is gone, every tag and every other image is still there.
     fake.apiCalls.length = 0;
-    const again = await discover(fake, '{ untagged_older_than: 7d }');
+    const again = await discover(fake, { untagged_older_than: '7d' });
     expect(fake.untagged(REPO).map((u) => u.digest)).not.toContain(oldBuild);
     expect(fake.untagged(REPO)).toHaveLength(14);
     expect(fake.images(REPO)).toEqual(tagged);
@@ -235,7 +200,7 @@ describe('ECR untagged_older_than: an old multi-arch build', () => {
     const children = indexChildren(nginx!, [{ digest: old! } as ImageRecord]);
     expect(children.size).toBe(4);
 
-    const run = await discover(fake, '{ untagged_older_than: 7d }', true);
+    const run = await discover(fake, { untagged_older_than: '7d' }, true);
     // Discovery never read that index, so nothing says which manifests it holds; it still goes first.
     expect(run.plan.deletions.map((d) => d.digest)).toEqual([old, ...[...children].sort()]);
     expect(run.plan.deletions.map((d) => d.role)).toEqual(['index', 'image', 'image', 'image', 'image']);
@@ -257,7 +222,7 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
     );
     expect(ranked).toHaveLength(3);
     const oldest = ranked[2]!;
-    const policy = JSON.stringify({
+    const policy = {
       rules: [
         {
           rulePriority: 1,
@@ -269,19 +234,11 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
           },
           action: { type: 'expire' },
         },
-        {
-          rulePriority: 2,
-          selection: {
-            tagStatus: 'untagged',
-            countType: 'sinceImagePushed',
-            countUnit: 'days',
-            countNumber: 7,
-          },
-          action: { type: 'expire' },
-        },
+        untaggedAfter7Days(2),
       ],
-    });
-    const run = await discover(fake, `{ ecr_lifecycle_policy: ${JSON.stringify(policy)} }`);
+    };
+    // As a mapping here; the next test gives it as the JSON text AWS prints.
+    const run = await discover(fake, { ecr_lifecycle_policy: policy });
     const reasons = new Map(run.plan.deletions.map((d) => [d.digest, d.reason]));
     expect(reasons.get(oldest.digest)).toBe(
       'ECR lifecycle rule 1: imageCountMoreThan 2: number 3 by push time, newest first',
@@ -329,7 +286,7 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
         },
       ],
     };
-    const run = await discover(fake, `{ ecr_lifecycle_policy: ${JSON.stringify(JSON.stringify(policy))} }`);
+    const run = await discover(fake, { ecr_lifecycle_policy: JSON.stringify(policy) });
     // Archiving deletes nothing: the plan says what moves to archive, and deletes nothing.
     expect(run.plan.deletions).toEqual([]);
     const archived = run.plan.notes.filter((n) => n.includes('archive storage class'));
