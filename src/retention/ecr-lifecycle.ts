@@ -372,8 +372,9 @@ interface Timed {
 /**
  * What ECR would do to these images under this policy at `now`. The rules are applied in
  * rulePriority order; each counts every image its selection matches, as if nothing had been
- * expired yet, but acts only on images no higher-priority rule matched, so an image is acted on
- * by at most one rule. lastRecordedPullTime is what ECR recorded, and ECR records it with up to
+ * expired yet (an image a manifest list references counts as part of the list), but acts only on
+ * images no higher-priority rule matched, so an image is acted on by at most one rule.
+ * lastRecordedPullTime is what ECR recorded, and ECR records it with up to
  * a day's delay, so a sinceImagePulled preview can lag a recent pull.
  */
 export function evaluateLifecyclePolicy(
