@@ -1,7 +1,6 @@
 // What discovery found, as plain values: the vendors fill it, discovery assembles it and the graph
 // builder reads it, so it lives below all three (src/model).
 import type { ProviderSettings } from '../config/settings.js';
-import type { LifecycleImage } from '../retention/ecr-lifecycle.js';
 import type { GraphReceipt } from './graph.js';
 
 export interface Platform {
@@ -134,6 +133,29 @@ export interface UntaggedManifest {
   lastPulledAt?: string;
   /** Bytes as the vendor counts them, when it reports a size. */
   size?: number;
+}
+
+/**
+ * One image as an ECR lifecycle policy sees it (a DescribeImages row, tagged or not): a manifest
+ * digest with its tags and times. Here, below discovery and retention, since both hand it on.
+ */
+export interface LifecycleImage {
+  digest: string;
+  tags: string[];
+  /** imagePushedAt (RFC 3339). */
+  pushedAt: string;
+  /** lastRecordedPullTime; absent when never pulled. */
+  lastPulledAt?: string;
+  /** ARCHIVED images are in the archive storage class; every other image is standard. */
+  storageClass?: 'standard' | 'archive';
+  /** lastArchivedAt: when the image last moved to archive. */
+  lastArchivedAt?: string;
+  /** lastActivatedAt: when the image was last restored from archive. */
+  lastActivatedAt?: string;
+  /** For a manifest list (index): the manifests it references. */
+  children?: string[];
+  /** For a referrer (signature, attestation, SBOM): the image it refers to. */
+  subject?: string;
 }
 
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */

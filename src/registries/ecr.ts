@@ -28,10 +28,9 @@ import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
 import { PageWalk, readPage, readRows } from '../http/page-walker.js';
-import type { UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
+import type { LifecycleImage, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RegistryClient } from '../oci/registry-client.js';
-import { type LifecycleImage, lifecycleImageFromEcr } from '../retention/ecr-lifecycle.js';
 import {
   type DeleteAnswer,
   type OpenAdapter,
@@ -570,6 +569,33 @@ class EcrApi {
       });
     }
   }
+}
+
+/**
+ * An image as the lifecycle policy sees it, from the DescribeImages row the ECR listing already
+ * read (tagged and untagged); none for a row without a digest or push time. Which manifests a
+ * manifest list references is not in the row: set `children` from the manifests discovery read.
+ */
+export function lifecycleImageFromEcr(detail: ImageDetail): LifecycleImage | undefined {
+  const { imageDigest: digest, imagePushedAt } = detail;
+  if (!digest || !(imagePushedAt instanceof Date)) return undefined;
+  const iso = (d: Date | undefined) => (d instanceof Date ? { value: d.toISOString() } : undefined);
+  const pulled = iso(detail.lastRecordedPullTime);
+  const archived = iso(detail.lastArchivedAt);
+  const activated = iso(detail.lastActivatedAt);
+  return {
+    digest,
+    tags: detail.imageTags ?? [],
+    pushedAt: imagePushedAt.toISOString(),
+    ...(pulled ? { lastPulledAt: pulled.value } : {}),
+    // An image being restored (ACTIVATING) is still in archive until the restore completes.
+    ...(detail.imageStatus === 'ARCHIVED' || detail.imageStatus === 'ACTIVATING'
+      ? { storageClass: 'archive' as const }
+      : {}),
+    ...(archived ? { lastArchivedAt: archived.value } : {}),
+    ...(activated ? { lastActivatedAt: activated.value } : {}),
+    ...(detail.subjectManifestDigest ? { subject: detail.subjectManifestDigest } : {}),
+  };
 }
 
 /** A DescribeImages row as the lifecycle policy sees it, when the rows are kept for a preview. */

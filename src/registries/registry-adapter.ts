@@ -7,9 +7,13 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
+import type {
+  LifecycleImage,
+  RepositoryInfo,
+  UntaggedManifest,
+  VulnerabilityCounts,
+} from '../model/discovery.js';
 import type { DeleteAnswer, FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
-import type { LifecycleImage } from '../retention/ecr-lifecycle.js';
 import type { Secrets } from '../secrets.js';
 
 export interface VendorTag {

@@ -2,9 +2,11 @@
 // "Automate the cleanup of images by using lifecycle policies", "Lifecycle policy properties" and
 // "Examples of lifecycle policies"), so a team sees what its policy will expire or archive before
 // ECR does. Pure: the images come from the ECR listing discovery already made.
-import type { ImageDetail } from '@aws-sdk/client-ecr';
 import { z } from 'zod';
 import { didYouMean } from '../config/did-you-mean.js';
+import type { LifecycleImage } from '../model/discovery.js';
+
+export type { LifecycleImage };
 
 export const TAG_STATUSES = ['tagged', 'untagged', 'any'] as const;
 export const COUNT_TYPES = [
@@ -282,53 +284,6 @@ function issueMessages(field: string, issue: z.core.$ZodIssue): string | string[
     default:
       return `${at}: ${issue.message}`;
   }
-}
-
-/** One image as ECR lists it (DescribeImages): a manifest digest with its tags. */
-export interface LifecycleImage {
-  digest: string;
-  tags: string[];
-  /** imagePushedAt (RFC 3339). */
-  pushedAt: string;
-  /** lastRecordedPullTime; absent when never pulled. */
-  lastPulledAt?: string;
-  /** ARCHIVED images are in the archive storage class; every other image is standard. */
-  storageClass?: StorageClass;
-  /** lastArchivedAt: when the image last moved to archive. */
-  lastArchivedAt?: string;
-  /** lastActivatedAt: when the image was last restored from archive. */
-  lastActivatedAt?: string;
-  /** For a manifest list (index): the manifests it references. */
-  children?: string[];
-  /** For a referrer (signature, attestation, SBOM): the image it refers to. */
-  subject?: string;
-}
-
-/**
- * An image as the lifecycle policy sees it, from the DescribeImages row the ECR listing already
- * read (tagged and untagged); none for a row without a digest or push time. Which manifests a
- * manifest list references is not in the row: set `children` from the manifests discovery read.
- */
-export function lifecycleImageFromEcr(detail: ImageDetail): LifecycleImage | undefined {
-  const { imageDigest: digest, imagePushedAt } = detail;
-  if (!digest || !(imagePushedAt instanceof Date)) return undefined;
-  const iso = (d: Date | undefined) => (d instanceof Date ? { value: d.toISOString() } : undefined);
-  const pulled = iso(detail.lastRecordedPullTime);
-  const archived = iso(detail.lastArchivedAt);
-  const activated = iso(detail.lastActivatedAt);
-  return {
-    digest,
-    tags: detail.imageTags ?? [],
-    pushedAt: imagePushedAt.toISOString(),
-    ...(pulled ? { lastPulledAt: pulled.value } : {}),
-    // An image being restored (ACTIVATING) is still in archive until the restore completes.
-    ...(detail.imageStatus === 'ARCHIVED' || detail.imageStatus === 'ACTIVATING'
-      ? { storageClass: 'archive' as const }
-      : {}),
-    ...(archived ? { lastArchivedAt: archived.value } : {}),
-    ...(activated ? { lastActivatedAt: activated.value } : {}),
-    ...(detail.subjectManifestDigest ? { subject: detail.subjectManifestDigest } : {}),
-  };
 }
 
 /** An image the policy acts on, and why. */
