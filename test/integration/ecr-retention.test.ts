@@ -127,11 +127,7 @@ describe('ECR untagged images: from the listing already read', () => {
     const { content } = repository();
     fake = await startEcrFake({ repositories: [content] });
     const secrets = new Secrets();
-    const plain = loadConfig(config(fake), {
-      env: {},
-      secrets,
-      origin: 'ecr.yml',
-    });
+    const plain = loadConfig(config(fake), { env: {}, secrets, origin: 'ecr.yml' });
     const http = new HttpClient({ baseBackoffMs: 1 });
     try {
       await runDiscovery(plain, { secrets, log: silentLog, http, ambient: { env: AWS_ENV } });
@@ -149,6 +145,13 @@ describe('ECR untagged images: from the listing already read', () => {
     });
     expect(fake.apiCalls.map((c) => c.op)).toEqual(before.api);
     expect(fake.registry.requests.length).toBe(before.registry);
+    // GetAuthorizationToken, DescribeRepositories, DescribeImages TAGGED and UNTAGGED.
+    expect(before.api).toEqual([
+      'GetAuthorizationToken',
+      'DescribeRepositories',
+      'DescribeImages',
+      'DescribeImages',
+    ]);
   });
 });
 
