@@ -115,7 +115,12 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
         spilling.addRepository(provider, repository);
-        if (planner) planner.add(provider, inventoryOf(provider.name, provider.apiUrl, repository));
+        if (planner)
+          planner.add(
+            provider,
+            inventoryOf(provider.name, provider.apiUrl, repository),
+            repository.lifecycleImages,
+          );
         progress?.repositoryDone();
       },
       onAdapter: (provider, adapter) => adapters.set(provider.name, adapter),

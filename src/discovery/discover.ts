@@ -278,6 +278,7 @@ async function discoverRepository(
     platformScans = listing.scans;
     if (listing.info) result.info = listing.info;
     if (listing.untagged && listing.complete) result.untagged = listing.untagged;
+    if (listing.lifecycleImages && listing.complete) result.lifecycleImages = listing.lifecycleImages;
     receipt.pages = listing.pages;
     if (!listing.complete) fail(`tag listing: ${listing.problem}`);
     tags = listing.items.sort();

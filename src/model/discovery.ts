@@ -137,6 +137,29 @@ export interface UntaggedManifest {
   children?: string[];
 }
 
+/**
+ * One image as an ECR lifecycle policy sees it (a DescribeImages row, tagged or not): a manifest
+ * digest with its tags and times. Here, below discovery and retention, since both hand it on.
+ */
+export interface LifecycleImage {
+  digest: string;
+  tags: string[];
+  /** imagePushedAt (RFC 3339). */
+  pushedAt: string;
+  /** lastRecordedPullTime; absent when never pulled. */
+  lastPulledAt?: string;
+  /** ARCHIVED images are in the archive storage class; every other image is standard. */
+  storageClass?: 'standard' | 'archive';
+  /** lastArchivedAt: when the image last moved to archive. */
+  lastArchivedAt?: string;
+  /** lastActivatedAt: when the image was last restored from archive. */
+  lastActivatedAt?: string;
+  /** For a manifest list (index): the manifests it references. */
+  children?: string[];
+  /** For a referrer (signature, attestation, SBOM): the image it refers to. */
+  subject?: string;
+}
+
 /** A receipt is written into the graph as it is (DESIGN.md "The graph file"). */
 export type Receipt = GraphReceipt;
 
@@ -152,6 +175,8 @@ export interface RepositoryResult {
    * where the registry does not list untagged manifests: plain OCI, Docker Hub, GCR, Quay).
    */
   untagged?: UntaggedManifest[];
+  /** The vendor listing's image rows for an ECR lifecycle preview (TagListing.lifecycleImages). */
+  lifecycleImages?: LifecycleImage[];
   /** Vendor facts about the repository (description, stars, pulls…). */
   info?: RepositoryInfo;
   receipt: Receipt;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ecrApiError, ecrRegistryCredentials, parseEcrHost, vulnerabilityCounts } from './ecr.js';
+import {
+  ecrApiError,
+  ecrRegistryCredentials,
+  lifecycleImageFromEcr,
+  parseEcrHost,
+  vulnerabilityCounts,
+} from './ecr.js';
 
 describe('ECR helpers', () => {
   it('reads account, region and FIPS from registry hosts', () => {
@@ -54,5 +60,48 @@ describe('ECR helpers', () => {
       'x',
     );
     expect(err.message).toContain('needs the ecr:DescribeRepositories permission');
+  });
+});
+
+describe('lifecycleImageFromEcr', () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+
+  it('reads the times, storage class and subject of a DescribeImages row', () => {
+    expect(
+      lifecycleImageFromEcr({
+        imageDigest: digest,
+        imageTags: ['v1', 'latest'],
+        imagePushedAt: new Date('2026-01-02T03:04:05Z'),
+        lastRecordedPullTime: new Date('2026-06-01T00:00:00Z'),
+        imageStatus: 'ARCHIVED',
+        lastArchivedAt: new Date('2026-07-01T00:00:00Z'),
+        lastActivatedAt: new Date('2026-03-01T00:00:00Z'),
+        subjectManifestDigest: `sha256:${'b'.repeat(64)}`,
+      }),
+    ).toEqual({
+      digest,
+      tags: ['v1', 'latest'],
+      pushedAt: '2026-01-02T03:04:05.000Z',
+      lastPulledAt: '2026-06-01T00:00:00.000Z',
+      storageClass: 'archive',
+      lastArchivedAt: '2026-07-01T00:00:00.000Z',
+      lastActivatedAt: '2026-03-01T00:00:00.000Z',
+      subject: `sha256:${'b'.repeat(64)}`,
+    });
+  });
+
+  it('reads an untagged, never pulled, active image as standard with no tags', () => {
+    expect(
+      lifecycleImageFromEcr({
+        imageDigest: digest,
+        imagePushedAt: new Date('2026-01-02T00:00:00Z'),
+        imageStatus: 'ACTIVE',
+      }),
+    ).toEqual({ digest, tags: [], pushedAt: '2026-01-02T00:00:00.000Z' });
+  });
+
+  it('has no image for a row without a digest or a push time', () => {
+    expect(lifecycleImageFromEcr({ imageTags: ['v1'], imagePushedAt: new Date() })).toBeUndefined();
+    expect(lifecycleImageFromEcr({ imageDigest: digest })).toBeUndefined();
   });
 });

@@ -28,7 +28,7 @@ import type { Credentials, ProviderSettings } from '../config/settings.js';
 import { AuthError, RegistryError } from '../errors.js';
 import { describeUrl, type Tally } from '../http/http-client.js';
 import { PageWalk, readPage, readRows } from '../http/page-walker.js';
-import type { VulnerabilityCounts } from '../model/discovery.js';
+import type { LifecycleImage, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RegistryClient } from '../oci/registry-client.js';
 import {
@@ -250,6 +250,15 @@ const EcrImage = z.looseObject({
   // Without a digest the image's tags are still listed and get resolved through the registry.
   imageDigest: z.string().nullish(),
   imageTags: z.array(z.string()).nullish(),
+  // The SDK turns the API's epoch seconds into Dates.
+  imagePushedAt: z.date().nullish(),
+  lastRecordedPullTime: z.date().nullish(),
+  imageSizeInBytes: z.number().nonnegative().nullish(),
+  imageManifestMediaType: z.string().nullish(),
+  subjectManifestDigest: z.string().nullish(),
+  imageStatus: z.string().nullish(),
+  lastArchivedAt: z.date().nullish(),
+  lastActivatedAt: z.date().nullish(),
 });
 
 const INDEX_TYPES: ReadonlySet<string | undefined> = new Set([
@@ -266,10 +275,38 @@ const BatchDeleteAnswer = z.object({
     .nullish(),
 });
 
-/** What the untagged images of a repository hold for the core: referrers and platform scans. */
+/** What the untagged images of a repository hold for the core: referrers, platform scans, the images. */
 interface Untagged {
   referrers: Map<string, ReferrerDescriptor[]>;
   scans: Map<string, VulnerabilityCounts>;
+  manifests: UntaggedManifest[];
+}
+
+/** RFC 3339 without milliseconds, as the other times in the graph are written. */
+function isoTime(d: Date | null | undefined): string | undefined {
+  return d instanceof Date && !Number.isNaN(d.getTime())
+    ? d.toISOString().replace(/\.000Z$/, 'Z')
+    : undefined;
+}
+
+/** An untagged DescribeImages row as retention reads it; none without a digest. */
+function untaggedManifest(image: z.output<typeof EcrImage>): UntaggedManifest | undefined {
+  const digest = image.imageDigest;
+  if (!digest || !DIGEST.test(digest)) return undefined;
+  const pushedAt = isoTime(image.imagePushedAt);
+  const lastPulledAt = isoTime(image.lastRecordedPullTime);
+  return {
+    digest,
+    ...(image.imageManifestMediaType ? { mediaType: image.imageManifestMediaType } : {}),
+    ...(pushedAt ? { pushedAt } : {}),
+    ...(lastPulledAt ? { lastPulledAt } : {}),
+    ...(typeof image.imageSizeInBytes === 'number' ? { size: image.imageSizeInBytes } : {}),
+  };
+}
+
+/** Whether some selector previews an ECR lifecycle policy: only then are the rows kept for it. */
+function previewsLifecycle(p: ProviderSettings): boolean {
+  return p.selectors.some((s) => s.retention?.ecrLifecyclePolicy !== undefined);
 }
 
 class EcrApi {
@@ -388,27 +425,31 @@ class EcrApi {
   }
 
   /**
-   * Tags from the tagged images, then referrers and platform scans from the untagged ones. Two
-   * listings rather than one with tagStatus ANY: the tag listing stays as complete and as cheap
-   * as before whatever untagged leftovers a repository holds, and a repository without untagged
-   * images pays one call for the second.
+   * Tags from the tagged images, then referrers, platform scans and the untagged images
+   * themselves (for retention) from the untagged ones. Two listings rather than one with
+   * tagStatus ANY: the tag listing stays as complete and as cheap as before whatever untagged
+   * leftovers a repository holds, and a repository without untagged images pays one call for the
+   * second. With an ECR lifecycle policy to preview, both listings' rows are handed on as the
+   * policy sees them.
    */
   async tags(p: ProviderSettings, repo: string, tally: Tally): Promise<TagListing> {
     const items = new Set<string>();
     const vendor = new Map<string, VendorTag>();
     const referrers = new Map<string, ReferrerDescriptor[]>();
+    const rows: LifecycleImage[] | undefined = previewsLifecycle(p) ? [] : undefined;
     const walk = this.images(p, repo, 'TAGGED', tally);
     for await (const page of walk) {
       for (const image of page.items) {
         this.addImage(image as ImageDetail, items, vendor, p.discoverVulnerabilities);
         addReferrer(image as ImageDetail, referrers);
+        addRow(image, rows);
       }
     }
     const listing: TagListing = { items: [...items], vendor, ...walk.verdict };
     // Without a tag nothing is selected, so nothing there needs its referrers or platform scans.
     if (items.size === 0)
       return { ...listing, referrers, ...(p.discoverVulnerabilities ? { scans: new Map() } : {}) };
-    const untagged = await this.untagged(p, repo, tally, referrers);
+    const untagged = await this.untagged(p, repo, tally, referrers, rows);
     if ('problem' in untagged) {
       // The tags are whole; what the untagged images say is not, so no referrer or platform scan
       // is handed on as if it were all there, and the receipt says why.
@@ -425,6 +466,9 @@ class EcrApi {
       ...listing,
       referrers: untagged.referrers,
       ...(p.discoverVulnerabilities ? { scans: untagged.scans } : {}),
+      ...(listing.complete
+        ? { untagged: untagged.manifests, ...(rows ? { lifecycleImages: rows } : {}) }
+        : {}),
     };
   }
 
@@ -473,12 +517,17 @@ class EcrApi {
     repo: string,
     tally: Tally,
     referrers: Map<string, ReferrerDescriptor[]>,
+    rows: LifecycleImage[] | undefined,
   ): Promise<Untagged | { problem: string }> {
     const scans = new Map<string, VulnerabilityCounts>();
+    const manifests: UntaggedManifest[] = [];
     const walk = this.images(p, repo, 'UNTAGGED', tally);
     try {
       for await (const page of walk) {
         for (const row of page.items) {
+          const manifest = untaggedManifest(row);
+          if (manifest) manifests.push(manifest);
+          addRow(row, rows);
           const image = row as ImageDetail;
           if (addReferrer(image, referrers)) continue;
           const counts = image.imageScanFindingsSummary?.findingSeverityCounts;
@@ -491,7 +540,7 @@ class EcrApi {
       throw err;
     }
     const verdict = walk.verdict;
-    return verdict.complete ? { referrers, scans } : { problem: verdict.problem! };
+    return verdict.complete ? { referrers, scans, manifests } : { problem: verdict.problem! };
   }
 
   private addImage(
@@ -520,6 +569,40 @@ class EcrApi {
       });
     }
   }
+}
+
+/**
+ * An image as the lifecycle policy sees it, from the DescribeImages row the ECR listing already
+ * read (tagged and untagged); none for a row without a digest or push time. Which manifests a
+ * manifest list references is not in the row: set `children` from the manifests discovery read.
+ */
+export function lifecycleImageFromEcr(detail: ImageDetail): LifecycleImage | undefined {
+  const { imageDigest: digest, imagePushedAt } = detail;
+  if (!digest || !(imagePushedAt instanceof Date)) return undefined;
+  const iso = (d: Date | undefined) => (d instanceof Date ? { value: d.toISOString() } : undefined);
+  const pulled = iso(detail.lastRecordedPullTime);
+  const archived = iso(detail.lastArchivedAt);
+  const activated = iso(detail.lastActivatedAt);
+  return {
+    digest,
+    tags: detail.imageTags ?? [],
+    pushedAt: imagePushedAt.toISOString(),
+    ...(pulled ? { lastPulledAt: pulled.value } : {}),
+    // An image being restored (ACTIVATING) is still in archive until the restore completes.
+    ...(detail.imageStatus === 'ARCHIVED' || detail.imageStatus === 'ACTIVATING'
+      ? { storageClass: 'archive' as const }
+      : {}),
+    ...(archived ? { lastArchivedAt: archived.value } : {}),
+    ...(activated ? { lastActivatedAt: activated.value } : {}),
+    ...(detail.subjectManifestDigest ? { subject: detail.subjectManifestDigest } : {}),
+  };
+}
+
+/** A DescribeImages row as the lifecycle policy sees it, when the rows are kept for a preview. */
+function addRow(image: z.output<typeof EcrImage>, rows: LifecycleImage[] | undefined): void {
+  if (!rows) return;
+  const row = lifecycleImageFromEcr(image as ImageDetail);
+  if (row) rows.push(row);
 }
 
 /** One "vulnerabilities:" line (it replaces the generic one), when some image has no summary. */

@@ -7,7 +7,12 @@
 import type { Credentials, ProviderSettings } from '../config/settings.js';
 import type { HttpClient, Tally } from '../http/http-client.js';
 import type { Log } from '../log.js';
-import type { RepositoryInfo, UntaggedManifest, VulnerabilityCounts } from '../model/discovery.js';
+import type {
+  LifecycleImage,
+  RepositoryInfo,
+  UntaggedManifest,
+  VulnerabilityCounts,
+} from '../model/discovery.js';
 import type { DeleteAnswer, FailureHook, Listing, RegistryClient } from '../oci/registry-client.js';
 import type { Secrets } from '../secrets.js';
 
@@ -70,6 +75,12 @@ export interface TagListing extends Listing {
    * deletes from it, and a partial list would read as "nothing else is untagged".
    */
   untagged?: UntaggedManifest[];
+  /**
+   * Every image row of the listing, tagged and untagged, as an ECR lifecycle policy evaluates
+   * them (push and pull times, tags, archive state); set only when the listing is complete and a
+   * selector previews a lifecycle policy.
+   */
+  lifecycleImages?: LifecycleImage[];
 }
 
 export interface RegistryAdapter {

@@ -3,7 +3,6 @@ import {
   evaluateLifecyclePolicy,
   type LifecycleImage,
   type LifecyclePolicy,
-  lifecycleImageFromEcr,
   parseLifecyclePolicy,
   wildcardMatch,
 } from './ecr-lifecycle.js';
@@ -274,12 +273,57 @@ const AWS_EXAMPLES: Case[] = [
   },
 ];
 
+/**
+ * `n` multi-architecture images as buildx pushes them to ECR: a tagged image index (v0 oldest)
+ * whose amd64 and arm64 platform manifests are untagged images of their own, pushed with it.
+ */
+function multiArch(n: number): LifecycleImage[] {
+  return Array.from({ length: n }, (_, i) => {
+    const platforms = [`I${i}-amd64`, `I${i}-arm64`].map((p) => image(p, [], 20 - i));
+    return [image(`I${i}`, [`v${i}`], 20 - i, { children: platforms.map((p) => p.digest) }), ...platforms];
+  }).flat();
+}
+
+const countMoreThan = (tagStatus: string, countNumber: number, extra: Selection = {}) => ({
+  tagStatus,
+  ...extra,
+  countType: 'imageCountMoreThan',
+  countNumber,
+});
+
+// How ECR counts an image index: AWS's evaluation rules say an image a manifest list references
+// cannot expire before the list does, and a preview in ECR ranks the lists, not their platform
+// manifests (docs/retention.md, "How the policy is read"). Eight multi-arch images are eight.
+const MANIFEST_LIST_COUNTS: Case[] = [
+  {
+    name: 'tagged ["*"] imageCountMoreThan 7 over 8 multi-arch images: the oldest index alone',
+    rules: [rule(1, countMoreThan('tagged', 7, { tagPatternList: ['*'] }))],
+    images: multiArch(8),
+    expired: ['I0'],
+  },
+  {
+    name: 'any imageCountMoreThan 7 over 8 multi-arch images: the platforms count with their index',
+    rules: [rule(1, countMoreThan('any', 7))],
+    images: multiArch(8),
+    expired: ['I0'],
+  },
+  {
+    name: 'untagged imageCountMoreThan 1: platform manifests of kept indexes are not counted, loose images are',
+    rules: [rule(1, countMoreThan('untagged', 1))],
+    images: [...multiArch(2), image('old-build', [], 30), image('newer-build', [], 25)],
+    expired: ['old-build'],
+  },
+];
+
 describe('evaluateLifecyclePolicy: the examples AWS documents', () => {
-  it.each(AWS_EXAMPLES)('$name', ({ rules, images, expired, archived = [] }) => {
-    const result = evaluateLifecyclePolicy(policy({ rules }), images, NOW);
-    expect(names(result.expired)).toEqual(expired);
-    expect(names(result.archived)).toEqual(archived);
-  });
+  it.each([...AWS_EXAMPLES, ...MANIFEST_LIST_COUNTS])(
+    '$name',
+    ({ rules, images, expired, archived = [] }) => {
+      const result = evaluateLifecyclePolicy(policy({ rules }), images, NOW);
+      expect(names(result.expired)).toEqual(expired);
+      expect(names(result.archived)).toEqual(archived);
+    },
+  );
 });
 
 describe('evaluateLifecyclePolicy: decisions and what each rule keeps', () => {
@@ -443,6 +487,33 @@ describe('evaluateLifecyclePolicy: manifest lists and referrers', () => {
         'sha256:amd64',
         'sinceImagePushed 7 days: pushed 30 days ago, but manifest list sha256:index references it and stays',
       ],
+    ]);
+  });
+
+  it('ranks manifest lists, not their platform images, and says why the platforms stay', () => {
+    const images = [
+      image('old', ['v1'], 20, { children: ['sha256:old-amd64'] }),
+      image('old-amd64', [], 20),
+      image('new', ['v2'], 10, { children: ['sha256:new-amd64'] }),
+      image('new-amd64', [], 10),
+    ];
+    const keepOne = policy({
+      rules: [rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 })],
+    });
+    const result = evaluateLifecyclePolicy(keepOne, images, NOW);
+    expect(result.expired.map((d) => [d.digest, d.reason])).toEqual([
+      ['sha256:old', 'imageCountMoreThan 1: number 2 by push time, newest first'],
+    ]);
+    expect(result.kept.map((k) => [k.digest, k.reason])).toEqual([
+      [
+        'sha256:old-amd64',
+        'imageCountMoreThan 1: part of an image index, so it counts with the index that references it, not on its own',
+      ],
+      [
+        'sha256:new-amd64',
+        'imageCountMoreThan 1: part of an image index, so it counts with the index that references it, not on its own',
+      ],
+      ['sha256:new', 'imageCountMoreThan 1: among the newest 1'],
     ]);
   });
 
@@ -910,48 +981,5 @@ describe('parseLifecyclePolicy', () => {
       ],
     };
     expect(parseLifecyclePolicy(doc, 'f')).toEqual({ policy: doc });
-  });
-});
-
-describe('lifecycleImageFromEcr', () => {
-  const digest = `sha256:${'a'.repeat(64)}`;
-
-  it('reads the times, storage class and subject of a DescribeImages row', () => {
-    expect(
-      lifecycleImageFromEcr({
-        imageDigest: digest,
-        imageTags: ['v1', 'latest'],
-        imagePushedAt: new Date('2026-01-02T03:04:05Z'),
-        lastRecordedPullTime: new Date('2026-06-01T00:00:00Z'),
-        imageStatus: 'ARCHIVED',
-        lastArchivedAt: new Date('2026-07-01T00:00:00Z'),
-        lastActivatedAt: new Date('2026-03-01T00:00:00Z'),
-        subjectManifestDigest: `sha256:${'b'.repeat(64)}`,
-      }),
-    ).toEqual({
-      digest,
-      tags: ['v1', 'latest'],
-      pushedAt: '2026-01-02T03:04:05.000Z',
-      lastPulledAt: '2026-06-01T00:00:00.000Z',
-      storageClass: 'archive',
-      lastArchivedAt: '2026-07-01T00:00:00.000Z',
-      lastActivatedAt: '2026-03-01T00:00:00.000Z',
-      subject: `sha256:${'b'.repeat(64)}`,
-    });
-  });
-
-  it('reads an untagged, never pulled, active image as standard with no tags', () => {
-    expect(
-      lifecycleImageFromEcr({
-        imageDigest: digest,
-        imagePushedAt: new Date('2026-01-02T00:00:00Z'),
-        imageStatus: 'ACTIVE',
-      }),
-    ).toEqual({ digest, tags: [], pushedAt: '2026-01-02T00:00:00.000Z' });
-  });
-
-  it('has no image for a row without a digest or a push time', () => {
-    expect(lifecycleImageFromEcr({ imageTags: ['v1'], imagePushedAt: new Date() })).toBeUndefined();
-    expect(lifecycleImageFromEcr({ imageDigest: digest })).toBeUndefined();
   });
 });

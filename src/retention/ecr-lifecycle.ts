@@ -2,9 +2,11 @@
 // "Automate the cleanup of images by using lifecycle policies", "Lifecycle policy properties" and
 // "Examples of lifecycle policies"), so a team sees what its policy will expire or archive before
 // ECR does. Pure: the images come from the ECR listing discovery already made.
-import type { ImageDetail } from '@aws-sdk/client-ecr';
 import { z } from 'zod';
 import { didYouMean } from '../config/did-you-mean.js';
+import type { LifecycleImage } from '../model/discovery.js';
+
+export type { LifecycleImage };
 
 export const TAG_STATUSES = ['tagged', 'untagged', 'any'] as const;
 export const COUNT_TYPES = [
@@ -284,53 +286,6 @@ function issueMessages(field: string, issue: z.core.$ZodIssue): string | string[
   }
 }
 
-/** One image as ECR lists it (DescribeImages): a manifest digest with its tags. */
-export interface LifecycleImage {
-  digest: string;
-  tags: string[];
-  /** imagePushedAt (RFC 3339). */
-  pushedAt: string;
-  /** lastRecordedPullTime; absent when never pulled. */
-  lastPulledAt?: string;
-  /** ARCHIVED images are in the archive storage class; every other image is standard. */
-  storageClass?: StorageClass;
-  /** lastArchivedAt: when the image last moved to archive. */
-  lastArchivedAt?: string;
-  /** lastActivatedAt: when the image was last restored from archive. */
-  lastActivatedAt?: string;
-  /** For a manifest list (index): the manifests it references. */
-  children?: string[];
-  /** For a referrer (signature, attestation, SBOM): the image it refers to. */
-  subject?: string;
-}
-
-/**
- * An image as the lifecycle policy sees it, from the DescribeImages row the ECR listing already
- * read (tagged and untagged); none for a row without a digest or push time. Which manifests a
- * manifest list references is not in the row: set `children` from the manifests discovery read.
- */
-export function lifecycleImageFromEcr(detail: ImageDetail): LifecycleImage | undefined {
-  const { imageDigest: digest, imagePushedAt } = detail;
-  if (!digest || !(imagePushedAt instanceof Date)) return undefined;
-  const iso = (d: Date | undefined) => (d instanceof Date ? { value: d.toISOString() } : undefined);
-  const pulled = iso(detail.lastRecordedPullTime);
-  const archived = iso(detail.lastArchivedAt);
-  const activated = iso(detail.lastActivatedAt);
-  return {
-    digest,
-    tags: detail.imageTags ?? [],
-    pushedAt: imagePushedAt.toISOString(),
-    ...(pulled ? { lastPulledAt: pulled.value } : {}),
-    // An image being restored (ACTIVATING) is still in archive until the restore completes.
-    ...(detail.imageStatus === 'ARCHIVED' || detail.imageStatus === 'ACTIVATING'
-      ? { storageClass: 'archive' as const }
-      : {}),
-    ...(archived ? { lastArchivedAt: archived.value } : {}),
-    ...(activated ? { lastActivatedAt: activated.value } : {}),
-    ...(detail.subjectManifestDigest ? { subject: detail.subjectManifestDigest } : {}),
-  };
-}
-
 /** An image the policy acts on, and why. */
 export interface LifecycleDecision {
   digest: string;
@@ -372,8 +327,9 @@ interface Timed {
 /**
  * What ECR would do to these images under this policy at `now`. The rules are applied in
  * rulePriority order; each counts every image its selection matches, as if nothing had been
- * expired yet, but acts only on images no higher-priority rule matched, so an image is acted on
- * by at most one rule. lastRecordedPullTime is what ECR recorded, and ECR records it with up to
+ * expired yet (an image a manifest list references counts as part of the list), but acts only on
+ * images no higher-priority rule matched, so an image is acted on by at most one rule.
+ * lastRecordedPullTime is what ECR recorded, and ECR records it with up to
  * a day's delay, so a sinceImagePulled preview can lag a recent pull.
  */
 export function evaluateLifecyclePolicy(
@@ -399,7 +355,13 @@ export function evaluateLifecyclePolicy(
       .filter((t) => (t.image.storageClass ?? 'standard') === classOf(rule) && tagsMatch(rule, t.image.tags))
       // Newest first; ties by digest so the same listing always gives the same preview.
       .sort((a, b) => b.pushed - a.pushed || (a.image.digest < b.image.digest ? -1 : 1));
-    const verdicts = selected.map((t, rank) => ({ t, ...verdict(rule, t, rank, now) }));
+    // An image a manifest list references is part of that list, not an image of its own: it
+    // takes no place in a count (eight multi-arch images are eight, not eight times their
+    // platforms), and a count never expires it by itself.
+    const rank = new Map(
+      selected.filter((t) => !holders.has(t.image.digest)).map((t, i) => [t.image.digest, i] as const),
+    );
+    const verdicts = selected.map((t) => ({ t, ...verdict(rule, t, rank.get(t.image.digest), now) }));
     // Oldest first: "always expires older images before newer ones".
     for (const { t, go, why } of verdicts.reverse()) {
       const { digest, tags } = t.image;
@@ -483,13 +445,26 @@ function inDependencyOrder(
   return out;
 }
 
-/** Whether a rule's selection would act on the image at `rank` (0 = newest), and why. */
-function verdict(rule: LifecycleRule, t: Timed, rank: number, now: Date): { go: boolean; why: string } {
+/**
+ * Whether a rule's selection would act on the image at `rank` (0 = newest; none for an image a
+ * manifest list references, which the count leaves to its list), and why.
+ */
+function verdict(
+  rule: LifecycleRule,
+  t: Timed,
+  rank: number | undefined,
+  now: Date,
+): { go: boolean; why: string } {
   const { countType, countNumber: n } = rule.selection;
   const days = (at: number) => Math.floor((now.getTime() - at) / DAY_MS);
   const older = (at: number) => now.getTime() - at > n * DAY_MS;
   switch (countType) {
     case 'imageCountMoreThan':
+      if (rank === undefined)
+        return {
+          go: false,
+          why: `imageCountMoreThan ${n}: part of an image index, so it counts with the index that references it, not on its own`,
+        };
       return rank >= n
         ? { go: true, why: `imageCountMoreThan ${n}: number ${rank + 1} by push time, newest first` }
         : { go: false, why: `imageCountMoreThan ${n}: among the newest ${n}` };

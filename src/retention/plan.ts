@@ -503,7 +503,7 @@ function keptAlias(n: Node, rules: RetentionRules, wanted: string): BlastRadiusE
  * Deletions in an order an interruption cannot hurt: an index before its children and a subject
  * before its accessories (stopping half-way leaves orphans for the next plan, never a tagged image
  * with parts missing). Among equals: images newest first as ranked, then untagged manifests and
- * orphans by digest, each followed by what goes with it.
+ * orphans, indexes first, by digest, each followed by what goes with it.
  */
 function deletionOrder(nodes: Map<string, Node>, kept: ReadonlySet<string>, ranked: Node[]): string[] {
   const deleted = [...nodes.keys()].filter((d) => !kept.has(d));
@@ -515,9 +515,15 @@ function deletionOrder(nodes: Map<string, Node>, kept: ReadonlySet<string>, rank
   const inDegree = new Map<string, number>(deleted.map((d) => [d, 0]));
   for (const d of deleted) for (const x of new Set(edgesOut(d))) inDegree.set(x, inDegree.get(x)! + 1);
   const rank = new Map(ranked.map((n, i) => [n.m.digest, i]));
+  // An index whose children nothing read (an untagged old build a vendor listed) goes before
+  // other untagged manifests, which may be those children: a registry refuses them first.
+  const isIndex = (d: string) => (nodes.get(d)!.m.role === 'index' ? 0 : 1);
   const roots = deleted
     .filter((d) => inDegree.get(d) === 0)
-    .sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || byText(a, b));
+    .sort(
+      (a, b) =>
+        (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || isIndex(a) - isIndex(b) || byText(a, b),
+    );
   // Visit order from the roots gives each deletion its place among those free to go.
   const key = new Map<string, number>();
   const visit = (d: string) => {

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { type Deletion as ApplyDeletion, type ApplyResult, mustGoFirst, repositoryKey } from './apply.js';
 import {
   evaluateLifecyclePolicy,
+  type LifecycleDecision,
   type LifecycleImage,
   type LifecyclePolicy,
   parseLifecyclePolicy,
@@ -76,14 +77,26 @@ export class RetentionPlanner {
     return providers.some((p) => p.selectors.some((s) => s.retention?.protectInUse));
   }
 
-  add(provider: ProviderSettings, inventory: RepositoryInventory): void {
+  /**
+   * Plans one repository. `listed` is the registry listing's own image rows where it gives them
+   * (ECR DescribeImages: RepositoryResult.lifecycleImages): an ECR lifecycle preview reads those,
+   * as AWS does, rather than the times discovery kept.
+   */
+  add(provider: ProviderSettings, inventory: RepositoryInventory, listed?: readonly LifecycleImage[]): void {
     const rules = selectorFor(inventory.repository, provider.selectors)?.retention;
     if (!rules) return;
     const protect = rules.protectInUse
       ? inUseReasons(this.inUse, this.devgraph, inventory)
       : new Map<string, string[]>();
     const policy = this.policies.get(rules);
-    const expired = policy ? lifecycleExpiry(policy, inventory, this.now) : undefined;
+    const lifecycle = policy
+      ? evaluateLifecyclePolicy(
+          policy,
+          listed ? fromListing(listed, inventory) : fromInventory(inventory),
+          this.now,
+        )
+      : undefined;
+    const expired = lifecycle && new Map(lifecycle.expired.map((d) => [d.digest, lifecycleReason(d)]));
     let plan = planRetention(inventory, rules, protect, this.now, expired);
     // Devgraph unread: any digest may be in use there, so nothing here may go on this run's word.
     if (rules.protectInUse && this.devgraph && 'unreadable' in this.devgraph && !plan.skipped)
@@ -95,6 +108,13 @@ export class RetentionPlanner {
         reclaimable_bytes: 0,
         skipped: `Devgraph could not be read (${this.devgraph.unreadable}), so what is in use there is unknown: nothing is planned for deletion where protect_in_use is on; run again when Devgraph answers`,
       };
+    // Archiving deletes nothing, so it is no deletion of the plan; it is still what the policy
+    // will do to these images, and the preview says so.
+    if (!plan.skipped)
+      for (const d of lifecycle?.archived ?? [])
+        plan.notes.push(
+          `${lifecycleReason(d)}: moves ${d.digest}${d.tags.length > 0 ? ` (${d.tags.join(', ')})` : ''} to the archive storage class`,
+        );
     this.plans.push(plan);
     // The order constraints come from the inventory, while it is at hand: a child waits for its
     // index, an accessory for its subject.
@@ -146,17 +166,33 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A lifecycle decision as the plan words it: the rule, then why. */
+function lifecycleReason(d: LifecycleDecision): string {
+  return `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`;
+}
+
 /**
- * What an ECR lifecycle policy would expire among the repository's images, each with the rule
- * that expires it. An image is a digest with its image tags (accessory tags are not images to ECR's
- * rules either way) or an untagged manifest the registry listed; one with no push or created time
- * cannot be timed and is left out.
+ * The images as the registry listed them, tagged and untagged, with each manifest list's
+ * children from the manifests discovery read (the listing does not name them). Accessory tags
+ * are left out, as below; an image that only has accessory tags is not an image to the rules.
  */
-function lifecycleExpiry(
-  policy: LifecyclePolicy,
-  inventory: RepositoryInventory,
-  now: Date,
-): Map<string, string> {
+function fromListing(listed: readonly LifecycleImage[], inventory: RepositoryInventory): LifecycleImage[] {
+  const images: LifecycleImage[] = [];
+  for (const row of listed) {
+    const tags = row.tags.filter((t) => !accessoryOf(t));
+    if (row.tags.length > 0 && tags.length === 0) continue;
+    const children = inventory.manifests.get(row.digest)?.children ?? [];
+    images.push({ ...row, tags, ...(children.length > 0 ? { children } : {}) });
+  }
+  return images;
+}
+
+/**
+ * Where the registry gives no rows, the images as discovery left them: a digest with its image
+ * tags (accessory tags are not images to ECR's rules either way) or an untagged manifest the
+ * registry listed, dated by push or created time; one that cannot be timed is left out.
+ */
+function fromInventory(inventory: RepositoryInventory): LifecycleImage[] {
   // Image tags by digest, with the first one's dates; accessory tags are left out, as said above.
   const tagsOf = new Map<string, { tags: string[]; first: InventoryTag }>();
   for (const t of inventory.tags) {
@@ -166,7 +202,11 @@ function lifecycleExpiry(
     else tagsOf.set(t.digest, { tags: [t.tag], first: t });
   }
   const images: LifecycleImage[] = [];
+  // A manifest discovery read may be listed as untagged too (an index's platforms): one image.
+  const seen = new Set<string>();
   for (const m of [...inventory.manifests.values(), ...(inventory.untagged ?? [])]) {
+    if (seen.has(m.digest)) continue;
+    seen.add(m.digest);
     const tagged = tagsOf.get(m.digest);
     const tags = tagged?.tags ?? [];
     const pushedAt = m.pushedAt ?? tagged?.first.pushedAt ?? m.created ?? tagged?.first.created;
@@ -179,8 +219,5 @@ function lifecycleExpiry(
       ...(m.subjects[0] ? { subject: m.subjects[0] } : {}),
     });
   }
-  const expired = new Map<string, string>();
-  for (const d of evaluateLifecyclePolicy(policy, images, now).expired)
-    expired.set(d.digest, `ECR lifecycle rule ${d.rulePriority}: ${d.reason}`);
-  return expired;
+  return images;
 }

@@ -17,7 +17,7 @@ import type { Ambient } from '../../src/registries/registry-adapter.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
-import { renameRepositories } from '../support/fakes/content-facts.js';
+import { renameRepositories, tagFacts } from '../support/fakes/content-facts.js';
 import {
   type EcrFake,
   FAKE_ACCESS_KEY,
@@ -544,6 +544,69 @@ describe('ECR untagged images: referrers and platform scans (adapter)', () => {
       });
     } finally {
       await own.close();
+    }
+  });
+
+  it('hands every untagged image on for retention, and with a lifecycle policy every row, from the same two calls', async () => {
+    const platform = tagFacts(signedRepository())[0]!.platforms[0]!.digest;
+    const pulled = '2026-11-28T06:00:00Z';
+    const o = await open({ pulledAt: { [platform]: pulled } }, (c) => {
+      c.selectors = [
+        {
+          max_tags: 0,
+          retention: {
+            untagged_older_than: '7d',
+            ecr_lifecycle_policy: {
+              rules: [
+                {
+                  rulePriority: 1,
+                  selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 5 },
+                  action: { type: 'expire' },
+                },
+              ],
+            },
+          },
+        },
+      ];
+    });
+    try {
+      const tally = { requests: 0 };
+      const listing = await o.adapter.listTags('acme/signed', tally);
+      expect(listing.complete).toBe(true);
+      const rows = o.fake.untagged('acme/signed');
+      expect(rows).toHaveLength(14);
+      expect(listing.untagged).toEqual(
+        rows.map((r) => ({
+          digest: r.digest,
+          mediaType: r.mediaType,
+          pushedAt: r.pushedAt,
+          ...(r.digest === platform ? { lastPulledAt: pulled } : {}),
+          size: r.size,
+        })),
+      );
+      // The lifecycle preview's rows: the 3 tagged images and the 14 untagged ones, as AWS reads them.
+      const tagged = o.fake.images('acme/signed');
+      expect(listing.lifecycleImages).toHaveLength(17);
+      expect(listing.lifecycleImages!.find((i) => i.digest === platform)).toEqual({
+        digest: platform,
+        tags: [],
+        pushedAt: new Date(rows.find((r) => r.digest === platform)!.pushedAt).toISOString(),
+        lastPulledAt: new Date(pulled).toISOString(),
+      });
+      for (const t of tagged)
+        expect(listing.lifecycleImages!.find((i) => i.digest === t.digest)!.tags).toEqual(t.tags);
+      const signature = rows.find((r) => r.subject)!;
+      expect(listing.lifecycleImages!.find((i) => i.digest === signature.digest)!.subject).toBe(
+        signature.subject,
+      );
+      // The same two calls as without retention.
+      expect(o.fake.apiCalls.filter((c) => c.op === 'DescribeImages').map((c) => c.body.filter)).toEqual([
+        { tagStatus: 'TAGGED' },
+        { tagStatus: 'UNTAGGED' },
+      ]);
+      expect(tally.requests).toBe(2);
+    } finally {
+      await o.close();
     }
   });
 

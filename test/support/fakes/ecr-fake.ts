@@ -9,7 +9,8 @@
 // Authorization header naming a known access key, maxResults 1..1000 (default 100) with opaque
 // nextTokens, epoch-second timestamps, and errors as `{"__type","message"}` with HTTP 400.
 // DescribeImages' tagStatus filter picks tagged images, untagged ones (an index's platform and
-// attestation manifests, referrers with their subjectManifestDigest) or both (ANY, the default).
+// attestation manifests, referrers with their subjectManifestDigest, old builds whose tag moved
+// on) or both (ANY, the default); lastRecordedPullTime is sent for images a test says were pulled.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DemoRegistry, startDemoRegistry } from '../../../src/demo/demo-registry.js';
@@ -42,6 +43,10 @@ export interface EcrFakeOptions {
    * (untagged images) do. Off, every tagged index carries one too, as the older tests expect.
    */
   unscannedIndexes?: boolean;
+  /** imagePushedAt by digest, for images whose push time a test sets (default: from the content). */
+  pushedAt?: Record<string, string>;
+  /** lastRecordedPullTime by digest; ECR leaves the field out of an image never pulled. */
+  pulledAt?: Record<string, string>;
 }
 
 export interface ApiCall {
@@ -92,6 +97,8 @@ export interface ImageRecord {
   /** For a referrer: the digest of the manifest it refers to. */
   subject?: string;
   severity?: Record<string, number>;
+  /** lastRecordedPullTime, for an image pulled since ECR records pulls. */
+  pulledAt?: string;
 }
 
 /** Scan counts a fake scanner reports for a digest, stable across runs. */
@@ -169,7 +176,34 @@ function untaggedOf(repo: RepositoryContent, facts: TagFact[], scanned: boolean)
       subject: r.subject,
     });
   }
+  // Whatever else the repository holds is an old build whose tag moved on (and, for an index,
+  // its platform manifests): untagged, as ECR keeps it until something deletes it.
+  for (const m of repo.manifests) {
+    if (out.has(m.digest) || tagged.has(m.digest)) continue;
+    const doc = JSON.parse(m.bytes.toString('utf8')) as {
+      config?: { mediaType: string; size: number };
+      layers?: Array<{ size: number }>;
+    };
+    add({
+      digest: m.digest,
+      pushedAt: '2024-01-01T00:00:00Z',
+      size: doc.config
+        ? doc.config.size + (doc.layers ?? []).reduce((n, l) => n + l.size, 0)
+        : m.bytes.length,
+      mediaType: m.mediaType,
+      ...(doc.config ? { artifactMediaType: doc.config.mediaType } : {}),
+    });
+  }
   return [...out.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
+}
+
+/** The test's push and pull times on the fake's images. */
+function withTimes(records: ImageRecord[], opts: EcrFakeOptions): ImageRecord[] {
+  return records.map((r) => {
+    const pushedAt = opts.pushedAt?.[r.digest];
+    const pulledAt = opts.pulledAt?.[r.digest];
+    return { ...r, ...(pushedAt ? { pushedAt } : {}), ...(pulledAt ? { pulledAt } : {}) };
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -204,9 +238,14 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
   const registryHost = `${account}.dkr.ecr.${region}.amazonaws.com`;
   const scannedRepo = (r: RepositoryContent) => !(opts.unscanned ?? []).includes(r.name);
   const images = new Map(
-    repos.map((r) => [r.name, imagesOf(tagFacts(r), scannedRepo(r), !opts.unscannedIndexes)]),
+    repos.map((r) => [
+      r.name,
+      withTimes(imagesOf(tagFacts(r), scannedRepo(r), !opts.unscannedIndexes), opts),
+    ]),
   );
-  const untagged = new Map(repos.map((r) => [r.name, untaggedOf(r, tagFacts(r), scannedRepo(r))]));
+  const untagged = new Map(
+    repos.map((r) => [r.name, withTimes(untaggedOf(r, tagFacts(r), scannedRepo(r)), opts)]),
+  );
   const createdAt = epochSeconds('2023-05-01T09:00:00Z');
   /** password → uses left (Infinity = until expiry), or 'expired'. */
   const passwords = new Map<string, number | 'expired'>();
@@ -391,6 +430,7 @@ export async function startEcrFake(opts: EcrFakeOptions = {}): Promise<EcrFake> 
             ...(img.tags.length ? { imageTags: img.tags } : {}),
             imageSizeInBytes: img.size,
             imagePushedAt: epochSeconds(img.pushedAt),
+            ...(img.pulledAt ? { lastRecordedPullTime: epochSeconds(img.pulledAt) } : {}),
             imageManifestMediaType: img.mediaType,
             ...(img.artifactMediaType ? { artifactMediaType: img.artifactMediaType } : {}),
             ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
