@@ -1,7 +1,7 @@
 // The retention plans of one run: each repository whose selector has `retention:` is planned as it
 // is discovered (its inventory is at hand then and dropped after), and the plans are gathered for
 // retention-plan.json, the summary and the outputs.
-import { accessoryOf, selectorFor } from '../config/select.js';
+import { selectorFor } from '../config/select.js';
 import type { ProviderSettings, RetentionRules } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { type Deletion as ApplyDeletion, type ApplyResult, mustGoFirst, repositoryKey } from './apply.js';
@@ -108,6 +108,14 @@ export class RetentionPlanner {
         reclaimable_bytes: 0,
         skipped: `Devgraph could not be read (${this.devgraph.unreadable}), so what is in use there is unknown: nothing is planned for deletion where protect_in_use is on; run again when Devgraph answers`,
       };
+    // The plan keeps what ECR will not: a signature whose image stays, an image in use. AWS
+    // expires it all the same, and the preview must say so rather than show it safe.
+    if (!plan.skipped && expired)
+      for (const p of plan.protected)
+        if (expired.has(p.digest))
+          plan.notes.push(
+            `${expired.get(p.digest)}: ECR will expire ${p.digest}${p.tags.length > 0 ? ` (${p.tags.join(', ')})` : ''} although this plan keeps it (${p.why.map((w) => w.detail).join('; ')}); a rule of higher priority that selects it and keeps it would save it`,
+          );
     // Archiving deletes nothing, so it is no deletion of the plan; it is still what the policy
     // will do to these images, and the preview says so.
     if (!plan.skipped)
@@ -173,30 +181,26 @@ function lifecycleReason(d: LifecycleDecision): string {
 
 /**
  * The images as the registry listed them, tagged and untagged, with each manifest list's
- * children from the manifests discovery read (the listing does not name them). Accessory tags
- * are left out, as below; an image that only has accessory tags is not an image to the rules.
+ * children from the manifests discovery read (the listing does not name them). A cosign tag
+ * (`sha256-<hex>.sig`) is a tag like any other to ECR: its rules count and expire those images
+ * too (users keep them with a `sha256-` prefix rule), so the preview leaves them in.
  */
 function fromListing(listed: readonly LifecycleImage[], inventory: RepositoryInventory): LifecycleImage[] {
-  const images: LifecycleImage[] = [];
-  for (const row of listed) {
-    const tags = row.tags.filter((t) => !accessoryOf(t));
-    if (row.tags.length > 0 && tags.length === 0) continue;
+  return listed.map((row) => {
     const children = inventory.manifests.get(row.digest)?.children ?? [];
-    images.push({ ...row, tags, ...(children.length > 0 ? { children } : {}) });
-  }
-  return images;
+    return children.length > 0 ? { ...row, children } : row;
+  });
 }
 
 /**
- * Where the registry gives no rows, the images as discovery left them: a digest with its image
- * tags (accessory tags are not images to ECR's rules either way) or an untagged manifest the
- * registry listed, dated by push or created time; one that cannot be timed is left out.
+ * Where the registry gives no rows, the images as discovery left them: a digest with its tags
+ * (accessory tags included, as in fromListing) or an untagged manifest the registry listed, dated
+ * by push or created time; one that cannot be timed is left out.
  */
 function fromInventory(inventory: RepositoryInventory): LifecycleImage[] {
-  // Image tags by digest, with the first one's dates; accessory tags are left out, as said above.
+  // Tags by digest, with the first one's dates.
   const tagsOf = new Map<string, { tags: string[]; first: InventoryTag }>();
   for (const t of inventory.tags) {
-    if (accessoryOf(t.tag)) continue;
     const known = tagsOf.get(t.digest);
     if (known) known.tags.push(t.tag);
     else tagsOf.set(t.digest, { tags: [t.tag], first: t });

@@ -6,10 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
-import type { RepositoryContent } from '../../src/demo/image-builder.js';
+import { content as buildContent, type RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
+import { MediaType } from '../../src/oci/media-types.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { renameRepositories } from '../support/fakes/content-facts.js';
@@ -309,5 +310,59 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
     );
     expect(rest.map((i) => i.digest)).toContain(signature.subject);
     expect(archived.some((n) => n.includes(first!.digest))).toBe(false);
+  });
+
+  it("counts a cosign signature tag as the tagged image it is to ECR: a keep-N rule over '*' expires it, and the preview says so", async () => {
+    const { content } = repository();
+    const latest = content.tags.latest!;
+    // cosign's legacy signature: a plain image manifest tagged sha256-<hex>.sig, no subject.
+    const payload = buildContent('application/vnd.dev.cosign.simplesigning.v1+json', '{"critical":{}}');
+    const config = buildContent('application/vnd.oci.image.config.v1+json', '{}');
+    const signature = buildContent(
+      MediaType.OciManifest,
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: config.mediaType, digest: config.digest, size: config.bytes.length },
+        layers: [{ mediaType: payload.mediaType, digest: payload.digest, size: payload.bytes.length }],
+      }),
+    );
+    const sigTag = `${latest.replace(':', '-')}.sig`;
+    const signed: RepositoryContent = {
+      ...content,
+      blobs: [...content.blobs, config, payload],
+      manifests: [...content.manifests, signature],
+      tags: { ...content.tags, [sigTag]: signature.digest },
+    };
+    // Signed long ago: the oldest of the four tagged images.
+    fake = await startEcrFake({
+      repositories: [signed],
+      pushedAt: { [signature.digest]: '2020-01-01T00:00:00Z' },
+    });
+    const policy = {
+      rules: [
+        {
+          rulePriority: 1,
+          selection: {
+            tagStatus: 'tagged',
+            tagPatternList: ['*'],
+            countType: 'imageCountMoreThan',
+            countNumber: 3,
+          },
+          action: { type: 'expire' },
+        },
+      ],
+    };
+    const run = await discover(fake, { ecr_lifecycle_policy: policy });
+    // The plan itself keeps a signature of a kept image; ECR does not, and the preview says so.
+    expect(run.plan.deletions).toEqual([]);
+    const kept = run.plan.protected.find((p) => p.digest === signature.digest)!;
+    expect(kept.wanted).toBe(
+      'ECR lifecycle rule 1: imageCountMoreThan 3: number 4 by push time, newest first',
+    );
+    expect(kept.why.map((w) => w.by)).toEqual(['kept_subject']);
+    expect(run.plan.notes).toEqual([
+      `ECR lifecycle rule 1: imageCountMoreThan 3: number 4 by push time, newest first: ECR will expire ${signature.digest} (${sigTag}) although this plan keeps it (${kept.why[0]!.detail}); a rule of higher priority that selects it and keeps it would save it`,
+    ]);
   });
 });
