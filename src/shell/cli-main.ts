@@ -339,9 +339,9 @@ async function publishRun(result: RunResult, place: RunPlace, cli: Cli): Promise
       ...(target?.token ? { devgraph: { ...target, token: target.token } } : {}),
       merged: place.merged,
       ports: {
-        filesWritten: ({ graphPath, summaryPath }) => {
+        filesWritten: ({ graphPath, summaryPath, reportPath }) => {
           process.stdout.write(process.stdout.isTTY ? markdownToText(result.summary) : result.summary);
-          log.info(`wrote ${graphPath} and ${summaryPath}`);
+          log.info(`wrote ${graphPath}, ${summaryPath} and ${reportPath}`);
         },
       },
     });
