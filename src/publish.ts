@@ -176,6 +176,7 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const count = (kind: DockerKind) => String(graph.count(kind));
   output('graph-path', graphPath);
   output('summary-path', summaryPath);
+  output('report-path', reportPath);
   output('complete', String(result.complete));
   output('registries', count('DockerRegistry'));
   output('repositories', count('DockerRepository'));

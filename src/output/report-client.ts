@@ -160,11 +160,11 @@ export const REPORT_SCRIPT = String.raw`
   if (data.show.pushed)
     imageColumns.push({ id: 'pushed', name: 'Pushed', width: 9, text: function (i) { return day(I[i][6]); },
       title: function (i) { return stamp(I[i][6]); }, key: function (i) { return I[i][6]; } });
-  var FLAGS = [['signed', 'Signed', 0, 'trust'], ['sbom', 'SBOM', 2, 'trust'], ['provenance', 'Provenance', 4, 'trust'],
-    ['verified', 'Verified', 6, 'verified']];
+  var FLAGS = [['signed', 'Signed', 0, 'trust', 7], ['sbom', 'SBOM', 2, 'trust', 6],
+    ['provenance', 'Provenance', 4, 'trust', 10], ['verified', 'Verified', 6, 'verified', 8]];
   FLAGS.forEach(function (f) {
     if (!data.show[f[3]]) return;
-    imageColumns.push({ id: f[0], name: f[1], width: 8, text: function (i) { return flagText(flag(I[i][7], f[2])); },
+    imageColumns.push({ id: f[0], name: f[1], width: f[4], text: function (i) { return flagText(flag(I[i][7], f[2])); },
       key: function (i) { var v = flag(I[i][7], f[2]); return v === 0 ? null : v; } });
   });
   if (data.show.vulns)

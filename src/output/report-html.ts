@@ -337,7 +337,7 @@ function charts(tables: Tables, graph: GraphSource): string {
       ? 'No sizes in this inventory.'
       : kinds.has(IMAGE_SUM)
         ? kinds.size === 1
-          ? 'Sum of distinct image sizes: the graph has no storage figures, so shared layers count more than once.'
+          ? 'Sum of distinct image sizes: the graph has no storage figures.'
           : 'Storage figures where the graph has them (≥: partly read), else the sum of distinct image sizes (≈).'
         : 'Distinct blobs and manifests each repository references (≥: partly read).';
   const storage = barChart(
@@ -352,7 +352,7 @@ function charts(tables: Tables, graph: GraphSource): string {
   const ages = barChart(
     'age-chart',
     'Image age',
-    `Images by time built (else pushed) before ${graph.generated_at.slice(0, 10)}.`,
+    `How long before ${graph.generated_at.slice(0, 10)} each image was built (else pushed).`,
     [
       ...AGE_BUCKETS.map(([, name], i) => ({
         label: name,
@@ -410,7 +410,7 @@ const BAR_WIDTH = 150;
 const VALUE_WIDTH = 70;
 const BAR_ROW = 20;
 /** Characters of a label drawn; the tooltip has the rest. */
-export const LABEL_CHARS = 25;
+export const LABEL_CHARS = 22;
 
 /** A horizontal bar chart as inline SVG; each bar's full label and value in its tooltip. */
 export function barChart(id: string, title: string, note: string, bars: Bar[]): string {

@@ -33,8 +33,8 @@ const USAGE = `usage:
   UPLOAD: [--upload | --devgraph-dry-run] [--devgraph-url URL] [--devgraph-environment ID]
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
-discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
-          (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
+discover  inventories the registries in FILE and writes DIR/graph.json, DIR/summary.md and
+          DIR/report.html (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
           has require:, and DIR/retention-plan.json when one has retention: (--in-use FILE:
           image references the plan never deletes; nothing is deleted). --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
