@@ -137,7 +137,7 @@ export const REPORT_SCRIPT = String.raw`
     return data.providers.length > 1 ? data.providers[row[0]] + ' / ' + row[1] : row[1];
   }
   function where(provider, repository, tag) {
-    return (data.changes.manyProviders ? provider + ' / ' : '') + repository + (tag === undefined ? '' : ':' + tag);
+    return (data.manyProviders ? provider + ' / ' : '') + repository + (tag === undefined ? '' : ':' + tag);
   }
 
   // Image rows: [repo, tag, digest, platforms, size, created, pushed, flags, vulns]

@@ -13,8 +13,10 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
+import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { GraphBuilder } from '../../src/graph/build-graph.js';
+import type { GraphChanges } from '../../src/graph/diff.js';
 import { inMemory } from '../../src/graph/graph-source.js';
 import type { ManifestRecord, RepositoryResult } from '../../src/model/discovery.js';
 import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT } from '../../src/model/graph.js';
@@ -105,13 +107,7 @@ describe('the demo report', () => {
   let opened: Opened;
   beforeAll(async () => {
     out = join(dir, 'demo');
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await main(['demo', '--out', out], { ...EPOCH })).toBe(0);
-    } finally {
-      vi.restoreAllMocks();
-    }
+    expect(await quietly(['demo', '--out', out])).toBe(0);
     opened = await open(join(out, 'report.html'));
   });
   afterAll(() => opened?.page.close());
@@ -208,13 +204,7 @@ describe('the demo report', () => {
     const previousPath = join(dir, 'previous.json');
     await writeFile(previousPath, JSON.stringify(previous));
     const again = join(dir, 'demo-again');
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await main(['demo', '--out', again, '--previous', previousPath], { ...EPOCH })).toBe(0);
-    } finally {
-      vi.restoreAllMocks();
-    }
+    expect(await quietly(['demo', '--out', again, '--previous', previousPath])).toBe(0);
     const changed = await open(join(again, 'report.html'));
     try {
       const text = await changed.page.textContent('#changes');
@@ -234,6 +224,108 @@ describe('the demo report', () => {
     }
   });
 });
+
+describe('a report of two registries with a retention plan and a change report', () => {
+  let registry: DemoRegistry;
+  let opened: Opened;
+  let path: string;
+  beforeAll(async () => {
+    registry = await startDemoRegistry(sampleRepositories());
+    const config = join(dir, 'two-registries.yml');
+    await writeFile(
+      config,
+      stringify({
+        providers: [
+          {
+            name: 'mirror',
+            type: 'docker',
+            config: {
+              registry_type: 'private',
+              api_url: registry.url,
+              selectors: [{ namespace_pattern: 'library', max_tags: 3 }],
+            },
+          },
+          {
+            name: 'main',
+            type: 'docker',
+            config: {
+              registry_type: 'private',
+              api_url: registry.url,
+              selectors: [{ namespace_pattern: 'acme', max_tags: 5, retention: { keep_newest: 2 } }],
+            },
+          },
+        ],
+      }),
+    );
+    const first = join(dir, 'two-first');
+    expect(await quietly(['discover', '--config', config, '--out', first])).toBe(0);
+    const previous = JSON.parse(await readFile(join(first, 'graph.json'), 'utf8')) as { entities: Entity[] };
+    previous.entities = previous.entities.filter(
+      (e) =>
+        !(e.kind === 'DockerImage' && e.spec.repository === 'acme/payments-api' && e.spec.tag === 'main'),
+    );
+    const previousPath = join(dir, 'two-previous.json');
+    await writeFile(previousPath, JSON.stringify(previous));
+    const out = join(dir, 'two');
+    expect(await quietly(['discover', '--config', config, '--out', out, '--previous', previousPath])).toBe(0);
+    path = join(out, 'report.html');
+    opened = await open(path);
+  });
+  afterAll(async () => {
+    await opened?.page.close();
+    await registry?.close();
+  });
+
+  it('names the registry wherever two could hold the same repository', async () => {
+    const { page } = opened;
+    expect(await column(page, 'repositories', 'provider')).toEqual([
+      'main',
+      'main',
+      'main',
+      'main',
+      'mirror',
+      'mirror',
+    ]);
+    expect(new Set(await column(page, 'images', 'repository'))).toContain('main / acme/payments-api');
+    expect(await page.locator('#changes li').allTextContents()).toEqual([
+      expect.stringMatching(/^main \/ acme\/payments-api:main sha256:[0-9a-f]{64}$/),
+    ]);
+    expectOnlyItsOwnFile(opened, path);
+  });
+
+  it('shows the retention plan and marks the images it deletes', async () => {
+    const { page } = opened;
+    const plan = JSON.parse(await readFile(join(dirname(path), 'retention-plan.json'), 'utf8')) as {
+      deletions: number;
+      skipped: number;
+    };
+    expect(plan.deletions).toBeGreaterThan(0);
+    expect(await page.isVisible('#retention')).toBe(true);
+    const skipped = plan.skipped === 1 ? '1 repository' : `${plan.skipped} repositories`;
+    expect(await page.textContent('#retention p')).toMatch(
+      new RegExp(`^${plan.deletions} deletions planned, freeing [\\d.]+ KB(; ${skipped} not planned)?\\.`),
+    );
+    expect(await page.locator('#retention li').first().textContent()).toMatch(
+      /^main \/ acme\/[a-z/-]+: \d+ deletions?, /,
+    );
+    await page.click('#images th[data-col="retention"]');
+    const marks = await column(page, 'images', 'retention');
+    expect(marks.filter((m) => m === 'delete').length).toBeGreaterThan(0);
+    expect(marks).toEqual([...marks].sort());
+    await page.screenshot({ path: join(dir, 'two-registries.png'), fullPage: true });
+  });
+});
+
+/** The CLI in this process, its stdout and stderr swallowed; its exit code. */
+async function quietly(argv: string[]): Promise<number> {
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return await main(argv, { ...EPOCH });
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
 
 /** REPORT_IMAGES=100000 runs the same checks on a larger graph (docs/report.md's figures). */
 const IMAGES = Number(process.env.REPORT_IMAGES ?? 10_000);
@@ -314,7 +406,7 @@ describe(`the report of a ${ALL}-image graph`, () => {
     path = join(dir, 'scale-report.html');
     const started = performance.now();
     try {
-      await writeFile(path, reportHtml({ graph }));
+      await writeFile(path, reportHtml({ graph, changes: newTags(150) }));
     } finally {
       graph.close();
     }
@@ -377,6 +469,17 @@ describe(`the report of a ${ALL}-image graph`, () => {
     );
   });
 
+  it('shows the first 100 items of a change list, and the rest on a click', async () => {
+    const { page } = opened;
+    expect(await page.locator('#changes h3').allTextContents()).toEqual(['New tags (150)']);
+    expect(await page.locator('#changes li').count()).toBe(100);
+    await page.click('#changes button:has-text("Show all 150")');
+    expect(await page.locator('#changes li').count()).toBe(150);
+    expect(await page.locator('#changes li').last().textContent()).toBe(
+      `team-11/service-149-app:1.0.0 sha256:${'f'.repeat(64)}`,
+    );
+  });
+
   it('draws its charts with the largest repositories and the rest summed', async () => {
     const { page } = opened;
     // The repositories beyond the largest are summed in a figure, with no bar dwarfing theirs.
@@ -390,6 +493,30 @@ describe(`the report of a ${ALL}-image graph`, () => {
     expect(await page.textContent('#failures')).toContain('tag 9.9.9: manifest unknown');
   });
 });
+
+/** A change report of `n` new tags, one in each of the first `n` repositories. */
+function newTags(n: number): GraphChanges {
+  const none = {
+    newRepositories: [],
+    removedRepositories: [],
+    movedTags: [],
+    removedTags: [],
+    newPlatforms: [],
+  };
+  return {
+    firstRun: false,
+    previousGeneratedAt: '2025-12-31T00:00:00Z',
+    ...none,
+    newTags: Array.from({ length: n }, (_, r) => ({
+      provider: 'scale',
+      repository: `team-${r % 23}/service-${r}-app`,
+      tag: '1.0.0',
+      digest: `sha256:${'f'.repeat(64)}`,
+    })),
+    unverified: [],
+    firstSeen: [],
+  };
+}
 
 /** The images the tags chart's named bars count, read off their tooltips. */
 async function topTags(page: Page): Promise<number> {
