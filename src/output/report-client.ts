@@ -194,7 +194,7 @@ export const REPORT_SCRIPT = String.raw`
       text: function (r) { return R[r][5] === null ? '' : STORAGE_MARK[R[r][6]] + bytes(R[r][5]); },
       title: function (r) { return R[r][5] === null ? '' : bytes(R[r][5]) + ': ' + STORAGE_TITLE[R[r][6]]; },
       key: function (r) { return R[r][5]; } },
-    { id: 'complete', name: 'Complete', width: 7, text: function (r) { return R[r][4] ? 'yes' : 'no'; },
+    { id: 'complete', name: 'Complete', width: 9, text: function (r) { return R[r][4] ? 'yes' : 'no'; },
       cls: function (r) { return R[r][4] ? '' : 'bad'; } },
     { id: 'errors', name: 'Problems', width: 20, text: function (r) { return R[r][7]; } }
   );
@@ -419,6 +419,11 @@ export const REPORT_SCRIPT = String.raw`
     host.appendChild(el('p', '', plural(retention.deletions, 'deletion', 'deletions') + ' planned, freeing ' +
       bytes(retention.reclaimableBytes) + (retention.skipped > 0 ? '; ' + plural(retention.skipped, 'repository', 'repositories') + ' not planned' : '') +
       '. Images a deletion removes are marked "delete" in the Retention column below.'));
+    var applied = retention.applied;
+    if (applied)
+      host.appendChild(el('p', '', 'Applied: ' + fmt.format(applied.deleted) + ' deleted (' + bytes(applied.bytesDeleted) + '), ' +
+        fmt.format(applied.refused) + ' refused, ' + fmt.format(applied.failed) + ' failed, ' + fmt.format(applied.skipped) +
+        ' skipped; retention-plan.json has the journal.'));
     list(host, 'Repositories with deletions', retention.plans.filter(function (p) { return p[2] > 0; }), function (p) {
       return where(p[0], p[1]) + ': ' + plural(p[2], 'deletion', 'deletions') + ', ' + bytes(p[3]);
     });

@@ -295,6 +295,7 @@ describe('report.html with the change report and a retention plan', () => {
       deletions: 1,
       reclaimableBytes: 1500,
       skipped: 1,
+      applied: null,
       plans: [
         ['hub', 'acme/api', 1, 1500, null],
         ['ghcr', 'lib/web', 0, 0, 'the tag listing was incomplete'],

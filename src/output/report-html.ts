@@ -469,12 +469,16 @@ function changeRefs(c: GraphChanges | undefined): Array<{ provider: string }> {
   ];
 }
 
-/** Each plan as [provider, repository, deletions, bytes, why not planned]. */
+/**
+ * Each plan as [provider, repository, deletions, bytes, why not planned]; with retention apply,
+ * how the registries answered the deletions.
+ */
 function retentionData(r: RetentionReport): object {
   return {
     deletions: r.deletions,
     reclaimableBytes: r.reclaimable_bytes,
     skipped: r.skipped,
+    applied: r.applied ? { ...r.applied.counts, bytesDeleted: r.applied.bytesDeleted } : null,
     plans: r.plans.map((p) => [
       p.provider,
       p.repository,

@@ -229,9 +229,10 @@ describe('a report of two registries with a retention plan and a change report',
   let registry: DemoRegistry;
   let opened: Opened;
   let path: string;
+  let config: string;
   beforeAll(async () => {
-    registry = await startDemoRegistry(sampleRepositories());
-    const config = join(dir, 'two-registries.yml');
+    registry = await startDemoRegistry(sampleRepositories(), { deletes: 'enabled' });
+    config = join(dir, 'two-registries.yml');
     await writeFile(
       config,
       stringify({
@@ -313,6 +314,26 @@ describe('a report of two registries with a retention plan and a change report',
     expect(marks.filter((m) => m === 'delete').length).toBeGreaterThan(0);
     expect(marks).toEqual([...marks].sort());
     await page.screenshot({ path: join(dir, 'two-registries.png'), fullPage: true });
+  });
+
+  it('says what retention apply deleted', async () => {
+    const out = join(dir, 'two-applied');
+    expect(await quietly(['retention', 'apply', '--config', config, '--out', out])).toBe(0);
+    const plan = JSON.parse(await readFile(join(out, 'retention-plan.json'), 'utf8')) as {
+      applied: { counts: { deleted: number } };
+    };
+    expect(plan.applied.counts.deleted).toBeGreaterThan(0);
+    const applied = await open(join(out, 'report.html'));
+    try {
+      expect(await applied.page.locator('#retention p').nth(1).textContent()).toMatch(
+        new RegExp(
+          `^Applied: ${plan.applied.counts.deleted} deleted \\([\\d.]+ KB\\), 0 refused, 0 failed, 0 skipped;`,
+        ),
+      );
+      expectOnlyItsOwnFile(applied, join(out, 'report.html'));
+    } finally {
+      await applied.page.close();
+    }
   });
 });
 
