@@ -104,15 +104,16 @@ export const REPORT_SCRIPT = String.raw`
     if (days < 730) return Math.floor(days / 30.44) + ' mo';
     return (days / 365.25).toFixed(1) + ' yr';
   }
+  var SHA256_HEX = /^[0-9a-f]{64}$/;
   function digestText(i) {
     if (i === null) return '';
     var d = data.digests[i];
-    return d.indexOf(':') < 0 ? 'sha256:' + d : d;
+    return SHA256_HEX.test(d) ? 'sha256:' + d : d;
   }
   function shortDigest(i) {
     if (i === null) return '';
     var d = data.digests[i];
-    return d.indexOf(':') < 0 ? d.slice(0, 12) : shown(d).slice(0, 19);
+    return SHA256_HEX.test(d) ? d.slice(0, 12) : shown(d).slice(0, 19);
   }
   // A tri-state flag of an image: 2 yes, 1 no (looked, found none), 0 unknown (could not look).
   function flag(bits, shift) { return (bits >> shift) & 3; }

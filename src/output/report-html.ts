@@ -101,8 +101,11 @@ class Tables {
     const repo = this.repos[r]!;
     repo.images++;
     const digest = typeof spec.digest === 'string' ? spec.digest : undefined;
+    // A sha256 digest as its hex alone (the page puts the algorithm back); anything else as it is.
     const d =
-      digest === undefined ? null : intern(this.digestIndex, this.digests, digest.replace(/^sha256:/, ''));
+      digest === undefined
+        ? null
+        : intern(this.digestIndex, this.digests, digest.replace(/^sha256:(?=[0-9a-f]{64}$)/, ''));
     const size = typeof spec.size === 'number' ? spec.size : null;
     if (d !== null && size !== null && !this.counted.has(r * 2 ** 26 + d)) {
       this.counted.add(r * 2 ** 26 + d);

@@ -614,6 +614,10 @@ describe('a report of hostile registry strings', () => {
         'nul\\u0000esc\\u001b[31m',
         HOSTILE[7],
       ]);
+      // The whole digest, as the registry gave it, in the digest cell's tooltip.
+      const digestCell = '#images tbody tr.row >> nth=3 >> td >> nth=2';
+      expect(await page.getAttribute(digestCell, 'title')).toBe('sha256:rtl\\u202egpj.exe');
+      expect(await page.textContent(digestCell)).toBe('sha256:rtl\\u202egpj');
       await page.hover('#images tbody tr.row >> nth=7');
       expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
       expect(await page.locator('#failures li').count()).toBe(HOSTILE.length);
