@@ -175,7 +175,8 @@ export const REPORT_SCRIPT = String.raw`
     imageColumns.push({ id: 'retention', name: 'Retention', width: 7,
       text: function (i) { return (I[i][7] >> 8) & 1 ? 'delete' : 'keep'; } });
 
-  // Repository rows: [provider, name, tags selected, tags listed, complete, storage, storage kind, errors]
+  // Repository rows: [provider, name, tags selected, tags listed, complete, storage, storage kind, errors,
+  // unique, shared, untagged]
   var R = data.repos;
   var imagesOf = new Int32Array(R.length);
   for (var k = 0; k < I.length; k++) imagesOf[I[k][0]]++;
@@ -194,7 +195,20 @@ export const REPORT_SCRIPT = String.raw`
     { id: 'storage', name: 'Storage', width: 10, num: true,
       text: function (r) { return R[r][5] === null ? '' : STORAGE_MARK[R[r][6]] + bytes(R[r][5]); },
       title: function (r) { return R[r][5] === null ? '' : bytes(R[r][5]) + ': ' + STORAGE_TITLE[R[r][6]]; },
-      key: function (r) { return R[r][5]; } },
+      key: function (r) { return R[r][5]; } }
+  );
+  // The graph's storage split, where it has one: what only this repository holds, what it shares
+  // with others of the registry, and what its untagged manifests hold beyond that.
+  function bytesColumn(id, name, at, title) {
+    return { id: id, name: name, width: 9, num: true, text: function (r) { return bytes(R[r][at]); },
+      title: function (r) { return R[r][at] === null ? '' : bytes(R[r][at]) + ': ' + title; }, key: function (r) { return R[r][at]; } };
+  }
+  if (data.show.shared)
+    repoColumns.push(bytesColumn('unique', 'Unique', 8, 'referenced by no other repository of the registry'),
+      bytesColumn('shared', 'Shared', 9, 'referenced by another repository of the registry too'));
+  if (data.show.untagged)
+    repoColumns.push(bytesColumn('untagged', 'Untagged', 10, 'what untagged manifests reference beyond the tagged'));
+  repoColumns.push(
     { id: 'complete', name: 'Complete', width: 9, text: function (r) { return R[r][4] ? 'yes' : 'no'; },
       cls: function (r) { return R[r][4] ? '' : 'bad'; } },
     { id: 'errors', name: 'Problems', width: 20, text: function (r) { return R[r][7]; } }

@@ -45,6 +45,14 @@ function receipt(provider: string, repository: string, extra: Partial<Graph['rec
   };
 }
 
+const STORAGE = {
+  total_bytes: 2600,
+  unique_bytes: 2000,
+  shared_bytes: 600,
+  untagged_bytes: 300,
+  partial: true,
+};
+
 /** Two registries; `acme/api` has storage figures, `lib/web` has none and an alias tag. */
 function graph(): Graph {
   return {
@@ -88,9 +96,14 @@ function graph(): Graph {
       }),
       node('DockerRepository', 'hub', {
         full_name: 'acme/api',
-        storage: { total_bytes: 2600, unique_bytes: 2600, shared_bytes: 0, partial: true },
+        storage: STORAGE,
       }),
       node('DockerRepository', 'ghcr', { full_name: 'lib/web' }),
+      node('DockerRegistry', 'hub', {
+        name: 'hub',
+        storage: STORAGE,
+      }),
+      node('DockerRegistry', 'ghcr', { name: 'ghcr' }),
     ],
     relations: [],
     receipts: [
@@ -159,17 +172,32 @@ describe('report.html data', () => {
     ]);
     expect(data.images[3]).toEqual([0, 'latest', 2, 0, 500, null, null, 0, null]);
     expect(data.vulns).toEqual([[1, 2, 0, 0, 3]]);
-    expect(data.show).toEqual({ pushed: true, trust: true, verified: false, vulns: true, retention: false });
+    expect(data.show).toEqual({
+      pushed: true,
+      trust: true,
+      verified: false,
+      vulns: true,
+      retention: false,
+      shared: true,
+      untagged: true,
+    });
     expect(data.at).toBe(Date.parse('2026-11-22T10:00:00Z') / 1000);
     expect(data.manyProviders).toBe(true);
   });
 
   it("takes a repository's storage from the graph, else sums its distinct image sizes", () => {
-    // [provider, name, selected, listed, complete, storage, storage kind, problems]
+    // [provider, name, selected, listed, complete, storage, storage kind, problems, unique, shared, untagged]
     expect(data.repos).toEqual([
-      [0, 'lib/web', 2, 2, 1, 500, 2, ''],
-      [1, 'acme/api', 2, 5, 1, 2600, 1, ''],
+      [0, 'lib/web', 2, 2, 1, 500, 2, '', null, null, null],
+      [1, 'acme/api', 2, 5, 1, 2600, 1, '', 2000, 600, 300],
     ]);
+  });
+
+  it("says what each registry's storage is, where the graph has it", () => {
+    expect(html).toContain(
+      '<p>Storage of hub: at least 2.6 KB, each layer counted once, and 300 B more in untagged manifests.</p>',
+    );
+    expect(html).not.toContain('Storage of ghcr');
   });
 
   it('lists every failed receipt', () => {

@@ -41,7 +41,15 @@ const AGE_BUCKETS: Array<[number, string]> = [
 
 const DAY_MS = 86_400_000;
 
-const storageSpec = z.object({ total_bytes: z.number().nonnegative(), partial: z.boolean().optional() });
+/** The `storage` spec field of a DockerRepository or DockerRegistry (docs/graph.md), as far as the page shows it. */
+const storageSpec = z.object({
+  total_bytes: z.number().nonnegative(),
+  unique_bytes: z.number().nonnegative().optional(),
+  shared_bytes: z.number().nonnegative().optional(),
+  untagged_bytes: z.number().nonnegative().optional(),
+  partial: z.boolean().optional(),
+});
+type StorageSpec = z.infer<typeof storageSpec>;
 
 /**
  * How a repository's storage figure was found: the graph's `storage` (0), at least that where the
@@ -61,6 +69,8 @@ interface Repo {
   /** Sum of the sizes of its distinct image digests, for when the graph has no `storage`. */
   imageBytes: number;
   storage?: { bytes: number; kind: StorageKind };
+  /** The graph's own figures, where it has them. */
+  spec?: StorageSpec;
 }
 
 /**
@@ -74,7 +84,17 @@ class Tables {
   readonly platforms: string[] = [];
   readonly vulns: number[][] = [];
   readonly ages = new Array<number>(AGE_BUCKETS.length + 1).fill(0);
-  readonly show = { pushed: false, trust: false, verified: false, vulns: false, retention: false };
+  readonly show = {
+    pushed: false,
+    trust: false,
+    verified: false,
+    vulns: false,
+    retention: false,
+    /** Some repository's storage says what it shares with others. */
+    shared: false,
+    /** Some repository's storage counts its untagged manifests. */
+    untagged: false,
+  };
   private readonly providerIndex = new Map<string, number>();
   private readonly repoIndex = new Map<string, number>();
   private readonly digestIndex = new Map<string, number>();
@@ -140,17 +160,21 @@ class Tables {
     ];
   }
 
-  /** Each repository as a row: [provider, name, selected, listed, complete, storage, storage kind, problems]. */
+  /**
+   * Each repository as a row: [provider, name, selected, listed, complete, storage, storage kind,
+   * problems, unique bytes, shared bytes, untagged bytes].
+   */
   *repoRows(): Generator<unknown[]> {
     for (const e of this.graph.entities(['DockerRepository'])) {
       const name = text(e.spec.full_name ?? e.metadata.labels['devgraph.ai/repository-name']);
       const parsed = storageSpec.safeParse(e.spec.storage);
       if (!parsed.success) continue;
-      const { total_bytes, partial } = parsed.data;
-      this.repos[this.repo(providerOf(e), name)]!.storage = {
-        bytes: total_bytes,
-        kind: partial ? 1 : 0,
-      };
+      const spec = parsed.data;
+      const repo = this.repos[this.repo(providerOf(e), name)]!;
+      repo.storage = { bytes: spec.total_bytes, kind: spec.partial ? 1 : 0 };
+      repo.spec = spec;
+      if (spec.shared_bytes !== undefined) this.show.shared = true;
+      if (spec.untagged_bytes !== undefined) this.show.untagged = true;
     }
     for (const r of this.repos) {
       const storage = this.storageOf(r);
@@ -163,6 +187,9 @@ class Tables {
         storage?.bytes ?? null,
         storage?.kind ?? null,
         r.errors.join('; '),
+        r.spec?.unique_bytes ?? null,
+        r.spec?.shared_bytes ?? null,
+        r.spec?.untagged_bytes ?? null,
       ];
     }
   }
@@ -305,9 +332,27 @@ function head(graph: GraphSource): string {
       ? 'Discovery was complete.'
       : '<span class="bad">Discovery was incomplete</span>: see Problems below.'
   }</p>
+${registryStorage(graph)}
 <p class="muted">Inventory of ${htmlText(graph.generated_at)}, written by devgraph-docker.</p>
 </header>
 `;
+}
+
+/** A line per registry whose graph entity has `storage`: its blobs counted once however many repositories share them. */
+function registryStorage(graph: GraphSource): string {
+  const lines: string[] = [];
+  for (const e of graph.entities(['DockerRegistry'])) {
+    const parsed = storageSpec.safeParse(e.spec.storage);
+    if (!parsed.success) continue;
+    const s = parsed.data;
+    const untagged = s.untagged_bytes
+      ? `, and ${formatBytes(s.untagged_bytes)} more in untagged manifests`
+      : '';
+    lines.push(
+      `<p>Storage of ${htmlText(providerOf(e))}: ${s.partial ? 'at least ' : ''}${formatBytes(s.total_bytes)}, each layer counted once${untagged}.</p>`,
+    );
+  }
+  return lines.join('\n');
 }
 
 const BODY_END = `<h2>Changes since last inventory</h2>

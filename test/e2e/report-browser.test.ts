@@ -19,7 +19,13 @@ import { GraphBuilder } from '../../src/graph/build-graph.js';
 import type { GraphChanges } from '../../src/graph/diff.js';
 import { inMemory } from '../../src/graph/graph-source.js';
 import type { ManifestRecord, RepositoryResult } from '../../src/model/discovery.js';
-import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT } from '../../src/model/graph.js';
+import {
+  API_VERSION,
+  DISCOVERY_SOURCE,
+  type Entity,
+  GRAPH_FORMAT,
+  type GraphReceipt,
+} from '../../src/model/graph.js';
 import { CHART_BARS, reportHtml } from '../../src/output/report-html.js';
 import { formatBytes } from '../../src/output/summary-markdown.js';
 import { Secrets } from '../../src/secrets.js';
@@ -539,6 +545,21 @@ function newTags(n: number): GraphChanges {
   };
 }
 
+/** The receipt of a repository of provider `hub` with one tag; complete when there are no errors. */
+function oneTagReceipt(repository: string, errors: string[]): GraphReceipt {
+  const complete = errors.length === 0;
+  return {
+    provider: 'hub',
+    repository,
+    complete,
+    tags_listed: 1,
+    tags_selected: 1,
+    pages: 1,
+    requests: 1,
+    errors,
+  };
+}
+
 /** The images the tags chart's named bars count, read off their tooltips. */
 async function topTags(page: Page): Promise<number> {
   const titles = await page.locator('#tags-chart svg g title').allTextContents();
@@ -546,6 +567,77 @@ async function topTags(page: Page): Promise<number> {
     .slice(0, CHART_BARS)
     .reduce((sum, t) => sum + Number(t.slice(t.lastIndexOf(': ') + 2).replace(/,/g, '')), 0);
 }
+
+describe('a report of a graph with storage figures', () => {
+  it("shows each repository's storage split and the registry's total", async () => {
+    const node = (kind: Entity['kind'], spec: Record<string, unknown>): Entity => ({
+      apiVersion: API_VERSION,
+      kind,
+      metadata: {
+        name: `${kind}-${String(spec.tag ?? spec.full_name ?? 'r')}`,
+        namespace: 'default',
+        labels: {},
+        annotations: { [DISCOVERY_SOURCE]: 'hub' },
+      },
+      spec,
+    });
+    const storage = (total: number, unique: number, untagged?: number) => ({
+      total_bytes: total,
+      unique_bytes: unique,
+      shared_bytes: total - unique,
+      ...(untagged === undefined ? {} : { untagged_bytes: untagged }),
+      partial: false,
+    });
+    const graph = inMemory({
+      format: GRAPH_FORMAT,
+      generated_at: '2026-01-01T00:00:00Z',
+      entities: [
+        node('DockerImage', {
+          repository: 'acme/api',
+          tag: 'v1',
+          digest: `sha256:${'a'.repeat(64)}`,
+          size: 9_000_000,
+        }),
+        node('DockerImage', {
+          repository: 'acme/web',
+          tag: 'v1',
+          digest: `sha256:${'b'.repeat(64)}`,
+          size: 7_000_000,
+        }),
+        node('DockerRegistry', { name: 'hub', storage: storage(12_000_000, 12_000_000, 1_000_000) }),
+        node('DockerRepository', {
+          full_name: 'acme/api',
+          storage: storage(8_000_000, 5_000_000, 1_000_000),
+        }),
+        node('DockerRepository', { full_name: 'acme/web', storage: storage(7_000_000, 4_000_000) }),
+      ],
+      relations: [],
+      receipts: ['acme/api', 'acme/web'].map((repository) => oneTagReceipt(repository, [])),
+    });
+    const path = join(dir, 'storage.html');
+    await writeFile(path, reportHtml({ graph }));
+    const opened = await open(path);
+    try {
+      const { page } = opened;
+      expect(await page.textContent('header')).toContain(
+        'Storage of hub: 12.0 MB, each layer counted once, and 1.0 MB more in untagged manifests.',
+      );
+      expect(await column(page, 'repositories', 'storage')).toEqual(['8.0 MB', '7.0 MB']);
+      expect(await column(page, 'repositories', 'unique')).toEqual(['5.0 MB', '4.0 MB']);
+      expect(await column(page, 'repositories', 'shared')).toEqual(['3.0 MB', '3.0 MB']);
+      expect(await column(page, 'repositories', 'untagged')).toEqual(['1.0 MB', '']);
+      await page.click('#repositories th[data-col="unique"]');
+      expect(await column(page, 'repositories', 'repository')).toEqual(['acme/web', 'acme/api']);
+      expect(await page.locator('#storage-chart svg g title').allTextContents()).toEqual([
+        'acme/api: 8.0 MB',
+        'acme/web: 7.0 MB',
+      ]);
+      expectOnlyItsOwnFile(opened, path);
+    } finally {
+      await opened.page.close();
+    }
+  });
+});
 
 describe('a report of hostile registry strings', () => {
   const HOSTILE = [
@@ -583,16 +675,7 @@ describe('a report of hostile registry strings', () => {
       generated_at: '2026-01-01T00:00:00Z',
       entities,
       relations: [],
-      receipts: HOSTILE.map((bad) => ({
-        provider: 'hub',
-        repository: `org/${bad}`,
-        complete: false,
-        tags_listed: 1,
-        tags_selected: 1,
-        pages: 1,
-        requests: 1,
-        errors: [bad],
-      })),
+      receipts: HOSTILE.map((bad) => oneTagReceipt(`org/${bad}`, [bad])),
     });
     const path = join(dir, 'hostile.html');
     await writeFile(path, reportHtml({ graph }));
