@@ -1,7 +1,13 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './errors.js';
-import { DEFAULT_DEVGRAPH_URL, resolveUpload } from './publish.js';
+import { inMemory } from './graph/graph-source.js';
+import { silentLog } from './log.js';
+import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT } from './model/graph.js';
+import { DEFAULT_DEVGRAPH_URL, publish, resolveUpload } from './publish.js';
 import { Secrets } from './secrets.js';
 
 const configWith = (discovery: string) =>
@@ -92,5 +98,68 @@ describe('resolveUpload: flag or input, then environment, then config, then defa
     expect(() =>
       resolveUpload(given, {}, configWith('  api_base_url: api.devgraph.ai\n'), new Secrets()),
     ).toThrow(new ConfigError(['discovery.api_base_url: must be an http(s) URL, got "api.devgraph.ai"']));
+  });
+});
+
+describe('publish: report.html beside graph.json', () => {
+  it('is written, named in report-path and kept with the other files, with no secret in it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-publish-'));
+    try {
+      const secrets = new Secrets();
+      secrets.add('hunter2-canary');
+      const image: Entity = {
+        apiVersion: API_VERSION,
+        kind: 'DockerImage',
+        metadata: {
+          name: 'acme-api-v1',
+          namespace: 'default',
+          labels: {},
+          annotations: { [DISCOVERY_SOURCE]: 'demo' },
+        },
+        spec: {
+          repository: 'acme/api',
+          tag: 'v1-hunter2-canary',
+          digest: `sha256:${'a'.repeat(64)}`,
+          size: 10,
+        },
+      };
+      const graph = inMemory({
+        format: GRAPH_FORMAT,
+        generated_at: '2026-01-01T00:00:00Z',
+        entities: [image],
+        relations: [],
+        receipts: [],
+      });
+      const outputs = new Map<string, string>();
+      const kept: string[] = [];
+      const written: string[] = [];
+      const published = await publish(
+        { graph, summary: '# Registry inventory\n', complete: true, requests: {} },
+        {
+          outputDir: dir,
+          secrets,
+          log: silentLog,
+          merged: false,
+          ports: {
+            filesWritten: (paths) => written.push(paths.reportPath),
+            setOutput: (name, value) => outputs.set(name, value),
+            keepFiles: async (paths) => {
+              kept.push(paths.reportPath);
+            },
+          },
+        },
+      );
+      const path = join(dir, 'report.html');
+      expect(published.reportPath).toBe(path);
+      expect(outputs.get('report-path')).toBe(path);
+      expect(kept).toEqual([path]);
+      expect(written).toEqual([path]);
+      const html = await readFile(path, 'utf8');
+      expect(html).toMatch(/^<!doctype html>/);
+      expect(html).toContain('"v1-***"');
+      expect(html).not.toContain('hunter2');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -18,6 +18,7 @@ import {
   renderChangeNote,
   renderChangeReport,
 } from './output/change-report.js';
+import { reportHtml } from './output/report-html.js';
 import { renderPolicy } from './output/summary-markdown.js';
 import { RetentionPlanner } from './retention/retention-planner.js';
 import type { RunOptions, RunResult } from './run-discovery.js';
@@ -126,17 +127,18 @@ export const COMMENT_VIOLATIONS = 30;
 
 /** Where a shell sends what only it has. Each is called at most once, in this order. */
 export interface PublishPorts {
-  /** graph.json and summary.md (and policy-violations.json) are on disk (the CLI prints the summary here). */
-  filesWritten?(paths: { graphPath: string; summaryPath: string }): void;
+  /** graph.json, summary.md and report.html (and policy-violations.json) are on disk (the CLI prints the summary here). */
+  filesWritten?(paths: { graphPath: string; summaryPath: string; reportPath: string }): void;
   setOutput?(name: string, value: string): void;
   /** Keeps the state directory for the next run (the Action's cache). */
   saveState?(): Promise<void>;
-  /** Keeps graph.json and summary.md (and policy-violations.json) beyond the run (the Action's artifact). */
+  /** Keeps graph.json, summary.md and report.html (and policy-violations.json) beyond the run (the Action's artifact). */
   keepFiles?(paths: {
     graphPath: string;
     summaryPath: string;
     policyPath?: string;
     retentionPath?: string;
+    reportPath: string;
     directory: string;
   }): Promise<void>;
   /** Posts the change report, Markdown (the Action's PR comment). */
@@ -157,6 +159,8 @@ export interface PublishOptions {
 export interface Published {
   graphPath: string;
   summaryPath: string;
+  /** The page people open: report-html.ts. */
+  reportPath: string;
   /** Beside graph.json when some selector has `require:`. */
   policyPath?: string;
   /** Beside graph.json when some selector has `retention:`. */
@@ -173,6 +177,8 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const summaryPath = join(opts.outputDir, 'summary.md');
   await writeGraphFile(graphPath, graphDocument(graph), (json) => secrets.redact(json));
   await writeFile(summaryPath, result.summary);
+  const reportPath = join(opts.outputDir, 'report.html');
+  await writeFile(reportPath, redactEach(reportHtml(result), secrets));
   // Written whenever there is a policy, empty or not: a check reading it needs no other signal.
   const violations = result.policy && secrets.redact(JSON.stringify(result.policy.violations));
   const policyPath = violations === undefined ? undefined : join(opts.outputDir, 'policy-violations.json');
@@ -180,12 +186,13 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const retentionPath = result.retention && join(opts.outputDir, 'retention-plan.json');
   if (retentionPath)
     await writeFile(retentionPath, `${secrets.redact(JSON.stringify(result.retention, null, 2))}\n`);
-  ports.filesWritten?.({ graphPath, summaryPath });
+  ports.filesWritten?.({ graphPath, summaryPath, reportPath });
 
   const output = (name: string, value: string) => ports.setOutput?.(name, value);
   const count = (kind: DockerKind) => String(graph.count(kind));
   output('graph-path', graphPath);
   output('summary-path', summaryPath);
+  output('report-path', reportPath);
   output('complete', String(result.complete));
   output('registries', count('DockerRegistry'));
   output('repositories', count('DockerRepository'));
@@ -205,6 +212,7 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
     summaryPath,
     ...(policyPath ? { policyPath } : {}),
     ...(retentionPath ? { retentionPath } : {}),
+    reportPath,
     directory: opts.outputDir,
   });
   await ports.postChangeReport?.(secrets.redact(changeReportSection(result) + policySection(result)));
@@ -212,6 +220,7 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   const files = {
     graphPath,
     summaryPath,
+    reportPath,
     ...(policyPath ? { policyPath } : {}),
     ...(retentionPath ? { retentionPath } : {}),
   };
@@ -224,6 +233,11 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   });
   output('devgraph-uploaded', String(upload.ok && !upload.dryRun));
   return { ...files, upload };
+}
+
+/** Each piece redacted as it is written; a secret sits inside one row, never across two. */
+function* redactEach(pieces: Iterable<string>, secrets: Secrets): Generator<string> {
+  for (const piece of pieces) yield secrets.redact(piece);
 }
 
 /** The policy verdict for the PR comment, after the change report; empty without a policy. */

@@ -179,7 +179,7 @@ export function immutableTagViolations(
  * characters (ANSI colours, U+202E, line breaks that would forge log lines) shown as \u escapes,
  * so the reader sees that the name is odd instead of being misled by it.
  */
-function visible(text: string): string {
+export function visible(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => {
     const code = c.codePointAt(0)!;
     return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;

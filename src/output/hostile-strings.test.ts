@@ -4,9 +4,11 @@
 // or invisible format character, no live link and nothing GitHub would turn into a mention.
 import { describe, expect, it } from 'vitest';
 import type { GraphChanges } from '../graph/diff.js';
+import { inMemory } from '../graph/graph-source.js';
 import { API_VERSION, DISCOVERY_SOURCE, type Entity, GRAPH_FORMAT, type Graph } from '../model/graph.js';
 import { immutableTagViolations, renderChangeReport } from './change-report.js';
 import { commentBody, truncateMarkdown } from './pr-comment-body.js';
+import { reportHtml } from './report-html.js';
 import { escapeMarkdown, renderSummary } from './summary-markdown.js';
 
 const HOSTILE = [
@@ -233,5 +235,35 @@ describe('immutable-tags failure message with hostile registry strings', () => {
         `  hub acme/api:v2\\u001b[31m moved from ${A} to ${B}`,
       ].join('\n'),
     );
+  });
+});
+
+describe('report.html with hostile registry strings', () => {
+  const html = [...reportHtml({ graph: inMemory(hostileGraph()), changes: hostileChanges() })].join('');
+  const open = '<script type="application/json" id="report-data">';
+  const start = html.indexOf(open) + open.length;
+  const end = html.indexOf('</script>', start);
+  const block = html.slice(start, end);
+
+  it('carries every string back exactly, in a data block nothing can end early', () => {
+    expect(block).not.toMatch(/[<>&\u2028\u2029]/);
+    const data = JSON.parse(block) as { images: unknown[][]; changes: { movedTags: string[][] } };
+    expect(data.images.map((row) => row[1])).toEqual(HOSTILE);
+    expect(data.changes.movedTags.map((m) => m[2])).toEqual(HOSTILE);
+  });
+
+  it('has no markup but its own outside the data block, and the charts show odd characters as escapes', () => {
+    const outside = html.slice(0, start) + html.slice(end);
+    const tags = new Set(
+      [...outside.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9-]*)/g)].map((m) => m[1]!.toLowerCase()),
+    );
+    const ours = ['html', 'head', 'meta', 'title', 'style', 'body', 'header', 'h1', 'h2', 'h3', 'p', 'span'];
+    const more = ['div', 'section', 'figure', 'figcaption', 'svg', 'g', 'text', 'rect', 'input', 'script'];
+    expect([...tags].filter((t) => ![...ours, ...more].includes(t))).toEqual([]);
+    expect(outside).not.toMatch(/\son[a-z]+=/i);
+    expect(outside.match(/<script/g)).toHaveLength(2);
+    expect(outside).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+    expect(outside).not.toMatch(/[\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u);
+    expect(outside).toContain('org/11-rtl\\u202egpj.exe');
   });
 });

@@ -215,12 +215,13 @@ function actionPorts(inputs: ActionInputs, env: Env, done: Done, secrets: Secret
     // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
     ...(env.ACTIONS_RUNTIME_TOKEN
       ? {
-          keepFiles: async ({ graphPath, summaryPath, policyPath, retentionPath, directory }) => {
+          keepFiles: async ({ graphPath, summaryPath, reportPath, policyPath, retentionPath, directory }) => {
             const uploaded = await uploadGraphArtifact({
               name: inputs.artifact.name,
               files: [
                 graphPath,
                 summaryPath,
+                reportPath,
                 ...(policyPath ? [policyPath] : []),
                 ...(retentionPath ? [retentionPath] : []),
               ],

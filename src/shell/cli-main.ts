@@ -35,8 +35,8 @@ const USAGE = `usage:
   UPLOAD: [--upload | --devgraph-dry-run] [--devgraph-url URL] [--devgraph-environment ID]
   devgraph-docker demo [--out DIR] [--serve [--port N]]
 
-discover  inventories the registries in FILE and writes DIR/graph.json and DIR/summary.md
-          (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
+discover  inventories the registries in FILE and writes DIR/graph.json, DIR/summary.md and
+          DIR/report.html (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
           has require:, and DIR/retention-plan.json when one has retention: (--in-use FILE:
           image references the plan never deletes; nothing is deleted). --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
@@ -360,9 +360,9 @@ async function publishRun(result: RunResult, place: RunPlace, cli: Cli): Promise
       ...(target?.token ? { devgraph: { ...target, token: target.token } } : {}),
       merged: place.merged,
       ports: {
-        filesWritten: ({ graphPath, summaryPath }) => {
+        filesWritten: ({ graphPath, summaryPath, reportPath }) => {
           process.stdout.write(process.stdout.isTTY ? markdownToText(result.summary) : result.summary);
-          log.info(`wrote ${graphPath} and ${summaryPath}`);
+          log.info(`wrote ${graphPath}, ${summaryPath} and ${reportPath}`);
         },
       },
     });

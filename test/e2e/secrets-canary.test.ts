@@ -743,7 +743,11 @@ describe('action with canary credentials', () => {
     expect(services.cache!.calls.some((c) => c.fn === 'saveCache')).toBe(true);
     expect(services.cache!.calls.some((c) => c.fn === 'restoreCache')).toBe(true);
     expect(services.artifacts.length).toBeGreaterThan(0);
-    expect([...services.artifacts[0]!.files.keys()].sort()).toEqual(['graph.json', 'summary.md']);
+    expect([...services.artifacts[0]!.files.keys()].sort()).toEqual([
+      'graph.json',
+      'report.html',
+      'summary.md',
+    ]);
     expect(comments.comments.length).toBeGreaterThan(0);
     expect(devgraph.writes().length).toBeGreaterThan(0);
     expect(registry.storageHeaders.length).toBeGreaterThan(0);
