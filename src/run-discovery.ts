@@ -26,6 +26,7 @@ import { applyPlan } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
+import { RunStorage, storageBlobsOf } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -95,11 +96,17 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       ? new RetentionPlanner(settings.providers, opts.inUse, new Date())
       : undefined;
     const adapters = new Map<string, RegistryAdapter>();
+    // Counted as repositories are done; what they share is known after the last. A shard cannot
+    // see the others' repositories: its receipts carry what merge counts instead.
+    const storage = new RunStorage(settings.providers.map((p) => p.name));
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
+        const inventory = inventoryOf(provider.name, provider.apiUrl, repository);
+        if (opts.shard) repository.receipt.storage_blobs = storageBlobsOf(inventory);
+        else storage.of(provider.name).add(inventory);
         spilling.addRepository(provider, repository);
-        if (planner) planner.add(provider, inventoryOf(provider.name, provider.apiUrl, repository));
+        planner?.add(provider, inventory);
       },
       onAdapter: (provider, adapter) => adapters.set(provider.name, adapter),
       http,
@@ -114,6 +121,9 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const discarded = directory?.discardNote();
     if (discarded) opts.log.warn(discarded);
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
+    const listings = result.providers.flatMap((pr) => (pr.receipt ? [pr.receipt] : []));
+    if (!opts.shard)
+      for (const f of storage.finish(listings)) builder.amend(f.provider, f.repository, 'storage', f.storage);
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.
@@ -124,6 +134,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
         config: configHash(settings),
         requests: result.requests,
         notes: providerNotes,
+        storage_blobs: true,
       },
     );
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;

@@ -6,6 +6,7 @@
 // digests is kept, in typed arrays, because at 100,000 images a Map of digest strings would hold a
 // string and an entry for every distinct blob of the registry until the last repository is done.
 import { createHash } from 'node:crypto';
+import type { GraphReceipt, StorageBlobs } from '../model/graph.js';
 import type { InventoryManifest, RepositoryInventory } from './inventory.js';
 
 /** The `storage` spec field of a DockerRepository and of a DockerRegistry. */
@@ -66,27 +67,23 @@ export class StorageLedger {
         `storage is figured per registry: ${inventory.repository} is in ${inventory.registry}, not ${this.registry}`,
       );
     this.registry = inventory.registry;
-    const repo = this.repositories.length;
-    const { table } = this;
-    const count = (m: InventoryManifest, tagged: boolean): number => {
-      let bytes = table.reference(m.digest, m.size, repo, tagged);
-      for (const b of m.blobs) bytes += table.reference(b.digest, b.size, repo, tagged);
-      return bytes;
-    };
-    // What is tagged first, so a blob an untagged manifest shares with it is not counted again.
-    let total = 0;
-    for (const m of inventory.manifests.values()) total += count(m, true);
-    let untagged: number | undefined;
-    if (inventory.untagged) {
-      untagged = 0;
-      for (const m of inventory.untagged) if (!inventory.manifests.has(m.digest)) untagged += count(m, false);
-    }
-    this.repositories.push({
-      provider: inventory.provider,
-      repository: inventory.repository,
-      total,
-      untagged,
-      partial: inventory.partial || !inventory.complete,
+    this.count(
+      inventory.provider,
+      inventory.repository,
+      inventory.partial || !inventory.complete,
+      inventory.untagged !== undefined,
+      (reference) => eachReference(inventory, reference),
+    );
+  }
+
+  /**
+   * A repository as a shard graph's receipt gives it (storageBlobsOf): a sharded run's merge adds
+   * every shard's repositories to one ledger, so what they share across shards counts as shared.
+   */
+  addBlobs(provider: string, repository: string, blobs: StorageBlobs): void {
+    this.count(provider, repository, blobs.partial, blobs.untagged !== undefined, (reference) => {
+      for (const row of blobs.tagged) reference(...parseRow(row), true);
+      for (const row of blobs.untagged ?? []) reference(...parseRow(row), false);
     });
   }
 
@@ -118,6 +115,118 @@ export class StorageLedger {
       })),
     };
   }
+  /**
+   * Adds one repository: `feed` hands over each digest it references, what is tagged before what
+   * is not, so a blob an untagged manifest shares with a tagged one is not counted again.
+   */
+  private count(
+    provider: string,
+    repository: string,
+    partial: boolean,
+    listsUntagged: boolean,
+    feed: (reference: (digest: string, size: number, tagged: boolean) => void) => void,
+  ): void {
+    const repo = this.repositories.length;
+    const { table } = this;
+    let total = 0;
+    let untagged = 0;
+    feed((digest, size, tagged) => {
+      const bytes = table.reference(digest, size, repo, tagged);
+      if (tagged) total += bytes;
+      else untagged += bytes;
+    });
+    this.repositories.push({
+      provider,
+      repository,
+      total,
+      untagged: listsUntagged ? untagged : undefined,
+      partial,
+    });
+  }
+}
+
+/** A `storage` field to write: a provider's DockerRegistry (no repository) or one of its DockerRepositories. */
+export interface StorageField {
+  provider: string;
+  repository?: string;
+  storage: Storage;
+}
+
+/**
+ * The storage of a run's registries, one ledger per provider, for the graph's `storage` fields:
+ * fed as repositories are discovered (or, in a merge, as the shards' receipts are read).
+ */
+export class RunStorage {
+  private readonly ledgers = new Map<string, StorageLedger>();
+
+  /** Every provider of the run: each DockerRegistry gets its figures, repositories or none. */
+  constructor(providers: Iterable<string>) {
+    for (const p of providers) this.ledgers.set(p, new StorageLedger());
+  }
+
+  of(provider: string): StorageLedger {
+    const ledger = this.ledgers.get(provider);
+    if (!ledger) throw new Error(`storage: provider ${provider} was not given to RunStorage`);
+    return ledger;
+  }
+
+  /**
+   * Every registry's and repository's figures. `receipts` are the registry-level ones (repository
+   * `*`): a registry whose repository listing was cut short has repositories nobody counted.
+   */
+  finish(receipts: readonly GraphReceipt[]): StorageField[] {
+    const fields: StorageField[] = [];
+    for (const [provider, ledger] of this.ledgers) {
+      const { registry, repositories } = ledger.finish();
+      const cut = receipts.some((r) => r.provider === provider && r.repository === '*' && !r.complete);
+      fields.push({ provider, storage: cut ? { ...registry, partial: true } : registry });
+      for (const r of repositories) fields.push({ provider, repository: r.repository, storage: r.storage });
+    }
+    return fields;
+  }
+}
+
+/**
+ * Every digest a repository references, tagged ones first: each manifest document and the blobs it
+ * references, then the untagged manifests discovery did not read as tagged. A digest may come more
+ * than once; the first size given for it is the one that counts.
+ */
+function eachReference(
+  inventory: RepositoryInventory,
+  reference: (digest: string, size: number, tagged: boolean) => void,
+): void {
+  const visit = (m: InventoryManifest, tagged: boolean) => {
+    reference(m.digest, m.size, tagged);
+    for (const b of m.blobs) reference(b.digest, b.size, tagged);
+  };
+  for (const m of inventory.manifests.values()) visit(m, true);
+  for (const m of inventory.untagged ?? []) if (!inventory.manifests.has(m.digest)) visit(m, false);
+}
+
+/** A repository's digests for its shard graph's receipt, each once, with the size that counts. */
+export function storageBlobsOf(inventory: RepositoryInventory): StorageBlobs {
+  const seen = new Set<string>();
+  const tagged: string[] = [];
+  const untagged: string[] = [];
+  eachReference(inventory, (digest, size, isTagged) => {
+    if (seen.has(digest)) return;
+    seen.add(digest);
+    (isTagged ? tagged : untagged).push(`${digest} ${size}`);
+  });
+  return {
+    partial: inventory.partial || !inventory.complete,
+    tagged,
+    ...(inventory.untagged !== undefined ? { untagged } : {}),
+  };
+}
+
+/** A digest and a size in bytes, as `storage_blobs` writes them. */
+export const STORAGE_ROW = /^(\S+) (\d{1,15})$/;
+
+function parseRow(row: string): [string, number] {
+  const m = STORAGE_ROW.exec(row);
+  if (!m) throw new Error(`storage_blobs: ${JSON.stringify(row)} is not "<digest> <bytes>"`);
+  return [m[1]!, Number(m[2])];
 }
 
 function figures(total: number, unique: number, untagged: number | undefined, partial: boolean): Storage {
