@@ -151,17 +151,24 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       });
       for (const m of retention.applied.messages) opts.log.warn(`retention apply: ${m}`);
     }
-    const summary = summarize(graph, changes, opts.secrets, policy, [
-      ...(opts.shard
-        ? [
-            `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
-          ]
-        : []),
-      ...providerNotes,
-      ...(retention ? [retentionNote(retention)] : []),
-      requestsNote(result.requests),
-      ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
-    ]);
+    const summary = summarize(
+      graph,
+      changes,
+      opts.secrets,
+      policy,
+      [
+        ...(opts.shard
+          ? [
+              `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
+            ]
+          : []),
+        ...providerNotes,
+        ...(retention ? [retentionNote(retention)] : []),
+        requestsNote(result.requests),
+        ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
+      ],
+      retention,
+    );
     // Saved redacted, like graph.json: the state directory may be cached outside the runner. The
     // compact JSON is redacted as written, never parsed back, so no second or third copy of the
     // graph is held. Only what the next run's comparison reads is kept (comparisonView).
@@ -223,6 +230,7 @@ export function summarize(
   secrets: Secrets,
   policy: PolicyReport | undefined,
   notes: string[],
+  retention?: RetentionReport,
 ): string {
   const report = renderChangeReport(changes);
   const changeNote = renderChangeNote(changes);
@@ -231,6 +239,7 @@ export function summarize(
       renderSummary(graph, {
         notes: [...(changeNote ? [changeNote] : []), ...notes],
         ...(policy ? { policy } : {}),
+        ...(retention ? { retention } : {}),
       }),
   );
 }
