@@ -27,13 +27,13 @@ import {
   type GraphReceipt,
   type ShardRecord,
 } from '../model/graph.js';
-import { RunStorage, STORAGE_ROW } from '../retention/storage.js';
 import { amendSpec, compareReceipts, entityIdentity, nameKeys, settleNames } from './build-graph.js';
 import { EntitySpill } from './entity-spill.js';
 import { asSource, type GraphSource } from './graph-source.js';
 import { plainName } from './names.js';
 import { formatShard, shardOf } from './shard.js';
 import { Column, EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
+import { BlobLedger, RunStorage, STORAGE_ROW } from './storage-ledger.js';
 
 export interface ShardGraphFile {
   /** Where the graph came from (a path), for messages. */
@@ -240,7 +240,7 @@ function writeStorage(
         )} carry no storage_blobs while the other shards do; give the shard graphs of one run, written by one version of devgraph-docker`,
     ];
   const problems: string[] = [];
-  const storage = new RunStorage(ids.registries.keys());
+  const storage = new RunStorage(ids.registries.keys(), () => new BlobLedger());
   for (const { source, receipt, blobs } of receipts) {
     const parsed = storageBlobsSchema.safeParse(blobs);
     if (!parsed.success) {
