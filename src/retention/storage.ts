@@ -63,9 +63,13 @@ export function storageBlobsOf(inventory: RepositoryInventory): StorageBlobs {
     seen.add(digest);
     (isTagged ? tagged : untagged).push(`${digest} ${size}`);
   });
-  return {
-    partial: inventory.partial || !inventory.complete,
-    tagged,
-    ...(inventory.untagged !== undefined ? { untagged } : {}),
-  };
+  // Held until the shard's graph is written. A row made by concatenation is a pair of pointers that
+  // keeps the inventory's digest string alive with it; parsed back, each row is one flat string.
+  return JSON.parse(
+    JSON.stringify({
+      partial: inventory.partial || !inventory.complete,
+      tagged,
+      ...(inventory.untagged !== undefined ? { untagged } : {}),
+    }),
+  ) as StorageBlobs;
 }
