@@ -14,7 +14,6 @@ import {
 import type { GraphSource } from './graph/graph-source.js';
 import { readInventoryFile } from './graph/read-inventory.js';
 import { formatShard, inShard, type Shard } from './graph/shard.js';
-import { RunStorage } from './graph/storage-ledger.js';
 import { HttpClient } from './http/http-client.js';
 import { Revalidator } from './http/revalidation.js';
 import type { Log } from './log.js';
@@ -27,7 +26,7 @@ import { applyPlan } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { InUse } from './retention/in-use.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
-import { StorageLedger, storageBlobsOf } from './retention/storage.js';
+import { runStorage, storageBlobsOf } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -99,10 +98,7 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     const adapters = new Map<string, RegistryAdapter>();
     // Counted as repositories are done; what they share is known after the last. A shard cannot
     // see the others' repositories: its receipts carry what merge counts instead.
-    const storage = new RunStorage(
-      settings.providers.map((p) => p.name),
-      () => new StorageLedger(),
-    );
+    const storage = runStorage(settings.providers.map((p) => p.name));
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {

@@ -230,15 +230,12 @@ function writeStorage(
 ): string[] {
   const counted = ordered.filter((f) => f.graph.shard!.storage_blobs === true);
   if (counted.length === 0) return [];
-  if (counted.length < ordered.length)
+  if (counted.length < ordered.length) {
+    const without = ordered.filter((f) => !counted.includes(f)).map((f) => f.source);
     return [
-      `${ordered
-        .filter((f) => !counted.includes(f))
-        .map((f) => f.source)
-        .join(
-          ', ',
-        )} carry no storage_blobs while the other shards do; give the shard graphs of one run, written by one version of devgraph-docker`,
+      `${without.join(', ')}: no storage_blobs, where the other shards have them; give the shard graphs of one run, written by one version of devgraph-docker`,
     ];
+  }
   const problems: string[] = [];
   const storage = new RunStorage(ids.registries.keys(), () => new BlobLedger());
   for (const { source, receipt, blobs } of receipts) {

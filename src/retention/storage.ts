@@ -1,7 +1,7 @@
 // Storage of a discovery run's repositories, from their inventories (graph/storage-ledger.ts
 // counts; docs/retention.md "Storage" says what): added to one ledger per registry as each
 // repository is done, or, in a shard, written into its receipt for the merge to count.
-import { BlobLedger, type RegistryStorage } from '../graph/storage-ledger.js';
+import { BlobLedger, type RegistryStorage, RunStorage } from '../graph/storage-ledger.js';
 import type { StorageBlobs } from '../model/graph.js';
 import type { InventoryManifest, RepositoryInventory } from './inventory.js';
 
@@ -35,6 +35,11 @@ export class StorageLedger extends BlobLedger {
       (reference) => eachReference(inventory, reference),
     );
   }
+}
+
+/** A discovery run's storage: a StorageLedger per provider, each fed its repositories' inventories. */
+export function runStorage(providers: Iterable<string>): RunStorage<StorageLedger> {
+  return new RunStorage(providers, () => new StorageLedger());
 }
 
 /**

@@ -194,6 +194,13 @@ describe('storage figures against a real registry', () => {
     const shards = [await run({ index: 1, count: 2 }), await run({ index: 2, count: 2 })];
     delete shards[1]!.receipts[0]!.storage_blobs;
     const refused = mergeShardGraphs(shards.map((graph, i) => ({ source: `shard ${i + 1}`, graph })));
+    // And shards of which only some counted storage (another version wrote the others).
+    delete shards[0]!.shard!.storage_blobs;
+    expect(mergeShardGraphs(shards.map((graph, i) => ({ source: `shard ${i + 1}`, graph })))).toEqual({
+      problems: [
+        'shard 1: no storage_blobs, where the other shards have them; give the shard graphs of one run, written by one version of devgraph-docker',
+      ],
+    });
     expect(refused).toEqual({
       problems: [
         `shard 2: the receipt of local ${shards[1]!.receipts[0]!.repository} has no storage_blobs; give shard graphs written by devgraph-docker`,
