@@ -56,8 +56,9 @@ export class BlobLedger {
   }> = [];
 
   /**
-   * A repository as a shard graph's receipt gives it (retention's storageBlobsOf): a sharded run's merge adds
-   * every shard's repositories to one ledger, so what they share across shards counts as shared.
+   * A repository as a shard graph's receipt gives it (retention's storageBlobsOf): a sharded run's
+   * merge adds every shard's repositories to one ledger, so what they share across shards counts
+   * as shared.
    */
   addBlobs(provider: string, repository: string, blobs: StorageBlobs): void {
     this.addReferences(provider, repository, blobs.partial, blobs.untagged !== undefined, (reference) => {
