@@ -4,12 +4,14 @@
 // over; what stays is the ledger. Beside it, for comparison, a Map of digest → size over the same
 // digests, which is what the ledger's typed arrays stand in for. Last, what the size fields add to
 // 100,000 image manifest records (five layers each) held at once, as a repository of that many
-// images holds them until it is done.
+// images holds them until it is done. And the rows a shard graph's receipts carry for the merge
+// (storageBlobsOf) for every repository at once: what a shard run holding all of them keeps until
+// its graph is written, and what a merge holds of all its shards.
 //   node --expose-gc --import tsx bench/storage-memory.ts [--json]
 import { createHash } from 'node:crypto';
 import type { ManifestRecord } from '../src/model/discovery.js';
 import type { InventoryManifest, RepositoryInventory } from '../src/retention/inventory.js';
-import { StorageLedger } from '../src/retention/storage.js';
+import { StorageLedger, storageBlobsOf } from '../src/retention/storage.js';
 
 const REPOSITORIES = 1000;
 const IMAGES_PER_REPOSITORY = 100;
@@ -126,6 +128,16 @@ function records(sized: boolean): ManifestRecord[] {
   }
   return made;
 }
+let rowCount = 0;
+const rows = measure(() => {
+  const held = [];
+  for (const inventory of inventories()) {
+    const blobs = storageBlobsOf(inventory);
+    rowCount += blobs.tagged.length;
+    held.push(blobs);
+  }
+  return held;
+});
 const unsized = measure(() => records(false));
 const sized = measure(() => records(true));
 const result = {
@@ -135,10 +147,12 @@ const result = {
   ledger,
   map,
   records: { without_sizes_mb: unsized.retained_mb, with_sizes_mb: sized.retained_mb },
+  shard_rows: { rows: rowCount, retained_mb: rows.retained_mb },
 };
 if (process.argv.includes('--json')) console.log(JSON.stringify(result));
 else
   console.log(
     `${result.images} images, ${distinct} distinct digests: storage ledger ${ledger.retained_mb} MB retained (${ledger.ms} ms with making the inventories); a Map of digest → size ${map.retained_mb} MB (${map.ms} ms)\n` +
-      `${result.images} image records held at once: ${unsized.retained_mb} MB without the size fields, ${sized.retained_mb} MB with them`,
+      `${result.images} image records held at once: ${unsized.retained_mb} MB without the size fields, ${sized.retained_mb} MB with them\n` +
+      `storage_blobs rows of every repository held at once: ${rowCount} rows, ${rows.retained_mb} MB`,
   );

@@ -18,16 +18,18 @@ import { formatShard, inShard, type Shard } from './graph/shard.js';
 import { HttpClient } from './http/http-client.js';
 import { Revalidator } from './http/revalidation.js';
 import type { Log } from './log.js';
-import type { StateSavings } from './model/discovery.js';
+import type { Receipt, StateSavings } from './model/discovery.js';
 import type { Graph } from './model/graph.js';
 import { renderChangeNote, renderChangeReport } from './output/change-report.js';
 import type { RunProgress } from './output/progress.js';
 import { formatBytes, renderSummary } from './output/summary-markdown.js';
 import type { Ambient, RegistryAdapter } from './registries/registry-adapter.js';
-import { type ApplyResult, applyPlan } from './retention/apply.js';
+import { type ApplyResult, applyPlan, repositoryKey } from './retention/apply.js';
 import { inventoryOf } from './retention/from-discovery.js';
 import type { DevgraphInUse, InUse } from './retention/in-use.js';
+import { type RepositoryInventory, withoutManifests } from './retention/inventory.js';
 import { RetentionPlanner, type RetentionReport } from './retention/retention-planner.js';
+import { runStorage, storageBlobsOf } from './retention/storage.js';
 import type { Secrets } from './secrets.js';
 import { configHash } from './state/cache-key.js';
 import { DirectoryState, NoState, type StateStore } from './state/state-store.js';
@@ -111,16 +113,24 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
       for (const c of http.counts.values()) n += c;
       return n;
     });
+    // Counted as repositories are done; what they share is known after the last. A shard cannot
+    // see the others' repositories: its receipts carry what merge counts instead.
+    const storage = runStorage(settings.providers.map((p) => p.name));
+    const countStorage = (inventory: RepositoryInventory, receipt: Receipt) => {
+      if (opts.shard) receipt.storage_blobs = storageBlobsOf(inventory);
+      else storage.of(inventory.provider).add(inventory);
+    };
+    // Repositories an apply is about to delete from are counted after it, as what stays.
+    const countAfterApply: Array<{ inventory: RepositoryInventory; receipt: Receipt }> = [];
     const result = await discover(settings, {
       // Each repository becomes entities as it is done, and its records are dropped.
       onRepository: (provider, repository) => {
+        const inventory = inventoryOf(provider.name, provider.apiUrl, repository);
         spilling.addRepository(provider, repository);
-        if (planner)
-          planner.add(
-            provider,
-            inventoryOf(provider.name, provider.apiUrl, repository),
-            repository.lifecycleImages,
-          );
+        const planned = planner?.add(provider, inventory, repository.lifecycleImages) ?? 0;
+        if (opts.applyRetention && planned > 0)
+          countAfterApply.push({ inventory, receipt: repository.receipt });
+        else countStorage(inventory, repository.receipt);
         progress?.repositoryDone();
       },
       onAdapter: (provider, adapter) => adapters.set(provider.name, adapter),
@@ -139,12 +149,25 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
     for (const pr of result.providers) if (pr.receipt) builder.addReceipt(pr.receipt);
     const providerNotes = result.providers.flatMap((pr) => pr.notes.map((n) => `${pr.settings.name}: ${n}`));
     const retention = planner?.report();
+    let deleted: Set<string> | undefined;
     if (retention && planner && opts.applyRetention) {
       retention.applied = await applyRetention(planner, adapters, opts.applyRetention.maxDeletions);
       for (const m of retention.applied.messages) opts.log.warn(`retention apply: ${m}`);
       // The graph, the comparison, the summary and the upload say what the registry holds now.
-      builder.removeDeleted(retention.applied.journal.filter((e) => e.answer === 'deleted'));
+      const gone = retention.applied.journal.filter((e) => e.answer === 'deleted');
+      builder.removeDeleted(gone);
+      deleted = new Set(gone.map((e) => repositoryKey(e.provider, e.repository) + e.digest));
     }
+    for (const { inventory, receipt } of countAfterApply)
+      countStorage(
+        withoutManifests(inventory, (digest) =>
+          deleted ? deleted.has(repositoryKey(inventory.provider, inventory.repository) + digest) : false,
+        ),
+        receipt,
+      );
+    const listings = result.providers.flatMap((pr) => (pr.receipt ? [pr.receipt] : []));
+    if (!opts.shard)
+      for (const f of storage.finish(listings)) builder.amend(f.provider, f.repository, 'storage', f.storage);
     const generatedAt = opts.generatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     // A shard graph carries what merge needs to write the unsharded graph and summary.
     const graph = builder.finish(
@@ -154,22 +177,30 @@ export async function runDiscovery(settings: Settings, opts: RunOptions): Promis
         config: configHash(settings),
         requests: result.requests,
         notes: providerNotes,
+        storage_blobs: true,
       },
     );
     const changes = compare ? diffGraphsConsuming(previous, graph) : undefined;
     const policy = evaluatePolicy(graph, settings.providers);
-    const summary = summarize(graph, changes, opts.secrets, policy, [
-      ...(opts.shard
-        ? [
-            `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
-          ]
-        : []),
-      ...providerNotes,
-      ...(devgraphInUse ? [devgraphInUseNote(devgraphInUse)] : []),
-      ...(retention ? [retentionNote(retention)] : []),
-      requestsNote(result.requests),
-      ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
-    ]);
+    const summary = summarize(
+      graph,
+      changes,
+      opts.secrets,
+      policy,
+      [
+        ...(opts.shard
+          ? [
+              `Shard ${formatShard(opts.shard)}: only this shard's repositories; merge the graph.json of every shard for the whole inventory.`,
+            ]
+          : []),
+        ...providerNotes,
+        ...(devgraphInUse ? [devgraphInUseNote(devgraphInUse)] : []),
+        ...(retention ? [retentionNote(retention)] : []),
+        requestsNote(result.requests),
+        ...(revalidator ? [stateNote(result.savings, revalidator)] : []),
+      ],
+      retention,
+    );
     // Saved redacted, like graph.json: the state directory may be cached outside the runner. The
     // compact JSON is redacted as written, never parsed back, so no second or third copy of the
     // graph is held. Only what the next run's comparison reads is kept (comparisonView).
@@ -275,6 +306,7 @@ export function summarize(
   secrets: Secrets,
   policy: PolicyReport | undefined,
   notes: string[],
+  retention?: RetentionReport,
 ): string {
   const report = renderChangeReport(changes);
   const changeNote = renderChangeNote(changes);
@@ -283,6 +315,7 @@ export function summarize(
       renderSummary(graph, {
         notes: [...(changeNote ? [changeNote] : []), ...notes],
         ...(policy ? { policy } : {}),
+        ...(retention ? { retention } : {}),
       }),
   );
 }

@@ -53,6 +53,18 @@ const vulnerabilityCounts: Json = {
   additionalProperties: true,
 };
 
+/** DockerRegistry / DockerRepository `storage` (docs/retention.md "Storage"). */
+const storage: Json = optional('Storage', {
+  type: 'object',
+  properties: {
+    ...Object.fromEntries(
+      ['total_bytes', 'unique_bytes', 'shared_bytes', 'untagged_bytes'].map((k) => [k, { type: 'integer' }]),
+    ),
+    partial: { type: 'boolean' },
+  },
+  additionalProperties: true,
+});
+
 const SPECS: Record<DockerKind, Json> = {
   DockerRegistry: objectSchema(
     'DockerRegistrySpec',
@@ -63,6 +75,7 @@ const SPECS: Record<DockerKind, Json> = {
       description: optStr('Description'),
       version: optStr('Version'),
       public: { type: 'boolean', title: 'Public', default: true },
+      storage,
     },
     ['name', 'registry_type', 'url'],
   ),
@@ -80,6 +93,7 @@ const SPECS: Record<DockerKind, Json> = {
       last_updated: optStr('Last Updated'),
       registry_url: str('Registry Url'),
       source_repository: optStr('Source Repository'),
+      storage,
     },
     ['name', 'full_name', 'registry_url'],
   ),

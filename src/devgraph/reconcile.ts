@@ -323,7 +323,13 @@ export class UploadPlan {
       repository,
       desired: false,
     };
-    if (owner && repository && this.providers.has(owner) && this.scope.repositoryPartial(owner, repository))
+    // A registry holds its repositories' storage: one of them read only in part makes its figures a
+    // lower bound too.
+    const partial = (p: string) =>
+      repository
+        ? this.scope.repositoryPartial(p, repository)
+        : e.kind === 'DockerRegistry' && this.scope.anyRepositoryPartial(p);
+    if (owner && this.providers.has(owner) && partial(owner))
       known.held = { spec: { ...(e.spec ?? {}) }, labels: { ...(e.metadata.labels ?? {}) } };
     return known;
   }
@@ -398,7 +404,12 @@ function redacted<T>(value: T, redact: (json: string) => string): T {
 /** `partial` over `held`: what the partial run knows wins, what it lacks stays as the server has it. */
 function keepHeld(held: Record<string, unknown>, partial: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...held };
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined && v !== null) out[k] = v;
+  for (const [k, v] of Object.entries(partial)) {
+    if (v === undefined || v === null) continue;
+    // Storage counted from a partial run is a lower bound: the figures the server has stand.
+    if (k === 'storage' && held.storage != null && (v as { partial?: unknown }).partial === true) continue;
+    out[k] = v;
+  }
   return out;
 }
 
@@ -453,23 +464,30 @@ interface DeletionScope {
   repositoryComplete(provider: string, repository: string): boolean;
   /** The repository's own listing was incomplete: its entities in the graph may lack fields. */
   repositoryPartial(provider: string, repository: string): boolean;
+  /** Some repository of the provider was read only in part. */
+  anyRepositoryPartial(provider: string): boolean;
 }
 
 function deletionScope(receipts: GraphReceipt[]): DeletionScope {
   const seen = new Set<string>();
   const incompleteRegistry = new Set<string>();
   const incompleteRepository = new Set<string>();
+  const partialProviders = new Set<string>();
   for (const r of receipts) {
     seen.add(r.provider);
     if (r.complete) continue;
     if (r.repository === '*') incompleteRegistry.add(r.provider);
-    else incompleteRepository.add(`${r.provider}\u0000${r.repository}`);
+    else {
+      incompleteRepository.add(`${r.provider}\u0000${r.repository}`);
+      partialProviders.add(r.provider);
+    }
   }
   const registryComplete = (p: string) => seen.has(p) && !incompleteRegistry.has(p);
   return {
     registryComplete,
     repositoryComplete: (p, repo) => registryComplete(p) && !incompleteRepository.has(`${p}\u0000${repo}`),
     repositoryPartial: (p, repo) => incompleteRepository.has(`${p}\u0000${repo}`),
+    anyRepositoryPartial: (p) => partialProviders.has(p),
   };
 }
 

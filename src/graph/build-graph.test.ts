@@ -199,3 +199,45 @@ describe('GraphBuilder', () => {
     ]);
   });
 });
+
+describe('GraphBuilder.amend', () => {
+  it('sets a spec field after the fact, last in the spec, on a repository whose name a collision changed', () => {
+    const builder = new GraphBuilder(settings.providers);
+    for (const [p, r] of repositories()) builder.addRepository(p, r);
+    builder.amend('hub', 'team0/app-x', 'storage', { total_bytes: 1 });
+    builder.amend('hub', 'team0/app-x', 'storage', { total_bytes: 2 });
+    builder.amend('mirror', undefined, 'storage', { total_bytes: 3 });
+    const g = builder.finish('2026-01-01T00:00:00Z').load();
+    const repository = (provider: string, name: string) =>
+      g.entities.find(
+        (e) =>
+          e.kind === 'DockerRepository' &&
+          e.spec.full_name === name &&
+          entityIdentity(e)?.key === `${provider}\u0000${name}`,
+      )!;
+    const repo = repository('hub', 'team0/app-x');
+    expect(Object.keys(repo.spec).at(-1)).toBe('storage');
+    expect(repo.spec.storage).toEqual({ total_bytes: 2 });
+    // Neither the one whose name collides nor the same name in the other registry is touched.
+    for (const other of [repository('hub', 'team0/app_x'), repository('mirror', 'team0/app-x')]) {
+      expect(other.metadata.name).not.toBe(repo.metadata.name);
+      expect(other.spec.storage).toBeUndefined();
+    }
+    const registries = g.entities.filter((e) => e.kind === 'DockerRegistry');
+    expect(registries.map((e) => [e.spec.url, e.spec.storage])).toEqual([
+      ['https://mirror.example.com', { total_bytes: 3 }],
+      ['https://registry.example.com', undefined],
+    ]);
+  });
+
+  it('refuses a repository the graph does not hold', () => {
+    const builder = new GraphBuilder(settings.providers);
+    try {
+      expect(() => builder.amend('hub', 'nowhere', 'storage', {})).toThrowError(
+        'amend: the graph has no repository hub nowhere',
+      );
+    } finally {
+      builder.discard();
+    }
+  });
+});

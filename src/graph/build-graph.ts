@@ -81,6 +81,8 @@ export class GraphBuilder {
   private readonly relations = new RelationTable();
   private readonly receipts: Receipt[] = [];
   private readonly registryIds = new Map<string, number>();
+  /** DockerRepository numbers by provider and repository name (nameKeys.repository), for amend. */
+  private readonly repositoryIds = new Map<string, number>();
   private readonly sharedTexts = new Map<string, string>();
   private readonly redact: (json: string) => string;
 
@@ -165,6 +167,7 @@ export class GraphBuilder {
       },
     });
     this.relations.add('BELONGS_TO', repoId, registryId);
+    this.repositoryIds.set(nameKeys.repository(p.name, repo.name).key, repoId);
 
     const manifestIds = new Map<string, number>();
     for (const m of repo.manifests.values()) {
@@ -318,6 +321,23 @@ export class GraphBuilder {
   }
 
   /**
+   * Sets a spec field of a provider's DockerRegistry (no repository) or of one of its
+   * DockerRepositories, for facts known only once every repository is done (the storage that
+   * repositories share).
+   */
+  amend(provider: string, repository: string | undefined, field: string, value: unknown): void {
+    const id =
+      repository === undefined
+        ? this.registryIds.get(provider)
+        : this.repositoryIds.get(nameKeys.repository(provider, repository).key);
+    if (id === undefined)
+      throw new Error(
+        `amend: the graph has no ${repository === undefined ? 'registry' : 'repository'} ${provider} ${repository ?? ''}`,
+      );
+    amendSpec(this.entities, id, field, value, this.redact);
+  }
+
+  /**
    * Settles colliding names, sorts, and hands the graph over; the builder is spent. With `shard`,
    * a shard's graph: the record after `generated_at`, each receipt naming its shard.
    */
@@ -371,6 +391,22 @@ export class GraphBuilder {
     const json = `${this.redact(JSON.stringify(e))}\n`;
     return this.entities.add(e.kind, e.metadata.namespace, e.metadata.name, json);
   }
+}
+
+/**
+ * Sets `field` of entity `id`'s spec, spilling the entity anew: after the fields it had, as a
+ * built graph and a merged one both write it, so they stay the same bytes.
+ */
+export function amendSpec(
+  entities: EntityTable,
+  id: number,
+  field: string,
+  value: unknown,
+  redact: (json: string) => string = (json) => json,
+): void {
+  const e = entities.read(id);
+  e.spec[field] = value;
+  entities.replace(id, `${redact(JSON.stringify(e))}\n`);
 }
 
 /**

@@ -10,17 +10,30 @@
 // - a registry-level receipt ("*", written only when the listing failed) is combined over the
 //   shards: incomplete if any shard's listing was;
 // - `generated_at` is the latest of the shards': the graph is as fresh as its last shard.
-// The shard record and the receipts' `shard` field are dropped: the merged graph is not a shard.
+// - storage: a shard cannot know which blobs other shards' repositories share, so its entities
+//   carry no `storage` and each repository's receipt carries the digests it references
+//   (`storage_blobs`); they are counted here over every shard, as an unsharded run counts them,
+//   and written into the merged DockerRegistry and DockerRepository entities.
+// The shard record and the receipts' `shard` and `storage_blobs` fields are dropped: the merged
+// graph is not a shard.
 // Read as streams: each shard's entities are taken one at a time and copied to the merged graph's
 // spill (entity-spill.ts), so neither the shards nor the merged graph are held whole.
 
-import type { EntityRef, Graph, GraphReceipt, ShardRecord } from '../model/graph.js';
-import { compareReceipts, entityIdentity, settleNames } from './build-graph.js';
+import { z } from 'zod';
+import {
+  DISCOVERY_SOURCE,
+  type EntityRef,
+  type Graph,
+  type GraphReceipt,
+  type ShardRecord,
+} from '../model/graph.js';
+import { amendSpec, compareReceipts, entityIdentity, nameKeys, settleNames } from './build-graph.js';
 import { EntitySpill } from './entity-spill.js';
 import { asSource, type GraphSource } from './graph-source.js';
 import { plainName } from './names.js';
 import { formatShard, shardOf } from './shard.js';
 import { Column, EntityTable, RelationTable, SpilledGraph } from './spilled-graph.js';
+import { BlobLedger, RunStorage, STORAGE_ROW } from './storage-ledger.js';
 
 export interface ShardGraphFile {
   /** Where the graph came from (a path), for messages. */
@@ -76,8 +89,11 @@ export function mergeShardGraphs(
   const from = new Column((n) => new Uint16Array(n));
   const namespaces = new Map<string, string>();
   const registryIds = new Map<string, number>();
+  // Where the storage fields go: each provider's DockerRegistry, each DockerRepository by its key.
+  const storageIds: StorageIds = { registries: new Map(), repositories: new Map() };
   let registryText: string | undefined;
   const receipts: GraphReceipt[] = [];
+  const blobs: ReceiptBlobs[] = [];
   const registryReceipts = new Map<string, GraphReceipt>();
   ordered.forEach(({ source, graph }, s) => {
     // Names are unique per (kind, namespace) within a shard, so this map is this shard's renaming.
@@ -94,7 +110,9 @@ export function mergeShardGraphs(
         registries.push(text);
         // Every shard writes every registry: the first shard's are the merged graph's.
         if (s === 0) {
-          registryIds.set(`${ns}${SEP}${e.metadata.name}`, entities.add(e.kind, ns, e.metadata.name, text));
+          const added = entities.add(e.kind, ns, e.metadata.name, text);
+          registryIds.set(`${ns}${SEP}${e.metadata.name}`, added);
+          storageIds.registries.set(e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '', added);
           from.push(s);
         }
         continue;
@@ -105,10 +123,9 @@ export function mergeShardGraphs(
         continue;
       }
       from.push(s);
-      renamed.set(
-        `${e.kind}${SEP}${ns}${SEP}${e.metadata.name}`,
-        entities.add(e.kind, ns, plainName(id.raw, id.key), JSON.stringify(e)),
-      );
+      const added = entities.add(e.kind, ns, plainName(id.raw, id.key), JSON.stringify(e));
+      renamed.set(`${e.kind}${SEP}${ns}${SEP}${e.metadata.name}`, added);
+      if (e.kind === 'DockerRepository') storageIds.repositories.set(id.key, added);
     }
     const text = `[${registries.join(',')}]`;
     if (s === 0) registryText = text;
@@ -117,7 +134,7 @@ export function mergeShardGraphs(
         `${source} and ${ordered[0]!.source} describe different registries (DockerRegistry entities differ) although their config hash is the same`,
       );
     const shard = graph.shard!;
-    for (const { shard: _, ...r } of graph.receipts) {
+    for (const { shard: _, storage_blobs, ...r } of graph.receipts) {
       if (r.repository === '*') {
         const seen = registryReceipts.get(r.provider);
         registryReceipts.set(r.provider, seen ? combineRegistryReceipts(seen, r) : r);
@@ -130,6 +147,7 @@ export function mergeShardGraphs(
           `${source} (shard ${formatShard(shard)}) has a receipt for ${r.provider} ${r.repository}, which belongs to shard ${belongs}/${count}; was it written by another version of devgraph-docker?`,
         );
       receipts.push(r);
+      blobs.push({ source, receipt: r, blobs: storage_blobs });
     }
     if (unnamed.length > 0) return;
     // A relation names entities as its shard named them; one the shard does not hold (a manifest
@@ -147,6 +165,11 @@ export function mergeShardGraphs(
     return { problems: all };
   }
 
+  const storageProblems = writeStorage(entities, storageIds, ordered, blobs, [...registryReceipts.values()]);
+  if (storageProblems.length > 0) {
+    entities.spill.close();
+    return { problems: storageProblems };
+  }
   settleNames(entities);
   receipts.push(...registryReceipts.values());
   receipts.sort(compareReceipts);
@@ -167,6 +190,77 @@ export function mergeShardGraphs(
     requests: Object.fromEntries(Object.entries(requests).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     notes,
   };
+}
+
+interface ReceiptBlobs {
+  source: string;
+  receipt: GraphReceipt;
+  blobs: unknown;
+}
+
+interface StorageIds {
+  /** DockerRegistry by provider. */
+  registries: Map<string, number>;
+  /** DockerRepository by nameKeys.repository key. */
+  repositories: Map<string, number>;
+}
+
+const storageBlobsSchema = z
+  .object({
+    partial: z.boolean(),
+    tagged: z.array(z.string().regex(STORAGE_ROW)),
+    untagged: z.array(z.string().regex(STORAGE_ROW)).optional(),
+  })
+  .strict();
+
+/**
+ * Counts every shard's repositories in one ledger per registry and writes the `storage` of each
+ * DockerRegistry and DockerRepository (amendSpec, as GraphBuilder.amend does in an unsharded run).
+ * Shards whose record does not say `storage_blobs` (graphs built without a discovery run) leave
+ * storage out, as their unsharded graph does. Where they say it, a repository receipt without
+ * `storage_blobs` or with rows that are not `<digest> <bytes>` is a problem: its figures, and its
+ * registry's, would be wrong without a word.
+ */
+function writeStorage(
+  entities: EntityTable,
+  ids: StorageIds,
+  ordered: ShardSource[],
+  receipts: ReceiptBlobs[],
+  listings: GraphReceipt[],
+): string[] {
+  const counted = ordered.filter((f) => f.graph.shard!.storage_blobs === true);
+  if (counted.length === 0) return [];
+  if (counted.length < ordered.length) {
+    const without = ordered.filter((f) => !counted.includes(f)).map((f) => f.source);
+    return [
+      `${without.join(', ')}: no storage_blobs, where the other shards have them; give the shard graphs of one run, written by one version of devgraph-docker`,
+    ];
+  }
+  const problems: string[] = [];
+  const storage = new RunStorage(ids.registries.keys(), () => new BlobLedger());
+  for (const { source, receipt, blobs } of receipts) {
+    const parsed = storageBlobsSchema.safeParse(blobs);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      problems.push(
+        `${source}: the receipt of ${receipt.provider} ${receipt.repository} has ${blobs === undefined ? 'no storage_blobs' : `storage_blobs that are not {partial, tagged, untagged} with "<digest> <bytes>" rows (${issue?.path.join('.')}: ${issue?.message})`}; give shard graphs written by devgraph-docker`,
+      );
+    } else if (!ids.registries.has(receipt.provider))
+      problems.push(
+        `${source}: the receipt of ${receipt.provider} ${receipt.repository} names a provider that no DockerRegistry of the shards has`,
+      );
+    else storage.of(receipt.provider).addBlobs(receipt.provider, receipt.repository, parsed.data);
+  }
+  if (problems.length > 0) return problems;
+  for (const f of storage.finish(listings)) {
+    const id =
+      f.repository === undefined
+        ? ids.registries.get(f.provider)
+        : ids.repositories.get(nameKeys.repository(f.provider, f.repository).key);
+    // A repository whose entity no shard holds has nothing to write to; its bytes still count.
+    if (id !== undefined) amendSpec(entities, id, 'storage', f.storage);
+  }
+  return [];
 }
 
 /**

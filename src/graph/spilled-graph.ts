@@ -106,6 +106,16 @@ export class EntityTable {
     this.names[id] = name;
   }
 
+  /**
+   * Spills a new text for entity `id`, of the same kind and name, for facts known only after it was
+   * added; the old text stays in the file, unread.
+   */
+  replace(id: number, json: string): void {
+    const { offset, length } = this.spill.append(json);
+    this.offsets.set(id, offset);
+    this.lengths.set(id, length);
+  }
+
   ref(id: number): EntityRef {
     return {
       apiVersion: API_VERSION,

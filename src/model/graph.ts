@@ -54,6 +54,22 @@ export interface GraphReceipt {
   deleted_by_retention?: number;
   /** In a shard graph only: the shard (`2/3`) that wrote the receipt. A merged graph has none. */
   shard?: string;
+  /**
+   * In a shard graph only: what the repository's storage is counted from. A shard cannot know
+   * which blobs other shards' repositories share, so merge recounts every shard's here and writes
+   * the `storage` fields; a merged graph has none.
+   */
+  storage_blobs?: StorageBlobs;
+}
+
+/** A repository's digests as a shard graph's receipt gives them, each once, as `<digest> <bytes>`. */
+export interface StorageBlobs {
+  /** As Storage.partial: the repository was not read whole. */
+  partial: boolean;
+  /** What its tagged manifests reference (index children and accessories included). */
+  tagged: string[];
+  /** What only its untagged manifests reference; only where the registry lists untagged manifests. */
+  untagged?: string[];
 }
 
 /**
@@ -70,6 +86,11 @@ export interface ShardRecord {
   requests: Record<string, number>;
   /** The provider notes of this shard's summary (quota left, fallbacks taken). */
   notes: string[];
+  /**
+   * Every repository receipt carries `storage_blobs`, from which merge writes the `storage` fields
+   * (a discovery run's shards); absent in shards built without storage, whose merge has none.
+   */
+  storage_blobs?: true;
 }
 
 export interface Graph {

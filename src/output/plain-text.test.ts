@@ -39,6 +39,24 @@ describe('markdownToText', () => {
     );
   });
 
+  it('the storage table lines up, a lower bound keeping its mark', () => {
+    const table = [
+      '| Registry | Repository | Total | Shared |',
+      '|---|---|---|---|',
+      `| lab | ${escapeMarkdown('team/app_1')} | ≥ 12.3 KB | 0 B |`,
+      '| lab | x | 1.0 MB | 1.0 MB |',
+    ].join('\n');
+    expect(markdownToText(`${table}\n`)).toBe(
+      [
+        'Registry  Repository  Total      Shared',
+        '--------  ----------  ---------  ------',
+        'lab       team/app_1  ≥ 12.3 KB  0 B',
+        'lab       x           1.0 MB     1.0 MB',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('nothing can reach the terminal as a control character', () => {
     expect(markdownToText('tag \u001b[31mred')).toBe('tag  [31mred');
   });

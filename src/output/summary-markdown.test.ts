@@ -545,3 +545,93 @@ describe('supply chain in the summary', () => {
     expect(lines.join('\n')).not.toContain('<b>');
   });
 });
+
+describe('storage in the summary', () => {
+  const figures = (total: number, shared: number, extra: Record<string, unknown> = {}) => ({
+    total_bytes: total,
+    unique_bytes: total - shared,
+    shared_bytes: shared,
+    partial: false,
+    ...extra,
+  });
+  /** `n` repositories of hub, repository i taking i × 1,000 bytes, plus the registry. */
+  const stored = (n: number, registryExtra: Record<string, unknown> = {}) => {
+    const repos = Array.from({ length: n }, (_, i) => {
+      const r = repository(`team/app-${String(i + 1).padStart(2, '0')}`);
+      r.spec.storage = figures((i + 1) * 1000, i === 0 ? 1000 : 0);
+      return r;
+    });
+    const registry = entity('DockerRegistry', 'docker-hub', {
+      name: 'docker-hub',
+      url: HUB,
+      storage: figures(50_000, 1000, registryExtra),
+    });
+    return graph(
+      [registry, ...repos],
+      repos.map((r) => receipt('docker-hub', String(r.spec.full_name))),
+    );
+  };
+  const section = (md: string) => md.slice(md.indexOf('## Storage'), md.indexOf('\n## docker-hub'));
+
+  it('shows the registry and its biggest repositories, ten of them, biggest first', () => {
+    const md = renderSummary(stored(12));
+    expect(section(md)).toBe(
+      [
+        '## Storage',
+        '',
+        '| Registry | Total | Shared between repositories |',
+        '|---|---|---|',
+        '| docker-hub | 50.0 KB | 1.0 KB |',
+        '',
+        'The 10 biggest of 12 repositories:',
+        '',
+        '| Registry | Repository | Total | Unique | Shared |',
+        '|---|---|---|---|---|',
+        ...[12, 11, 10, 9, 8, 7, 6, 5, 4, 3].map(
+          (i) => `| docker-hub | team/app-${String(i).padStart(2, '0')} | ${i}.0 KB | ${i}.0 KB | 0 B |`,
+        ),
+        '',
+        'Distinct layers, configs and manifests of what is tagged, each counted once; shared: another repository of the registry references it too.',
+        '',
+      ].join('\n'),
+    );
+    // Above the per-registry tables, so a summary cut to fit GitHub's limit keeps it.
+    expect(md.indexOf('## Storage')).toBeLessThan(md.indexOf('## docker-hub'));
+  });
+
+  it('marks partial figures as a lower bound, adds untagged bytes and what the retention plan frees', () => {
+    const g = stored(2, { untagged_bytes: 4000, partial: true });
+    const md = renderSummary(g, {
+      retention: {
+        plans: [
+          { provider: 'docker-hub', repository: 'team/app-02', reclaimable_bytes: 1500 },
+          { provider: 'docker-hub', repository: 'team/app-01', reclaimable_bytes: 0 },
+        ],
+      },
+    });
+    expect(tableLines(section(md))).toEqual([
+      '| Registry | Total | Shared between repositories | Untagged | Retention plan frees |',
+      '|---|---|---|---|---|',
+      '| docker-hub | ≥ 50.0 KB | 1.0 KB | 4.0 KB | 1.5 KB |',
+      '| Registry | Repository | Total | Unique | Shared | Untagged | Retention plan frees |',
+      '|---|---|---|---|---|---|---|',
+      '| docker-hub | team/app-02 | 2.0 KB | 2.0 KB | 0 B |  | 1.5 KB |',
+      '| docker-hub | team/app-01 | 1.0 KB | 0 B | 1.0 KB |  | 0 B |',
+    ]);
+    expect(section(md)).toContain('Repositories, biggest first:');
+    expect(section(md)).toContain('≥: at least this, as some of it was not read');
+  });
+
+  it('has no storage section for a graph without storage (a shard: only merge can count it)', () => {
+    const md = renderSummary(graph([repository('team/app')], [receipt('docker-hub', 'team/app')]));
+    expect(md).not.toContain('## Storage');
+  });
+
+  it('a hostile repository name stays text in its cell', () => {
+    const g = stored(1);
+    g.entities[1]!.spec.full_name = 'evil|name <b>';
+    const row = tableLines(section(renderSummary(g))).find((l) => l.includes('evil'))!;
+    expect(unescapedPipes(row)).toBe(6);
+    expect(row).toContain('evil\\|name &lt;b&gt;');
+  });
+});

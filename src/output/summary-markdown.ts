@@ -57,7 +57,12 @@ export interface SummaryOptions {
   notes?: string[];
   /** The `require:` verdict, shown in the supply-chain section; absent when no selector has one. */
   policy?: PolicyReport;
+  /** The run's retention plans: the storage section says what each would free. */
+  retention?: { plans: ReadonlyArray<{ provider: string; repository: string; reclaimable_bytes: number }> };
 }
+
+/** Repositories the storage section lists, the biggest by total bytes. */
+export const SUMMARY_BIGGEST = 10;
 
 /** Violations listed in the summary; the rest are counted, and all are in policy-violations.json. */
 export const SUMMARY_VIOLATIONS = 100;
@@ -74,6 +79,8 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
   for (const note of opts.notes ?? []) lines.push('', note);
   // The verdict up here too: a summary cut to fit GitHub's limit loses its end first.
   if (opts.policy) lines.push('', policyVerdict(opts.policy));
+
+  lines.push(...renderStorage(graph, opts.retention));
 
   // Only each repository's newest image is shown, so only it is kept as the images stream past.
   // Entities carry the provider that found them, so two registries holding the same repository name stay apart.
@@ -133,6 +140,98 @@ export function renderSummary(input: Graph | GraphSource, opts: SummaryOptions =
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+interface StorageRow {
+  provider: string;
+  repository: string;
+  storage: StorageFigures;
+}
+
+interface StorageFigures {
+  total_bytes: number;
+  unique_bytes: number;
+  shared_bytes: number;
+  untagged_bytes?: number;
+  partial: boolean;
+}
+
+function figuresOf(spec: Entity['spec']): StorageFigures | undefined {
+  const s = spec.storage as Partial<StorageFigures> | undefined;
+  return s && typeof s === 'object' && typeof s.total_bytes === 'number' ? (s as StorageFigures) : undefined;
+}
+
+/**
+ * The storage section: each registry's figures, then its biggest repositories, with what the
+ * retention plan frees where there is one. Up here, under the notes, because it is short and a
+ * summary cut to fit GitHub's limit loses its end first. None where the graph has no storage (a
+ * shard's: only merge can count what shards share).
+ */
+function renderStorage(graph: GraphSource, retention: SummaryOptions['retention']): string[] {
+  const registries: StorageRow[] = [];
+  // Only the biggest are kept as the repositories stream past, biggest first.
+  const biggest: StorageRow[] = [];
+  let repositories = 0;
+  for (const e of graph.entities(['DockerRegistry', 'DockerRepository'])) {
+    const storage = figuresOf(e.spec);
+    if (!storage) continue;
+    const provider = e.metadata.annotations?.[DISCOVERY_SOURCE] ?? '';
+    if (e.kind === 'DockerRegistry') {
+      registries.push({ provider, repository: '', storage });
+      continue;
+    }
+    repositories++;
+    const row = { provider, repository: String(e.spec.full_name), storage };
+    const at = biggest.findIndex((b) => compareBiggest(row, b) < 0);
+    if (at >= 0) biggest.splice(at, 0, row);
+    else biggest.push(row);
+    if (biggest.length > SUMMARY_BIGGEST) biggest.pop();
+  }
+  if (registries.length === 0 && biggest.length === 0) return [];
+  const frees = new Map<string, number>();
+  for (const p of retention?.plans ?? []) {
+    frees.set(p.provider, (frees.get(p.provider) ?? 0) + p.reclaimable_bytes);
+    frees.set(`${p.provider}\u0000${p.repository}`, p.reclaimable_bytes);
+  }
+  const all = [...registries, ...biggest];
+  const untagged = all.some((r) => r.storage.untagged_bytes !== undefined);
+  const bytes = (r: StorageRow) => `${r.storage.partial ? '≥ ' : ''}${formatBytes(r.storage.total_bytes)}`;
+  const optional = (r: StorageRow, key: string) =>
+    `${untagged ? ` ${formatBytes(r.storage.untagged_bytes)} |` : ''}${retention ? ` ${formatBytes(frees.get(key))} |` : ''}`;
+  const extra = [...(untagged ? ['Untagged'] : []), ...(retention ? ['Retention plan frees'] : [])];
+  const lines = ['', '## Storage'];
+  lines.push(...tableHead(['Registry', 'Total', 'Shared between repositories', ...extra]));
+  for (const r of registries)
+    lines.push(
+      `| ${escapeMarkdown(r.provider)} | ${bytes(r)} | ${formatBytes(r.storage.shared_bytes)} |${optional(r, r.provider)}`,
+    );
+  if (biggest.length > 0) {
+    lines.push(
+      '',
+      biggest.length < repositories
+        ? `The ${biggest.length} biggest of ${repositories} repositories:`
+        : 'Repositories, biggest first:',
+    );
+    lines.push(...tableHead(['Registry', 'Repository', 'Total', 'Unique', 'Shared', ...extra]));
+    for (const r of biggest)
+      lines.push(
+        `| ${escapeMarkdown(r.provider)} | ${escapeMarkdown(r.repository)} | ${bytes(r)} | ${formatBytes(r.storage.unique_bytes)} | ${formatBytes(r.storage.shared_bytes)} |${optional(r, `${r.provider}\u0000${r.repository}`)}`,
+      );
+  }
+  lines.push(
+    '',
+    `Distinct layers, configs and manifests of what is tagged, each counted once; shared: another repository of the registry references it too${all.some((r) => r.storage.partial) ? '; ≥: at least this, as some of it was not read (max_tags, a failure, sizes not stated)' : ''}.`,
+  );
+  return lines;
+}
+
+/** Biggest first; equal totals by registry and repository name, so the table is the same every run. */
+function compareBiggest(a: StorageRow, b: StorageRow): number {
+  return (
+    b.storage.total_bytes - a.storage.total_bytes ||
+    (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0) ||
+    (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0)
+  );
 }
 
 const SEVERITIES: Array<[string, string]> = [

@@ -53,3 +53,19 @@ export interface RepositoryInventory {
   /** Untagged manifests, where the registry lists them (ECR, GHCR versions, Harbor, ACR). */
   untagged?: InventoryManifest[];
 }
+
+/**
+ * The inventory less the manifests `gone` names (what a retention apply deleted) and the tags on
+ * them: what the repository holds after the apply, for its storage figures.
+ */
+export function withoutManifests(
+  inventory: RepositoryInventory,
+  gone: (digest: string) => boolean,
+): RepositoryInventory {
+  return {
+    ...inventory,
+    tags: inventory.tags.filter((t) => !gone(t.digest)),
+    manifests: new Map([...inventory.manifests].filter(([digest]) => !gone(digest))),
+    ...(inventory.untagged ? { untagged: inventory.untagged.filter((m) => !gone(m.digest)) } : {}),
+  };
+}

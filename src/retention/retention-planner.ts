@@ -80,11 +80,15 @@ export class RetentionPlanner {
   /**
    * Plans one repository. `listed` is the registry listing's own image rows where it gives them
    * (ECR DescribeImages: RepositoryResult.lifecycleImages): an ECR lifecycle preview reads those,
-   * as AWS does, rather than the times discovery kept.
+   * as AWS does, rather than the times discovery kept. Returns how many deletions it plans there.
    */
-  add(provider: ProviderSettings, inventory: RepositoryInventory, listed?: readonly LifecycleImage[]): void {
+  add(
+    provider: ProviderSettings,
+    inventory: RepositoryInventory,
+    listed?: readonly LifecycleImage[],
+  ): number {
     const rules = selectorFor(inventory.repository, provider.selectors)?.retention;
-    if (!rules) return;
+    if (!rules) return 0;
     const protect = rules.protectInUse
       ? inUseReasons(this.inUse, this.devgraph, inventory)
       : new Map<string, string[]>();
@@ -145,6 +149,7 @@ export class RetentionPlanner {
         repositoryKey(inventory.provider, inventory.repository),
         plan.skipped ?? 'incomplete',
       );
+    return plan.deletions.length;
   }
 
   /** The run's deletions for applyPlan, with what must not be deleted. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { BlobLedger } from '../graph/storage-ledger.js';
 import type { ManifestRole } from '../model/discovery.js';
 import type { InventoryManifest, RepositoryInventory } from './inventory.js';
-import { StorageLedger, storageOf } from './storage.js';
+import { StorageLedger, storageBlobsOf, storageOf } from './storage.js';
 
 const d = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 
@@ -432,5 +433,44 @@ describe('storageOf', () => {
         partial: false,
       });
     }
+  });
+});
+
+describe("storageBlobsOf (a shard graph's receipt rows)", () => {
+  it('lists each digest once, tagged before untagged, with the size that counts', () => {
+    const rows = storageBlobsOf(cache());
+    expect(rows).toEqual({
+      partial: false,
+      tagged: [`${K1} 450`, `${d('cache config')} 130`, `${LK} 2500`],
+      untagged: [
+        `${d('cache untagged 1')} 440`,
+        `${d('cache untagged 1 config')} 125`,
+        `${d('cache untagged 1 layer')} 4000`,
+        `${d('cache untagged 2')} 430`,
+        `${d('cache untagged 2 config')} 135`,
+        `${BASE} 5000`,
+        `${d('cache untagged 2 layer')} 600`,
+      ],
+    });
+    // No untagged list where the registry lists no untagged manifests.
+    expect('untagged' in storageBlobsOf(app())).toBe(false);
+    expect(storageBlobsOf({ ...worker(), complete: false }).partial).toBe(true);
+  });
+
+  it('counts the rows, repositories in any order, as the inventories they came from', () => {
+    const inventories = [app(), worker(), cache(), { ...app(), repository: 'acme/app-copy', partial: true }];
+    const ledger = new BlobLedger();
+    for (const i of [...inventories].reverse()) ledger.addBlobs(i.provider, i.repository, storageBlobsOf(i));
+    const byName = (s: ReturnType<typeof storageOf>) => ({
+      registry: s.registry,
+      repositories: Object.fromEntries(s.repositories.map((r) => [r.repository, r.storage])),
+    });
+    expect(byName(ledger.finish())).toEqual(byName(storageOf(inventories)));
+  });
+
+  it('refuses a row that is not "<digest> <bytes>"', () => {
+    expect(() =>
+      new BlobLedger().addBlobs('hub', 'a', { partial: false, tagged: ['sha256:ab'] }),
+    ).toThrowError('storage_blobs: "sha256:ab" is not "<digest> <bytes>"');
   });
 });

@@ -335,7 +335,18 @@ describe('upload to Devgraph, a server that caps its pages', () => {
     const { graph } = await discover(repos, { port: first.port });
     const gone = await upload(f, graph);
     expect(gone.result.errors).toEqual([]);
-    expect(gone.result.written.entitiesCreated + gone.result.written.entitiesUpdated).toBe(0);
+    // Nothing else is written but the registry, whose storage no longer counts the repository.
+    expect(gone.result.written.entitiesCreated).toBe(0);
+    expect(gone.result.written.entitiesUpdated).toBe(1);
+    expect(gone.result.plan!.byKind.DockerRegistry).toMatchObject({ update: 1 });
+    const registry = graph.entities.find((e) => e.kind === 'DockerRegistry')!;
+    expect(registry.spec.storage).not.toEqual(
+      first.graph.entities.find((e) => e.kind === 'DockerRegistry')!.spec.storage,
+    );
+    expect(
+      f.entities.get(`DockerRegistry/${registry.metadata.namespace}/${registry.metadata.name}`)!.spec!
+        .storage,
+    ).toEqual(registry.spec.storage);
     expect(gone.result.written.entitiesDeleted).toBe(first.graph.entities.length - graph.entities.length);
     expect(f.entities.has('DockerRepository/default/acme-web-frontend')).toBe(false);
     expect(f.entities.size).toBe(graph.entities.length);

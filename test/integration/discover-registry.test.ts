@@ -236,6 +236,8 @@ describe('discovery against a real registry (open)', () => {
       automated: false,
       registry_url: registry.url,
       source_repository: 'https://github.com/acme/api',
+      // Asserted to the byte in test/integration/storage.test.ts.
+      storage: expect.objectContaining({ partial: false }),
     });
   });
 

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
+import type { Storage } from '../../src/graph/storage-ledger.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Entity } from '../../src/model/graph.js';
+import { formatBytes } from '../../src/output/summary-markdown.js';
 import { publish } from '../../src/publish.js';
 import { parseInUse } from '../../src/retention/in-use.js';
 import { runDiscovery } from '../../src/run-discovery.js';
@@ -104,6 +106,22 @@ describe('retention plan end to end (issue 17)', () => {
     expect(report.deletions).toBe(plan!.deletions.length);
 
     expect(run.summary).toMatch(/Retention plan: \d+ manifest deletions over 1 repositories would free/);
+
+    // Storage is in the graph, per repository and for the registry (each figure is asserted to the
+    // byte in storage.test.ts), and the summary's storage table says what the plan frees.
+    const repository = graph.entities.find((e) => e.kind === 'DockerRepository')!;
+    const storage = repository.spec.storage as Storage;
+    expect(storage.partial).toBe(false);
+    expect(storage.total_bytes).toBeGreaterThanOrEqual(plan!.reclaimable_bytes);
+    expect(storage.unique_bytes).toBe(storage.total_bytes);
+    expect(graph.entities.find((e) => e.kind === 'DockerRegistry')!.spec.storage).toEqual(storage);
+    const frees = formatBytes(plan!.reclaimable_bytes);
+    expect(run.summary).toContain(
+      '| Registry | Repository | Total | Unique | Shared | Retention plan frees |',
+    );
+    expect(run.summary).toContain(
+      `| ${plan!.provider} | ${repository.spec.full_name} | ${formatBytes(storage.total_bytes)} | ${formatBytes(storage.total_bytes)} | 0 B | ${frees} |`,
+    );
 
     // Published as retention-plan.json and two outputs; nothing was deleted.
     const outputs: Record<string, string> = {};
