@@ -95,6 +95,7 @@ function engineKinds(requests: Record<string, number>): KindCounts {
     'manifest-head': 'manifest-head',
     blob: 'blob-get',
     referrers: 'referrers',
+    'referrers-probe': 'referrers',
   };
   for (const [kind, n] of Object.entries(requests)) out[map[kind] ?? 'other'] += n;
   return out;
