@@ -139,7 +139,7 @@ describe('progress on a terminal', () => {
       const shown = screen(output).filter(Boolean);
       expect(shown.some((l) => /repositories( · |$)/.test(l))).toBe(false);
       expect(shown.filter((l) => l.startsWith('local: '))).toHaveLength(REPOSITORIES.length + 2);
-      expect(shown.at(-1)).toMatch(/^wrote .*graph\.json and .*summary\.md$/);
+      expect(shown.at(-1)).toMatch(/^wrote .*graph\.json, .*summary\.md and .*report\.html$/);
       // stdout had the summary only.
       expect(await readFile(join(dir, 'terminal.stdout'), 'utf8')).toBe(
         await readFile(join(out, 'summary.md'), 'utf8'),
