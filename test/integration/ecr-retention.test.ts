@@ -106,6 +106,13 @@ const untaggedAfter7Days = (rulePriority: number) => ({
   action: { type: 'expire' },
 });
 
+/** A lifecycle rule: expire all but the newest `n` tagged images, whatever their tags. */
+const keepNewestTagged = (rulePriority: number, n: number) => ({
+  rulePriority,
+  selection: { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'imageCountMoreThan', countNumber: n },
+  action: { type: 'expire' },
+});
+
 /** The platform and attestation manifests of the tagged indexes, as the fake's content holds them. */
 function indexChildren(content: RepositoryContent, tagged: ImageRecord[]): Set<string> {
   const out = new Set<string>();
@@ -227,19 +234,7 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
     expect(ranked).toHaveLength(3);
     const oldest = ranked[2]!;
     const policy = {
-      rules: [
-        {
-          rulePriority: 1,
-          selection: {
-            tagStatus: 'tagged',
-            tagPatternList: ['*'],
-            countType: 'imageCountMoreThan',
-            countNumber: 2,
-          },
-          action: { type: 'expire' },
-        },
-        untaggedAfter7Days(2),
-      ],
+      rules: [keepNewestTagged(1, 2), untaggedAfter7Days(2)],
     };
     // As a mapping here; the next test gives it as the JSON text AWS prints.
     const run = await discover(fake, { ecr_lifecycle_policy: policy });
@@ -340,18 +335,7 @@ describe('ECR lifecycle preview from the DescribeImages rows', () => {
       pushedAt: { [signature.digest]: '2020-01-01T00:00:00Z' },
     });
     const policy = {
-      rules: [
-        {
-          rulePriority: 1,
-          selection: {
-            tagStatus: 'tagged',
-            tagPatternList: ['*'],
-            countType: 'imageCountMoreThan',
-            countNumber: 3,
-          },
-          action: { type: 'expire' },
-        },
-      ],
+      rules: [keepNewestTagged(1, 3)],
     };
     const run = await discover(fake, { ecr_lifecycle_policy: policy });
     // The plan itself keeps a signature of a kept image; ECR does not, and the preview says so.
