@@ -327,6 +327,17 @@ describe('mustGoFirst', () => {
     expect(mustGoFirst(inventory, digest)).toEqual(expected);
   });
 
+  it("waits for an untagged index the registry listed (its children named by the vendor's listing)", () => {
+    const UNREAD_INDEX = dg('7');
+    const LISTED_CHILD = dg('6');
+    const listed: RepositoryInventory = {
+      ...inventory,
+      untagged: [m(UNREAD_INDEX, { role: 'index', children: [LISTED_CHILD] }), m(LISTED_CHILD)],
+    };
+    expect(mustGoFirst(listed, LISTED_CHILD)).toEqual([UNREAD_INDEX]);
+    expect(mustGoFirst(listed, UNREAD_INDEX)).toEqual([]);
+  });
+
   it('holds back a child the plan names without its index', async () => {
     const reg = new FakeRegistry([AMD64]);
     const result = await applyPlan([del(AMD64, { after: mustGoFirst(inventory, AMD64) })], one(reg));

@@ -95,6 +95,8 @@ export interface ApplyResult {
 export function mustGoFirst(inventory: RepositoryInventory, digest: string): string[] {
   const first = new Set<string>();
   for (const m of inventory.manifests.values()) if (m.children.includes(digest)) first.add(m.digest);
+  // An untagged index discovery never read names its children only in the vendor's listing.
+  for (const m of inventory.untagged ?? []) if (m.children.includes(digest)) first.add(m.digest);
   for (const s of inventory.manifests.get(digest)?.subjects ?? []) {
     if (s !== digest && inventory.manifests.has(s)) first.add(s);
   }
