@@ -15,6 +15,7 @@ import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { retentionConfig } from '../support/config-text.js';
 import {
   type DevgraphFake,
   type FakeEntity,
@@ -39,21 +40,8 @@ const ATTEMPTS = 3;
 
 const { content, facts } = supplyChainRepository();
 
-function configText(registry: RunningRegistry, retention: string): string {
-  return `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      selectors:
-        - max_tags: 0
-          retention: ${retention}
-`;
-}
-
 function settingsFor(registry: RunningRegistry, retention: string, secrets: Secrets) {
-  return loadConfig(configText(registry, retention), {
+  return loadConfig(retentionConfig(registry.url, retention), {
     env: {},
     secrets,
     origin: 'retention devgraph test config',
@@ -268,7 +256,7 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dg-retention-devgraph-'));
     try {
       const configPath = join(dir, 'devgraph-docker.yml');
-      await writeFile(configPath, configText(registry, '{ keep_newest: 0 }'));
+      await writeFile(configPath, retentionConfig(registry.url, '{ keep_newest: 0 }'));
       const writes = devgraph.writes().length;
       const before = listings().length;
       const quiet = [
@@ -301,7 +289,7 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
     try {
       const writes = devgraph.writes().length;
       const run = await runActionInProcess(dir, {
-        config: configText(registry, '{ keep_newest: 0 }'),
+        config: retentionConfig(registry.url, '{ keep_newest: 0 }'),
         cache: 'false',
         'output-dir': dir,
         'devgraph-url': devgraph.url,

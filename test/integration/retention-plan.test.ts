@@ -16,6 +16,7 @@ import { publish } from '../../src/publish.js';
 import { parseInUse } from '../../src/retention/in-use.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { retentionConfig } from '../support/config-text.js';
 import { pushRepository } from '../support/push-content.js';
 import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
 import { SUPPLY_CHAIN_IMAGES, supplyChainRepository } from '../support/supply-chain-content.js';
@@ -33,19 +34,11 @@ async function discover(
   applyRetention?: { maxDeletions?: number },
 ) {
   const secrets = new Secrets();
-  const settings = loadConfig(
-    `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      selectors:
-        - max_tags: 0
-          retention: ${retention}
-`,
-    { env: {}, secrets, origin: 'retention test config' },
-  );
+  const settings = loadConfig(retentionConfig(registry.url, retention), {
+    env: {},
+    secrets,
+    origin: 'retention test config',
+  });
   const http = new HttpClient();
   try {
     return await runDiscovery(settings, {

@@ -15,3 +15,17 @@ export function withConfig(...body: string[]): string {
 export function withSelector(...body: string[]): string {
   return withConfig('selectors:', ...body.map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)));
 }
+
+/** A provider named supply reading every tag of the plain registry at `apiUrl`, with `retention` (flow YAML). */
+export function retentionConfig(apiUrl: string, retention: string): string {
+  return `providers:
+  - name: supply
+    type: docker
+    config:
+      registry_type: private
+      api_url: ${apiUrl}
+      selectors:
+        - max_tags: 0
+          retention: ${retention}
+`;
+}
