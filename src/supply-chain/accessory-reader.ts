@@ -362,7 +362,17 @@ export class AccessoryReader {
     };
     const { checks, warn } = this.opts;
     const where = `${this.opts.client.host}/${repo}@${lead.digest}`;
-    const blob = (layer: LayerRef) => () => this.opts.fetcher.blob(repo, layer.digest, tally);
+    // The signature check and the report reader can both need one layer (a signed vulnerability
+    // attestation), and without a state directory the fetcher keeps no blob: read it once here.
+    const blobs = new Map<string, Promise<Buffer>>();
+    const blob = (layer: LayerRef) => () => {
+      let read = blobs.get(layer.digest);
+      if (!read) {
+        read = this.opts.fetcher.blob(repo, layer.digest, tally);
+        blobs.set(layer.digest, read);
+      }
+      return read;
+    };
     // Every accessory is asked, not only signatures: attestations carry signatures too (DSSE
     // envelopes, bundles), and the check fetches a layer's blob only when it holds one.
     if (checks.signature) {

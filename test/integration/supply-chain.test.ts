@@ -326,6 +326,10 @@ describe('supply chain end to end (issue 16)', () => {
           const run = await discover(proxy.url);
           assertSupplyChainGraph(run.graph);
           expect(comparable(run.graph, proxy.url)).toBe(directText);
+          // No state directory here: a blob two checks need (a signed vulnerability attestation) is
+          // still fetched once.
+          const blobPaths = proxy.requests.filter((r) => r.kind === 'blobs').map((r) => r.path);
+          expect(new Set(blobPaths).size).toBe(blobPaths.length);
         } finally {
           await proxy.close();
         }
