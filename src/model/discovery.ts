@@ -65,7 +65,7 @@ export interface ManifestRecord {
   alsoRefersTo?: string[];
   /** For an index: its BuildKit attestation manifests, with the platform manifest each describes. */
   attestationChildren?: Array<{ digest: string; subject?: string }>;
-  /** For a signature, with `verify` keys configured: what checking it against them found. */
+  /** For a signature or a signed attestation, with `verify` keys: what checking it against them found. */
   verification?: SignatureVerdict;
 }
 

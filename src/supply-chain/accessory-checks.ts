@@ -2,10 +2,11 @@
 // signatures against the `verify` keys, and vulnerability counts from attached reports.
 import type { VerifyKey } from '../config/verify-keys.js';
 import type { AccessoryChecks } from './accessory-reader.js';
-import { SIGSTORE_BUNDLE } from './classify.js';
+import { DSSE_ENVELOPE, SIGSTORE_BUNDLE } from './classify.js';
 import {
   COSIGN_REKOR_BUNDLE_ANNOTATION,
   COSIGN_SIGNATURE_ANNOTATION,
+  checkDsseEnvelope,
   checkSigstoreBundle,
   checkSimpleSigning,
 } from './signature-check.js';
@@ -18,16 +19,18 @@ export function accessoryChecks(p: {
   const checks: AccessoryChecks = {};
   const keys = p.verifyKeys;
   if (keys && keys.length > 0) {
-    checks.signature = async (layer, blob, subject) => {
+    checks.signature = async (layer, blob, subject, role) => {
       if (layer.mediaType === SIGSTORE_BUNDLE)
         return checkSigstoreBundle({ bundle: await blob(), subject }, keys);
-      const signature = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
-      if (signature === undefined) return undefined;
       const rekorBundle = layer.annotations?.[COSIGN_REKOR_BUNDLE_ANNOTATION];
-      return checkSimpleSigning(
-        { payload: await blob(), signature, subject, ...(rekorBundle ? { rekorBundle } : {}) },
-        keys,
-      );
+      const rekor = rekorBundle ? { rekorBundle } : {};
+      if (layer.mediaType === DSSE_ENVELOPE)
+        return checkDsseEnvelope({ envelope: await blob(), subject, ...rekor }, keys);
+      // cosign leaves an empty signature annotation on its attestation layers too: only a
+      // signature's layer holds a simple-signing signature.
+      const signature = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
+      if (role !== 'signature' || signature === undefined) return undefined;
+      return checkSimpleSigning({ payload: await blob(), signature, subject, ...rekor }, keys);
     };
   }
   if (p.discoverVulnerabilities) {

@@ -13,6 +13,7 @@ import type { Tally } from '../http/http-client.js';
 import type {
   ImageTrust,
   ManifestRecord,
+  ManifestRole,
   SignatureVerdict,
   VulnerabilityCounts,
 } from '../model/discovery.js';
@@ -38,11 +39,15 @@ const VENDOR_ANSWER_MS = 24 * 60 * 60 * 1000;
  * fetched only when a check asks for it, at most once per digest.
  */
 export interface AccessoryChecks {
-  /** With verify keys: the verdict on one layer of a signature, undefined for a layer that holds none. */
+  /**
+   * With verify keys: the verdict on the signature one layer of an accessory holds (a signature's,
+   * or an attestation's DSSE envelope or bundle), undefined for a layer that holds none.
+   */
   signature?(
     layer: LayerRef,
     blob: () => Promise<Buffer>,
     subject: string,
+    role: ManifestRole,
   ): Promise<{ verdict: SignatureVerdict; reason: string } | undefined>;
   /** With discover_vulnerabilities: the counts a layer of an accessory holds, if it is a report. */
   vulnerabilities?(
@@ -357,14 +362,27 @@ export class AccessoryReader {
     };
     const { checks, warn } = this.opts;
     const where = `${this.opts.client.host}/${repo}@${lead.digest}`;
-    const blob = (layer: LayerRef) => () => this.opts.fetcher.blob(repo, layer.digest, tally);
-    if (shape.role === 'signature' && checks.signature) {
+    // The signature check and the report reader can both need one layer (a signed vulnerability
+    // attestation), and without a state directory the fetcher keeps no blob: read it once here.
+    const blobs = new Map<string, Promise<Buffer>>();
+    const blob = (layer: LayerRef) => () => {
+      let read = blobs.get(layer.digest);
+      if (!read) {
+        read = this.opts.fetcher.blob(repo, layer.digest, tally);
+        blobs.set(layer.digest, read);
+      }
+      return read;
+    };
+    // Every accessory is asked, not only signatures: attestations carry signatures too (DSSE
+    // envelopes, bundles), and the check fetches a layer's blob only when it holds one.
+    if (checks.signature) {
       const verdicts: SignatureVerdict[] = [];
+      const what = shape.role === 'signature' ? 'signature' : `signed ${shape.role}`;
       for (const layer of parsed.layers) {
-        const check = await checks.signature(layer, blob(layer), subject);
+        const check = await checks.signature(layer, blob(layer), subject, shape.role);
         if (!check) continue;
         verdicts.push(check.verdict);
-        if (check.verdict === 'bad') warn(`${where}: a bad signature of ${subject}: ${check.reason}`);
+        if (check.verdict === 'bad') warn(`${where}: a bad ${what} of ${subject}: ${check.reason}`);
       }
       const verification = strongestVerdict(verdicts);
       if (verification) record.verification = verification;

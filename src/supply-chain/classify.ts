@@ -7,6 +7,8 @@ import { isImageConfigType, type LayerRef } from '../oci/manifest.js';
 
 export const COSIGN_SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGSTORE_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** A DSSE envelope layer: cosign's legacy `.att` layers, and attestations pushed as artifacts. */
+export const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
 /** `dev.sigstore.bundle.predicateType` of a bundle that is a signature rather than an attestation. */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
@@ -19,7 +21,7 @@ const SIGNATURE_TYPES = new Set([
   'application/vnd.cncf.notary.signature',
 ]);
 const ATTESTATION_TYPES = new Set([
-  'application/vnd.dsse.envelope.v1+json',
+  DSSE_ENVELOPE,
   'application/vnd.in-toto+json',
   'application/vnd.docker.attestation.manifest.v1+json',
   'application/vnd.dev.cosign.artifact.att.v1+json',

@@ -11,7 +11,12 @@ import {
   statement,
   verifyKeys,
 } from '../../test/support/signing.js';
-import { checkSigstoreBundle, checkSimpleSigning, strongestVerdict } from './signature-check.js';
+import {
+  checkDsseEnvelope,
+  checkSigstoreBundle,
+  checkSimpleSigning,
+  strongestVerdict,
+} from './signature-check.js';
 
 const ours = makeKey();
 const alsoOurs = makeKey('rsa');
@@ -24,6 +29,7 @@ const other = digestOf(Buffer.from('another image'));
 
 const SIGN = 'https://sigstore.dev/cosign/sign/v1';
 const SLSA = 'https://slsa.dev/provenance/v1';
+const SPDX = 'https://spdx.dev/Document';
 
 /** A legacy `.sig` layer's parts: the payload blob and the Rekor bundle annotation's body key. */
 function rekorBundle(publicPem: string): string {
@@ -247,6 +253,133 @@ describe('checkSigstoreBundle: sigstore bundle v0.3', () => {
       expect(check.verdict).toBe('unknown-key');
       expect(check.reason).toMatch(/bytes were not given/);
     });
+  });
+});
+
+describe('checkDsseEnvelope: a legacy cosign .att layer (DSSE envelope)', () => {
+  const provenance = statement(subject, SLSA);
+  const json = (envelope: unknown) => Buffer.from(JSON.stringify(envelope));
+  const check = (envelope: Buffer, rekor?: string) =>
+    checkDsseEnvelope({ envelope, subject, ...(rekor ? { rekorBundle: rekor } : {}) }, keys);
+  /** An envelope signed over `signed`, then given `shown` as its payload. */
+  const tampered = (key = ours, keyid = '') => {
+    const envelope = dsseEnvelope(key, provenance);
+    return {
+      ...envelope,
+      payload: statement(other, SLSA).toString('base64'),
+      signatures: envelope.signatures.map((s) => ({ ...s, keyid })),
+    };
+  };
+
+  it.each([
+    [
+      'cosign attest --key: signed for this image',
+      () => json(dsseEnvelope(ours, provenance)),
+      'verified',
+      /verified by verify.keys\[0\]/,
+    ],
+    [
+      'signed by the second key (RSA), an SBOM predicate',
+      () => json(dsseEnvelope(alsoOurs, statement(subject, SPDX))),
+      'verified',
+      /verify.keys\[1\]/,
+    ],
+    [
+      'signed by our key, its statement naming another image: a copied attestation',
+      () => json(dsseEnvelope(ours, statement(other, SLSA))),
+      'bad',
+      /for sha256:.*not for sha256:/,
+    ],
+    [
+      'signed by a key not configured',
+      () => json(dsseEnvelope(stranger, provenance)),
+      'unknown-key',
+      /no configured key/,
+    ],
+    [
+      'payload altered after signing, claiming no key',
+      () => json(tampered()),
+      'unknown-key',
+      /no configured key/,
+    ],
+    [
+      'payload altered after signing, its keyid naming our key',
+      () => json(tampered(ours, ours.hint)),
+      'bad',
+      /it names the key of verify.keys\[0\].*altered/,
+    ],
+    [
+      'signed by a stranger, its keyid naming our key',
+      () => json(tampered(stranger, ours.hint)),
+      'bad',
+      /names the key of verify.keys\[0\]/,
+    ],
+    [
+      'one of two signatures verifies: verified, as in cosign',
+      () => {
+        const a = dsseEnvelope(stranger, provenance);
+        const b = dsseEnvelope(ours, provenance);
+        return json({ ...a, signatures: [...a.signatures, ...b.signatures] });
+      },
+      'verified',
+      /verified by verify.keys\[0\]/,
+    ],
+  ] as const)('%s → %s', (_, make, verdict, reason) => {
+    const got = check(make());
+    expect(got).toMatchObject({ verdict, predicateType: expect.any(String) });
+    expect(got.reason).toMatch(reason);
+  });
+
+  it('reads the predicate type of the statement it checks', () => {
+    expect(check(json(dsseEnvelope(ours, provenance))).predicateType).toBe(SLSA);
+  });
+
+  it('payload altered after signing, its transparency-log entry naming our key: bad', () => {
+    const got = check(json(tampered()), rekorBundle(ours.publicPem));
+    expect(got.verdict).toBe('bad');
+    expect(got.reason).toMatch(/transparency-log entry names the key of verify.keys\[0\].*altered/);
+  });
+
+  it("a stranger's envelope whose transparency-log entry names the stranger: unknown-key", () => {
+    expect(check(json(dsseEnvelope(stranger, provenance)), rekorBundle(stranger.publicPem)).verdict).toBe(
+      'unknown-key',
+    );
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('{'), /not a DSSE envelope \(not JSON\)/],
+    ['JSON without a payload', json({ payloadType: 'x', signatures: [] }), /not a DSSE envelope \(payload/],
+    [
+      'a payload that is not base64',
+      json({ ...dsseEnvelope(ours, provenance), payload: 'not base64!' }),
+      /not a DSSE envelope \(payload: must be base64/,
+    ],
+    ['no signature', json({ ...dsseEnvelope(ours, provenance), signatures: [] }), /holds no signature/],
+    [
+      'a signature that is not base64',
+      json({ ...dsseEnvelope(ours, provenance), signatures: [{ keyid: '', sig: 'not base64!' }] }),
+      /not base64/,
+    ],
+    [
+      'signed by our key, a payload that is not an in-toto statement',
+      json(dsseEnvelope(ours, Buffer.from('{"hello":"world"}'))),
+      /the DSSE envelope's payload is not an in-toto statement: _type/,
+    ],
+    [
+      'signed by our key, another payload type',
+      json(dsseEnvelope(ours, provenance, 'text/plain')),
+      /payload type is "text\/plain"/,
+    ],
+  ])('%s is bad', (_, envelope, reason) => {
+    const got = check(envelope);
+    expect(got.verdict).toBe('bad');
+    expect(got.reason).toMatch(reason);
+  });
+
+  it('verifies nothing without keys', () => {
+    expect(checkDsseEnvelope({ envelope: json(dsseEnvelope(ours, provenance)), subject }, []).verdict).toBe(
+      'unknown-key',
+    );
   });
 });
 

@@ -1,29 +1,34 @@
-// Signatures checked against the keys of `verify:`, offline. What a verdict means:
+// Signatures checked against the keys of `verify:`, offline: cosign's signatures (legacy `.sig`
+// simple signing, sigstore bundles) and its attestations (DSSE envelopes in legacy `.att` layers or
+// any other layer, attestation bundles). What a verdict means:
 //
 // - 'verified': a configured key verifies the signature over the signed payload, and that payload
-//   names the subject digest as what was signed.
+//   names the subject digest as what was signed (an attestation: its in-toto statement's subject).
 // - 'bad': evidence that something is wrong, not merely unproven: a configured key verifies the
-//   signature but the payload names another image (a signature copied from elsewhere) or is not
-//   the documented payload; or the signature says it was made with a configured key (a bundle's key
-//   hint, a legacy signature's Rekor entry) yet none verifies it (payload or signature altered);
-//   or the signature material is malformed (not base64, not a bundle).
+//   signature but the payload names another image (a signature or attestation copied from
+//   elsewhere) or is not the documented payload; or the signature says it was made with a
+//   configured key (a bundle's key hint, a DSSE signature's keyid, a legacy layer's Rekor entry) yet
+//   none verifies it (payload or signature altered); or the signature material is malformed (not
+//   base64, not a bundle, not a DSSE envelope).
 // - 'unknown-key': well-formed, but no configured key verifies it and it claims none of them:
 //   signed by someone else's key, keyless (a Fulcio certificate: identities are not checked here),
 //   or a message signature whose signed manifest bytes were not given.
 //
-// Bundles are read and checked with sigstore's own libraries. Transparency-log entries and
-// timestamps are not checked: that needs Sigstore's trusted root, fetched over TUF, and the run may
-// have no network beyond the registries; `cosign verify --key … --insecure-ignore-tlog` checks the
-// same thing.
+// Bundles are read and checked with sigstore's own libraries, and so are bare DSSE envelopes: each
+// of their signatures is checked as a bundle holding it, so a DSSE signature is verified one way.
+// Transparency-log entries and timestamps are not checked: that needs Sigstore's trusted root,
+// fetched over TUF, and the run may have no network beyond the registries; `cosign verify --key …
+// --insecure-ignore-tlog` (and `cosign verify-attestation` with the same flags) checks the same thing.
 import { createHash } from 'node:crypto';
-import { bundleFromJSON } from '@sigstore/bundle';
+import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { crypto as sigstoreCrypto } from '@sigstore/core';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { z } from 'zod';
 import type { VerifyKey } from '../config/verify-keys.js';
 import { parseVerifyKey } from '../config/verify-keys.js';
 import type { SignatureVerdict } from '../model/discovery.js';
-import { BASE64, parseJson, statementOf } from './in-toto.js';
+import { SIGSTORE_BUNDLE } from './classify.js';
+import { BASE64, DsseEnvelopeSchema, parseJson, statementOf } from './in-toto.js';
 
 /** Layer annotations of a legacy cosign `.sig` manifest. */
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
@@ -102,12 +107,68 @@ export function checkSigstoreBundle(
   input: { bundle: Uint8Array; subject: string; subjectManifest?: Uint8Array },
   keys: readonly VerifyKey[],
 ): BundleCheck {
-  let bundle: ReturnType<typeof bundleFromJSON>;
+  let bundle: Bundle;
   try {
     bundle = bundleFromJSON(JSON.parse(Buffer.from(input.bundle).toString('utf8')));
   } catch (err) {
     return { verdict: 'bad', reason: `not a sigstore bundle (${describeError(err)})` };
   }
+  return checkBundle(bundle, input, keys, 'the bundle');
+}
+
+/**
+ * A DSSE envelope over an in-toto statement (`application/vnd.dsse.envelope.v1+json`): a legacy
+ * cosign `.att` layer (sigstore/cosign specs/ATTESTATION_SPEC.md) or any referrer's layer of that
+ * type. Checked against the statement's subjects; `rekorBundle` is the layer's
+ * `dev.sigstore.cosign/bundle` annotation if any. One signature that verifies is enough, as in
+ * `cosign verify-attestation`.
+ */
+export function checkDsseEnvelope(
+  input: { envelope: Uint8Array; subject: string; rekorBundle?: string },
+  keys: readonly VerifyKey[],
+): BundleCheck {
+  const parsed = parseJson(input.envelope, DsseEnvelopeSchema);
+  if ('error' in parsed) return { verdict: 'bad', reason: `not a DSSE envelope (${parsed.error})` };
+  const { payloadType, payload, signatures = [] } = parsed.value;
+  if (signatures.length === 0) return { verdict: 'bad', reason: 'the DSSE envelope holds no signature' };
+  const logClaim = input.rekorBundle ? rekorClaim(input.rekorBundle, keys) : undefined;
+  const checks = signatures.map((signature): BundleCheck => {
+    if (signature.sig === '' || !BASE64.test(signature.sig))
+      return { verdict: 'bad', reason: 'a signature of the DSSE envelope is not base64' };
+    let bundle: Bundle;
+    try {
+      bundle = bundleFromJSON({
+        mediaType: SIGSTORE_BUNDLE,
+        // The keyid is DSSE's unauthenticated hint of the key used: what a bundle's key hint is.
+        verificationMaterial: { publicKey: { hint: signature.keyid ?? '' }, tlogEntries: [] },
+        dsseEnvelope: { payloadType, payload, signatures: [signature] },
+      });
+    } catch (err) {
+      return { verdict: 'bad', reason: `not a DSSE envelope (${describeError(err)})` };
+    }
+    return checkBundle(
+      bundle,
+      input,
+      keys,
+      'the DSSE envelope',
+      logClaim && { key: logClaim, by: 'its transparency-log entry' },
+    );
+  });
+  const verdict = strongestVerdict(checks.map((c) => c.verdict));
+  return checks.find((c) => c.verdict === verdict)!;
+}
+
+/**
+ * The verdict on a parsed bundle. `claim` is a configured key something outside the bundle says
+ * signed it (a legacy layer's Rekor entry), besides the bundle's own key hint.
+ */
+function checkBundle(
+  bundle: Bundle,
+  input: { subject: string; subjectManifest?: Uint8Array },
+  keys: readonly VerifyKey[],
+  what: string,
+  claim?: { key: VerifyKey; by: string },
+): BundleCheck {
   // What the signature says was signed: the statement's subjects, or the manifest's own digest.
   let names: string[];
   let predicateType: string | undefined;
@@ -115,7 +176,7 @@ export function checkSigstoreBundle(
   if (bundle.content.$case === 'dsseEnvelope') {
     const { payloadType, payload } = bundle.content.dsseEnvelope;
     const read = statementOf(payloadType, payload);
-    if ('error' in read) return { verdict: 'bad', reason: `the bundle's ${read.error}` };
+    if ('error' in read) return { verdict: 'bad', reason: `${what}'s ${read.error}` };
     predicateType = read.statement.predicateType;
     names = read.statement.subject.flatMap((s) =>
       Object.entries(s.digest).map(([algorithm, hex]) => `${algorithm}:${hex}`),
@@ -164,12 +225,13 @@ export function checkSigstoreBundle(
     }
   });
   if (!signer) {
-    const claimed = keys.find((k) => k.hint === material.publicKey.hint);
+    const hinted = keys.find((k) => k.hint === material.publicKey.hint);
+    const claimed = hinted ? { key: hinted, by: 'it' } : claim;
     return withPredicate(
       claimed
         ? {
             verdict: 'bad',
-            reason: `it names the key of ${claimed.origin}, which does not verify it: the payload or the signature was altered`,
+            reason: `${claimed.by} names the key of ${claimed.key.origin}, which does not verify it: the payload or the signature was altered`,
           }
         : { verdict: 'unknown-key', reason: 'no configured key verifies it' },
     );

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
+import { type Log, silentLog } from '../../src/log.js';
 import type { Entity, Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { captureLog } from '../support/capture-log.js';
 import { pushRepository } from '../support/push-content.js';
 import {
   type ReferrersMode,
@@ -35,6 +36,7 @@ async function discover(
   stateDir?: string,
   user?: { username: string; password: string },
   require?: string,
+  log: Log = silentLog,
 ) {
   const secrets = new Secrets();
   const login = user ? `      username: ${user.username}\n      password: \${REGISTRY_PASSWORD}\n` : '';
@@ -62,7 +64,7 @@ ${require ? `          require: ${require}\n` : ''}`,
   try {
     const result = await runDiscovery(settings, {
       secrets,
-      log: silentLog,
+      log,
       generatedAt: GENERATED_AT,
       http,
       ...(stateDir ? { stateDir } : {}),
@@ -205,11 +207,28 @@ describe('supply chain end to end (issue 16)', () => {
       if (stateDir) await rm(stateDir, { recursive: true, force: true });
     });
 
+    const log = captureLog();
+
     it('finds every scheme through fallback and cosign tags and BuildKit children', async () => {
-      direct = await discover(proxy.url, stateDir);
+      direct = await discover(proxy.url, stateDir, undefined, undefined, log);
       directText = comparable(direct.graph, proxy.url);
       expect(direct.complete).toBe(true);
       assertSupplyChainGraph(direct.graph);
+    });
+
+    it('warns of each bad signature and bad signed attestation once, naming it and its subject', () => {
+      const bad = Object.values(facts.manifests).filter((m) => m.verification === 'bad');
+      expect(bad.map((m) => m.role).sort()).toEqual(['attestation', 'signature', 'signature']);
+      const warned = log.lines
+        .filter((l) => l.level === 'warn' && / a bad (signature|signed attestation) of /.test(l.text))
+        .map((l) => l.text);
+      expect(warned).toHaveLength(bad.length);
+      for (const m of bad) {
+        const noun = m.role === 'signature' ? 'signature' : 'signed attestation';
+        expect(
+          warned.filter((w) => w.includes(`@${m.digest}: a bad ${noun} of ${m.subject}: `)),
+        ).toHaveLength(1);
+      }
     });
 
     it('costs nothing beyond fetching each manifest once, and asks for referrers at most once', () => {
@@ -307,6 +326,10 @@ describe('supply chain end to end (issue 16)', () => {
           const run = await discover(proxy.url);
           assertSupplyChainGraph(run.graph);
           expect(comparable(run.graph, proxy.url)).toBe(directText);
+          // No state directory here: a blob two checks need (a signed vulnerability attestation) is
+          // still fetched once.
+          const blobPaths = proxy.requests.filter((r) => r.kind === 'blobs').map((r) => r.path);
+          expect(new Set(blobPaths).size).toBe(blobPaths.length);
         } finally {
           await proxy.close();
         }

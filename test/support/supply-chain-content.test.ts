@@ -201,6 +201,38 @@ describe('supply-chain content in the real registry', () => {
     expect(spdx).toMatchObject({ spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT' });
   });
 
+  it('keeps an .att by the other key, and a genuine .att replayed onto bad-signature naming the legacy image', async () => {
+    const open = async (name: 'unknown-key' | 'bad-signature') => {
+      const tag = cosignTag(facts.images[name].digest, 'att');
+      const att = await getJson<Manifest>(registry.url, `/v2/${repo}/manifests/${tag}`);
+      const layer = att.layers[0]!;
+      expect(layer.mediaType).toBe(SupplyChainMediaType.DsseEnvelope);
+      expect(layer.annotations?.[SupplyChainAnnotation.CosignPredicateType]).toBe(PredicateType.CosignCustom);
+      const envelope = JSON.parse(
+        (await getBlob(registry.url, layer.digest)).toString('utf8'),
+      ) as DsseEnvelope;
+      const bySigning = openEnvelope(envelope, keys.signing.publicKey);
+      return {
+        bySigning: bySigning.ok,
+        byOther: openEnvelope(envelope, keys.other.publicKey).ok,
+        named: `sha256:${bySigning.statement.subject[0]!.digest.sha256}`,
+        verification: Object.values(facts.manifests).find((m) => m.tag === tag)?.verification,
+      };
+    };
+    expect(await open('unknown-key')).toEqual({
+      bySigning: false,
+      byOther: true,
+      named: facts.images['unknown-key'].digest,
+      verification: 'unknown-key',
+    });
+    expect(await open('bad-signature')).toEqual({
+      bySigning: true,
+      byOther: false,
+      named: facts.images.legacy.digest,
+      verification: 'bad',
+    });
+  });
+
   it('lists sigstore bundles under the fallback tag; each bundle DSSE verifies and names the image', async () => {
     const img = facts.images.bundle;
     const listing = await getJson<Index>(registry.url, `/v2/${repo}/manifests/${fallbackTag(img.digest)}`);

@@ -48,6 +48,8 @@ export const PredicateType = {
   SlsaV1: 'https://slsa.dev/provenance/v1',
   CosignSign: 'https://sigstore.dev/cosign/sign/v1',
   CosignVuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+  /** `cosign attest --type custom`: neither an SBOM nor provenance, so no image flag depends on it. */
+  CosignCustom: 'https://cosign.sigstore.dev/attestation/v1',
 } as const;
 
 export const SupplyChainAnnotation = {
@@ -227,14 +229,18 @@ export function cosignSignature(
   ]);
 }
 
-/** A legacy `.att` manifest: a DSSE envelope around an in-toto statement for the subject. */
+/**
+ * A legacy `.att` manifest: a DSSE envelope around an in-toto statement for the subject.
+ * `statementDigest` lets a test sign a statement naming another image (a replayed attestation).
+ */
 export function cosignAttestation(
   subjectDigest: string,
   key: TestKey,
-  opts: { dockerReference: string; predicateType: string; predicate: unknown },
+  opts: { dockerReference: string; predicateType: string; predicate: unknown; statementDigest?: string },
 ): BuiltImage {
+  const named = opts.statementDigest ?? subjectDigest;
   const envelope = dsseEnvelope(
-    statement(IN_TOTO_V01, opts.dockerReference, subjectDigest, opts.predicateType, opts.predicate),
+    statement(IN_TOTO_V01, opts.dockerReference, named, opts.predicateType, opts.predicate),
     key,
   );
   const layer = content(SupplyChainMediaType.DsseEnvelope, JSON.stringify(envelope));
@@ -620,9 +626,9 @@ export type SupplyChainImage =
   | 'buildkit'
   /** BuildKit >= 0.32: the attestation children are also OCI artifacts with a `subject`. */
   | 'buildkit-referrer'
-  /** A `.sig` by the other key: valid, but by a key nobody configured. */
+  /** A `.sig` and an `.att` by the other key: valid, but by a key nobody configured. */
   | 'unknown-key'
-  /** A `.sig` and a signature bundle by the signing key that name another image (replayed). */
+  /** A `.sig`, a signature bundle and an `.att` by the signing key that name another image (replayed). */
   | 'bad-signature'
   /** A `.sig` on the linux/amd64 manifest only: not signed as a whole. */
   | 'half-signed'
@@ -662,7 +668,10 @@ export interface ManifestFact {
   subject?: string;
   /** The tag holding it, for cosign tags and fallback indexes. */
   tag?: string;
-  /** Expected verdict for a signature with `verify` configured with the signing key only. */
+  /**
+   * Expected verdict for a signature or a signed attestation (DSSE envelope, bundle) with `verify`
+   * configured with the signing key only; BuildKit's unsigned attestations have none.
+   */
   verification?: SignatureVerdict;
   /** `os/arch` of a platform manifest. */
   platform?: string;
@@ -814,7 +823,7 @@ export function supplyChainRepository(
           invocation: { configSource: { uri: 'git+https://github.com/devgraph/fixtures@refs/heads/main' } },
         },
       }),
-      { predicateTypes: [PredicateType.SlsaV02] },
+      { predicateTypes: [PredicateType.SlsaV02], verification: 'verified' },
     );
     addCosignTag('legacy', subject, 'sbom', cosignSbom(spdxDocument(`${name}:legacy`, CREATED)), {});
     images.legacy.trust = { signed: true, sbom: true, provenance: true, verified: true };
@@ -845,6 +854,7 @@ export function supplyChainRepository(
       role: 'attestation',
       artifactType: SupplyChainMediaType.SigstoreBundle,
       predicateTypes: [PredicateType.CosignVuln],
+      verification: 'verified',
     });
     addFallbackIndex('bundle', [signature, vuln]);
     images.bundle.trust = { signed: true, sbom: false, provenance: false, verified: true };
@@ -884,6 +894,15 @@ export function supplyChainRepository(
     addCosignTag('unknown-key', subject, 'sig', cosignSignature(subject, keys.other, { dockerReference }), {
       verification: 'unknown-key',
     });
+    const attestation = cosignAttestation(subject, keys.other, {
+      dockerReference,
+      predicateType: PredicateType.CosignCustom,
+      predicate: { data: 'attested with a key nobody configured', timestamp: ATTACHED },
+    });
+    addCosignTag('unknown-key', subject, 'att', attestation, {
+      predicateTypes: [PredicateType.CosignCustom],
+      verification: 'unknown-key',
+    });
     images['unknown-key'].trust = { signed: true, sbom: false, provenance: false, verified: false };
   }
 
@@ -912,6 +931,17 @@ export function supplyChainRepository(
       verification: 'bad',
     });
     addFallbackIndex('bad-signature', [replayed]);
+    // And an `.att` replayed the same way: genuine, its statement naming the legacy image.
+    const copied = cosignAttestation(subject, keys.signing, {
+      dockerReference,
+      predicateType: PredicateType.CosignCustom,
+      predicate: { data: 'attested for the legacy image', timestamp: ATTACHED },
+      statementDigest: images.legacy.digest,
+    });
+    addCosignTag('bad-signature', subject, 'att', copied, {
+      predicateTypes: [PredicateType.CosignCustom],
+      verification: 'bad',
+    });
     images['bad-signature'].trust = { signed: true, sbom: false, provenance: false, verified: false };
   }
 
