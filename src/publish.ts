@@ -172,7 +172,7 @@ export interface Published {
   policyPath?: string;
   /** Beside graph.json when some selector has `retention:`. */
   retentionPath?: string;
-  /** Beside graph.json when there was a previous graph to compare with. */
+  /** Beside graph.json when the run compared (a state directory or a previous graph given). */
   changesPath?: string;
   /** One line for each JSON output cut to fit its budget (bounded-json.ts); empty without outputs. */
   outputNotes: string[];

@@ -305,7 +305,7 @@ function report(inputs: ActionInputs, result: RunResult, secrets: Secrets): void
   const policy = result.policy;
   if (policy && policy.violations.length > 0) {
     const message = secrets.redact(
-      `policy: ${policy.failed} of ${policy.checked} images violate their selector's require: (${policy.violations.length} violations; the policy-violations output and the job summary list them)`,
+      `policy: ${policy.failed} of ${policy.checked} images violate their selector's require: (${policy.violations.length} violations, all listed in policy-violations.json)`,
     );
     if (inputs.failOnPolicy) core.setFailed(message);
     else core.warning(message);
