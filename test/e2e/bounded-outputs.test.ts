@@ -12,6 +12,7 @@ import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-regist
 import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../src/demo/image-builder.js';
 import { OUTPUT_BUDGET } from '../../src/output/bounded-json.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { withConfig } from '../support/config-text.js';
 import { type ActionsResultsFake, startActionsResultsFake } from '../support/fakes/actions-results-fake.js';
 
 const REPOSITORY = 'acme/payments-api';
@@ -47,18 +48,15 @@ async function serve(repos: RepositoryContent[]): Promise<string> {
   return registry.url;
 }
 
-const config = (url: string) => `providers:
-  - name: demo
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      timeout: 5
-      selectors:
-        - namespace_pattern: ".*"
-          max_tags: 0
-          require: { signed: true }
-`;
+const config = (url: string) =>
+  withConfig(
+    'registry_type: private',
+    `api_url: ${url}`,
+    'timeout: 5',
+    'selectors:',
+    '  - max_tags: 0',
+    '    require: { signed: true }',
+  );
 
 /** GITHUB_OUTPUT's `name<<delimiter` blocks, as @actions/core writes them. */
 function parseOutputs(text: string): Record<string, string> {
