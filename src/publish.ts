@@ -214,14 +214,14 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   output('images', count('DockerImage'));
   output('manifests', count('DockerManifest'));
   const redact = (json: string) => secrets.redact(json);
-  const changes = changeOutputs(result.changes, redact);
-  for (const [name, value] of Object.entries(changes.values)) output(name, value);
+  const changeOutput = changeOutputs(result.changes, redact);
+  for (const [name, value] of Object.entries(changeOutput.values)) output(name, value);
   const policyOutput = result.policy && boundedJsonArray(result.policy.violations, { redact });
   if (policyOutput) output('policy-violations', policyOutput.json);
   // Said only where the outputs exist: the CLI has none, and its files are whole.
   const outputNotes = ports.setOutput
     ? [
-        ...changes.cuts,
+        ...changeOutput.cuts,
         ...(policyOutput ? outputCut('policy-violations', policyOutput, POLICY_FILE) : []),
       ].map(cutNote)
     : [];

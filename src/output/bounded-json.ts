@@ -17,7 +17,7 @@ export interface ByteBudget {
  *   the next step fails with E2BIG. The budget leaves room for any reasonable variable name.
  * - GitHub allows 1 MB of outputs per job, counted in UTF-16. Up to four JSON arrays are set
  *   (new-tags, moved-tags, removed-tags, policy-violations); all four at their budget still leave
- *   a quarter of it to the short outputs and to other steps of the job.
+ *   a fifth of it to the short outputs and to other steps of the job.
  * Since UTF-16 never takes more than twice the bytes of UTF-8, the UTF-8 budget alone would keep
  * the UTF-16 one; each is checked anyway so that neither rests on the other's number.
  */

@@ -1,5 +1,6 @@
 // The change report in the forms people read it: a Markdown section for the job summary and
-// summary.md, JSON values for the step outputs, and the immutable-tags guard's verdict. Pure.
+// summary.md, JSON values for the step outputs and changes.json, and the immutable-tags guard's
+// verdict. Pure.
 import { compileLinear, type Pattern } from '../config/pattern.js';
 import { type GraphChanges, hasChanges, type MovedTag, type RepositoryRef } from '../graph/diff.js';
 import { boundedJsonArray, type OutputCut, outputCut } from './bounded-json.js';
