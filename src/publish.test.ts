@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { captureLog } from '../test/support/capture-log.js';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './errors.js';
 import { inMemory } from './graph/graph-source.js';
@@ -158,6 +159,103 @@ describe('publish: report.html beside graph.json', () => {
       expect(html).toMatch(/^<!doctype html>/);
       expect(html).toContain('"v1-***"');
       expect(html).not.toContain('hunter2');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('publish: JSON outputs cut to fit, files whole', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const newTags = Array.from({ length: 1500 }, (_, i) => ({
+    provider: 'demo',
+    repository: 'acme/api',
+    tag: `build-${i}`,
+    digest,
+  }));
+  const violations = newTags.map((t) => ({ ...t, rule: 'signed' as const, detail: 'no signature found' }));
+  const result = () => ({
+    graph: inMemory({
+      format: GRAPH_FORMAT,
+      generated_at: '2026-01-01T00:00:00Z',
+      entities: [],
+      relations: [],
+      receipts: [],
+    }),
+    summary: '# Registry inventory\n',
+    complete: true,
+    requests: {},
+    changes: {
+      firstRun: false,
+      newRepositories: [],
+      removedRepositories: [],
+      newTags,
+      movedTags: [],
+      removedTags: [],
+      newPlatforms: [],
+      unverified: [],
+      firstSeen: [],
+    },
+    policy: { checked: 1500, failed: 1500, violations },
+  });
+
+  it('changes.json and policy-violations.json hold every item; each cut output warns once, only where outputs exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dg-publish-cut-'));
+    try {
+      const log = captureLog();
+      const outputs = new Map<string, string>();
+      const kept: (string | undefined)[] = [];
+      const published = await publish(result(), {
+        outputDir: dir,
+        secrets: new Secrets(),
+        log,
+        merged: false,
+        ports: {
+          setOutput: (name, value) => outputs.set(name, value),
+          keepFiles: async (paths) => {
+            kept.push(paths.changesPath);
+          },
+        },
+      });
+      const changesPath = join(dir, 'changes.json');
+      expect(published.changesPath).toBe(changesPath);
+      expect(kept).toEqual([changesPath]);
+      expect(JSON.parse(await readFile(changesPath, 'utf8'))).toEqual({
+        new_tags: newTags,
+        moved_tags: [],
+        removed_tags: [],
+      });
+      expect(JSON.parse(await readFile(join(dir, 'policy-violations.json'), 'utf8'))).toEqual(violations);
+
+      const shown = JSON.parse(outputs.get('new-tags')!) as unknown[];
+      expect(shown).toEqual(newTags.slice(0, shown.length));
+      const shownViolations = JSON.parse(outputs.get('policy-violations')!) as unknown[];
+      expect(shownViolations).toEqual(violations.slice(0, shownViolations.length));
+      expect(published.outputNotes).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^The new-tags output holds the first ${shown.length} of 1500 items .*; changes\\.json beside graph\\.json holds all 1500\\.$`,
+          ),
+        ),
+        expect.stringMatching(
+          new RegExp(
+            `^The policy-violations output holds the first ${shownViolations.length} of 1500 items .*; policy-violations\\.json beside graph\\.json holds all 1500\\.$`,
+          ),
+        ),
+      ]);
+      expect(log.lines).toEqual(published.outputNotes.map((text) => ({ level: 'warn', text })));
+
+      // The CLI sets no outputs: nothing was cut there, and nothing is said.
+      const quiet = captureLog();
+      const cli = await publish(result(), {
+        outputDir: dir,
+        secrets: new Secrets(),
+        log: quiet,
+        merged: false,
+      });
+      expect(cli.outputNotes).toEqual([]);
+      expect(quiet.lines).toEqual([]);
+      expect(JSON.parse(await readFile(changesPath, 'utf8')).new_tags).toHaveLength(1500);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

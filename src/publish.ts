@@ -12,8 +12,11 @@ import { type GraphSource, graphDocument } from './graph/graph-source.js';
 import { HttpClient } from './http/http-client.js';
 import type { Log } from './log.js';
 import type { DockerKind } from './model/graph.js';
+import { boundedJsonArray, cutNote, outputCut } from './output/bounded-json.js';
 import {
+  CHANGES_FILE,
   CHANGES_HEADING,
+  changeLists,
   changeOutputs,
   renderChangeNote,
   renderChangeReport,
@@ -122,21 +125,25 @@ export async function sendToDevgraph(
   }
 }
 
+/** Every `require:` violation, whatever the policy-violations output holds. */
+const POLICY_FILE = 'policy-violations.json';
+
 /** Violations listed in the PR comment; the rest are counted. */
 export const COMMENT_VIOLATIONS = 30;
 
 /** Where a shell sends what only it has. Each is called at most once, in this order. */
 export interface PublishPorts {
-  /** graph.json, summary.md and report.html (and policy-violations.json) are on disk (the CLI prints the summary here). */
+  /** graph.json, summary.md and report.html (and policy-violations.json, changes.json) are on disk (the CLI prints the summary here). */
   filesWritten?(paths: { graphPath: string; summaryPath: string; reportPath: string }): void;
   setOutput?(name: string, value: string): void;
   /** Keeps the state directory for the next run (the Action's cache). */
   saveState?(): Promise<void>;
-  /** Keeps graph.json, summary.md and report.html (and policy-violations.json) beyond the run (the Action's artifact). */
+  /** Keeps graph.json, summary.md and report.html (and policy-violations.json, changes.json) beyond the run (the Action's artifact). */
   keepFiles?(paths: {
     graphPath: string;
     summaryPath: string;
     policyPath?: string;
+    changesPath?: string;
     retentionPath?: string;
     reportPath: string;
     directory: string;
@@ -165,6 +172,10 @@ export interface Published {
   policyPath?: string;
   /** Beside graph.json when some selector has `retention:`. */
   retentionPath?: string;
+  /** Beside graph.json when the run compared (a state directory or a previous graph given). */
+  changesPath?: string;
+  /** One line for each JSON output cut to fit its budget (bounded-json.ts); empty without outputs. */
+  outputNotes: string[];
   /** Absent when nothing was sent to Devgraph. */
   upload?: DevgraphUploadResult;
 }
@@ -181,11 +192,15 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   await writeFile(reportPath, redactEach(reportHtml(result), secrets));
   // Written whenever there is a policy, empty or not: a check reading it needs no other signal.
   const violations = result.policy && secrets.redact(JSON.stringify(result.policy.violations));
-  const policyPath = violations === undefined ? undefined : join(opts.outputDir, 'policy-violations.json');
+  const policyPath = violations === undefined ? undefined : join(opts.outputDir, POLICY_FILE);
   if (policyPath) await writeFile(policyPath, `${violations}\n`);
   const retentionPath = result.retention && join(opts.outputDir, 'retention-plan.json');
   if (retentionPath)
     await writeFile(retentionPath, `${secrets.redact(JSON.stringify(result.retention, null, 2))}\n`);
+  // The change outputs are cut to a size a workflow can take; this file never is.
+  const changesPath = result.changes && join(opts.outputDir, CHANGES_FILE);
+  if (changesPath)
+    await writeFile(changesPath, `${secrets.redact(JSON.stringify(changeLists(result.changes)))}\n`);
   ports.filesWritten?.({ graphPath, summaryPath, reportPath });
 
   const output = (name: string, value: string) => ports.setOutput?.(name, value);
@@ -198,9 +213,19 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
   output('repositories', count('DockerRepository'));
   output('images', count('DockerImage'));
   output('manifests', count('DockerManifest'));
-  for (const [name, value] of Object.entries(changeOutputs(result.changes)))
-    output(name, secrets.redact(value));
-  if (violations !== undefined) output('policy-violations', violations);
+  const redact = (json: string) => secrets.redact(json);
+  const changeOutput = changeOutputs(result.changes, redact);
+  for (const [name, value] of Object.entries(changeOutput.values)) output(name, value);
+  const policyOutput = result.policy && boundedJsonArray(result.policy.violations, { redact });
+  if (policyOutput) output('policy-violations', policyOutput.json);
+  // Said only where the outputs exist: the CLI has none, and its files are whole.
+  const outputNotes = ports.setOutput
+    ? [
+        ...changeOutput.cuts,
+        ...(policyOutput ? outputCut('policy-violations', policyOutput, POLICY_FILE) : []),
+      ].map(cutNote)
+    : [];
+  for (const note of outputNotes) opts.log.warn(note);
   if (result.retention) {
     output('retention-deletions', String(result.retention.deletions));
     output('retention-reclaimable-bytes', String(result.retention.reclaimable_bytes));
@@ -212,6 +237,7 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
     summaryPath,
     ...(policyPath ? { policyPath } : {}),
     ...(retentionPath ? { retentionPath } : {}),
+    ...(changesPath ? { changesPath } : {}),
     reportPath,
     directory: opts.outputDir,
   });
@@ -223,6 +249,8 @@ export async function publish(result: RunResult, opts: PublishOptions): Promise<
     reportPath,
     ...(policyPath ? { policyPath } : {}),
     ...(retentionPath ? { retentionPath } : {}),
+    ...(changesPath ? { changesPath } : {}),
+    outputNotes,
   };
   if (!opts.devgraph) return files;
   // Each failure was warned by the upload as it happened; the result only counts them.

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphChanges } from '../graph/diff.js';
+import { OUTPUT_BUDGET } from './bounded-json.js';
 import {
+  CHANGES_FILE,
   CHANGES_HEADING,
+  changeLists,
   changeOutputs,
   compileImmutableTags,
   immutableTagViolations,
@@ -126,12 +129,13 @@ describe('renderChangeReport', () => {
 
 describe('changeOutputs', () => {
   it('JSON arrays of tags with digests, and changed', () => {
-    const out = changeOutputs(
+    const { values: out, cuts } = changeOutputs(
       changes({
         newTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v2', digest: A }],
         movedTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v1', from: A, to: B }],
       }),
     );
+    expect(cuts).toEqual([]);
     expect(JSON.parse(out['new-tags'])).toEqual([
       { provider: 'hub', repository: 'acme/api', tag: 'v2', digest: A },
     ]);
@@ -140,12 +144,48 @@ describe('changeOutputs', () => {
     ]);
     expect(out['removed-tags']).toBe('[]');
     expect(out.changed).toBe('true');
-    expect(changeOutputs(undefined)).toEqual({
+    expect(changeOutputs(undefined).values).toEqual({
       'new-tags': '[]',
       'moved-tags': '[]',
       'removed-tags': '[]',
       changed: 'false',
     });
+  });
+});
+
+describe('changeLists and cut change outputs', () => {
+  const many = Array.from({ length: 1500 }, (_, i) => ({
+    provider: 'hub',
+    repository: 'acme/api',
+    tag: `build-${i}-hunter2-canary`,
+    digest: A,
+  }));
+
+  it("changeLists holds every item in the outputs' shapes; the outputs hold a prefix and say so", () => {
+    const c = changes({
+      newTags: many,
+      movedTags: [{ provider: 'hub', repository: 'acme/api', tag: 'v1', from: A, to: B }],
+      removedTags: many.slice(0, 2),
+    });
+    const lists = changeLists(c);
+    expect(lists.new_tags).toEqual(many);
+    expect(lists.moved_tags).toEqual([
+      { provider: 'hub', repository: 'acme/api', tag: 'v1', from: A, to: B },
+    ]);
+    expect(lists.removed_tags).toEqual(many.slice(0, 2));
+    expect(changeLists(undefined)).toEqual({ new_tags: [], moved_tags: [], removed_tags: [] });
+
+    const redact = (json: string) => json.split('hunter2-canary').join('***');
+    const { values, cuts } = changeOutputs(c, redact);
+    const kept = JSON.parse(values['new-tags']) as unknown[];
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept).toEqual(
+      many.slice(0, kept.length).map((t) => ({ ...t, tag: t.tag.replace('hunter2-canary', '***') })),
+    );
+    expect(Buffer.byteLength(values['new-tags'])).toBeLessThanOrEqual(OUTPUT_BUDGET.utf8);
+    expect(cuts).toEqual([{ output: 'new-tags', kept: kept.length, total: 1500, file: CHANGES_FILE }]);
+    expect(JSON.parse(values['removed-tags'])).toHaveLength(2);
+    expect(values.changed).toBe('true');
   });
 });
 

@@ -1,12 +1,14 @@
 // The change report in the forms people read it: a Markdown section for the job summary and
-// summary.md, JSON values for the step outputs, and the immutable-tags guard's verdict. Pure.
+// summary.md, JSON values for the step outputs and changes.json, and the immutable-tags guard's
+// verdict. Pure.
 import { compileLinear, type Pattern } from '../config/pattern.js';
 import { type GraphChanges, hasChanges, type MovedTag, type RepositoryRef } from '../graph/diff.js';
+import { boundedJsonArray, type OutputCut, outputCut } from './bounded-json.js';
 import { escapeMarkdown } from './summary-markdown.js';
 
 export const CHANGES_HEADING = '## Changes since last inventory';
 
-/** Lines per list in the Markdown; the step outputs and graph.json always carry every item. */
+/** Lines per list in the Markdown; changes.json and graph.json always carry every item. */
 const LIST_LIMIT = 100;
 
 const DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
@@ -81,7 +83,7 @@ export function renderChangeReport(changes: GraphChanges | undefined): string | 
     lines.push('', `**${title}**`, '');
     for (const item of items.slice(0, LIST_LIMIT)) lines.push(`- ${line(item)}`);
     if (items.length > LIST_LIMIT)
-      lines.push(`- … and ${items.length - LIST_LIMIT} more (every item is in the step outputs)`);
+      lines.push(`- … and ${items.length - LIST_LIMIT} more (every item is in ${CHANGES_FILE})`);
   };
   section(
     'Moved tags',
@@ -116,22 +118,41 @@ export function renderChangeReport(changes: GraphChanges | undefined): string | 
   return `${lines.join('\n')}\n`;
 }
 
-/** The step outputs, each a JSON string; with no comparison every list is empty and `changed` false. */
-export function changeOutputs(changes: GraphChanges | undefined): {
-  'new-tags': string;
-  'moved-tags': string;
-  'removed-tags': string;
-  changed: string;
+/** changes.json beside graph.json: every new, moved and removed tag, whatever the outputs hold. */
+export const CHANGES_FILE = 'changes.json';
+
+/** A new or removed tag, as the outputs and changes.json give it. */
+export interface TagItem {
+  provider: string;
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+/** A moved tag, as the moved-tags output and changes.json give it. */
+export interface MovedItem {
+  provider: string;
+  repository: string;
+  tag: string;
+  from: string;
+  to: string;
+}
+
+/** The whole lists behind the change outputs, the contents of changes.json; empty with no comparison. */
+export function changeLists(changes: GraphChanges | undefined): {
+  new_tags: TagItem[];
+  moved_tags: MovedItem[];
+  removed_tags: TagItem[];
 } {
-  const tagJson = (t: { provider: string; repository: string; tag: string; digest: string }) => ({
+  const tagItem = (t: TagItem): TagItem => ({
     provider: t.provider,
     repository: t.repository,
     tag: t.tag,
     digest: t.digest,
   });
   return {
-    'new-tags': JSON.stringify(changes?.newTags.map(tagJson) ?? []),
-    'moved-tags': JSON.stringify(
+    new_tags: changes?.newTags.map(tagItem) ?? [],
+    moved_tags:
       changes?.movedTags.map((m) => ({
         provider: m.provider,
         repository: m.repository,
@@ -139,9 +160,39 @@ export function changeOutputs(changes: GraphChanges | undefined): {
         from: m.from,
         to: m.to,
       })) ?? [],
-    ),
-    'removed-tags': JSON.stringify(changes?.removedTags.map(tagJson) ?? []),
-    changed: String(changes ? hasChanges(changes) : false),
+    removed_tags: changes?.removedTags.map(tagItem) ?? [],
+  };
+}
+
+/**
+ * The step outputs, each a JSON string; with no comparison every list is empty and `changed`
+ * false. Each list is cut to fit OUTPUT_BUDGET (`cuts` says which were), `redact` applied to
+ * each item before it is measured.
+ */
+export function changeOutputs(
+  changes: GraphChanges | undefined,
+  redact?: (json: string) => string,
+): {
+  values: { 'new-tags': string; 'moved-tags': string; 'removed-tags': string; changed: string };
+  cuts: OutputCut[];
+} {
+  const lists = changeLists(changes);
+  const bound = (items: readonly unknown[]) => boundedJsonArray(items, redact ? { redact } : {});
+  const newTags = bound(lists.new_tags);
+  const movedTags = bound(lists.moved_tags);
+  const removedTags = bound(lists.removed_tags);
+  return {
+    values: {
+      'new-tags': newTags.json,
+      'moved-tags': movedTags.json,
+      'removed-tags': removedTags.json,
+      changed: String(changes ? hasChanges(changes) : false),
+    },
+    cuts: [
+      ...outputCut('new-tags', newTags, CHANGES_FILE),
+      ...outputCut('moved-tags', movedTags, CHANGES_FILE),
+      ...outputCut('removed-tags', removedTags, CHANGES_FILE),
+    ],
   };
 }
 

@@ -215,7 +215,15 @@ function actionPorts(inputs: ActionInputs, env: Env, done: Done, secrets: Secret
     // Artifacts exist only inside a workflow run; elsewhere the files on disk are the result.
     ...(env.ACTIONS_RUNTIME_TOKEN
       ? {
-          keepFiles: async ({ graphPath, summaryPath, reportPath, policyPath, retentionPath, directory }) => {
+          keepFiles: async ({
+            graphPath,
+            summaryPath,
+            reportPath,
+            policyPath,
+            retentionPath,
+            changesPath,
+            directory,
+          }) => {
             const uploaded = await uploadGraphArtifact({
               name: inputs.artifact.name,
               files: [
@@ -224,6 +232,7 @@ function actionPorts(inputs: ActionInputs, env: Env, done: Done, secrets: Secret
                 reportPath,
                 ...(policyPath ? [policyPath] : []),
                 ...(retentionPath ? [retentionPath] : []),
+                ...(changesPath ? [changesPath] : []),
               ],
               rootDirectory: directory,
               ...(inputs.artifact.retentionDays ? { retentionDays: inputs.artifact.retentionDays } : {}),
@@ -258,14 +267,19 @@ function githubToken(inputs: ActionInputs, env: Env): string | undefined {
   return inputs.githubToken || env.GITHUB_TOKEN || undefined;
 }
 
-/** The job summary: the inventory, cut to fit GitHub's limit, then the Devgraph upload's report whole. */
+/**
+ * The job summary: the inventory, cut to fit GitHub's limit, then whole the notes on outputs cut
+ * to fit theirs and the Devgraph upload's report.
+ */
 async function writeJobSummary(env: Env, result: RunResult, published: Published, secrets: Secrets) {
   if (!env.GITHUB_STEP_SUMMARY) return;
   const upload = published.upload;
-  // The report quotes server answers: escaped like any other outside text in the summary.
-  const lines = upload
-    ? ['', '## Devgraph upload', '', ...upload.report.map((l) => `- ${escapeMarkdown(l)}`)]
-    : [];
+  // The report quotes server answers: escaped like any other outside text in the summary. The
+  // notes are our own words.
+  const lines = [
+    ...published.outputNotes.flatMap((note) => ['', note]),
+    ...(upload ? ['', '## Devgraph upload', '', ...upload.report.map((l) => `- ${escapeMarkdown(l)}`)] : []),
+  ];
   const report = secrets.redact(`${lines.join('\n')}\n`);
   const inventory = fitStepSummary(
     secrets.redact(result.summary),
@@ -291,7 +305,7 @@ function report(inputs: ActionInputs, result: RunResult, secrets: Secrets): void
   const policy = result.policy;
   if (policy && policy.violations.length > 0) {
     const message = secrets.redact(
-      `policy: ${policy.failed} of ${policy.checked} images violate their selector's require: (${policy.violations.length} violations; the policy-violations output and the job summary list them)`,
+      `policy: ${policy.failed} of ${policy.checked} images violate their selector's require: (${policy.violations.length} violations, all listed in policy-violations.json)`,
     );
     if (inputs.failOnPolicy) core.setFailed(message);
     else core.warning(message);

@@ -37,7 +37,8 @@ const USAGE = `usage:
 
 discover  inventories the registries in FILE and writes DIR/graph.json, DIR/summary.md and
           DIR/report.html (DIR defaults to ./devgraph-output), DIR/policy-violations.json when a selector
-          has require:, and DIR/retention-plan.json when one has retention: (--in-use FILE:
+          has require:, DIR/changes.json (every new, moved and removed tag) with --state or
+          --previous, and DIR/retention-plan.json when a selector has retention: (--in-use FILE:
           image references the plan never deletes; nothing is deleted). --state DIR keeps manifests and tag digests
           between runs so the next run fetches only what changed, and reports what changed
           since the last run at the top of the summary. --previous GRAPH.json compares with

@@ -743,7 +743,9 @@ describe('action with canary credentials', () => {
     expect(services.cache!.calls.some((c) => c.fn === 'saveCache')).toBe(true);
     expect(services.cache!.calls.some((c) => c.fn === 'restoreCache')).toBe(true);
     expect(services.artifacts.length).toBeGreaterThan(0);
+    // changes.json: a run with a state directory compares (a first run, with nothing: empty lists).
     expect([...services.artifacts[0]!.files.keys()].sort()).toEqual([
+      'changes.json',
       'graph.json',
       'report.html',
       'summary.md',
