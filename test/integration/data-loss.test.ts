@@ -24,6 +24,7 @@ import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { plainRegistryConfig } from '../support/config-text.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import {
   type DevgraphFake,
@@ -152,22 +153,12 @@ async function serve(
   return registry.url;
 }
 
-function settingsFor(url: string, extra = '') {
+function settingsFor(url: string, extra: string[] = []) {
   const secrets = new Secrets();
-  const text = `providers:
-  - name: demo
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      timeout: 5
-${extra}      selectors:
-        - max_tags: 0
-`;
-  return { secrets, settings: loadConfig(text, { env: {}, secrets, origin: 'test' }) };
+  return { secrets, settings: loadConfig(configText(url, ...extra), { env: {}, secrets, origin: 'test' }) };
 }
 
-async function discoverGraph(url: string, extra = ''): Promise<Graph> {
+async function discoverGraph(url: string, extra: string[] = []): Promise<Graph> {
   const { secrets, settings } = settingsFor(url, extra);
   return (await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW })).graph.load();
 }
@@ -334,7 +325,7 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
     name: string;
     fault?: RegistryFault;
     unreachable?: boolean;
-    extra?: string;
+    extra?: string[];
     pageSize?: number;
   }> = [
     { name: 'catalog 503', fault: 'catalog-503' },
@@ -342,7 +333,7 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
     { name: 'catalog answering broken JSON', fault: 'catalog-invalid-json' },
     { name: 'catalog answering JSON without "repositories"', fault: 'catalog-json-without-repositories' },
     { name: 'catalog denied (401)', fault: 'catalog-denied-401' },
-    { name: 'catalog cut short by max_pages', extra: '      max_pages: 1\n', pageSize: 2 },
+    { name: 'catalog cut short by max_pages', extra: ['max_pages: 1'], pageSize: 2 },
     { name: 'registry unreachable', unreachable: true },
   ];
 
@@ -401,8 +392,9 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
   });
 });
 
-function configText(url: string): string {
-  return `providers:\n  - name: demo\n    type: docker\n    config:\n      registry_type: private\n      api_url: ${url}\n      timeout: 5\n      selectors:\n        - max_tags: 0\n`;
+/** The demo provider reading every tag, with `extra` YAML lines under `config:`. */
+function configText(url: string, ...extra: string[]): string {
+  return plainRegistryConfig(url, { lines: ['timeout: 5', ...extra] });
 }
 
 let runId = 0;

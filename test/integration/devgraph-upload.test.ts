@@ -13,6 +13,7 @@ import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { plainRegistryConfig } from '../support/config-text.js';
 import { type DevgraphFake, type FakeRelation, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 
 const TOKEN = 'dg_test_token_5f2c9a1e7b';
@@ -34,18 +35,6 @@ async function fake(limit?: number): Promise<DevgraphFake> {
   return f;
 }
 
-function config(url: string): string {
-  return `providers:
-  - name: demo
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      selectors:
-        - max_tags: 0
-`;
-}
-
 /** Discovers the given content on a demo registry; `port` keeps the URL (and so the graph) stable. */
 async function discover(
   repos: RepositoryContent[],
@@ -54,7 +43,11 @@ async function discover(
   const registry = await startDemoRegistry(repos, opts);
   try {
     const secrets = new Secrets();
-    const settings = loadConfig(config(registry.url), { env: {}, secrets, origin: 'test config' });
+    const settings = loadConfig(plainRegistryConfig(registry.url), {
+      env: {},
+      secrets,
+      origin: 'test config',
+    });
     const { graph } = await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW });
     return { graph: graph.load(), port: Number(new URL(registry.url).port) };
   } finally {

@@ -18,6 +18,7 @@ import type { RegistryAdapter } from '../../src/registries/registry-adapter.js';
 import { applyPlan, type Deletion } from '../../src/retention/apply.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { plainRegistryConfig } from '../support/config-text.js';
 import { pushRepository } from '../support/push-content.js';
 import {
   DEFAULT_USERS,
@@ -45,17 +46,11 @@ const USER = 'alice';
 
 function settingsFor(registry: RunningRegistry, secrets: Secrets, retention?: string) {
   return loadConfig(
-    `providers:
-  - name: seeded
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      username: ${USER}
-      password: \${REGISTRY_PASSWORD}
-      selectors:
-        - max_tags: 0
-${retention ? `          retention: ${retention}\n` : ''}`,
+    plainRegistryConfig(registry.url, {
+      name: 'seeded',
+      lines: [`username: ${USER}`, 'password: ${REGISTRY_PASSWORD}'],
+      retention,
+    }),
     { env: { REGISTRY_PASSWORD: DEFAULT_USERS[USER] }, secrets, origin: 'retention apply test config' },
   );
 }
