@@ -10,8 +10,8 @@ import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-regist
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { COMMENT_VIOLATIONS } from '../../src/publish.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess as cli } from '../support/cli-in-process.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import {
   TOKEN as GITHUB_FAKE_TOKEN,
@@ -46,32 +46,6 @@ function config(url: string, password = '${DEMO_PASSWORD}') {
       password: ${password}
       timeout: 2
 `;
-}
-
-async function cli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  opts: { tty?: boolean } = {},
-) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const wasTty = process.stdout.isTTY;
-  if (opts.tty !== undefined) process.stdout.isTTY = opts.tty;
-  try {
-    const code = await main(args, env);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.isTTY = wasTty;
-    vi.restoreAllMocks();
-  }
 }
 
 describe('CLI', () => {

@@ -15,8 +15,8 @@ import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import type { ActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import { createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
@@ -573,19 +573,6 @@ function servicesSeen(): Record<string, string> {
   return out;
 }
 
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    out.stderr += String(chunk);
-    return true;
-  });
-  return out;
-}
-
 describe('CLI with canary credentials', () => {
   it.each(SCENARIOS)('$name: nothing the run wrote holds a canary', async (s) => {
     prepare(s);
@@ -606,10 +593,7 @@ describe('CLI with canary credentials', () => {
     // Twice: the second run reads the state the first one left (conditional requests, stored manifests).
     for (let i = 0; i < (s.outcome === 'config' ? 1 : 2); i++) {
       prepare(s);
-      const io = capture();
-      const code = await main(args, env);
-      vi.restoreAllMocks();
-      runs.push({ code, ...io });
+      runs.push(await runCliInProcess(args, env));
     }
     const expected = { complete: 0, incomplete: 2, config: 1 }[s.outcome];
     expect(

@@ -18,8 +18,8 @@ import type { RetentionReport } from '../../src/retention/retention-planner.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { runMerge } from '../../src/run-merge.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import { type HarborFake, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { publishedGraphText } from '../support/graph-file.js';
@@ -57,21 +57,7 @@ function config(url: string) {
 `;
 }
 
-async function cli(args: string[], env: Record<string, string | undefined> = EPOCH) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const code = await main(args, env);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string | undefined> = EPOCH) => runCliInProcess(args, env);
 
 const PLAN = 'retention-plan.json';
 const readGraph = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Graph;

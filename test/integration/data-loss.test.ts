@@ -22,8 +22,8 @@ import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { plainRegistryConfig } from '../support/config-text.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import {
@@ -562,23 +562,8 @@ describe('(c) a state directory left by a killed run', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]) {
-    let stderr = '';
-    let stdout = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    const code = await main(['discover', '--config', configPath, ...args], {
-      SOURCE_DATE_EPOCH: '1767225600',
-    });
-    vi.restoreAllMocks();
-    return { code, stderr, stdout };
-  }
+  const cli = (args: string[]) =>
+    runCliInProcess(['discover', '--config', configPath, ...args], { SOURCE_DATE_EPOCH: '1767225600' });
 
   /** The graph without request counts, which a warm run rightly lowers. */
   function comparable(text: string): string {

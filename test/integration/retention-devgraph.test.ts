@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
@@ -13,8 +13,8 @@ import { silentLog } from '../../src/log.js';
 import type { RetentionPlan } from '../../src/retention/plan.js';
 import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { retentionConfig } from '../support/config-text.js';
 import {
   type DevgraphFake,
@@ -259,22 +259,10 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
       await writeFile(configPath, retentionConfig(registry.url, '{ keep_newest: 0 }'));
       const writes = devgraph.writes().length;
       const before = listings().length;
-      const quiet = [
-        vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
-        vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
-      ];
-      let code: number;
-      try {
-        code = await main(
-          ['discover', '--config', configPath, '--out', dir, '--devgraph-url', devgraph.url],
-          {
-            DEVGRAPH_TOKEN: TOKEN,
-            DEVGRAPH_ENVIRONMENT: ENVIRONMENT,
-          },
-        );
-      } finally {
-        for (const spy of quiet) spy.mockRestore();
-      }
+      const { code } = await runCliInProcess(
+        ['discover', '--config', configPath, '--out', dir, '--devgraph-url', devgraph.url],
+        { DEVGRAPH_TOKEN: TOKEN, DEVGRAPH_ENVIRONMENT: ENVIRONMENT },
+      );
       expect(code).toBe(0);
       expect(listings().length).toBeGreaterThan(before);
       expect(devgraph.writes()).toHaveLength(writes);

@@ -3,6 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { vi } from 'vitest';
+import { captureStdio } from './stdio.js';
 
 export interface ActionRun {
   /** What the Action printed (workflow commands included). */
@@ -57,16 +58,7 @@ export async function runActionInProcess(
   }
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   for (const [k, v] of Object.entries(inputs)) vi.stubEnv(`INPUT_${k.toUpperCase()}`, v);
-  let log = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    log += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
+  const io = captureStdio();
   const { run } = await import('../../src/shell/action-main.js');
   process.exitCode = undefined;
   try {
@@ -79,5 +71,5 @@ export async function runActionInProcess(
   process.exitCode = undefined;
   const outputs = await readFile(outputFile, 'utf8');
   const jobSummary = options.jobSummary && summaryFile ? await readFile(summaryFile, 'utf8') : '';
-  return { log, stderr, outputs, values: outputValues(outputs), jobSummary, exitCode };
+  return { log: io.stdout, stderr: io.stderr, outputs, values: outputValues(outputs), jobSummary, exitCode };
 }
