@@ -80,7 +80,7 @@ async function discoverText(
   const warnings: string[] = [];
   const log: Log = { info() {}, debug() {}, warn: (m) => void warnings.push(m) };
   const r = await discoverWith(text, { ...o, log });
-  return { ...r, warnings, counts: Object.fromEntries(r.http.counts) };
+  return { ...r, warnings };
 }
 
 const discover = (o: RunOpts) => discoverText(providerYaml(o), o);

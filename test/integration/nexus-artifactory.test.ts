@@ -82,7 +82,7 @@ async function discover(yaml: string, env: Record<string, string> = {}) {
   const log = recordingLog();
   const r = await discoverText(yaml, { env, log, generatedAt: GENERATED_AT });
   const errors = r.graph.receipts.flatMap((x) => x.errors);
-  return { ...r, errors, sleeps: r.waits, log: log.lines, counts: Object.fromEntries(r.http.counts) };
+  return { ...r, errors, sleeps: r.waits, log: log.lines };
 }
 
 const listingRequests = (reqs: FakeRequest[]) =>

@@ -8,17 +8,21 @@ import { Secrets } from '../../src/secrets.js';
 export interface DiscoverTextOptions extends Partial<Omit<RunOptions, 'secrets'>> {
   /** The variables the config's `${VAR}` references read. */
   env?: Record<string, string>;
+  /** Where the config came from, as its errors name it; "test" unless given. */
+  origin?: string;
 }
 
 /**
  * Discovers with the config document `text` at a fixed generation time, logging nothing unless
- * `log` is given. Without `http`, the client does not wait between retries but counts the waits
- * it was asked for (`waits`); the client is closed after either way.
+ * `log` is given. Without `http`, the client does not wait between retries but keeps the waits
+ * it was asked for (`waits`); the client is closed after either way, its `retries` and request
+ * `counts` read when the run returned.
  */
 export async function discoverText(text: string, options: DiscoverTextOptions = {}) {
   const waits: number[] = [];
   const {
     env = {},
+    origin = 'test',
     http = new HttpClient({
       sleep: async (ms) => {
         waits.push(ms);
@@ -27,7 +31,7 @@ export async function discoverText(text: string, options: DiscoverTextOptions = 
     ...run
   } = options;
   const secrets = new Secrets();
-  const settings = loadConfig(text, { env, secrets, origin: 'test' });
+  const settings = loadConfig(text, { env, secrets, origin });
   try {
     const r = await runDiscovery(settings, {
       secrets,
@@ -36,7 +40,8 @@ export async function discoverText(text: string, options: DiscoverTextOptions = 
       generatedAt: '2025-01-01T00:00:00Z',
       ...run,
     });
-    return { ...r, http, secrets, waits };
+    // Counted before the close, which waits for requests still in flight (and their retries).
+    return { ...r, http, secrets, waits, retries: http.retries, counts: Object.fromEntries(http.counts) };
   } finally {
     await http.close();
   }
