@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
@@ -15,11 +14,11 @@ import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import type { RetentionReport } from '../../src/retention/retention-planner.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { runMerge } from '../../src/run-merge.js';
 import { Secrets } from '../../src/secrets.js';
 import { runActionInProcess } from '../support/action-in-process.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
+import { discoverText } from '../support/discover-text.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import { type HarborFake, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { publishedGraphText } from '../support/graph-file.js';
@@ -452,21 +451,9 @@ describe('a vendor API (Harbor fake)', () => {
       ],
     });
     const secrets = new Secrets();
-    const settings = loadConfig(text, { env: {}, secrets, origin: 'test' });
     const discover = async (shard?: { index: number; count: number }) => {
-      const http = new HttpClient();
-      try {
-        const r = await runDiscovery(settings, {
-          secrets,
-          log: silentLog,
-          http,
-          generatedAt: '2025-01-01T00:00:00Z',
-          ...(shard ? { shard } : {}),
-        });
-        return JSON.parse(await publishedGraphText(r.graph, secrets)) as Graph;
-      } finally {
-        await http.close();
-      }
+      const r = await discoverText(text, { secrets, http: new HttpClient(), shard });
+      return JSON.parse(await publishedGraphText(r.graph, secrets)) as Graph;
     };
     const full = await discover();
     expect(full.receipts.length).toBeGreaterThan(3);

@@ -5,7 +5,7 @@ import { silentLog } from '../../src/log.js';
 import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 
-export interface DiscoverTextOptions extends Partial<Omit<RunOptions, 'secrets'>> {
+export interface DiscoverTextOptions extends Partial<RunOptions> {
   /** The variables the config's `${VAR}` references read. */
   env?: Record<string, string>;
   /** Where the config came from, as its errors name it; "test" unless given. */
@@ -14,7 +14,7 @@ export interface DiscoverTextOptions extends Partial<Omit<RunOptions, 'secrets'>
 
 /**
  * Discovers with the config document `text` at a fixed generation time, logging nothing unless
- * `log` is given. Without `http`, the client does not wait between retries but keeps the waits
+ * `log` is given; `secrets` (fresh unless given) learns the config's secrets. Without `http`, the client does not wait between retries but keeps the waits
  * it was asked for (`waits`); the client is closed after either way, its `retries` and request
  * `counts` read when the run returned.
  */
@@ -23,6 +23,7 @@ export async function discoverText(text: string, options: DiscoverTextOptions = 
   const {
     env = {},
     origin = 'test',
+    secrets = new Secrets(),
     http = new HttpClient({
       sleep: async (ms) => {
         waits.push(ms);
@@ -30,7 +31,6 @@ export async function discoverText(text: string, options: DiscoverTextOptions = 
     }),
     ...run
   } = options;
-  const secrets = new Secrets();
   const settings = loadConfig(text, { env, secrets, origin });
   try {
     const r = await runDiscovery(settings, {
