@@ -12,7 +12,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
@@ -20,11 +19,11 @@ import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { runActionInProcess } from '../support/action-in-process.js';
 import { runCliInProcess } from '../support/cli-in-process.js';
 import { plainRegistryConfig } from '../support/config-text.js';
+import { discoverText } from '../support/discover-text.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import {
   type DevgraphFake,
@@ -153,14 +152,9 @@ async function serve(
   return registry.url;
 }
 
-function settingsFor(url: string, extra: string[] = []) {
-  const secrets = new Secrets();
-  return { secrets, settings: loadConfig(configText(url, ...extra), { env: {}, secrets, origin: 'test' }) };
-}
-
 async function discoverGraph(url: string, extra: string[] = []): Promise<Graph> {
-  const { secrets, settings } = settingsFor(url, extra);
-  return (await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW })).graph.load();
+  const r = await discoverText(configText(url, ...extra), { http: new HttpClient(), generatedAt: NOW });
+  return r.graph.load();
 }
 
 async function upload(graph: Graph, target: string, http = new HttpClient()) {
