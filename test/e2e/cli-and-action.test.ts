@@ -10,8 +10,8 @@ import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-regist
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { COMMENT_VIOLATIONS } from '../../src/publish.js';
-import { run } from '../../src/shell/action-main.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess as cli } from '../support/cli-in-process.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import {
   TOKEN as GITHUB_FAKE_TOKEN,
@@ -46,32 +46,6 @@ function config(url: string, password = '${DEMO_PASSWORD}') {
       password: ${password}
       timeout: 2
 `;
-}
-
-async function cli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  opts: { tty?: boolean } = {},
-) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const wasTty = process.stdout.isTTY;
-  if (opts.tty !== undefined) process.stdout.isTTY = opts.tty;
-  try {
-    const code = await main(args, env);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.isTTY = wasTty;
-    vi.restoreAllMocks();
-  }
 }
 
 describe('CLI', () => {
@@ -202,34 +176,9 @@ describe('CLI', () => {
   });
 });
 
-async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
-  const outputFile = join(dir, `output-${Math.random().toString(36).slice(2)}`);
-  const summaryFile = join(dir, `summary-${Math.random().toString(36).slice(2)}`);
-  await writeFile(outputFile, '');
-  await writeFile(summaryFile, '');
-  const all: Record<string, string> = {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: dir,
-    ...env,
-  };
+function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
   // Each test starts without the state cache unless it asks for it: RUNNER_TEMP is shared here.
-  for (const [k, v] of Object.entries({ cache: 'false', ...inputs })) all[`INPUT_${k.toUpperCase()}`] = v;
-  for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
-  let log = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    log += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  await run({ ...process.env });
-  vi.restoreAllMocks();
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  const outputs: Record<string, string> = {};
-  const text = await readFile(outputFile, 'utf8');
-  for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-  return { outputs, summary: await readFile(summaryFile, 'utf8'), log, exitCode };
+  return runActionInProcess(dir, { cache: 'false', ...inputs }, env, { jobSummary: true });
 }
 
 describe('action', () => {
@@ -239,14 +188,14 @@ describe('action', () => {
       { DEMO_PASSWORD: 'demo-password-42' },
     );
     expect(r.exitCode).toBeUndefined();
-    expect(r.outputs).toMatchObject({
+    expect(r.values).toMatchObject({
       complete: 'true',
       registries: '1',
       repositories: '6',
       'graph-path': join(dir, 'action-out', 'graph.json'),
     });
-    expect(Number(r.outputs.images)).toBeGreaterThan(20);
-    expect(r.summary).toContain('# Registry inventory');
+    expect(Number(r.values.images)).toBeGreaterThan(20);
+    expect(r.jobSummary).toContain('# Registry inventory');
     expect(r.log).toContain('::add-mask::demo-password-42');
     expect(r.log.replace('::add-mask::demo-password-42', '')).not.toContain('demo-password-42');
   });
@@ -255,7 +204,7 @@ describe('action', () => {
     const inputs = { config: config(registry.url, 'wrong-password-99') };
     const warn = await runAction(inputs);
     expect(warn.exitCode).toBeUndefined();
-    expect(warn.outputs.complete).toBe('false');
+    expect(warn.values.complete).toBe('false');
     expect(warn.log).toContain('::warning::discovery was incomplete for 1 receipt(s): demo');
     const fail = await runAction({ ...inputs, 'fail-on-incomplete': 'true' });
     expect(fail.exitCode).toBe(1);
@@ -272,12 +221,12 @@ describe('action', () => {
       };
       const first = await runAction(inputs);
       expect(first.exitCode).toBeUndefined();
-      expect(first.outputs['devgraph-uploaded']).toBe('true');
+      expect(first.values['devgraph-uploaded']).toBe('true');
       expect(devgraph.entities.size).toBeGreaterThan(0);
       expect(first.log).toContain('Devgraph');
       const writes = devgraph.writes().length;
       const second = await runAction(inputs);
-      expect(second.outputs['devgraph-uploaded']).toBe('true');
+      expect(second.values['devgraph-uploaded']).toBe('true');
       expect(devgraph.writes().length).toBe(writes);
       const shown = `${first.log}${second.log}`.replaceAll('::add-mask::dg-canary-token-123', '');
       expect(shown).not.toContain('dg-canary-token-123');
@@ -289,8 +238,8 @@ describe('action', () => {
   it('runs cold with one line when the Actions cache service is not there', async () => {
     const r = await runAction({ config: config(registry.url, 'demo-password-42'), cache: 'true' });
     expect(r.exitCode).toBeUndefined();
-    expect(r.outputs.cache).toBe('unavailable');
-    expect(r.outputs.complete).toBe('true');
+    expect(r.values.cache).toBe('unavailable');
+    expect(r.values.complete).toBe('true');
   });
 
   it('a bad config fails the step with the message', async () => {
@@ -437,7 +386,7 @@ describe('what changed', () => {
     const baseline = join(dir, 'action-base');
     const first = await runAction({ config: plainConfig(), 'output-dir': baseline });
     expect(first.exitCode).toBeUndefined();
-    expect(first.outputs).toMatchObject({
+    expect(first.values).toMatchObject({
       'new-tags': '[]',
       'moved-tags': '[]',
       'removed-tags': '[]',
@@ -452,16 +401,16 @@ describe('what changed', () => {
     };
     const r = await runAction(inputs);
     expect(r.exitCode).toBeUndefined();
-    expect(r.outputs.changed).toBe('true');
-    expect(JSON.parse(r.outputs['moved-tags']!)).toEqual([expectedMoved]);
-    expect(JSON.parse(r.outputs['new-tags']!)).toEqual([
+    expect(r.values.changed).toBe('true');
+    expect(JSON.parse(r.values['moved-tags']!)).toEqual([expectedMoved]);
+    expect(JSON.parse(r.values['new-tags']!)).toEqual([
       { provider: 'demo', repository: 'acme/payments-api', tag: 'v1.5.0', digest: mainDigest },
     ]);
-    expect(JSON.parse(r.outputs['removed-tags']!)).toEqual([
+    expect(JSON.parse(r.values['removed-tags']!)).toEqual([
       { provider: 'demo', repository: 'acme/web-frontend', tag: 'pr-418', digest: prDigest },
     ]);
     // The job summary gets this text verbatim (@actions/core keeps the first summary file it saw, so read ours).
-    const summary = await readFile(r.outputs['summary-path']!, 'utf8');
+    const summary = await readFile(r.values['summary-path']!, 'utf8');
     expect(summary.startsWith('## Changes since last inventory\n')).toBe(true);
 
     const guarded = await runAction({ ...inputs, 'immutable-tags': '^v?\\d+\\.\\d+\\.\\d+$' });
@@ -470,7 +419,7 @@ describe('what changed', () => {
       `::error::immutable-tags: 1 tag matching "^v?\\\\d+\\\\.\\\\d+\\\\.\\\\d+$" moved to another digest:%0A  demo acme/payments-api:v1.3.0 moved from ${v130} to ${v140}`,
     );
     // Outputs are set before the guard fails the step, so later steps can still read them.
-    expect(JSON.parse(guarded.outputs['moved-tags']!)).toEqual([expectedMoved]);
+    expect(JSON.parse(guarded.values['moved-tags']!)).toEqual([expectedMoved]);
 
     // A guard that matches nothing that moved passes.
     expect((await runAction({ ...inputs, 'immutable-tags': '^release-' })).exitCode).toBeUndefined();
@@ -511,7 +460,7 @@ describe('publishing, the same in both shells', () => {
         { DEVGRAPH_ENVIRONMENT: 'env-from-job', DEVGRAPH_TOKEN: TOKEN },
       );
       expect(r.exitCode).toBeUndefined();
-      expect(r.outputs['devgraph-uploaded']).toBe('true');
+      expect(r.values['devgraph-uploaded']).toBe('true');
       expect(devgraph.entities.size).toBeGreaterThan(0);
       for (const req of devgraph.requests) expect(req.headers['devgraph-environment']).toBe('env-from-job');
       expect(r.log).toContain(`::add-mask::${TOKEN}`);
@@ -531,13 +480,13 @@ describe('publishing, the same in both shells', () => {
         'devgraph-environment': 'env-1',
       };
       const refused = await runAction({ ...inputs, 'devgraph-token': 'dg-not-the-right-token' });
-      expect(refused.outputs['devgraph-uploaded']).toBe('false');
+      expect(refused.values['devgraph-uploaded']).toBe('false');
       expect(warnings(refused.log)).toHaveLength(1);
       expect(warnings(refused.log)[0]).toMatch(/^::warning::Devgraph: .*the token was refused/);
 
       devgraph.fault({ operation: 'get_entities', status: 400, detail: 'no listing today' });
       const failing = await runAction({ ...inputs, 'devgraph-token': TOKEN });
-      expect(failing.outputs['devgraph-uploaded']).toBe('false');
+      expect(failing.values['devgraph-uploaded']).toBe('false');
       expect(warnings(failing.log)).toHaveLength(1);
       expect(warnings(failing.log)[0]).toMatch(/^::warning::Devgraph: .*nothing was written to Devgraph$/);
 
@@ -809,9 +758,9 @@ ${extraProvider}`;
       const out = join(dir, 'action-retention');
       const planned = await runAction({ config: conf, 'output-dir': out });
       expect(planned.exitCode).toBeUndefined();
-      const deletions = Number(planned.outputs['retention-deletions']);
+      const deletions = Number(planned.values['retention-deletions']);
       expect(deletions).toBeGreaterThan(0);
-      expect(Number(planned.outputs['retention-reclaimable-bytes'])).toBeGreaterThan(0);
+      expect(Number(planned.values['retention-reclaimable-bytes'])).toBeGreaterThan(0);
       const read = async () => JSON.parse(await readFile(join(out, 'retention-plan.json'), 'utf8'));
       const plan = await read();
       expect(plan.applied).toBeUndefined();
@@ -832,11 +781,11 @@ ${extraProvider}`;
         .map((e: { spec: { tag: string } }) => e.spec.tag);
       expect(imageTags.length).toBeGreaterThan(0);
       expect(imageTags.filter((t: string) => deletedTags.has(t))).toEqual([]);
-      expect(applied.outputs.images).toBe(String(Number(planned.outputs.images) - goneTags));
+      expect(applied.values.images).toBe(String(Number(planned.values.images) - goneTags));
 
       const after = await runAction({ config: conf, 'output-dir': out });
-      expect(after.outputs.images).toBe(String(Number(planned.outputs.images) - goneTags));
-      expect(after.outputs['retention-deletions']).toBe('0');
+      expect(after.values.images).toBe(String(Number(planned.values.images) - goneTags));
+      expect(after.values['retention-deletions']).toBe('0');
 
       const bad = await runAction({
         config: conf,
@@ -855,7 +804,7 @@ ${extraProvider}`;
     const inputs = { config: policyConfig('linux/arm/v7'), 'output-dir': join(dir, 'action-policy') };
     const warn = await runAction(inputs);
     expect(warn.exitCode).toBeUndefined();
-    const violations = JSON.parse(warn.outputs['policy-violations']!);
+    const violations = JSON.parse(warn.values['policy-violations']!);
     expect(violations.length).toBeGreaterThan(0);
     expect(violations[0]).toMatchObject({ provider: 'demo', repository: 'library/nginx', rule: 'platforms' });
     expect(warn.log).toMatch(/::warning::policy: \d+ of \d+ images violate their selector's require:/);
@@ -869,8 +818,8 @@ ${extraProvider}`;
     expect(fail.exitCode).toBe(1);
     expect(fail.log).toMatch(/::error::policy: \d+ of \d+ images violate/);
     // Everything else was published first.
-    expect(fail.outputs.complete).toBe('true');
-    expect(fail.outputs['graph-path']).toBe(join(dir, 'action-policy', 'graph.json'));
+    expect(fail.values.complete).toBe('true');
+    expect(fail.values['graph-path']).toBe(join(dir, 'action-policy', 'graph.json'));
     expect(await readFile(join(dir, 'action-policy', 'summary.md'), 'utf8')).toContain('### Policy');
 
     const pass = await runAction({
@@ -879,7 +828,7 @@ ${extraProvider}`;
       'fail-on-policy': 'true',
     });
     expect(pass.exitCode).toBeUndefined();
-    expect(pass.outputs['policy-violations']).toBe('[]');
+    expect(pass.values['policy-violations']).toBe('[]');
 
     const comments = await startGitHubCommentsFake({ owner: 'acme', repo: 'app', pulls: [7] });
     try {

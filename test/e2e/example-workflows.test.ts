@@ -4,15 +4,15 @@
 // use inputs and outputs the action has.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { run } from '../../src/shell/action-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
 import { codeBlocks, documentationFiles } from '../support/documentation.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -123,21 +123,8 @@ describe('example workflows', () => {
             for (const name of names) expect(name).toMatch(globToRegExp(download!.with!.pattern!));
             inputs['merge-graphs'] = artifacts;
           }
-          const outputFile = join(dir, `${file}-${jobIndex}-${Object.values(matrix).join('-')}.out`);
-          await writeFile(outputFile, '');
-          const env: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: dir };
-          for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-          for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-          vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-          process.exitCode = undefined;
-          try {
-            await run({ ...process.env });
-          } finally {
-            vi.restoreAllMocks();
-            vi.unstubAllEnvs();
-          }
-          expect(process.exitCode).toBeUndefined();
-          const outputs = await readFile(outputFile, 'utf8');
+          const { exitCode, outputs } = await runActionInProcess(dir, inputs);
+          expect(exitCode).toBeUndefined();
           for (const name of used) {
             // artifact-url is set only inside a workflow run (no artifact service here).
             if (name !== 'artifact-url') expect(outputs).toContain(`${name}<<`);

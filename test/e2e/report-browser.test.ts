@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
@@ -29,7 +29,7 @@ import {
 import { CHART_BARS, reportHtml } from '../../src/output/report-html.js';
 import { formatBytes } from '../../src/output/summary-markdown.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const README_SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), '../../docs/images/report.png');
@@ -345,13 +345,7 @@ describe('a report of two registries with a retention plan and a change report',
 
 /** The CLI in this process, its stdout and stderr swallowed; its exit code. */
 async function quietly(argv: string[]): Promise<number> {
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return await main(argv, { ...EPOCH });
-  } finally {
-    vi.restoreAllMocks();
-  }
+  return (await runCliInProcess(argv, { ...EPOCH })).code;
 }
 
 /** REPORT_IMAGES=100000 runs the same checks on a larger graph (docs/report.md's figures). */

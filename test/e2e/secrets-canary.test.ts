@@ -15,8 +15,8 @@ import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { run } from '../../src/shell/action-main.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import type { ActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import { createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
@@ -429,7 +429,6 @@ let registry: CanaryRegistry & { reset(next: Partial<Behaviour>): void };
 let hub: DockerHubFake;
 let devgraph: DevgraphFake;
 let comments: GitHubCommentsFake;
-let stepSummary: string;
 let runCounter = 0;
 
 beforeAll(async () => {
@@ -455,9 +454,6 @@ beforeAll(async () => {
     JSON.stringify({ auths: { [registry.host]: { auth: b64(`${CFG_USER}:${DOCKER_CONFIG_PASSWORD}`) } } }),
   );
   await writeFile(join(inputs, 'event.json'), JSON.stringify({ pull_request: { number: 7 } }));
-  // @actions/core keeps the first job-summary path it sees, so every action run shares one.
-  stepSummary = join(root, 'step-summary.md');
-  await writeFile(stepSummary, '');
 });
 
 afterAll(async () => {
@@ -577,19 +573,6 @@ function servicesSeen(): Record<string, string> {
   return out;
 }
 
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    out.stderr += String(chunk);
-    return true;
-  });
-  return out;
-}
-
 describe('CLI with canary credentials', () => {
   it.each(SCENARIOS)('$name: nothing the run wrote holds a canary', async (s) => {
     prepare(s);
@@ -610,10 +593,7 @@ describe('CLI with canary credentials', () => {
     // Twice: the second run reads the state the first one left (conditional requests, stored manifests).
     for (let i = 0; i < (s.outcome === 'config' ? 1 : 2); i++) {
       prepare(s);
-      const io = capture();
-      const code = await main(args, env);
-      vi.restoreAllMocks();
-      runs.push({ code, ...io });
+      runs.push(await runCliInProcess(args, env));
     }
     const expected = { complete: 0, incomplete: 2, config: 1 }[s.outcome];
     expect(
@@ -632,38 +612,9 @@ describe('CLI with canary credentials', () => {
   });
 });
 
-async function runAction(
-  s: Scenario,
-  dir: string,
-  extraInputs: Record<string, string> = {},
-): Promise<{
-  exitCode: number | undefined;
-  stdout: string;
-  stderr: string;
-  outputs: string;
-  jobSummary: string;
-}> {
+async function runAction(s: Scenario, dir: string, extraInputs: Record<string, string> = {}) {
   await mkdir(dir, { recursive: true });
-  await writeFile(stepSummary, '');
-  const outputFile = join(dir, 'github-output');
-  await writeFile(outputFile, '');
   runCounter++;
-  const env: Record<string, string> = {
-    ...envFor(s),
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: stepSummary,
-    RUNNER_TEMP: join(dir, 'runner-temp'),
-    RUNNER_DEBUG: '1',
-    ACTIONS_STEP_DEBUG: 'true',
-    ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
-    GITHUB_REPOSITORY: 'acme-org/platform',
-    GITHUB_RUN_ID: String(1000 + runCounter),
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_EVENT_NAME: 'pull_request',
-    GITHUB_EVENT_PATH: join(inputs, 'event.json'),
-    GITHUB_API_URL: comments.url,
-    SOURCE_DATE_EPOCH: '1767225600',
-  };
   const given: Record<string, string> = {
     config: configFor(s),
     'output-dir': join(dir, 'out'),
@@ -676,21 +627,21 @@ async function runAction(
     'devgraph-environment': 'env-1',
     ...extraInputs,
   };
-  for (const [k, v] of Object.entries(given)) env[`INPUT_${k.toUpperCase()}`] = v;
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  const io = capture();
-  process.exitCode = undefined;
-  await run({ ...process.env });
-  vi.restoreAllMocks();
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  vi.unstubAllEnvs();
-  return {
-    exitCode,
-    ...io,
-    outputs: await readFile(outputFile, 'utf8'),
-    jobSummary: await readFile(stepSummary, 'utf8'),
+  const env: Record<string, string> = {
+    ...envFor(s),
+    RUNNER_TEMP: join(dir, 'runner-temp'),
+    RUNNER_DEBUG: '1',
+    ACTIONS_STEP_DEBUG: 'true',
+    ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
+    GITHUB_REPOSITORY: 'acme-org/platform',
+    GITHUB_RUN_ID: String(1000 + runCounter),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: join(inputs, 'event.json'),
+    GITHUB_API_URL: comments.url,
+    SOURCE_DATE_EPOCH: '1767225600',
   };
+  return runActionInProcess(dir, given, env, { jobSummary: true });
 }
 
 /**
@@ -717,12 +668,12 @@ describe('action with canary credentials', () => {
       if (s.outcome === 'config') expect(r.exitCode).toBe(1);
       else expect(r.exitCode).toBeUndefined();
       if (s.outcome === 'complete') expect(r.outputs).toMatch(/^complete<<.*\ntrue\n/m);
-      if (s.outcome === 'incomplete') expect(r.stdout).toContain('::warning::');
+      if (s.outcome === 'incomplete') expect(r.log).toContain('::warning::');
       if (s.outcome !== 'config') expect(r.jobSummary).toContain('# Registry inventory');
     }
     if (s.outcome !== 'config') {
       // The credentials that were read were handed to the runner to mask.
-      const masks = runs[0]!.stdout;
+      const masks = runs[0]!.log;
       expect(masks).toContain(`::add-mask::${DEVGRAPH_TOKEN}`);
       expect(masks).toContain(`::add-mask::${GITHUB_TOKEN}`);
       if (s.credentials === 'password') expect(masks).toContain(`::add-mask::${PASSWORD}`);
@@ -731,7 +682,7 @@ describe('action with canary credentials', () => {
 
     const seen: Record<string, string> = { ...(await filesUnder(dir)), ...servicesSeen() };
     runs.forEach((r, i) => {
-      seen[`run ${i + 1} stdout`] = withoutMaskCommands(r.stdout);
+      seen[`run ${i + 1} stdout`] = withoutMaskCommands(r.log);
       seen[`run ${i + 1} stderr`] = r.stderr;
       seen[`run ${i + 1} outputs`] = r.outputs;
       seen[`run ${i + 1} job summary`] = r.jobSummary;
@@ -763,7 +714,7 @@ describe('action with canary credentials', () => {
     const refusing = await startDevgraphFake({ token: 'some-other-token', environment: 'env-1' });
     try {
       const refused = await runAction(s, join(dir, 'refused'), { 'devgraph-url': refusing.url });
-      expect(refused.stdout).toContain('::warning::Devgraph');
+      expect(refused.log).toContain('::warning::Devgraph');
       expect(refusing.requests.length).toBeGreaterThan(0);
       for (const r of refusing.requests) expect(r.headers.authorization).toBe(`Bearer ${DEVGRAPH_TOKEN}`);
 
@@ -774,13 +725,13 @@ describe('action with canary credentials', () => {
         detail: `token ${DEVGRAPH_TOKEN} is not valid here`,
       });
       const failing = await runAction(s, join(dir, 'failing'));
-      expect(failing.stdout).toContain('::warning::Devgraph');
+      expect(failing.log).toContain('::warning::Devgraph');
       const dry = await runAction(s, join(dir, 'dry'), { 'devgraph-dry-run': 'true' });
       expect(dry.exitCode).toBeUndefined();
 
       const seen: Record<string, string> = { ...(await filesUnder(dir)), ...servicesSeen() };
       for (const [name, r] of Object.entries({ refused, failing, dry })) {
-        seen[`${name} stdout`] = withoutMaskCommands(r.stdout);
+        seen[`${name} stdout`] = withoutMaskCommands(r.log);
         seen[`${name} stderr`] = r.stderr;
         seen[`${name} outputs`] = r.outputs;
         seen[`${name} job summary`] = r.jobSummary;

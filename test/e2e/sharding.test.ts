@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
@@ -15,11 +14,11 @@ import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import type { RetentionReport } from '../../src/retention/retention-planner.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { runMerge } from '../../src/run-merge.js';
 import { Secrets } from '../../src/secrets.js';
-import { run } from '../../src/shell/action-main.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
+import { discoverText } from '../support/discover-text.js';
 import { startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import { type HarborFake, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { publishedGraphText } from '../support/graph-file.js';
@@ -57,21 +56,7 @@ function config(url: string) {
 `;
 }
 
-async function cli(args: string[], env: Record<string, string | undefined> = EPOCH) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const code = await main(args, env);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string | undefined> = EPOCH) => runCliInProcess(args, env);
 
 const PLAN = 'retention-plan.json';
 const readGraph = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Graph;
@@ -296,36 +281,17 @@ describe('retention plans of sharded runs', () => {
       'output-dir': join(dir, 'ret-action-merged'),
     });
     expect(merged.exitCode).toBeUndefined();
-    expect(Number(merged.outputs['retention-deletions'])).toBeGreaterThan(0);
-    expect(merged.outputs['retention-deletions']).toBe(full.outputs['retention-deletions']);
-    expect(merged.outputs['retention-reclaimable-bytes']).toBe(full.outputs['retention-reclaimable-bytes']);
+    expect(Number(merged.values['retention-deletions'])).toBeGreaterThan(0);
+    expect(merged.values['retention-deletions']).toBe(full.values['retention-deletions']);
+    expect(merged.values['retention-reclaimable-bytes']).toBe(full.values['retention-reclaimable-bytes']);
     expect(await readFile(join(dir, 'ret-action-merged', PLAN), 'utf8')).toBe(
       await readFile(join(dir, 'ret-action-full', PLAN), 'utf8'),
     );
   });
 });
 
-async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
-  const outputFile = join(dir, `output-${Math.random().toString(36).slice(2)}`);
-  await writeFile(outputFile, '');
-  const all: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: dir, ...EPOCH, ...env };
-  for (const [k, v] of Object.entries({ cache: 'false', ...inputs })) all[`INPUT_${k.toUpperCase()}`] = v;
-  for (const [k, v] of Object.entries(all)) vi.stubEnv(k, v);
-  let log = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    log += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  await run({ ...process.env });
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  const outputs: Record<string, string> = {};
-  for (const m of (await readFile(outputFile, 'utf8')).matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm))
-    outputs[m[1]!] = m[3]!;
-  return { outputs, log, exitCode };
+function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
+  return runActionInProcess(dir, { cache: 'false', ...inputs }, { ...EPOCH, ...env });
 }
 
 describe('action', () => {
@@ -347,7 +313,7 @@ describe('action', () => {
           'output-dir': join(dir, 'downloaded', `devgraph-graph-shard-${i}-of-3`),
         });
         expect(r.exitCode).toBeUndefined();
-        expect(r.outputs.complete).toBe('true');
+        expect(r.values.complete).toBe('true');
       }
       const merged = await runAction({
         'merge-graphs': join(dir, 'downloaded'),
@@ -357,16 +323,16 @@ describe('action', () => {
         'devgraph-environment': 'env-1',
       });
       expect(merged.exitCode).toBeUndefined();
-      expect(await readFile(merged.outputs['graph-path']!, 'utf8')).toBe(
+      expect(await readFile(merged.values['graph-path']!, 'utf8')).toBe(
         await readFile(join(dir, 'action-full', 'graph.json'), 'utf8'),
       );
-      expect(merged.outputs).toMatchObject({
+      expect(merged.values).toMatchObject({
         complete: 'true',
-        repositories: unsharded.outputs.repositories,
-        images: unsharded.outputs.images,
+        repositories: unsharded.values.repositories,
+        images: unsharded.values.images,
         'devgraph-uploaded': 'true',
       });
-      expect(devgraph.entities.size).toBe((await readGraph(merged.outputs['graph-path']!)).entities.length);
+      expect(devgraph.entities.size).toBe((await readGraph(merged.values['graph-path']!)).entities.length);
     } finally {
       await devgraph.close();
     }
@@ -377,7 +343,7 @@ describe('action', () => {
     const upload = { 'devgraph-url': devgraph.url, 'devgraph-token': TOKEN, 'devgraph-environment': 'env-1' };
     try {
       const first = await runAction({ 'merge-graphs': join(dir, 'downloaded'), ...upload });
-      expect(first.outputs['devgraph-uploaded']).toBe('true');
+      expect(first.values['devgraph-uploaded']).toBe('true');
 
       // Next night: one tag is gone from a shard that saw everything, and another shard hit a failure.
       const next = join(dir, 'next');
@@ -396,14 +362,14 @@ describe('action', () => {
       await writeFile(path(2), JSON.stringify(two));
 
       const held = await runAction({ 'merge-graphs': next, ...upload });
-      expect(held.outputs.complete).toBe('false');
+      expect(held.values.complete).toBe('false');
       expect(held.log).toContain('deletes withheld (1 incomplete receipt(s) across the shards)');
       expect(devgraph.entities.has(key)).toBe(true);
 
       Object.assign(failed, { complete: true, errors: [] });
       await writeFile(path(2), JSON.stringify(two));
       const done = await runAction({ 'merge-graphs': next, ...upload });
-      expect(done.outputs['devgraph-uploaded']).toBe('true');
+      expect(done.values['devgraph-uploaded']).toBe('true');
       expect(devgraph.entities.has(key)).toBe(false);
     } finally {
       await devgraph.close();
@@ -485,21 +451,9 @@ describe('a vendor API (Harbor fake)', () => {
       ],
     });
     const secrets = new Secrets();
-    const settings = loadConfig(text, { env: {}, secrets, origin: 'test' });
     const discover = async (shard?: { index: number; count: number }) => {
-      const http = new HttpClient();
-      try {
-        const r = await runDiscovery(settings, {
-          secrets,
-          log: silentLog,
-          http,
-          generatedAt: '2025-01-01T00:00:00Z',
-          ...(shard ? { shard } : {}),
-        });
-        return JSON.parse(await publishedGraphText(r.graph, secrets)) as Graph;
-      } finally {
-        await http.close();
-      }
+      const r = await discoverText(text, { secrets, http: new HttpClient(), shard });
+      return JSON.parse(await publishedGraphText(r.graph, secrets)) as Graph;
     };
     const full = await discover();
     expect(full.receipts.length).toBeGreaterThan(3);

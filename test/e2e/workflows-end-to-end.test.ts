@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { run } from '../../src/shell/action-main.js';
+import { runActionInProcess } from '../support/action-in-process.js';
 import { type DevgraphFake, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 import { type GitHubCommentsFake, startGitHubCommentsFake } from '../support/fakes/github-comments-fake.js';
 
@@ -87,50 +87,28 @@ afterAll(async () => {
 });
 
 /** One run of the step, as the runner would start it; the state directory is the workflow's own. */
-async function runStep(file: string, day: number) {
-  const inputs = {
-    ...actionInputs(file, registry.url, devgraph.url),
-    'state-dir': join(dir, `${file}-state`),
-  };
-  const outputFile = join(dir, `${file}-${day}.out`);
-  const summaryFile = join(dir, `${file}-${day}.md`);
-  await writeFile(outputFile, '');
-  await writeFile(summaryFile, '');
-  const env: Record<string, string> = {
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: dir,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-    GITHUB_API_URL: github.url,
-    GITHUB_EVENT_NAME: file === 'pr-check.yml' ? 'pull_request' : 'push',
-    GITHUB_EVENT_PATH: join(dir, 'event.json'),
-    // The state directory stays on disk between days, as the Actions cache would bring it back.
-    INPUT_CACHE: 'false',
-    'INPUT_GITHUB-TOKEN': GITHUB_TOKEN,
-  };
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  let log = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    log += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await run({ ...process.env });
-  } finally {
-    vi.restoreAllMocks();
-    vi.unstubAllEnvs();
-  }
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  const outputs: Record<string, string> = {};
-  const text = await readFile(outputFile, 'utf8');
-  for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]!] = m[3]!;
-  // summary.md, as written for this run (@actions/core keeps the first GITHUB_STEP_SUMMARY path
-  // it saw for the life of the process, so the job-summary file of a later run stays empty here).
+async function runStep(file: string) {
+  const r = await runActionInProcess(
+    dir,
+    {
+      // The state directory stays on disk between days, as the Actions cache would bring it back.
+      cache: 'false',
+      'github-token': GITHUB_TOKEN,
+      ...actionInputs(file, registry.url, devgraph.url),
+      'state-dir': join(dir, `${file}-state`),
+    },
+    {
+      GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+      GITHUB_API_URL: github.url,
+      GITHUB_EVENT_NAME: file === 'pr-check.yml' ? 'pull_request' : 'push',
+      GITHUB_EVENT_PATH: join(dir, 'event.json'),
+    },
+    { jobSummary: true },
+  );
+  const outputs = r.values;
+  // summary.md, as written for this run.
   const summary = outputs['summary-path'] ? await readFile(outputs['summary-path'], 'utf8') : '';
-  return { inputs, outputs, exitCode, log, summary };
+  return { outputs, exitCode: r.exitCode, log: r.log, summary };
 }
 
 const MOVED = { provider: 'demo', repository: 'acme/payments-api', tag: 'v1.3.0', from: v130, to: v140 };
@@ -139,7 +117,7 @@ describe('the three workflows, end to end against fakes', () => {
   it('scheduled inventory: uploads the graph, writes nothing on an unchanged day, updates one image after a move', async () => {
     await serve(original);
     const file = 'scheduled-inventory.yml';
-    const day1 = await runStep(file, 1);
+    const day1 = await runStep(file);
     expect(day1.exitCode).toBeUndefined();
     expect(day1.outputs['devgraph-uploaded']).toBe('true');
     expect(day1.outputs.changed).toBe('false');
@@ -152,7 +130,7 @@ describe('the three workflows, end to end against fakes', () => {
     expect(day1.log).toMatch(/Devgraph upload to 127\.0\.0\.1:\d+ \(environment /);
 
     const writes = devgraph.writes().length;
-    const day2 = await runStep(file, 2);
+    const day2 = await runStep(file);
     expect(day2.outputs).toMatchObject({
       changed: 'false',
       'new-tags': '[]',
@@ -163,7 +141,7 @@ describe('the three workflows, end to end against fakes', () => {
     expect(day2.summary).toContain('Changes: none since the inventory of');
 
     await serve(movedContent());
-    const day3 = await runStep(file, 3);
+    const day3 = await runStep(file);
     expect(day3.exitCode).toBeUndefined();
     expect(JSON.parse(day3.outputs['moved-tags']!)).toEqual([MOVED]);
     expect(day3.summary).toContain('1 moved tag');
@@ -181,19 +159,19 @@ describe('the three workflows, end to end against fakes', () => {
   it('PR check: one sticky comment, no changes on an unchanged day, and the guard fails naming both digests', async () => {
     await serve(original);
     const file = 'pr-check.yml';
-    const day1 = await runStep(file, 1);
+    const day1 = await runStep(file);
     expect(day1.exitCode).toBeUndefined();
     expect(github.comments).toHaveLength(1);
     expect(github.comments[0]!.body).toContain('first inventory');
 
-    const day2 = await runStep(file, 2);
+    const day2 = await runStep(file);
     expect(day2.exitCode).toBeUndefined();
     expect(day2.outputs.changed).toBe('false');
     expect(github.comments).toHaveLength(1);
     expect(github.comments[0]!.body).toContain('none since the inventory of');
 
     await serve(movedContent());
-    const day3 = await runStep(file, 3);
+    const day3 = await runStep(file);
     expect(day3.exitCode).toBe(1);
     expect(day3.log).toContain(`demo acme/payments-api:v1.3.0 moved from ${v130} to ${v140}`);
     expect(JSON.parse(day3.outputs['moved-tags']!)).toEqual([MOVED]);
@@ -206,13 +184,13 @@ describe('the three workflows, end to end against fakes', () => {
   it('after push: reports what the push added, then nothing, then the moved tag', async () => {
     await serve(original.filter((r) => r.name !== 'acme/payments-api'));
     const file = 'after-push.yml';
-    const day1 = await runStep(file, 1);
+    const day1 = await runStep(file);
     expect(day1.exitCode).toBeUndefined();
     expect(day1.outputs['new-tags']).toBe('[]');
 
     // The push: a repository appears with its tags.
     await serve(original);
-    const day2 = await runStep(file, 2);
+    const day2 = await runStep(file);
     const added = JSON.parse(day2.outputs['new-tags']!) as Array<{
       repository: string;
       tag: string;
@@ -228,11 +206,11 @@ describe('the three workflows, end to end against fakes', () => {
     ).toBe(true);
     expect(day2.outputs.changed).toBe('true');
 
-    const day3 = await runStep(file, 3);
+    const day3 = await runStep(file);
     expect(day3.outputs).toMatchObject({ changed: 'false', 'new-tags': '[]', 'moved-tags': '[]' });
 
     await serve(movedContent());
-    const day4 = await runStep(file, 4);
+    const day4 = await runStep(file);
     expect(JSON.parse(day4.outputs['moved-tags']!)).toEqual([MOVED]);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
@@ -18,7 +18,7 @@ import { silentLog } from '../../src/log.js';
 import type { Graph, GraphReceipt } from '../../src/model/graph.js';
 import { type RunResult, runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { type QuayFake, startQuayFake } from '../support/fakes/quay-fake.js';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../support/fault-proxy.js';
 import { pushRepositories } from '../support/push-content.js';
@@ -783,19 +783,10 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
         ],
       }),
     );
-    const stderr: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr.push(String(chunk));
-      return true;
-    });
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    let code: number;
-    try {
-      code = await main(['discover', '--config', file, '--out', dir, '--quiet'], ENV);
-    } finally {
-      spy.mockRestore();
-      out.mockRestore();
-    }
+    const { code, stderr } = await runCliInProcess(
+      ['discover', '--config', file, '--out', dir, '--quiet'],
+      ENV,
+    );
     expect(code).toBe(2);
     const graph = JSON.parse(await readFile(join(dir, 'graph.json'), 'utf8')) as Graph;
     const reason =
@@ -813,8 +804,8 @@ describe.skipIf(!registryAvailable())('faults between discovery and a real regis
       },
     ]);
     expect(graph.entities.map((e) => e.kind)).toEqual(['DockerRegistry']);
-    expect(stderr.join('')).toContain(`warning: faults: ${reason}`);
-    expect(stderr.join('')).not.toContain('alice-secret');
+    expect(stderr).toContain(`warning: faults: ${reason}`);
+    expect(stderr).not.toContain('alice-secret');
   });
 
   function manifestsOf(repo: string): string[] {

@@ -9,9 +9,10 @@ import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import { literalRepositories } from '../../src/registries/acr.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
-import { runDiscovery } from '../../src/run-discovery.js';
+import type { RunResult } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import {
   type AcrFake,
   ADMIN,
@@ -60,28 +61,12 @@ function yamlFor(p: Provider): string {
   });
 }
 
-async function discover(
+const discover = (
   text: string,
   opts: { env?: Record<string, string>; http?: HttpClient; ambientEnv?: Record<string, string> } = {},
-) {
-  const secrets = new Secrets();
-  const settings = loadConfig(text, { env: opts.env ?? {}, secrets, origin: 'test' });
-  const http = opts.http ?? new HttpClient({ sleep: async () => {} });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      ambient: { env: opts.ambientEnv ?? {} },
-    });
-    return r;
-  } finally {
-    await http.close();
-  }
-}
+) => discoverText(text, { env: opts.env, http: opts.http, ambient: { env: opts.ambientEnv ?? {} } });
 
-type Result = Awaited<ReturnType<typeof discover>>;
+type Result = Pick<RunResult, 'graph'>;
 const receiptsOf = (r: Result) =>
   Object.fromEntries(r.graph.receipts.map((x) => [`${x.provider}:${x.repository}`, x]));
 const imageTags = (r: Result, repository: string) =>

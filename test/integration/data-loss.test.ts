@@ -12,7 +12,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, parseRegistryPath, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
@@ -20,10 +19,11 @@ import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
+import { plainRegistryConfig } from '../support/config-text.js';
+import { discoverText } from '../support/discover-text.js';
 import { type ActionsCacheFake, createActionsCacheFake } from '../support/fakes/actions-cache-fake.js';
 import {
   type DevgraphFake,
@@ -152,24 +152,9 @@ async function serve(
   return registry.url;
 }
 
-function settingsFor(url: string, extra = '') {
-  const secrets = new Secrets();
-  const text = `providers:
-  - name: demo
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      timeout: 5
-${extra}      selectors:
-        - max_tags: 0
-`;
-  return { secrets, settings: loadConfig(text, { env: {}, secrets, origin: 'test' }) };
-}
-
-async function discoverGraph(url: string, extra = ''): Promise<Graph> {
-  const { secrets, settings } = settingsFor(url, extra);
-  return (await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW })).graph.load();
+async function discoverGraph(url: string, extra: string[] = []): Promise<Graph> {
+  const r = await discoverText(configText(url, ...extra), { http: new HttpClient(), generatedAt: NOW });
+  return r.graph.load();
 }
 
 async function upload(graph: Graph, target: string, http = new HttpClient()) {
@@ -334,7 +319,7 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
     name: string;
     fault?: RegistryFault;
     unreachable?: boolean;
-    extra?: string;
+    extra?: string[];
     pageSize?: number;
   }> = [
     { name: 'catalog 503', fault: 'catalog-503' },
@@ -342,7 +327,7 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
     { name: 'catalog answering broken JSON', fault: 'catalog-invalid-json' },
     { name: 'catalog answering JSON without "repositories"', fault: 'catalog-json-without-repositories' },
     { name: 'catalog denied (401)', fault: 'catalog-denied-401' },
-    { name: 'catalog cut short by max_pages', extra: '      max_pages: 1\n', pageSize: 2 },
+    { name: 'catalog cut short by max_pages', extra: ['max_pages: 1'], pageSize: 2 },
     { name: 'registry unreachable', unreachable: true },
   ];
 
@@ -401,8 +386,9 @@ describe('(a) an incomplete discovery deletes nothing it did not see completely'
   });
 });
 
-function configText(url: string): string {
-  return `providers:\n  - name: demo\n    type: docker\n    config:\n      registry_type: private\n      api_url: ${url}\n      timeout: 5\n      selectors:\n        - max_tags: 0\n`;
+/** The demo provider reading every tag, with `extra` YAML lines under `config:`. */
+function configText(url: string, ...extra: string[]): string {
+  return plainRegistryConfig(url, { lines: ['timeout: 5', ...extra] });
 }
 
 let runId = 0;
@@ -570,23 +556,8 @@ describe('(c) a state directory left by a killed run', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]) {
-    let stderr = '';
-    let stdout = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      stderr += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      stdout += String(chunk);
-      return true;
-    });
-    const code = await main(['discover', '--config', configPath, ...args], {
-      SOURCE_DATE_EPOCH: '1767225600',
-    });
-    vi.restoreAllMocks();
-    return { code, stderr, stdout };
-  }
+  const cli = (args: string[]) =>
+    runCliInProcess(['discover', '--config', configPath, ...args], { SOURCE_DATE_EPOCH: '1767225600' });
 
   /** The graph without request counts, which a warm run rightly lowers. */
   function comparable(text: string): string {

@@ -2,17 +2,16 @@
 // against Devgraph's OpenAPI document, and checks what the fake stored and every call it saw.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistryOptions, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import type { RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { type DevgraphUploadOptions, uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import type { Log } from '../../src/log.js';
-import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { plainRegistryConfig } from '../support/config-text.js';
+import { discoverText } from '../support/discover-text.js';
 import { type DevgraphFake, type FakeRelation, startDevgraphFake } from '../support/fakes/devgraph-fake.js';
 
 const TOKEN = 'dg_test_token_5f2c9a1e7b';
@@ -34,18 +33,6 @@ async function fake(limit?: number): Promise<DevgraphFake> {
   return f;
 }
 
-function config(url: string): string {
-  return `providers:
-  - name: demo
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      selectors:
-        - max_tags: 0
-`;
-}
-
 /** Discovers the given content on a demo registry; `port` keeps the URL (and so the graph) stable. */
 async function discover(
   repos: RepositoryContent[],
@@ -53,9 +40,11 @@ async function discover(
 ): Promise<{ graph: Graph; port: number }> {
   const registry = await startDemoRegistry(repos, opts);
   try {
-    const secrets = new Secrets();
-    const settings = loadConfig(config(registry.url), { env: {}, secrets, origin: 'test config' });
-    const { graph } = await runDiscovery(settings, { secrets, log: silentLog, generatedAt: NOW });
+    const { graph } = await discoverText(plainRegistryConfig(registry.url), {
+      origin: 'test config',
+      http: new HttpClient(),
+      generatedAt: NOW,
+    });
     return { graph: graph.load(), port: Number(new URL(registry.url).port) };
   } finally {
     await registry.close();

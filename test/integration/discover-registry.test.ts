@@ -5,13 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { BuiltImage } from '../../src/demo/image-builder.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
 import type { Entity, Graph } from '../../src/model/graph.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
+import { discoverText } from '../support/discover-text.js';
 import { publishedGraphText } from '../support/graph-file.js';
 import { pushRepositories } from '../support/push-content.js';
 import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
@@ -52,33 +49,21 @@ async function discoverOnce(
   registry: RunningRegistry,
   opts: { username?: string; password?: string; token?: string; stateDir?: string } = {},
 ) {
-  const secrets = new Secrets();
   const text = opts.token
     ? configFor(registry).replace('      selectors:', '      token: ${REGISTRY_TOKEN}\n      selectors:')
     : configFor(registry, opts);
-  const settings = loadConfig(text, {
+  const result = await discoverText(text, {
     env: { REGISTRY_PASSWORD: opts.password, REGISTRY_TOKEN: opts.token },
-    secrets,
     origin: 'test config',
+    http: new HttpClient(),
+    generatedAt: GENERATED_AT,
+    stateDir: opts.stateDir,
   });
-  const http = new HttpClient();
-  try {
-    const result = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      generatedAt: GENERATED_AT,
-      http,
-      ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
-    });
-    return {
-      ...result,
-      graph: result.graph.load(),
-      counts: Object.fromEntries(http.counts),
-      text: await publishedGraphText(result.graph, secrets),
-    };
-  } finally {
-    await http.close();
-  }
+  return {
+    ...result,
+    graph: result.graph.load(),
+    text: await publishedGraphText(result.graph, result.secrets),
+  };
 }
 
 const byKind = (g: Graph, kind: Entity['kind']) => g.entities.filter((e) => e.kind === kind);

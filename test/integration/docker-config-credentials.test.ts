@@ -5,9 +5,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { main } from '../../src/shell/cli-main.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { pushRepositories } from '../support/push-content.js';
 import {
   DEFAULT_USERS,
@@ -51,27 +51,14 @@ ${credentials}      selectors:
         - max_tags: 1
 `,
     );
-    let stdout = '';
-    let stderr = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
-      stdout += String(c);
-      return true;
-    });
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
-      stderr += String(c);
-      return true;
-    });
-    let code: number;
-    try {
-      code = await main(['discover', '--config', configPath, '--out', out], {
+    const { code, stdout, stderr } = await runCliInProcess(
+      ['discover', '--config', configPath, '--out', out],
+      {
         DOCKER_CONFIG: dockerDir,
         HOME: dir,
         REG_PASSWORD: PASSWORD,
-      });
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-    }
+      },
+    );
     const graph = await readFile(join(out, 'graph.json'), 'utf8').catch(() => '');
     const summary = await readFile(join(out, 'summary.md'), 'utf8').catch(() => '');
     const everything = stdout + stderr + graph + summary;

@@ -11,13 +11,12 @@ import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
 import type { Graph } from '../../src/model/graph.js';
 import { HubApi } from '../../src/registries/docker-hub.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { type DockerHubFake, startDockerHubFake } from '../support/fakes/docker-hub-fake.js';
 import { newestOfMany } from '../support/fakes/many-tags.js';
 
@@ -63,7 +62,7 @@ interface RunSpec {
 }
 
 /** The README example with the fake's URLs, the credential form asked for and optional selectors. */
-function settingsFor(spec: RunSpec, secrets: Secrets) {
+function configFor(spec: RunSpec): { text: string; env: Record<string, string> } {
   const doc = parse(EXAMPLE) as { providers: Array<{ config: Record<string, unknown> }> };
   const config = doc.providers[0]!.config;
   config.api_url = spec.apiUrl ?? fake.registryUrl;
@@ -85,31 +84,19 @@ function settingsFor(spec: RunSpec, secrets: Secrets) {
   }
   if (creds === 'password') env.DOCKERHUB_TOKEN = PASSWORD;
   if (creds === 'wrong') env.DOCKERHUB_TOKEN = 'not-the-password';
-  return loadConfig(stringify(doc), { env, secrets, origin: 'examples/configs/docker-hub.yml' });
+  return { text: stringify(doc), env };
+}
+
+const ORIGIN = 'examples/configs/docker-hub.yml';
+
+function settingsFor(spec: RunSpec, secrets: Secrets) {
+  const { text, env } = configFor(spec);
+  return loadConfig(text, { env, secrets, origin: ORIGIN });
 }
 
 async function discover(spec: RunSpec = {}) {
-  const secrets = new Secrets();
-  const settings = settingsFor(spec, secrets);
-  const waits: number[] = [];
-  const http = new HttpClient({
-    sleep: async (ms) => {
-      waits.push(ms);
-    },
-  });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      ...(spec.stateDir ? { stateDir: spec.stateDir } : {}),
-      ...(spec.ambient ? { ambient: spec.ambient } : {}),
-    });
-    return { ...r, waits, retries: http.retries, secrets };
-  } finally {
-    await http.close();
-  }
+  const { text, env } = configFor(spec);
+  return discoverText(text, { env, origin: ORIGIN, stateDir: spec.stateDir, ambient: spec.ambient });
 }
 
 const LIBRARY = [{ namespace_pattern: 'library', repository_pattern: '^(nginx|redis)$', max_tags: 2 }];

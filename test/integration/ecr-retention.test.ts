@@ -5,14 +5,11 @@
 // times, tags, untagged rows).
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load-config.js';
 import { content as buildContent, type RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
+import { type DiscoverTextOptions, discoverText } from '../support/discover-text.js';
 import { renameRepositories } from '../support/fakes/content-facts.js';
 import {
   type EcrFake,
@@ -80,23 +77,21 @@ const config = (fake: EcrFake, retention?: Record<string, unknown>) =>
     ],
   });
 
+/** A discovery of `fake` as the CLI makes one, with AWS credentials in the environment. */
+const discoverEcr = (text: string, options: DiscoverTextOptions = {}) =>
+  discoverText(text, {
+    origin: 'ecr.yml',
+    http: new HttpClient({ baseBackoffMs: 1 }),
+    ambient: { env: AWS_ENV },
+    ...options,
+  });
+
 async function discover(fake: EcrFake, retention: Record<string, unknown>, apply = false) {
-  const secrets = new Secrets();
-  const settings = loadConfig(config(fake, retention), { env: {}, secrets, origin: 'ecr.yml' });
-  const http = new HttpClient({ baseBackoffMs: 1 });
-  try {
-    const run = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2026-12-01T00:00:00Z',
-      ambient: { env: AWS_ENV },
-      ...(apply ? { applyRetention: {} } : {}),
-    });
-    return { ...run, plan: run.retention!.plans[0]! };
-  } finally {
-    await http.close();
-  }
+  const run = await discoverEcr(config(fake, retention), {
+    generatedAt: '2026-12-01T00:00:00Z',
+    ...(apply ? { applyRetention: {} } : {}),
+  });
+  return { ...run, plan: run.retention!.plans[0]! };
 }
 
 /** A lifecycle rule: expire untagged images pushed more than 7 days ago. */
@@ -134,14 +129,7 @@ describe('ECR untagged images: from the listing already read', () => {
   it('adds no request to a discovery: retention and a lifecycle preview cost what discovery costs', async () => {
     const { content } = repository();
     fake = await startEcrFake({ repositories: [content] });
-    const secrets = new Secrets();
-    const plain = loadConfig(config(fake), { env: {}, secrets, origin: 'ecr.yml' });
-    const http = new HttpClient({ baseBackoffMs: 1 });
-    try {
-      await runDiscovery(plain, { secrets, log: silentLog, http, ambient: { env: AWS_ENV } });
-    } finally {
-      await http.close();
-    }
+    await discoverEcr(config(fake));
     const before = { api: fake.apiCalls.map((c) => c.op), registry: fake.registry.requests.length };
     fake.apiCalls.length = 0;
     fake.registry.requests.length = 0;

@@ -14,9 +14,9 @@ import type { Graph } from '../../src/model/graph.js';
 import { vulnerabilityCounts } from '../../src/registries/ecr.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { renameRepositories, tagFacts } from '../support/fakes/content-facts.js';
 import {
   type EcrFake,
@@ -59,22 +59,15 @@ interface RunOptions {
   log?: Log;
 }
 
-async function run(yaml: string, o: RunOptions = {}) {
-  const secrets = new Secrets();
-  const settings = loadConfig(yaml, { env: o.env ?? {}, secrets, origin: 'ecr.yml' });
-  const http = new HttpClient({ baseBackoffMs: 1 });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: o.log ?? silentLog,
-      http,
-      generatedAt: '2025-07-01T00:00:00Z',
-      ambient: { env: {}, ...o.ambient },
-    });
-    return { ...r, secrets, counts: Object.fromEntries(http.counts) };
-  } finally {
-    await http.close();
-  }
+function run(yaml: string, o: RunOptions = {}) {
+  return discoverText(yaml, {
+    env: o.env,
+    origin: 'ecr.yml',
+    log: o.log,
+    http: new HttpClient({ baseBackoffMs: 1 }),
+    generatedAt: '2025-07-01T00:00:00Z',
+    ambient: { env: {}, ...o.ambient },
+  });
 }
 
 const images = (g: Graph) => g.entities.filter((e) => e.kind === 'DockerImage');

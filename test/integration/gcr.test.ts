@@ -3,14 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load-config.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
 import { leadingSegments, walkRoots } from '../../src/registries/gcr.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { renameRepositories } from '../support/fakes/content-facts.js';
 import {
   type GcrFake,
@@ -66,22 +63,7 @@ function yamlFor(providers: Provider[]): string {
   });
 }
 
-async function discover(text: string, opts: { env?: Record<string, string>; http?: HttpClient } = {}) {
-  const secrets = new Secrets();
-  const settings = loadConfig(text, { env: opts.env ?? {}, secrets, origin: 'test' });
-  const http = opts.http ?? new HttpClient({ sleep: async () => {} });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-    });
-    return { ...r, http, secrets };
-  } finally {
-    await http.close();
-  }
-}
+const discover = discoverText;
 
 const receiptsOf = (r: Awaited<ReturnType<typeof discover>>) =>
   Object.fromEntries(r.graph.receipts.map((x) => [x.repository, x]));

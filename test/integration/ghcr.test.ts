@@ -13,9 +13,9 @@ import type { Log } from '../../src/log.js';
 import { silentLog } from '../../src/log.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { Ambient } from '../../src/registries/registry-adapter.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText as discoverWith } from '../support/discover-text.js';
 import {
   buildNumber,
   type GhcrFake,
@@ -77,25 +77,10 @@ async function discoverText(
   text: string,
   o: { ambient?: Ambient; env?: Record<string, string>; stateDir?: string } = {},
 ) {
-  const secrets = new Secrets();
-  const settings = loadConfig(text, { env: o.env ?? {}, secrets, origin: 'test' });
-  const waits: number[] = [];
-  const http = new HttpClient({ sleep: async (ms) => void waits.push(ms) });
   const warnings: string[] = [];
   const log: Log = { info() {}, debug() {}, warn: (m) => void warnings.push(m) };
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-      ...(o.ambient ? { ambient: o.ambient } : {}),
-      ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-    });
-    return { ...r, warnings, waits, counts: Object.fromEntries(http.counts) };
-  } finally {
-    await http.close();
-  }
+  const r = await discoverWith(text, { ...o, log });
+  return { ...r, warnings };
 }
 
 const discover = (o: RunOpts) => discoverText(providerYaml(o), o);

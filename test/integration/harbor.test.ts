@@ -14,10 +14,10 @@ import { silentLog } from '../../src/log.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
 import { inventoryOf } from '../../src/retention/from-discovery.js';
 import { storageOf } from '../../src/retention/storage.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { NoState } from '../../src/state/state-store.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { type HarborFake, type HarborFakeOptions, startHarborFake } from '../support/fakes/harbor-fake.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
@@ -97,21 +97,8 @@ const ADMIN_SAMPLES: Run = {
   ],
 };
 
-async function discover(yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) {
-  const secrets = new Secrets();
-  const settings = loadConfig(yamlText, { env, secrets, origin: 'test' });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-    });
-    return { ...r, secrets };
-  } finally {
-    await http.close();
-  }
-}
+const discover = (yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) =>
+  discoverText(yamlText, { env, http });
 
 function config(run: Run): string {
   return stringify({

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { RegistryAuth } from '../../src/auth/registry-auth.js';
-import { loadConfig } from '../../src/config/load-config.js';
 import { type DemoRegistry, startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { buildImage, RepositoryBuilder, type RepositoryContent } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
@@ -15,9 +14,9 @@ import type { Log } from '../../src/log.js';
 import { RegistryClient } from '../../src/oci/registry-client.js';
 import { ARTIFACTORY_PAGINATION } from '../../src/registries/artifactory.js';
 import { NEXUS_PAGINATION } from '../../src/registries/nexus.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { type ArtifactoryFake, startArtifactoryFake } from '../support/fakes/artifactory-fake.js';
 import {
   DEFAULT_FAKE_USERS,
@@ -80,22 +79,10 @@ function recordingLog(): Log & { lines: string[] } {
 }
 
 async function discover(yaml: string, env: Record<string, string> = {}) {
-  const secrets = new Secrets();
-  const settings = loadConfig(yaml, { env, secrets, origin: 'test' });
-  const sleeps: number[] = [];
-  const http = new HttpClient({
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-  });
   const log = recordingLog();
-  try {
-    const r = await runDiscovery(settings, { secrets, log, http, generatedAt: GENERATED_AT });
-    const errors = r.graph.receipts.flatMap((x) => x.errors);
-    return { ...r, errors, sleeps, log: log.lines, counts: Object.fromEntries(http.counts) };
-  } finally {
-    await http.close();
-  }
+  const r = await discoverText(yaml, { env, log, generatedAt: GENERATED_AT });
+  const errors = r.graph.receipts.flatMap((x) => x.errors);
+  return { ...r, errors, sleeps: r.waits, log: log.lines };
 }
 
 const listingRequests = (reqs: FakeRequest[]) =>

@@ -1,14 +1,12 @@
 // `registry_type: private` recognises products from the /v2/ ping and hands over to their adapter;
 // a real CNCF Distribution stays on the plain OCI path.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { startDemoRegistry } from '../../src/demo/demo-registry.js';
 import { buildImage, RepositoryBuilder } from '../../src/demo/image-builder.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
-import { HttpClient, type HttpResponse } from '../../src/http/http-client.js';
+import type { HttpResponse } from '../../src/http/http-client.js';
 import { detectRegistry } from '../../src/registries/private.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
+import { discoverText } from '../support/discover-text.js';
 import { startArtifactoryFake } from '../support/fakes/artifactory-fake.js';
 import { DEFAULT_FAKE_USERS, startNexusFake } from '../support/fakes/nexus-fake.js';
 import { pushRepositories } from '../support/push-content.js';
@@ -60,7 +58,6 @@ describe('detectRegistry', () => {
 });
 
 async function discoverPrivate(apiUrl: string, creds: { username?: string; password?: string } = {}) {
-  const secrets = new Secrets();
   const yaml = `providers:
   - name: reg
     type: docker
@@ -70,22 +67,12 @@ async function discoverPrivate(apiUrl: string, creds: { username?: string; passw
 ${creds.username ? `      username: ${creds.username}\n      password: ${creds.password}\n` : ''}      selectors:
         - max_tags: 1
 `;
-  const settings = loadConfig(yaml, { env: {}, secrets, origin: 'test' });
   const lines: string[] = [];
-  const http = new HttpClient({ sleep: async () => {} });
-  try {
-    const r = await runDiscovery(settings, {
-      secrets,
-      http,
-      log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: () => {} },
-    });
-    const listed = r.graph.receipts
-      .filter((x) => x.repository !== '*')
-      .reduce((a, x) => a + x.tags_listed, 0);
-    return { ...r, lines, listed, errors: r.graph.receipts.flatMap((x) => x.errors) };
-  } finally {
-    await http.close();
-  }
+  const r = await discoverText(yaml, {
+    log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), debug: () => {} },
+  });
+  const listed = r.graph.receipts.filter((x) => x.repository !== '*').reduce((a, x) => a + x.tags_listed, 0);
+  return { ...r, lines, listed, errors: r.graph.receipts.flatMap((x) => x.errors) };
 }
 
 const manyTags = () => {

@@ -4,13 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load-config.js';
 import { sampleRepositories } from '../../src/demo/sample-repositories.js';
 import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
 import { comparableGraph } from '../support/comparable-graph.js';
+import { discoverText } from '../support/discover-text.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { manyTagsRepository, newestOfMany } from '../support/fakes/many-tags.js';
 import { type QuayFake, type QuayFakeOptions, startQuayFake } from '../support/fakes/quay-fake.js';
@@ -104,20 +101,8 @@ function config(run: Run): string {
   });
 }
 
-async function discover(yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) {
-  const secrets = new Secrets();
-  const settings = loadConfig(yamlText, { env, secrets, origin: 'test' });
-  try {
-    return await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2025-01-01T00:00:00Z',
-    });
-  } finally {
-    await http.close();
-  }
-}
+const discover = (yamlText: string, env: Record<string, string> = {}, http = new HttpClient()) =>
+  discoverText(yamlText, { env, http });
 
 const images = (g: { entities: Array<{ kind: string; spec: Record<string, unknown> }> }) =>
   g.entities.filter((e) => e.kind === 'DockerImage');

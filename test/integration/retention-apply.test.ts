@@ -16,8 +16,9 @@ import { publish } from '../../src/publish.js';
 import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { RegistryAdapter } from '../../src/registries/registry-adapter.js';
 import { applyPlan, type Deletion } from '../../src/retention/apply.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
+import { plainRegistryConfig } from '../support/config-text.js';
+import { type DiscoverTextOptions, discoverText } from '../support/discover-text.js';
 import { pushRepository } from '../support/push-content.js';
 import {
   DEFAULT_USERS,
@@ -43,37 +44,34 @@ content.tags['legacy-latest'] = facts.images.legacy.digest;
 content.tags['unsigned-stable'] = facts.images.unsigned.digest;
 const USER = 'alice';
 
-function settingsFor(registry: RunningRegistry, secrets: Secrets, retention?: string) {
-  return loadConfig(
-    `providers:
-  - name: seeded
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      username: ${USER}
-      password: \${REGISTRY_PASSWORD}
-      selectors:
-        - max_tags: 0
-${retention ? `          retention: ${retention}\n` : ''}`,
-    { env: { REGISTRY_PASSWORD: DEFAULT_USERS[USER] }, secrets, origin: 'retention apply test config' },
-  );
+const ORIGIN = 'retention apply test config';
+const ENV = { REGISTRY_PASSWORD: DEFAULT_USERS[USER] };
+
+function configFor(registry: RunningRegistry, retention?: string): string {
+  return plainRegistryConfig(registry.url, {
+    name: 'seeded',
+    lines: [`username: ${USER}`, 'password: ${REGISTRY_PASSWORD}'],
+    retention,
+  });
+}
+
+function settingsFor(registry: RunningRegistry, secrets: Secrets) {
+  return loadConfig(configFor(registry), { env: ENV, secrets, origin: ORIGIN });
+}
+
+/** A discovery of the seeded provider as the CLI makes one, with `retention` and the run's `options`. */
+function discoverSeeded(registry: RunningRegistry, retention?: string, options: DiscoverTextOptions = {}) {
+  return discoverText(configFor(registry, retention), {
+    env: ENV,
+    origin: ORIGIN,
+    http: new HttpClient(),
+    generatedAt: '2026-01-01T00:00:00Z',
+    ...options,
+  });
 }
 
 async function discover(registry: RunningRegistry): Promise<Graph> {
-  const secrets = new Secrets();
-  const http = new HttpClient();
-  try {
-    const result = await runDiscovery(settingsFor(registry, secrets), {
-      secrets,
-      log: silentLog,
-      generatedAt: '2026-01-01T00:00:00Z',
-      http,
-    });
-    return result.graph.load();
-  } finally {
-    await http.close();
-  }
+  return (await discoverSeeded(registry)).graph.load();
 }
 
 /** Runs `fn` with the engine's adapter for the seeded provider, and the requests it made by kind. */
@@ -236,23 +234,16 @@ describe('apply on the real registry with deletes disabled', () => {
 
   it('a run whose deletes are refused keeps everything in its graph, receipts as discovered', async () => {
     const before = await discover(registry);
-    const secrets = new Secrets();
-    const http = new HttpClient();
-    try {
-      const run = await runDiscovery(
-        settingsFor(registry, secrets, `{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`),
-        { secrets, log: silentLog, generatedAt: '2026-01-01T00:00:00Z', http, applyRetention: {} },
-      );
-      expect(run.retention!.applied!.counts.refused).toBe(1);
-      expect(run.retention!.applied!.counts.deleted).toBe(0);
-      const graph = run.graph.load();
-      run.graph.close();
-      expect(graph.entities).toEqual(before.entities);
-      expect(graph.relations).toEqual(before.relations);
-      expect(graph.receipts[0]!.deleted_by_retention).toBeUndefined();
-    } finally {
-      await http.close();
-    }
+    const run = await discoverSeeded(registry, `{ keep_newest: ${SUPPLY_CHAIN_IMAGES.length - 2} }`, {
+      applyRetention: {},
+    });
+    expect(run.retention!.applied!.counts.refused).toBe(1);
+    expect(run.retention!.applied!.counts.deleted).toBe(0);
+    const graph = run.graph.load();
+    run.graph.close();
+    expect(graph.entities).toEqual(before.entities);
+    expect(graph.relations).toEqual(before.relations);
+    expect(graph.receipts[0]!.deleted_by_retention).toBeUndefined();
   }, 60_000);
 });
 
@@ -270,21 +261,8 @@ describe('retention apply in a run: its graph says what the registry holds now',
   });
 
   /** A run as the CLI makes it, with a state directory so each run is compared with the last. */
-  async function run(retention?: string, applyRetention?: { maxDeletions?: number }) {
-    const secrets = new Secrets();
-    const http = new HttpClient();
-    try {
-      return await runDiscovery(settingsFor(registry, secrets, retention), {
-        secrets,
-        log: silentLog,
-        generatedAt: '2026-01-01T00:00:00Z',
-        http,
-        stateDir: join(dir, 'state'),
-        ...(applyRetention ? { applyRetention } : {}),
-      });
-    } finally {
-      await http.close();
-    }
+  function run(retention?: string, applyRetention?: { maxDeletions?: number }) {
+    return discoverSeeded(registry, retention, { stateDir: join(dir, 'state'), applyRetention });
   }
 
   it("the run's graph.json equals a fresh discovery's; the change report calls the deleted tags removed", async () => {

@@ -13,6 +13,7 @@ import { openAdapter } from '../../src/registries/open-adapter.js';
 import type { Ambient, RegistryAdapter } from '../../src/registries/registry-adapter.js';
 import { applyPlan } from '../../src/retention/apply.js';
 import { Secrets } from '../../src/secrets.js';
+import { plainRegistryConfig } from '../support/config-text.js';
 import { tagFacts } from '../support/fakes/content-facts.js';
 import { type DockerHubFake, startDockerHubFake } from '../support/fakes/docker-hub-fake.js';
 import { type EcrFake, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, startEcrFake } from '../support/fakes/ecr-fake.js';
@@ -51,15 +52,7 @@ afterAll(async () => {
 const del = (o: Opened, repo: string, digest: string, tags: string[] = []) =>
   o.adapter.deleteManifest!(repo, digest, tags, { requests: 0 });
 
-const plainYaml = (url: string) => `providers:
-  - name: plain
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${url}
-      selectors:
-        - max_tags: 0
-`;
+const plainYaml = (url: string) => plainRegistryConfig(url, { name: 'plain' });
 
 describe('plain OCI registries: DELETE /v2/<name>/manifests/<digest>', () => {
   it('deletes the manifest with every tag on it, one request each, when deletes are enabled', async () => {

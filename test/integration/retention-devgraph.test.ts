@@ -5,17 +5,17 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadToDevgraph } from '../../src/devgraph/upload.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { silentLog } from '../../src/log.js';
 import type { RetentionPlan } from '../../src/retention/plan.js';
-import { type RunOptions, runDiscovery } from '../../src/run-discovery.js';
+import type { RunOptions } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
-import { main } from '../../src/shell/cli-main.js';
 import { runActionInProcess } from '../support/action-in-process.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { retentionConfig } from '../support/config-text.js';
+import { discoverText } from '../support/discover-text.js';
 import {
   type DevgraphFake,
   type FakeEntity,
@@ -40,14 +40,6 @@ const ATTEMPTS = 3;
 
 const { content, facts } = supplyChainRepository();
 
-function settingsFor(registry: RunningRegistry, retention: string, secrets: Secrets) {
-  return loadConfig(retentionConfig(registry.url, retention), {
-    env: {},
-    secrets,
-    origin: 'retention devgraph test config',
-  });
-}
-
 /** Why retention-plan.json in `dir` keeps the `legacy` image. */
 async function whyLegacyKept(dir: string) {
   const written = JSON.parse(await readFile(join(dir, 'retention-plan.json'), 'utf8')) as {
@@ -59,20 +51,13 @@ async function whyLegacyKept(dir: string) {
 const DEPLOYMENT_REASON = { by: 'in_use', detail: 'in use in Devgraph: Deployment/web USES it' };
 
 async function discover(registry: RunningRegistry, retention: string, extra: Partial<RunOptions> = {}) {
-  const secrets = new Secrets();
-  const http = new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxAttempts: ATTEMPTS });
-  try {
-    const run = await runDiscovery(settingsFor(registry, retention, secrets), {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2026-01-01T00:00:00Z',
-      ...extra,
-    });
-    return { run, graph: run.graph.load() };
-  } finally {
-    await http.close();
-  }
+  const run = await discoverText(retentionConfig(registry.url, retention), {
+    origin: 'retention devgraph test config',
+    http: new HttpClient({ sleep: async () => {}, baseBackoffMs: 1, maxAttempts: ATTEMPTS }),
+    generatedAt: '2026-01-01T00:00:00Z',
+    ...extra,
+  });
+  return { run, graph: run.graph.load() };
 }
 
 const foreign = (kind: string, name: string): FakeEntity => ({
@@ -259,22 +244,10 @@ describe('retention protects what Devgraph shows in use (issue 17)', () => {
       await writeFile(configPath, retentionConfig(registry.url, '{ keep_newest: 0 }'));
       const writes = devgraph.writes().length;
       const before = listings().length;
-      const quiet = [
-        vi.spyOn(process.stdout, 'write').mockImplementation(() => true),
-        vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
-      ];
-      let code: number;
-      try {
-        code = await main(
-          ['discover', '--config', configPath, '--out', dir, '--devgraph-url', devgraph.url],
-          {
-            DEVGRAPH_TOKEN: TOKEN,
-            DEVGRAPH_ENVIRONMENT: ENVIRONMENT,
-          },
-        );
-      } finally {
-        for (const spy of quiet) spy.mockRestore();
-      }
+      const { code } = await runCliInProcess(
+        ['discover', '--config', configPath, '--out', dir, '--devgraph-url', devgraph.url],
+        { DEVGRAPH_TOKEN: TOKEN, DEVGRAPH_ENVIRONMENT: ENVIRONMENT },
+      );
       expect(code).toBe(0);
       expect(listings().length).toBeGreaterThan(before);
       expect(devgraph.writes()).toHaveLength(writes);

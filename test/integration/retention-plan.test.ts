@@ -5,7 +5,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Storage } from '../../src/graph/storage-ledger.js';
 import { HttpClient } from '../../src/http/http-client.js';
@@ -14,9 +13,9 @@ import type { Entity } from '../../src/model/graph.js';
 import { formatBytes } from '../../src/output/summary-markdown.js';
 import { publish } from '../../src/publish.js';
 import { parseInUse } from '../../src/retention/in-use.js';
-import { runDiscovery } from '../../src/run-discovery.js';
 import { Secrets } from '../../src/secrets.js';
 import { retentionConfig } from '../support/config-text.js';
+import { discoverText } from '../support/discover-text.js';
 import { pushRepository } from '../support/push-content.js';
 import { type RunningRegistry, registryAvailable, startRegistry } from '../support/registry-process.js';
 import { SUPPLY_CHAIN_IMAGES, supplyChainRepository } from '../support/supply-chain-content.js';
@@ -27,31 +26,19 @@ if (!registryAvailable()) {
 
 const { content, facts } = supplyChainRepository();
 
-async function discover(
+function discover(
   registry: RunningRegistry,
   retention: string,
   inUse?: string,
   applyRetention?: { maxDeletions?: number },
 ) {
-  const secrets = new Secrets();
-  const settings = loadConfig(retentionConfig(registry.url, retention), {
-    env: {},
-    secrets,
+  return discoverText(retentionConfig(registry.url, retention), {
     origin: 'retention test config',
+    http: new HttpClient(),
+    generatedAt: '2026-01-01T00:00:00Z',
+    inUse: inUse ? parseInUse(inUse) : undefined,
+    applyRetention,
   });
-  const http = new HttpClient();
-  try {
-    return await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      generatedAt: '2026-01-01T00:00:00Z',
-      ...(inUse ? { inUse: parseInUse(inUse) } : {}),
-      ...(applyRetention ? { applyRetention } : {}),
-    });
-  } finally {
-    await http.close();
-  }
 }
 
 describe('retention plan end to end (issue 17)', () => {

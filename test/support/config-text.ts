@@ -16,16 +16,33 @@ export function withSelector(...body: string[]): string {
   return withConfig('selectors:', ...body.map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)));
 }
 
+export interface PlainRegistryOptions {
+  /** The provider's name; demo unless given. */
+  name?: string;
+  /** YAML lines under `config:` after api_url: credentials, timeout. */
+  lines?: string[];
+  /** The selector's `retention:` (flow YAML); none unless given. */
+  retention?: string;
+}
+
+/** One provider reading every tag (`max_tags: 0`) of the plain registry at `apiUrl`. */
+export function plainRegistryConfig(apiUrl: string, options: PlainRegistryOptions = {}): string {
+  return [
+    'providers:',
+    `  - name: ${options.name ?? 'demo'}`,
+    '    type: docker',
+    '    config:',
+    '      registry_type: private',
+    `      api_url: ${apiUrl}`,
+    ...(options.lines ?? []).map((l) => `      ${l}`),
+    '      selectors:',
+    '        - max_tags: 0',
+    ...(options.retention ? [`          retention: ${options.retention}`] : []),
+    '',
+  ].join('\n');
+}
+
 /** A provider named supply reading every tag of the plain registry at `apiUrl`, with `retention` (flow YAML). */
 export function retentionConfig(apiUrl: string, retention: string): string {
-  return `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${apiUrl}
-      selectors:
-        - max_tags: 0
-          retention: ${retention}
-`;
+  return plainRegistryConfig(apiUrl, { name: 'supply', retention });
 }

@@ -1,7 +1,6 @@
 // One repository for untagged_older_than against each vendor's fake: what its listing names
 // without a tag, old and young, beside a tagged multi-arch image whose platform manifests are
 // untagged too. Retention counts ages from the clock, so the content is dated back from it.
-import { loadConfig } from '../../src/config/load-config.js';
 import {
   type BuiltImage,
   buildImage,
@@ -9,10 +8,7 @@ import {
   RepositoryBuilder,
   type RepositoryContent,
 } from '../../src/demo/image-builder.js';
-import { HttpClient } from '../../src/http/http-client.js';
-import { silentLog } from '../../src/log.js';
-import { runDiscovery } from '../../src/run-discovery.js';
-import { Secrets } from '../../src/secrets.js';
+import { discoverText } from './discover-text.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -83,18 +79,6 @@ export function untaggedRepository(name: string, now = Date.now()): UntaggedCont
  * One run of discovery over a config's text, as the shells run it, planning retention and, with
  * `apply`, deleting what the plan lists.
  */
-export async function runRetention(configText: string, apply = false) {
-  const secrets = new Secrets();
-  const settings = loadConfig(configText, { env: {}, secrets, origin: 'test' });
-  const http = new HttpClient({ sleep: async () => {} });
-  try {
-    return await runDiscovery(settings, {
-      secrets,
-      log: silentLog,
-      http,
-      ...(apply ? { applyRetention: {} } : {}),
-    });
-  } finally {
-    await http.close();
-  }
+export function runRetention(configText: string, apply = false) {
+  return discoverText(configText, apply ? { applyRetention: {} } : {});
 }
