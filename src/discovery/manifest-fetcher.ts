@@ -1,6 +1,7 @@
 // Manifests and configs are content-addressed, so each is fetched at most once per digest: first
 // from this run's memory, then from the state directory, then from the registry (and stored).
 import type { Tally } from '../http/http-client.js';
+import { settleAll } from '../http/semaphore.js';
 import type { ManifestRecord, Platform, StateSavings } from '../model/discovery.js';
 import {
   type ImageConfig,
@@ -129,7 +130,7 @@ export class ManifestFetcher {
   /** The record for a manifest and, for an index, for each of its platform manifests. */
   async tree(repo: string, digest: string, tally: Tally): Promise<ManifestRecord[]> {
     const root = await this.load(repo, digest, tally);
-    const children = await Promise.all((root.children ?? []).map((d) => this.load(repo, d, tally)));
+    const children = await settleAll((root.children ?? []).map((d) => this.load(repo, d, tally)));
     return [root, ...children];
   }
 
@@ -227,7 +228,7 @@ export class ManifestFetcher {
     }
     const platforms = parsed.children.filter((c) => !c.attestation);
     const attestations = parsed.children.filter((c) => c.attestation);
-    const children = await Promise.all(
+    const children = await settleAll(
       platforms.map((c) => this.load(repo, c.digest, tally, c.platform ? platformOf(c.platform) : undefined)),
     );
     const primary =

@@ -42,7 +42,12 @@ export class Semaphore {
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight; results keep the input order. After a
+ * failure no item is started, and the first failure is thrown once the calls in flight have ended:
+ * nothing started for a listing or a repository is still asking a registry (or retrying) after
+ * its caller has moved on.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -50,12 +55,29 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      results[i] = await fn(items[i]!, i);
+      try {
+        results[i] = await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
   return results;
+}
+
+/**
+ * Like Promise.all, but the first failure is thrown only once every promise has settled, for the
+ * same reason as mapLimit: an index's other children are not left reading after one has failed.
+ */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
