@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plainRegistryConfig } from '../support/config-text.js';
 import { pushRepository } from '../support/push-content.js';
 import { type RunningRegistry, startRegistry } from '../support/registry-process.js';
 import { SUPPLY_CHAIN_IMAGES, supplyChainRepository } from '../support/supply-chain-content.js';
@@ -50,21 +51,11 @@ function runBundle(
 }
 
 function config(): string {
-  return `providers:
-  - name: supply
-    type: docker
-    config:
-      registry_type: private
-      api_url: ${registry.url}
-      discover_vulnerabilities: true
-      verify:
-        keys:
-          - \${COSIGN_PUBLIC_KEY}
-      selectors:
-        - max_tags: 0
-          require:
-            verified: true
-`;
+  return plainRegistryConfig(registry.url, {
+    name: 'supply',
+    lines: ['discover_vulnerabilities: true', 'verify:', '  keys:', '    - ${COSIGN_PUBLIC_KEY}'],
+    require: '{ verified: true }',
+  });
 }
 
 /** `dist/index.js` as the runner starts it: inputs and files through the environment. */

@@ -23,6 +23,8 @@ export interface PlainRegistryOptions {
   lines?: string[];
   /** The selector's `retention:` (flow YAML); none unless given. */
   retention?: string;
+  /** The selector's `require:` (flow YAML); none unless given. */
+  require?: string;
 }
 
 /** One provider reading every tag (`max_tags: 0`) of the plain registry at `apiUrl`. */
@@ -38,6 +40,7 @@ export function plainRegistryConfig(apiUrl: string, options: PlainRegistryOption
     '      selectors:',
     '        - max_tags: 0',
     ...(options.retention ? [`          retention: ${options.retention}`] : []),
+    ...(options.require ? [`          require: ${options.require}`] : []),
     '',
   ].join('\n');
 }
