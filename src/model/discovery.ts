@@ -78,8 +78,13 @@ export type SignatureVerdict = 'verified' | 'bad' | 'unknown-key';
  */
 export interface ImageTrust {
   signed: boolean;
-  sbom: boolean;
-  provenance: boolean;
+  /**
+   * Absent when the registry found none and a vendor attestation store that might hold one (GitHub's)
+   * could not be asked: not looked for everywhere, so not false.
+   */
+  sbom?: boolean;
+  /** Absent as `sbom` is. */
+  provenance?: boolean;
   /** Only with `verify` keys configured: a signature by one of them refers to the image. */
   verified?: boolean;
 }

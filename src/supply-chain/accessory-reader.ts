@@ -228,11 +228,15 @@ export class AccessoryReader {
     return { manifests, trust, vulnerabilities, errors: errors.sort() };
   }
 
+  /**
+   * The predicate types a vendor's attestation store holds for `digest`: none without such a store,
+   * undefined when the store could not be asked (no token, a refusal, its budget spent, an error).
+   */
   private async vendorFacts(
     input: RepositoryAccessories,
     digest: string,
     errors: string[],
-  ): Promise<string[]> {
+  ): Promise<string[] | undefined> {
     if (!this.opts.vendorAttestations) return [];
     const now = (this.opts.now ?? (() => new Date()))();
     const known = this.opts.vendorAnswers?.[digest];
@@ -248,10 +252,10 @@ export class AccessoryReader {
           predicateTypes: answer.predicateTypes,
           checkedAt: now.toISOString(),
         });
-      return answer?.predicateTypes ?? [];
+      return answer?.predicateTypes;
     } catch (err) {
       errors.push(`vendor attestations of ${digest}: ${errorMessage(err)}`);
-      return [];
+      return undefined;
     }
   }
 
@@ -402,13 +406,14 @@ export class AccessoryReader {
 
 /**
  * The rule for an image's flags: an accessory counts when it refers to the tag's digest, or when
- * one refers to every platform manifest of it.
+ * one refers to every platform manifest of it. `vendorPredicates` is undefined when a vendor store
+ * could not be asked: an SBOM or provenance the registry does not show is then unknown, not false.
  */
 export function imageTrust(
   digest: string,
   platforms: readonly string[],
   accessories: readonly ManifestRecord[],
-  vendorPredicates: readonly string[],
+  vendorPredicates: readonly string[] | undefined,
   verifying: boolean,
 ): ImageTrust {
   const holds = (test: (m: ManifestRecord) => boolean, namedOnly = false): boolean => {
@@ -418,14 +423,19 @@ export function imageTrust(
     return on.has(digest) || (platforms.length > 0 && platforms.every((p) => on.has(p)));
   };
   const predicates = (m: ManifestRecord) => m.predicateTypes ?? [];
-  const trust: ImageTrust = {
-    signed: holds((m) => m.role === 'signature'),
-    sbom:
-      vendorPredicates.some(isSbomPredicate) ||
-      holds((m) => m.role === 'sbom' || predicates(m).some(isSbomPredicate)),
-    provenance:
-      vendorPredicates.some(isProvenancePredicate) || holds((m) => predicates(m).some(isProvenancePredicate)),
-  };
+  const found = (inRegistry: boolean, isType: (predicateType: string) => boolean): boolean | undefined =>
+    inRegistry || (vendorPredicates === undefined ? undefined : vendorPredicates.some(isType));
+  const trust: ImageTrust = { signed: holds((m) => m.role === 'signature') };
+  const sbom = found(
+    holds((m) => m.role === 'sbom' || predicates(m).some(isSbomPredicate)),
+    isSbomPredicate,
+  );
+  const provenance = found(
+    holds((m) => predicates(m).some(isProvenancePredicate)),
+    isProvenancePredicate,
+  );
+  if (sbom !== undefined) trust.sbom = sbom;
+  if (provenance !== undefined) trust.provenance = provenance;
   // A verified signature vouches only for the digest it names, not for every tag it was found under.
   if (verifying) trust.verified = holds((m) => m.role === 'signature' && m.verification === 'verified', true);
   return trust;

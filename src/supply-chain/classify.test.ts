@@ -137,7 +137,7 @@ describe('imageTrust: an accessory counts on the tag or on every platform', () =
   const provenance = { predicateTypes: ['https://slsa.dev/provenance/v1'] };
   const spdx = { predicateTypes: ['https://spdx.dev/Document'] };
 
-  it.each<[string, ManifestRecord[], string[], boolean, ReturnType<typeof imageTrust>]>([
+  it.each<[string, ManifestRecord[], string[] | undefined, boolean, ReturnType<typeof imageTrust>]>([
     ['nothing found', [], [], false, { signed: false, sbom: false, provenance: false }],
     [
       'a signature on the tag',
@@ -177,6 +177,20 @@ describe('imageTrust: an accessory counts on the tag or on every platform', () =
       ['https://slsa.dev/provenance/v1'],
       false,
       { signed: false, sbom: false, provenance: true },
+    ],
+    [
+      'a vendor store not asked: SBOM and provenance the registry does not show are unknown',
+      [acc('signature', INDEX)],
+      undefined,
+      false,
+      { signed: true },
+    ],
+    [
+      'a vendor store not asked: what the registry shows is still found',
+      [acc('attestation', INDEX, { predicateTypes: provenance.predicateTypes })],
+      undefined,
+      false,
+      { signed: false, provenance: true },
     ],
     [
       'verification asked: a good signature for the tag',

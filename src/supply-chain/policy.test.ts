@@ -178,7 +178,8 @@ describe('evaluatePolicy', () => {
           tag: '2.0',
           digest: D,
           rule: 'signed',
-          detail: 'could not be checked: the registry could not be asked for what refers to the image',
+          detail:
+            "could not be checked: what refers to the image could not all be read (the run's notes say why)",
         },
       ],
     });

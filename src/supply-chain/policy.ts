@@ -70,7 +70,7 @@ export function evaluatePolicy(
 
 type Finding = Pick<PolicyViolation, 'rule' | 'detail'>;
 
-/** What each trust flag's false means; its absence always means the registry could not be asked. */
+/** What each trust flag's false means; its absence means what refers to the image could not all be read. */
 const FLAGS: Array<[Extract<PolicyRule, keyof Requirements>, string]> = [
   ['signed', 'no signature refers to the image or to every platform manifest of it'],
   ['verified', 'no signature by a configured verify key refers to the image'],
@@ -88,7 +88,7 @@ export function imageViolations(spec: Entity['spec'], require: Requirements): Fi
       detail:
         spec[rule] === false
           ? missing
-          : 'could not be checked: the registry could not be asked for what refers to the image',
+          : "could not be checked: what refers to the image could not all be read (the run's notes say why)",
     });
   }
   if (require.platforms) {

@@ -613,6 +613,45 @@ describe('GitHub attestations API (vendorAttestations)', () => {
     }
   });
 
+  it('an image the store could not be asked about has no sbom or provenance false: unknown, unless the registry shows one', async () => {
+    const flags = async (granted: boolean) => {
+      const own = await startGhcrFake({ attestations: stored, githubTokenAttestations: granted });
+      try {
+        const r = await discoverText(providerYaml({ selectors: selector(ORG, '^web-frontend$', 0) }, own), {
+          ambient: { env: WORKFLOW_ENV, githubToken: GITHUB_TOKEN },
+        });
+        return r.graph
+          .load()
+          .entities.filter((e) => e.kind === 'DockerImage')
+          .map((e) => ({
+            tag: e.spec.tag,
+            signed: e.spec.signed,
+            sbom: e.spec.sbom,
+            provenance: e.spec.provenance,
+          }));
+      } finally {
+        await own.close();
+      }
+    };
+    const asked = await flags(true);
+    const refused = await flags(false);
+    expect(asked.length).toBeGreaterThan(0);
+    for (const image of asked)
+      expect(typeof image.sbom === 'boolean' && typeof image.provenance === 'boolean').toBe(true);
+    expect(asked.some((image) => image.provenance === false)).toBe(true);
+    // Refused: what the registry shows stays true, what only GitHub's store could say is left
+    // out, never written false.
+    const unknownUnlessFound = (v: unknown) => (v === true ? true : undefined);
+    expect(refused).toEqual(
+      asked.map((image) => ({
+        tag: image.tag,
+        signed: image.signed,
+        sbom: unknownUnlessFound(image.sbom),
+        provenance: unknownUnlessFound(image.provenance),
+      })),
+    );
+  });
+
   it('keeps the rest of the budget for other jobs', async () => {
     const o = await open(`token: ${PAT}`, { restPageSize: 100 });
     try {
